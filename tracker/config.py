@@ -1,0 +1,139 @@
+"""Settings: defaults here, overridden by ``TRACKER_*`` environment variables.
+
+Every setting a site may need to change is read from the environment so that one
+checkout serves development, the test suite and production alike.  Settings that
+are clinical conventions (follow-up schedules, retreatment thresholds) are not
+here: they live in database tables that admins edit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+ENV_PREFIX = "TRACKER_"
+
+
+class ConfigurationError(RuntimeError):
+    """The application cannot start with the configuration it was given."""
+
+
+def _as_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+# name -> (default, parser).  The environment variable is TRACKER_<name>.
+SETTINGS: dict[str, tuple[Any, Any]] = {
+    "ENV": ("development", str),
+    "DATABASE_URL": (None, str),
+    "SECRET_KEY": (None, str),
+    "TIMEZONE": ("Europe/Paris", str),
+    "DEFAULT_LOCALE": ("en", str),
+    "LOG_LEVEL": ("INFO", str),
+    # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
+    "ARGON2_TIME_COST": (3, int),
+    "ARGON2_MEMORY_COST": (65536, int),
+    "ARGON2_PARALLELISM": (4, int),
+    "PASSWORD_MIN_LENGTH": (12, int),
+    "SESSION_COOKIE_SECURE": (None, _as_bool),
+    "PER_PAGE": (25, int),
+}
+
+LANGUAGES = {"en": "English", "fr": "Français"}
+
+
+def load_settings(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read the settings from ``environ`` (the process environment by default)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, (default, parse) in SETTINGS.items():
+        raw = environ.get(ENV_PREFIX + name)
+        if raw is None or raw == "":
+            values[name] = default
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as exc:
+            raise ConfigurationError(f"{ENV_PREFIX}{name}={raw!r} is not valid: {exc}") from exc
+    return values
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    """A key generated once per checkout and kept in ``instance/``."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    logger.info("Generated a development secret key in %s", key_file)
+    return key
+
+
+def build_config(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The Flask configuration for this process."""
+    settings = load_settings(environ)
+    env = settings["ENV"]
+    if env not in {"development", "production", "testing"}:
+        raise ConfigurationError(
+            f"{ENV_PREFIX}ENV must be development, production or testing, not {env!r}."
+        )
+    production = env == "production"
+    instance = Path(instance_path)
+
+    secret_key = settings["SECRET_KEY"]
+    if not secret_key:
+        if env == "testing":
+            secret_key = "testing-only-secret-key"  # noqa: S105
+        elif production:
+            raise ConfigurationError(
+                "TRACKER_SECRET_KEY is not set. In production the secret key must be given "
+                "in the environment (for example: "
+                "TRACKER_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))'))."
+            )
+        else:
+            secret_key = _development_secret_key(instance)
+
+    database_url = settings["DATABASE_URL"] or f"sqlite:///{instance / 'tracker.db'}"
+    secure_cookies = settings["SESSION_COOKIE_SECURE"]
+    if secure_cookies is None:
+        secure_cookies = production
+
+    return {
+        "TRACKER_ENV": env,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "TIMEZONE": settings["TIMEZONE"],
+        "BABEL_DEFAULT_TIMEZONE": settings["TIMEZONE"],
+        "BABEL_DEFAULT_LOCALE": settings["DEFAULT_LOCALE"],
+        "LANGUAGES": LANGUAGES,
+        "LOG_LEVEL": settings["LOG_LEVEL"],
+        "ARGON2_TIME_COST": settings["ARGON2_TIME_COST"],
+        "ARGON2_MEMORY_COST": settings["ARGON2_MEMORY_COST"],
+        "ARGON2_PARALLELISM": settings["ARGON2_PARALLELISM"],
+        "PASSWORD_MIN_LENGTH": settings["PASSWORD_MIN_LENGTH"],
+        "PER_PAGE": settings["PER_PAGE"],
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "rcp_session",
+        # Shared ward computers: no 365-day remember-me cookie.
+        "REMEMBER_COOKIE_DURATION": timedelta(hours=12),
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # A meeting-mode form may stay open for hours: the token lives as long as
+        # the session instead of expiring after one hour.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }

@@ -1,0 +1,105 @@
+"""Database foundations: the declarative base, column types and connection tuning."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import sqlite3
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Date, DateTime, Engine, Enum, MetaData, event
+from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.types import TypeDecorator
+
+logger = logging.getLogger(__name__)
+
+#: Constraint names are deterministic so that migrations can refer to them on
+#: every backend (SQLite batch mode needs names to drop or alter a constraint).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class NaiveDatetimeError(ValueError):
+    """A datetime without a time zone reached the database layer."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime, always stored and returned in UTC.
+
+    Naive datetimes are refused: a wall-clock time without a zone is ambiguous
+    (a meeting at 17:00 in Paris is not 17:00 UTC), so callers must say which.
+    SQLite has no zone-aware type; values are stored there as naive UTC and
+    given their zone back on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise NaiveDatetimeError(f"naive datetime {value!r}: give it a time zone")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    # The registry carries the type map itself: Flask-SQLAlchemy subclasses this
+    # base, and SQLAlchemy refuses a per-class map next to an inherited registry.
+    # Every ``Mapped[datetime]`` is a UTC column; enumerations are stored by
+    # name in a plain string column (no native enum types to migrate).
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={
+            datetime: UTCDateTime(),
+            date: Date(),
+            enum.Enum: Enum(enum.Enum, native_enum=False, length=40, validate_strings=True),
+        },
+    )
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
+    """Foreign keys, WAL and a busy timeout on every SQLite connection.
+
+    The driver's own transaction handling is switched off so that SQLAlchemy
+    emits BEGIN itself: without this, SAVEPOINTs and transactional DDL do not
+    work on SQLite.
+    """
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection: Any) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
