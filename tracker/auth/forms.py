@@ -1,0 +1,89 @@
+"""Forms of the login page and of the account administration pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from tracker.core.forms import EnumCheckboxField, EnumSelectField, email_address
+from tracker.core.permissions import Role
+from tracker.core.specialties import Specialty
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        _l("E-mail"),
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username", "autofocus": True},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class _AccountFields(FlaskForm):
+    email = EmailField(
+        _l("E-mail"),
+        validators=[DataRequired(), Length(max=254), email_address],
+        description=_l("Used to log in and to receive reminders."),
+    )
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    specialty = EnumSelectField(_l("Specialty"), enum=Specialty)
+    roles = EnumCheckboxField(
+        _l("Roles"),
+        enum=Role,
+        description=_l("A person may hold several roles."),
+    )
+
+
+def _new_password_field(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class _NewPassword:
+    """Says the site's minimum length beside the new password field."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.password.description = _(
+            "At least %(n)d characters; a sentence is easier to remember.",
+            n=current_app.config["PASSWORD_MIN_LENGTH"],
+        )
+
+
+def _confirmation_field() -> PasswordField:
+    return PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class UserCreateForm(_NewPassword, _AccountFields):
+    password = _new_password_field(_l("Password"))
+    confirm = _confirmation_field()
+
+
+class UserEditForm(_AccountFields):
+    pass
+
+
+class PasswordResetForm(_NewPassword, FlaskForm):
+    password = _new_password_field(_l("New password"))
+    confirm = _confirmation_field()
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: a confirmation button protected against CSRF."""

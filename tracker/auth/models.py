@@ -1,0 +1,114 @@
+"""Accounts, their roles, and their login sessions."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.core.audit import Audited
+from tracker.core.permissions import Role
+from tracker.core.specialties import Specialty
+from tracker.core.time import utcnow
+from tracker.extensions import db
+
+
+class User(Audited, UserMixin, db.Model):
+    """A member of the team with an account."""
+
+    __tablename__ = "users"
+    __audit_secret__ = frozenset({"password_hash"})
+    __audit_exclude__ = frozenset({"last_login_at"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Login name; stored lower-case so that look-ups ignore case.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    specialty: Mapped[Specialty]
+    #: argon2id hash (PHC string), rehashed at login when the cost settings change.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: A deactivated account cannot log in and its open sessions end.
+    is_active: Mapped[bool] = mapped_column(default=True)
+    #: Preferred interface language; empty means "as the browser asks".
+    locale: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    role_links: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    #: The login session this request belongs to (set by the user loader); a
+    #: plain attribute, not a column.
+    current_session = None
+
+    @property
+    def roles(self) -> set[Role]:
+        return {link.role for link in self.role_links}
+
+    def set_roles(self, roles: set[Role]) -> None:
+        wanted = set(roles)
+        self.role_links = [link for link in self.role_links if link.role in wanted]
+        for role in sorted(wanted - self.roles, key=lambda r: r.value):
+            self.role_links.append(UserRole(role=role))
+
+    def has_role(self, *roles: Role) -> bool:
+        return bool(self.roles & set(roles))
+
+    def get_id(self) -> str:
+        # Flask-Login keeps this in the session cookie: the session token, not the
+        # user id, so that ending a session makes a copied cookie worthless.
+        if self.current_session is None or self.current_session.token is None:
+            raise RuntimeError("a user is logged in through a UserSession")
+        return self.current_session.token
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class UserRole(Audited, db.Model):
+    """One role held by one user (a person may hold several)."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="role_links")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class UserSession(db.Model):
+    """One login on one browser.
+
+    Only a hash of the token is stored, so a copy of the database does not let
+    anyone take over a session.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+
+    user: Mapped[User] = relationship()
+
+    #: The clear token, known only in the request that created the session or
+    #: that presented it; a plain attribute, not a column.
+    token = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None

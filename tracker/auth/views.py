@@ -1,0 +1,187 @@
+"""Login, logout and the account administration pages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from tracker.auth import services
+from tracker.auth.forms import (
+    ConfirmForm,
+    LoginForm,
+    PasswordResetForm,
+    UserCreateForm,
+    UserEditForm,
+)
+from tracker.auth.models import User
+from tracker.core.audit import set_request_actor
+from tracker.core.handlers import INVALID, current_path, form_status, safe_next_url, saving
+from tracker.core.navigation import register_nav
+from tracker.core.permissions import Role, login_required, public, require_role
+from tracker.extensions import db
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("auth", __name__)
+
+register_nav("auth.users", _l("Users"), 900)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            db.session.commit()
+            form.password.errors.append(_("Wrong e-mail or password, or the account is inactive."))
+            return render_template("auth/login.html", form=form), INVALID
+        set_request_actor(user.id, user.email)
+        # A fresh session cookie at login: an identifier planted before login
+        # (session fixation) is never promoted to a logged-in session.
+        next_url = safe_next_url(request.args.get("next"))
+        session.clear()
+        services.open_session(
+            user,
+            user_agent=request.user_agent.string,
+            ip_address=request.remote_addr,
+        )
+        login_user(user)
+        db.session.commit()
+        return redirect(next_url)
+    return render_template("auth/login.html", form=form), form_status(form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Any:
+    if current_user.current_session is not None:
+        services.end_session(current_user.current_session)
+    logout_user()
+    session.clear()
+    db.session.commit()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+def unauthorized() -> Any:
+    """Anonymous visitor on a page that needs a login: to the login page and back."""
+    flash(_("Please log in to open this page."), "info")
+    return redirect(url_for("auth.login", next=current_path(request)))
+
+
+# --- account administration -------------------------------------------------
+
+
+def _get_user_or_404(user_id: int) -> User:
+    return db.first_or_404(
+        select(User).options(selectinload(User.role_links)).where(User.id == user_id)
+    )
+
+
+@bp.route("/admin/users")
+@require_role(Role.ADMIN)
+def users() -> str:
+    page = db.paginate(
+        select(User).options(selectinload(User.role_links)).order_by(User.full_name, User.id),
+        per_page=50,
+        error_out=False,
+    )
+    return render_template("auth/users.html", page=page)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def user_create() -> Any:
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            user = services.create_user(
+                email=form.email.data,
+                full_name=form.full_name.data,
+                specialty=form.specialty.data,
+                roles=form.roles.data,
+                password=form.password.data,
+            )
+        if saved.ok:
+            flash(_("Account created for %(name)s.", name=user.full_name), "success")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=None), form_status(form)
+
+
+@bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def user_edit(user_id: int) -> Any:
+    user = _get_user_or_404(user_id)
+    form = UserEditForm(obj=user)
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.update_user(
+                user,
+                email=form.email.data,
+                full_name=form.full_name.data,
+                specialty=form.specialty.data,
+                roles=form.roles.data,
+                acting_user=current_user,
+            )
+        if saved.ok:
+            flash(_("Account of %(name)s saved.", name=user.full_name), "success")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=user), form_status(form)
+
+
+@bp.route("/admin/users/<int:user_id>/password", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def user_password(user_id: int) -> Any:
+    user = _get_user_or_404(user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.set_password(user, form.password.data)
+        if saved.ok:
+            flash(
+                _(
+                    "New password set for %(name)s; their open sessions have ended.",
+                    name=user.full_name,
+                ),
+                "success",
+            )
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_password.html", form=form, user=user), form_status(form)
+
+
+@bp.route("/admin/users/<int:user_id>/deactivate", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def user_deactivate(user_id: int) -> Any:
+    """GET asks for confirmation; POST deactivates."""
+    user = _get_user_or_404(user_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        with saving() as saved:
+            services.deactivate_user(user, acting_user=current_user)
+        if saved.ok:
+            flash(_("%(name)s can no longer log in.", name=user.full_name), "success")
+        return redirect(url_for("auth.users"))
+    return render_template("auth/user_deactivate.html", form=form, user=user)
+
+
+@bp.route("/admin/users/<int:user_id>/reactivate", methods=["POST"])
+@require_role(Role.ADMIN)
+def user_reactivate(user_id: int) -> Any:
+    user = _get_user_or_404(user_id)
+    if ConfirmForm().validate_on_submit():
+        with saving() as saved:
+            services.reactivate_user(user)
+        if saved.ok:
+            flash(_("%(name)s can log in again.", name=user.full_name), "success")
+    return redirect(url_for("auth.users"))

@@ -1,0 +1,88 @@
+"""Form pieces shared by every feature: enum choices, e-mail checks, error mapping."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, SelectChoice, SelectField, SelectMultipleField, widgets
+from wtforms.validators import ValidationError
+
+from tracker.core.errors import DomainError
+
+# Hospital addresses are often on internal domains (``hopital.local``), which
+# strict validators refuse; an account name only needs to be a plausible address.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[^@\s<>\"',;]{{1,64}}@{_LABEL}(?:\.{_LABEL})*$")
+
+
+def email_address(form: Any, field: Field) -> None:
+    value = (field.data or "").strip()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValidationError(_l("Enter an e-mail address such as name@hospital.org."))
+
+
+def enum_choices(enum_cls: type[enum.Enum]) -> list[SelectChoice]:
+    """Options by member name; forms are built per request, so labels are translated."""
+    return [SelectChoice(member.name, member.label) for member in enum_cls]
+
+
+def _enum_coercer(enum_cls: type[enum.Enum]) -> Callable[[Any], enum.Enum | None]:
+    def coerce(value: Any) -> enum.Enum | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, enum_cls):
+            return value
+        try:
+            return enum_cls[str(value)]
+        except KeyError:
+            raise ValueError(str(_l("Not a valid choice."))) from None
+
+    return coerce
+
+
+class EnumSelectField(SelectField):
+    """A select over a Python enum, submitted by member name."""
+
+    def __init__(self, label: Any = None, validators: Any = None, *, enum: Any, **kwargs: Any):
+        kwargs.setdefault("choices", enum_choices(enum))
+        super().__init__(label, validators, coerce=_enum_coercer(enum), **kwargs)
+        self.enum = enum
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data not in set(self.enum):
+            raise ValidationError(self.gettext("Not a valid choice."))
+
+
+class EnumCheckboxField(SelectMultipleField):
+    """Several members of an enum, as a list of checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+    def __init__(self, label: Any = None, validators: Any = None, *, enum: Any, **kwargs: Any):
+        kwargs.setdefault("choices", enum_choices(enum))
+        super().__init__(label, validators, coerce=_enum_coercer(enum), **kwargs)
+        self.enum = enum
+
+    def pre_validate(self, form: Any) -> None:
+        members = set(self.enum)
+        if any(value not in members for value in self.data or []):
+            raise ValidationError(self.gettext("Not a valid choice."))
+
+
+def apply_domain_error(form: FlaskForm, error: DomainError) -> bool:
+    """Show a service's refusal on the form field it concerns.
+
+    Returns False when the error belongs to no field of the form, so the caller
+    shows it as a page message instead.
+    """
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None:
+        return False
+    field.errors = [*field.errors, error.message]
+    return True

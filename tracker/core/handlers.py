@@ -1,0 +1,69 @@
+"""What every view does the same way: save once, report refusals, redirect safely."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import flash, url_for
+from flask_wtf import FlaskForm
+
+from tracker.core.errors import DomainError
+from tracker.core.forms import apply_domain_error
+from tracker.extensions import db
+
+#: Status of a page shown again because what was sent is invalid.
+INVALID = 422
+
+
+@dataclass
+class Outcome:
+    ok: bool = False
+
+
+@contextmanager
+def saving(form: FlaskForm | None = None) -> Iterator[Outcome]:
+    """Run the service calls of one request and commit them once.
+
+    When a service refuses (``DomainError``) nothing is kept: the transaction
+    is rolled back and the reason is shown on the form field it concerns, or
+    as a message at the top of the page. ``outcome.ok`` tells which happened.
+    """
+    outcome = Outcome()
+    try:
+        yield outcome
+    except DomainError as error:
+        db.session.rollback()
+        if form is None or not apply_domain_error(form, error):
+            flash(error.message, "danger")
+        return
+    db.session.commit()
+    outcome.ok = True
+
+
+def form_status(form: FlaskForm) -> int:
+    """200 for a form shown for the first time, 422 when shown again with errors."""
+    return INVALID if form.is_submitted() else 200
+
+
+def safe_next_url(target: str | None, default: str | None = None) -> str:
+    """``target`` if it is a path on this site, else ``default`` (the home page).
+
+    Refusing absolute and scheme-relative URLs keeps ``?next=`` from sending
+    users to another site after they log in.
+    """
+    fallback = default or url_for("core.home")
+    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+def current_path(request: Any) -> str:
+    """The path and query of this request, for ``next=`` links."""
+    return request.full_path if request.query_string else request.path

@@ -1,0 +1,46 @@
+"""Medical specialties of team members and of guests at a meeting.
+
+The quorum rule counts distinct specialties, so the list is closed (an enum)
+rather than free text.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from flask_babel import lazy_gettext as _l
+
+
+class Specialty(enum.Enum):
+    INTERVENTIONAL_RADIOLOGY = "interventional_radiology"
+    ANAESTHESIOLOGY = "anaesthesiology"
+    PAIN_MEDICINE = "pain_medicine"
+    SURGERY = "surgery"
+    ONCOLOGY = "oncology"
+    NEUROLOGY = "neurology"
+    PSYCHIATRY = "psychiatry"
+    RADIOTHERAPY = "radiotherapy"
+    RHEUMATOLOGY = "rheumatology"
+    GENERAL_PRACTICE = "general_practice"
+    NURSING = "nursing"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return str(SPECIALTY_LABELS[self])
+
+
+SPECIALTY_LABELS = {
+    Specialty.INTERVENTIONAL_RADIOLOGY: _l("Interventional radiology"),
+    Specialty.ANAESTHESIOLOGY: _l("Anaesthesiology"),
+    Specialty.PAIN_MEDICINE: _l("Pain medicine"),
+    Specialty.SURGERY: _l("Surgery"),
+    Specialty.ONCOLOGY: _l("Oncology"),
+    Specialty.NEUROLOGY: _l("Neurology"),
+    Specialty.PSYCHIATRY: _l("Psychiatry"),
+    Specialty.RADIOTHERAPY: _l("Radiotherapy"),
+    Specialty.RHEUMATOLOGY: _l("Rheumatology"),
+    Specialty.GENERAL_PRACTICE: _l("General practice"),
+    Specialty.NURSING: _l("Nursing"),
+    Specialty.OTHER: _l("Other"),
+}
