@@ -1,0 +1,125 @@
+"""``flask --app tracker ...`` commands."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from tracker.auth import services as auth_services
+from tracker.core.audit import acting_as
+from tracker.core.errors import DomainError
+from tracker.core.permissions import Role
+from tracker.core.specialties import Specialty
+from tracker.extensions import db
+
+logger = logging.getLogger(__name__)
+
+DEMO_LOGINS_FILE = "demo-logins.txt"
+
+
+def _cli_actor(command: str) -> str:
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return f"cli:{command} ({who})"
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@click.command("create-user")
+@click.option("--email", required=True, help="Login e-mail address.")
+@click.option("--name", "full_name", required=True, help="Full name as shown to the team.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([role.value for role in Role]),
+    help="A role; repeat for several.",
+)
+@click.option(
+    "--specialty",
+    default=Specialty.OTHER.value,
+    show_default=True,
+    type=click.Choice([specialty.value for specialty in Specialty]),
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_user_command(
+    email: str, full_name: str, roles: tuple[str, ...], specialty: str, password_stdin: bool
+) -> None:
+    """Create an account (the password is prompted for unless --password-stdin)."""
+    password = _read_password(password_stdin)
+    with acting_as(_cli_actor("create-user")):
+        try:
+            user = auth_services.create_user(
+                email=email,
+                full_name=full_name,
+                specialty=Specialty(specialty),
+                roles={Role(role) for role in roles},
+                password=password,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            raise click.ClickException(str(error.message)) from None
+        db.session.commit()
+    click.echo(f"Created account {user.email} ({', '.join(sorted(roles))}).")
+
+
+@click.command("seed-demo")
+@click.option("--password", help="Password of every demo account (generated if not given).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has accounts.")
+@with_appcontext
+def seed_demo_command(password: str | None, if_empty: bool) -> None:
+    """Fill an empty database with a demonstration team."""
+    from tracker.demo import database_has_accounts, seed_demo
+
+    if database_has_accounts():
+        if if_empty:
+            click.echo("The database already has accounts: no demo data added.")
+            return
+        raise click.ClickException(
+            "The database already has accounts: demo data goes only into an empty database."
+        )
+    password = password or secrets.token_urlsafe(12)
+    with acting_as(_cli_actor("seed-demo")):
+        try:
+            accounts = seed_demo(password)
+        except DomainError as error:
+            db.session.rollback()
+            raise click.ClickException(str(error.message)) from None
+        db.session.commit()
+    lines = [f"Demo logins (password for all: {password})"]
+    lines += [
+        f"  {account.email:<28} {', '.join(sorted(r.value for r in account.roles))}"
+        for account in accounts
+    ]
+    _keep_demo_logins(Path(current_app.instance_path), "\n".join(lines) + "\n")
+    click.echo("\n".join(lines))
+
+
+def _keep_demo_logins(instance: Path, text: str) -> None:
+    """Kept so that ``make run`` can show the logins again on later starts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / DEMO_LOGINS_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)
