@@ -1,0 +1,189 @@
+"""Test fixtures: one migrated database per run, rolled back after every test.
+
+The suite runs on SQLite by default; ``pytest --db-url postgresql+psycopg://...``
+runs the very same tests on PostgreSQL (``make test`` does both when
+``TRACKER_TEST_DATABASE_URL`` is set).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+
+os.environ["TRACKER_ENV"] = "testing"
+os.environ.pop("TRACKER_DATABASE_URL", None)
+
+from tests import factories
+from tracker import create_app
+from tracker.extensions import db as _db
+
+PASSWORD = factories.PASSWORD
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db-url",
+        default=None,
+        help="Database to run the suite on (PostgreSQL); a temporary SQLite file by default.",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = config.getoption("--db-url")
+    return f"database: {make_url(url).render_as_string() if url else 'SQLite (temporary file)'}"
+
+
+def _reset_postgresql(url: str) -> None:
+    """Start from an empty schema: the test database belongs to the suite."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = request.config.getoption("--db-url")
+    if url:
+        _reset_postgresql(url)
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'tracker-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def instance_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("instance"))
+    os.environ["TRACKER_INSTANCE_PATH"] = path
+    return path
+
+
+TEST_CONFIG = {
+    "TESTING": True,
+    # Cheap hashes: the suite creates many accounts; production costs are tested apart.
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 8,
+    "ARGON2_PARALLELISM": 1,
+    "WTF_CSRF_ENABLED": False,
+}
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, instance_path: str) -> Iterator[Any]:
+    from flask_migrate import upgrade
+
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        upgrade()
+        # Requests and the test share one connection whose outer transaction is
+        # rolled back after each test; a commit releases a savepoint instead.
+        _db.session.configure(join_transaction_mode="create_savepoint")
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def db_session(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Every test runs in a transaction that is rolled back at its end."""
+    if "app" not in request.fixturenames:
+        yield None
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        engines = _db.engines
+        engine = engines[None]
+        connection = engine.connect()
+        transaction = connection.begin()
+        engines[None] = connection
+        try:
+            yield _db.session
+        finally:
+            _db.session.remove()
+            transaction.rollback()
+            connection.close()
+            engines[None] = engine
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as it would in production: its own
+    application context, ``g`` and database session, not the test's."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def client(app: Any) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Any) -> Any:
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, email: str, password: str = PASSWORD) -> Any:
+        return self.client.post("/login", data={"email": email, "password": password})
+
+    def login_as(self, user: Any) -> Any:
+        response = self.login(user.email)
+        assert response.status_code == 302, f"login of {user.email} failed"
+        return response
+
+    def logout(self) -> Any:
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+_SAVEPOINT = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", re.I)
+
+
+@pytest.fixture
+def count_queries(app: Any) -> Any:
+    """``with count_queries() as counter:`` counts the SQL statements run inside,
+    leaving out the savepoints that only the test harness adds."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        connection = _db.engines[None]
+
+        def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if not _SAVEPOINT.match(statement):
+                counter.statements.append(statement)
+
+        event.listen(connection, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            event.remove(connection, "before_cursor_execute", before)
+
+    return counting
