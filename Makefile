@@ -1,0 +1,64 @@
+# RCP Tracker: `make run` to try it, `make test` to check it.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+PORT ?= 5000
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app tracker
+INSTALLED := $(VENV)/.installed
+PO := $(wildcard tracker/translations/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: install run test lint check-migrations pytest i18n clean
+
+install: $(INSTALLED) $(MO)
+
+# Reinstalled only when the dependencies change.
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+%.mo: %.po $(INSTALLED)
+	@$(BIN)/pybabel compile --statistics -i $< -o $@
+
+run: install
+	@$(FLASK) db upgrade
+	@$(FLASK) seed-demo --if-empty >/dev/null
+	@test ! -f instance/demo-logins.txt || cat instance/demo-logins.txt
+	@echo "RCP Tracker: http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
+	@$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: install lint check-migrations pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check tracker tests migrations wsgi.py
+	$(BIN)/ruff format --check tracker tests wsgi.py
+
+# The models and the migrations must describe the same schema.
+check-migrations: $(INSTALLED)
+	@tmp=$$(mktemp -d) && \
+	  TRACKER_ENV=testing TRACKER_SECRET_KEY=check TRACKER_DATABASE_URL=sqlite:///$$tmp/check.db \
+	  bash -c 'set -o pipefail; $(FLASK) db upgrade >/dev/null 2>&1 && \
+	    $(FLASK) db check 2>&1 | grep -v "^INFO "'; \
+	  status=$$?; rm -rf "$$tmp"; exit $$status
+
+pytest: install
+	$(BIN)/pytest -q
+	@if [ -n "$$TRACKER_TEST_DATABASE_URL" ]; then \
+	  echo "== The same suite on $$TRACKER_TEST_DATABASE_URL"; \
+	  $(BIN)/pytest -q --db-url "$$TRACKER_TEST_DATABASE_URL"; \
+	else \
+	  echo "(TRACKER_TEST_DATABASE_URL is not set: PostgreSQL run skipped)"; \
+	fi
+
+# After changing visible text: refresh the catalogue, then translate the new entries.
+i18n: $(INSTALLED)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  --project "RCP Tracker" -o tracker/translations/messages.pot .
+	$(BIN)/pybabel update -i tracker/translations/messages.pot -d tracker/translations \
+	  --no-location --width 100
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(MO)
