@@ -11,6 +11,7 @@ import contextvars
 import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +27,36 @@ from tracker import create_app
 from tracker.extensions import db as _db
 
 PASSWORD = factories.PASSWORD
+
+#: Every test starts at this moment (a Friday morning in Paris, 10:00).
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """The application's clock during a test: frozen, moved on by hand."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def set(self, moment: datetime) -> None:
+        if moment.tzinfo is None:
+            raise ValueError("give the test clock an aware datetime")
+        self.moment = moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[FakeClock]:
+    from tracker.core.time import use_clock
+
+    test_clock = FakeClock(NOW)
+    with use_clock(test_clock):
+        yield test_clock
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

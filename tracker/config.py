@@ -43,6 +43,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "PASSWORD_MIN_LENGTH": (12, int),
     "SESSION_COOKIE_SECURE": (None, _as_bool),
     "PER_PAGE": (25, int),
+    # Hospital patient identifiers (MRN): a regular expression the whole value matches.
+    "MRN_PATTERN": (r"[A-Za-z0-9]{4,20}", str),
 }
 
 LANGUAGES = {"en": "English", "fr": "Français"}
@@ -122,6 +124,7 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
         "ARGON2_PARALLELISM": settings["ARGON2_PARALLELISM"],
         "PASSWORD_MIN_LENGTH": settings["PASSWORD_MIN_LENGTH"],
         "PER_PAGE": settings["PER_PAGE"],
+        "MRN_PATTERN": settings["MRN_PATTERN"],
         "SESSION_COOKIE_SECURE": secure_cookies,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -38,7 +38,7 @@ class User(Audited, UserMixin, db.Model):
     last_login_at: Mapped[datetime | None]
 
     role_links: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="user", cascade="all, delete-orphan"
     )
 
     #: The login session this request belongs to (set by the user loader); a
@@ -57,6 +57,12 @@ class User(Audited, UserMixin, db.Model):
 
     def has_role(self, *roles: Role) -> bool:
         return bool(self.roles & set(roles))
+
+    # Flask-Login's mixin compares users by ``get_id()``, which only a logged-in
+    # user has here; the session's identity map already makes one object per row.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
 
     def get_id(self) -> str:
         # Flask-Login keeps this in the session cookie: the session token, not the

@@ -23,6 +23,7 @@ from tracker.auth.forms import (
 from tracker.auth.models import User
 from tracker.core.audit import set_request_actor
 from tracker.core.handlers import INVALID, current_path, form_status, safe_next_url, saving
+from tracker.core.home import home_panel
 from tracker.core.navigation import register_nav
 from tracker.core.permissions import Role, login_required, public, require_role
 from tracker.extensions import db
@@ -32,6 +33,11 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
 register_nav("auth.users", _l("Users"), 900)
+
+
+@home_panel(Role.ADMIN, 90, "auth/home_admin.html")
+def _admin_panel(user: User) -> dict[str, Any]:
+    return {}
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -164,6 +164,21 @@ def _entity_id(obj: Audited) -> str:
 
 
 _PENDING = "audit_pending"
+_OLD_VERSION = "audit_old_version"
+
+
+def _version_key(mapper: Mapper[Any]) -> str | None:
+    column = mapper.version_id_col
+    return None if column is None else mapper.get_property_by_column(column).key
+
+
+def _remember_version(mapper: Mapper[Any], connection: Any, target: Audited) -> None:
+    # The version counter is bumped by the flush itself, outside attribute
+    # history: keep the old value to record "version: [old, new]", which lets
+    # an editor see what others changed since the version they started from.
+    key = _version_key(mapper)
+    if key is not None:
+        inspect(target).info[_OLD_VERSION] = getattr(target, key)
 
 
 def _collect(action: AuditAction) -> Any:
@@ -171,6 +186,10 @@ def _collect(action: AuditAction) -> Any:
         changes = _changes(target, action)
         if action is AuditAction.UPDATE and not changes:
             return
+        key = _version_key(mapper)
+        if action is AuditAction.UPDATE and key is not None:
+            old = inspect(target).info.pop(_OLD_VERSION, None)
+            changes[key] = [old, getattr(target, key)]
         session = object_session(target)
         if session is not None:
             session.info.setdefault(_PENDING, []).append(
@@ -179,6 +198,8 @@ def _collect(action: AuditAction) -> Any:
 
     return listener
 
+
+event.listen(Audited, "before_update", _remember_version, propagate=True)
 
 # Mapper events see every row the flush writes, including rows deleted because
 # they were removed from a collection (delete-orphan), which the session's

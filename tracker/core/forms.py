@@ -31,6 +31,13 @@ def enum_choices(enum_cls: type[enum.Enum]) -> list[SelectChoice]:
     return [SelectChoice(member.name, member.label) for member in enum_cls]
 
 
+def optional_int(value: Any) -> int | None:
+    """Coerce for selects of database ids where the empty option means none."""
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
 def _enum_coercer(enum_cls: type[enum.Enum]) -> Callable[[Any], enum.Enum | None]:
     def coerce(value: Any) -> enum.Enum | None:
         if value is None or value == "":
@@ -46,14 +53,38 @@ def _enum_coercer(enum_cls: type[enum.Enum]) -> Callable[[Any], enum.Enum | None
 
 
 class EnumSelectField(SelectField):
-    """A select over a Python enum, submitted by member name."""
+    """A select over a Python enum, submitted by member name.
 
-    def __init__(self, label: Any = None, validators: Any = None, *, enum: Any, **kwargs: Any):
-        kwargs.setdefault("choices", enum_choices(enum))
+    With ``blank`` the first option is empty and leaving it means "not known yet"
+    (``None``), for fields a draft may leave empty.
+    """
+
+    def __init__(
+        self,
+        label: Any = None,
+        validators: Any = None,
+        *,
+        enum: Any,
+        blank: bool = False,
+        **kwargs: Any,
+    ):
+        choices = enum_choices(enum)
+        if blank:
+            choices = [SelectChoice("", "—"), *choices]
+        kwargs.setdefault("choices", choices)
         super().__init__(label, validators, coerce=_enum_coercer(enum), **kwargs)
         self.enum = enum
+        self.blank = blank
+
+    def process_formdata(self, valuelist: Any) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.gettext("Not a valid choice.")) from None
 
     def pre_validate(self, form: Any) -> None:
+        if self.data is None and self.blank:
+            return
         if self.data not in set(self.enum):
             raise ValidationError(self.gettext("Not a valid choice."))
 
@@ -68,6 +99,12 @@ class EnumCheckboxField(SelectMultipleField):
         kwargs.setdefault("choices", enum_choices(enum))
         super().__init__(label, validators, coerce=_enum_coercer(enum), **kwargs)
         self.enum = enum
+
+    def process_formdata(self, valuelist: Any) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.gettext("Not a valid choice.")) from None
 
     def pre_validate(self, form: Any) -> None:
         members = set(self.enum)

@@ -22,6 +22,8 @@ INVALID = 422
 @dataclass
 class Outcome:
     ok: bool = False
+    #: The refusal, when a service refused.
+    error: DomainError | None = None
 
 
 @contextmanager
@@ -37,6 +39,7 @@ def saving(form: FlaskForm | None = None) -> Iterator[Outcome]:
         yield outcome
     except DomainError as error:
         db.session.rollback()
+        outcome.error = error
         if form is None or not apply_domain_error(form, error):
             flash(error.message, "danger")
         return

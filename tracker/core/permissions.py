@@ -8,7 +8,6 @@ caught by the access-matrix test that walks the URL map.
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from tracker.core.audit import set_request_actor
+from tracker.core.enums import LabelledEnum, with_labels
 from tracker.extensions import login_manager
 
 logger = logging.getLogger(__name__)
@@ -26,23 +26,22 @@ logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Role(enum.Enum):
+class Role(LabelledEnum):
     ADMIN = "admin"
     COORDINATOR = "coordinator"
     RADIOLOGIST = "radiologist"
     CLINICIAN = "clinician"
 
-    @property
-    def label(self) -> str:
-        return str(ROLE_LABELS[self])
 
-
-ROLE_LABELS = {
-    Role.ADMIN: _l("Administrator"),
-    Role.COORDINATOR: _l("Coordinator"),
-    Role.RADIOLOGIST: _l("Radiologist"),
-    Role.CLINICIAN: _l("Clinician"),
-}
+with_labels(
+    Role,
+    {
+        Role.ADMIN: _l("Administrator"),
+        Role.COORDINATOR: _l("Coordinator"),
+        Role.RADIOLOGIST: _l("Radiologist"),
+        Role.CLINICIAN: _l("Clinician"),
+    },
+)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,12 @@ rather than free text.
 
 from __future__ import annotations
 
-import enum
-
 from flask_babel import lazy_gettext as _l
 
+from tracker.core.enums import LabelledEnum, with_labels
 
-class Specialty(enum.Enum):
+
+class Specialty(LabelledEnum):
     INTERVENTIONAL_RADIOLOGY = "interventional_radiology"
     ANAESTHESIOLOGY = "anaesthesiology"
     PAIN_MEDICINE = "pain_medicine"
@@ -25,22 +25,21 @@ class Specialty(enum.Enum):
     NURSING = "nursing"
     OTHER = "other"
 
-    @property
-    def label(self) -> str:
-        return str(SPECIALTY_LABELS[self])
 
-
-SPECIALTY_LABELS = {
-    Specialty.INTERVENTIONAL_RADIOLOGY: _l("Interventional radiology"),
-    Specialty.ANAESTHESIOLOGY: _l("Anaesthesiology"),
-    Specialty.PAIN_MEDICINE: _l("Pain medicine"),
-    Specialty.SURGERY: _l("Surgery"),
-    Specialty.ONCOLOGY: _l("Oncology"),
-    Specialty.NEUROLOGY: _l("Neurology"),
-    Specialty.PSYCHIATRY: _l("Psychiatry"),
-    Specialty.RADIOTHERAPY: _l("Radiotherapy"),
-    Specialty.RHEUMATOLOGY: _l("Rheumatology"),
-    Specialty.GENERAL_PRACTICE: _l("General practice"),
-    Specialty.NURSING: _l("Nursing"),
-    Specialty.OTHER: _l("Other"),
-}
+with_labels(
+    Specialty,
+    {
+        Specialty.INTERVENTIONAL_RADIOLOGY: _l("Interventional radiology"),
+        Specialty.ANAESTHESIOLOGY: _l("Anaesthesiology"),
+        Specialty.PAIN_MEDICINE: _l("Pain medicine"),
+        Specialty.SURGERY: _l("Surgery"),
+        Specialty.ONCOLOGY: _l("Oncology"),
+        Specialty.NEUROLOGY: _l("Neurology"),
+        Specialty.PSYCHIATRY: _l("Psychiatry"),
+        Specialty.RADIOTHERAPY: _l("Radiotherapy"),
+        Specialty.RHEUMATOLOGY: _l("Rheumatology"),
+        Specialty.GENERAL_PRACTICE: _l("General practice"),
+        Specialty.NURSING: _l("Nursing"),
+        Specialty.OTHER: _l("Other"),
+    },
+)

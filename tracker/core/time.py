@@ -32,17 +32,24 @@ def utcnow() -> datetime:
 
 
 @contextmanager
-def frozen_clock(moment: datetime) -> Iterator[None]:
-    """Make ``utcnow()`` return ``moment`` (an aware datetime) inside the block."""
+def use_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Make ``utcnow()`` ask ``clock`` (returning aware datetimes) inside the block."""
     global _clock
-    if moment.tzinfo is None:
-        raise ValueError("frozen_clock needs a timezone-aware datetime")
     previous = _clock
-    _clock = lambda: moment.astimezone(UTC)  # noqa: E731
+    _clock = clock
     try:
         yield
     finally:
         _clock = previous
+
+
+@contextmanager
+def frozen_clock(moment: datetime) -> Iterator[None]:
+    """Make ``utcnow()`` return ``moment`` (an aware datetime) inside the block."""
+    if moment.tzinfo is None:
+        raise ValueError("frozen_clock needs a timezone-aware datetime")
+    with use_clock(lambda: moment.astimezone(UTC)):
+        yield
 
 
 def site_timezone() -> ZoneInfo:

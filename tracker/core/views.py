@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from tracker.core.handlers import safe_next_url
+from tracker.core.home import panels_for
 from tracker.core.permissions import login_required, public
 from tracker.extensions import db
 
@@ -33,7 +34,7 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 @bp.route("/")
 @login_required
 def home() -> str:
-    return render_template("core/home.html")
+    return render_template("core/home.html", panels=panels_for(current_user))
 
 
 @bp.route("/language", methods=["POST"])
