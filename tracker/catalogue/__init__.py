@@ -1,0 +1,1 @@
+"""Reference lists edited by admins: indications and techniques."""

@@ -1,0 +1,103 @@
+"""Adding, renaming, retiring and restoring catalogue entries."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from typing import Any, TypeVar
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+
+from tracker.catalogue.models import Indication, Technique
+from tracker.core.errors import DomainError
+from tracker.extensions import db
+
+logger = logging.getLogger(__name__)
+
+Entry = TypeVar("Entry", Indication, Technique)
+
+
+def slug(text: str, length: int = 40) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")[:length] or "entry"
+
+
+def active_entries(model: type[Entry]) -> list[Entry]:
+    """Entries offered for new records, in list order."""
+    return list(
+        db.session.scalars(
+            select(model).where(model.is_retired.is_(False)).order_by(model.position, model.id)
+        )
+    )
+
+
+def all_entries(model: type[Entry]) -> list[Entry]:
+    return list(db.session.scalars(select(model).order_by(model.position, model.id)))
+
+
+def _check_names_free(model: type[Entry], name_en: str, name_fr: str, entry: Any = None) -> None:
+    for column, name, field in (
+        (model.name_en, name_en, "name_en"),
+        (model.name_fr, name_fr, "name_fr"),
+    ):
+        query = select(model.id).where(func.lower(column) == name.lower())
+        if entry is not None:
+            query = query.where(model.id != entry.id)
+        if db.session.scalar(query) is not None:
+            raise DomainError(_l("Another entry already has this name."), field)
+
+
+def _free_code(model: type[Entry], name_en: str) -> str:
+    base = slug(name_en, 34)
+    taken = set(
+        db.session.scalars(
+            select(model.code).where(or_(model.code == base, model.code.like(f"{base}_%")))
+        )
+    )
+    code, number = base, 2
+    while code in taken:
+        code, number = f"{base}_{number}", number + 1
+    return code
+
+
+def add_entry(model: type[Entry], *, name_en: str, name_fr: str, **attributes: Any) -> Entry:
+    name_en, name_fr = name_en.strip(), name_fr.strip()
+    _check_names_free(model, name_en, name_fr)
+    last = db.session.scalar(select(func.max(model.position))) or 0
+    entry = model(
+        code=_free_code(model, name_en),
+        name_en=name_en,
+        name_fr=name_fr,
+        position=last + 10,
+        **attributes,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def update_entry(entry: Entry, *, name_en: str, name_fr: str, **attributes: Any) -> None:
+    """Rename (or re-describe) an entry; cases that use it follow the new name."""
+    name_en, name_fr = name_en.strip(), name_fr.strip()
+    _check_names_free(type(entry), name_en, name_fr, entry)
+    entry.name_en = name_en
+    entry.name_fr = name_fr
+    for key, value in attributes.items():
+        setattr(entry, key, value)
+    db.session.flush()
+
+
+def retire_entry(entry: Entry) -> None:
+    if entry.is_retired:
+        raise DomainError(_l("This entry is already retired."))
+    entry.is_retired = True
+    db.session.flush()
+
+
+def restore_entry(entry: Entry) -> None:
+    if not entry.is_retired:
+        raise DomainError(_l("This entry is in use already."))
+    entry.is_retired = False
+    db.session.flush()

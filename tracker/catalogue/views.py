@@ -1,0 +1,140 @@
+"""Admin pages for the indication and technique lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from tracker.catalogue import services
+from tracker.catalogue.forms import IndicationForm, TechniqueForm
+from tracker.catalogue.models import Indication, Technique
+from tracker.core.handlers import form_status, saving
+from tracker.core.navigation import register_nav
+from tracker.core.permissions import Role, require_role
+from tracker.extensions import db
+
+bp = Blueprint("catalogue", __name__, url_prefix="/admin/catalogue")
+
+register_nav("catalogue.index", _l("Catalogues"), 910)
+
+
+@dataclass(frozen=True)
+class Kind:
+    model: Any
+    form: Any
+    title: Any
+    fields: tuple[str, ...]
+
+
+KINDS = {
+    "indications": Kind(Indication, IndicationForm, _l("Indications"), ()),
+    "techniques": Kind(Technique, TechniqueForm, _l("Techniques"), ("acts_on", "wears_off_by")),
+}
+
+
+def _kind(kind: str) -> Kind:
+    if kind not in KINDS:
+        abort(404)
+    return KINDS[kind]
+
+
+def _entry_or_404(kind: Kind, entry_id: int) -> Any:
+    return db.get_or_404(kind.model, entry_id)
+
+
+def _extra(kind: Kind, form: Any) -> dict[str, Any]:
+    return {name: getattr(form, name).data for name in kind.fields}
+
+
+@bp.route("/")
+@require_role(Role.ADMIN)
+def index() -> Any:
+    return redirect(url_for("catalogue.entries", kind="indications"))
+
+
+@bp.route("/<kind>")
+@require_role(Role.ADMIN)
+def entries(kind: str) -> str:
+    spec = _kind(kind)
+    return render_template(
+        "catalogue/entries.html",
+        kind=kind,
+        spec=spec,
+        kinds=KINDS,
+        entries=services.all_entries(spec.model),
+    )
+
+
+@bp.route("/<kind>/new", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def create(kind: str) -> Any:
+    spec = _kind(kind)
+    form = spec.form()
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            entry = services.add_entry(
+                spec.model,
+                name_en=form.name_en.data,
+                name_fr=form.name_fr.data,
+                **_extra(spec, form),
+            )
+        if saved.ok:
+            flash(_("“%(name)s” added.", name=entry.name), "success")
+            return redirect(url_for("catalogue.entries", kind=kind))
+    return render_template(
+        "catalogue/entry_form.html", form=form, kind=kind, spec=spec, entry=None
+    ), form_status(form)
+
+
+@bp.route("/<kind>/<int:entry_id>/edit", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def edit(kind: str, entry_id: int) -> Any:
+    spec = _kind(kind)
+    entry = _entry_or_404(spec, entry_id)
+    form = spec.form(obj=entry)
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.update_entry(
+                entry,
+                name_en=form.name_en.data,
+                name_fr=form.name_fr.data,
+                **_extra(spec, form),
+            )
+        if saved.ok:
+            flash(_("“%(name)s” saved.", name=entry.name), "success")
+            return redirect(url_for("catalogue.entries", kind=kind))
+    return render_template(
+        "catalogue/entry_form.html", form=form, kind=kind, spec=spec, entry=entry
+    ), form_status(form)
+
+
+@bp.route("/<kind>/<int:entry_id>/retire", methods=["POST"])
+@require_role(Role.ADMIN)
+def retire(kind: str, entry_id: int) -> Any:
+    entry = _entry_or_404(_kind(kind), entry_id)
+    with saving() as saved:
+        services.retire_entry(entry)
+    if saved.ok:
+        flash(
+            _(
+                "“%(name)s” is retired: it stays on existing cases but is no longer offered.",
+                name=entry.name,
+            ),
+            "success",
+        )
+    return redirect(url_for("catalogue.entries", kind=kind))
+
+
+@bp.route("/<kind>/<int:entry_id>/restore", methods=["POST"])
+@require_role(Role.ADMIN)
+def restore(kind: str, entry_id: int) -> Any:
+    entry = _entry_or_404(_kind(kind), entry_id)
+    with saving() as saved:
+        services.restore_entry(entry)
+    if saved.ok:
+        flash(_("“%(name)s” is offered again.", name=entry.name), "success")
+    return redirect(url_for("catalogue.entries", kind=kind))
