@@ -40,3 +40,79 @@ def make_user(
         setattr(user, key, value)
     db.session.commit()
     return user
+
+
+def first_indication(code: str = "morton_neuroma") -> Any:
+    from sqlalchemy import select
+
+    from tracker.catalogue.models import Indication
+
+    return db.session.scalar(select(Indication).where(Indication.code == code))
+
+
+def referral_details(**overrides: Any) -> dict[str, Any]:
+    """A complete referral sheet: a neuroma of the foot, as referred in practice."""
+    from datetime import date
+
+    from tracker.cases.models import Anticoagulation, Mechanism, PainSide, Urgency
+
+    if "referrer_id" not in overrides:
+        overrides["referrer_id"] = make_user(
+            roles={Role.RADIOLOGIST}, specialty=Specialty.INTERVENTIONAL_RADIOLOGY
+        ).id
+    details = {
+        "referral_on": date(2026, 11, 2),
+        "urgency": Urgency.ROUTINE,
+        "indication_id": first_indication().id,
+        "pain_site": "Left foot, third web space",
+        "pain_side": PainSide.LEFT,
+        "mechanism": Mechanism.NEUROPATHIC,
+        "pain_duration_months": 18,
+        "nrs_now": 7,
+        "nrs_average": 6,
+        "nrs_worst": 9,
+        "dn4": 6,
+        "treatments_tried": ["NON_OPIOID_ANALGESICS", "INFILTRATIONS"],
+        "treatments_other": "Two steroid injections, relief for three weeks each.",
+        "anticoagulation": Anticoagulation.NONE,
+        "allergies": "None known",
+        "imaging": "Ultrasound 2026-10: 8 mm neuroma, third web space.",
+        "question": "Cryoneurolysis of the neuroma?",
+        "patient_agreed_on": date(2026, 11, 2),
+    }
+    details.update(overrides)
+    return details
+
+
+def make_patient(**overrides: Any) -> Any:
+    from datetime import date
+
+    from tracker.cases import services
+    from tracker.cases.models import Sex
+
+    number = next(_sequence)
+    identity = {
+        "mrn": f"MRN{number:06d}",
+        "last_name": "Dupont",
+        "first_name": f"Jeanne{number}",
+        "birth_on": date(1961, 4, 12),
+        "sex": Sex.FEMALE,
+    }
+    identity.update(overrides)
+    patient = services.patient_for_referral(services.PatientIdentity(**identity))
+    db.session.commit()
+    return patient
+
+
+def make_referral(*, patient: Any = None, by: User | None = None, **overrides: Any) -> Any:
+    """A complete referral (status "referred"); pass fields as None to leave them empty."""
+    from tracker.cases import services
+
+    patient = patient or make_patient()
+    details = referral_details(**overrides)
+    if by is None:
+        by = db.session.get(User, details["referrer_id"]) if details["referrer_id"] else None
+        by = by or make_user(roles={Role.COORDINATOR})
+    referral = services.refer_case(patient, details, by=by)
+    db.session.commit()
+    return referral

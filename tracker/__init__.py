@@ -77,19 +77,23 @@ def _register_models() -> None:
     # Imported for their side effect of declaring the tables on the metadata,
     # which Alembic compares against the migrations.
     import tracker.auth.models
+    import tracker.cases.models
+    import tracker.catalogue.models
     import tracker.core.audit  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from tracker.auth.views import bp as auth_bp
+    from tracker.cases.views import bp as cases_bp
+    from tracker.catalogue.views import bp as catalogue_bp
     from tracker.core.views import bp as core_bp
 
-    app.register_blueprint(core_bp)
-    app.register_blueprint(auth_bp)
+    for blueprint in (core_bp, auth_bp, catalogue_bp, cases_bp):
+        app.register_blueprint(blueprint)
 
 
 def _register_hooks(app: Flask) -> None:
-    from flask_babel import get_locale
+    from flask_babel import format_date, format_datetime, get_locale
 
     from tracker.auth.services import load_session_user
     from tracker.auth.views import unauthorized
@@ -107,6 +111,9 @@ def _register_hooks(app: Flask) -> None:
     app.register_error_handler(500, core_views.handle_server_error)
 
     app.jinja_env.globals["current_path"] = current_path
+    # Day before month in both languages, and a 24-hour clock: never 11/12 ambiguity.
+    app.add_template_filter(lambda value: format_date(value, "d MMM y"), "date")
+    app.add_template_filter(lambda value: format_datetime(value, "d MMM y, HH:mm"), "datetime")
 
     @app.context_processor
     def inject_shell() -> dict[str, Any]:

@@ -1,0 +1,365 @@
+"""Referring a case, completing and editing it, withdrawing it, moving its status."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.exc import StaleDataError
+
+from tracker.auth.models import User
+from tracker.cases.models import (
+    CaseEvent,
+    CaseEventKind,
+    CaseNumberCounter,
+    Patient,
+    Referral,
+    Sex,
+    TreatmentTried,
+    name_key,
+)
+from tracker.cases.rules import (
+    EDITABLE,
+    FIELD_LABELS,
+    REFERRAL_FIELDS,
+    CaseStatus,
+    birth_date_problem,
+    mrn_problem,
+    not_in_future_problem,
+    status_after_edit,
+)
+from tracker.catalogue.models import Indication
+from tracker.core.audit import AuditAction, AuditEntry
+from tracker.core.errors import ConflictError, DomainError
+from tracker.core.time import local_today
+from tracker.extensions import db
+
+logger = logging.getLogger(__name__)
+
+SCORE_FIELDS = {"nrs_now": 10, "nrs_average": 10, "nrs_worst": 10, "dn4": 10}
+
+
+@dataclass(frozen=True)
+class PatientIdentity:
+    mrn: str
+    last_name: str
+    first_name: str
+    birth_on: date
+    sex: Sex
+
+
+class PatientMismatch(DomainError):
+    """The hospital number belongs to a patient with another name or birth date."""
+
+    def __init__(self, existing: Patient) -> None:
+        super().__init__(
+            _l(
+                "Hospital number %(mrn)s already belongs to %(name)s, born on %(birth)s. "
+                "Check the number; if this is the same patient, tick “Use the existing "
+                "patient record” (their identity is kept as recorded).",
+                mrn=existing.mrn,
+                name=existing.display_name,
+                birth=existing.birth_on.isoformat(),
+            ),
+            "mrn",
+        )
+        self.existing = existing
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    label: str
+    old: Any
+    new: Any
+    actor: str
+    at: datetime
+
+
+class EditConflict(ConflictError):
+    """Someone saved the case after the editor opened it."""
+
+    def __init__(self, changes: list[FieldChange]) -> None:
+        super().__init__(
+            _l(
+                "Someone else saved this case while you were editing it. Your changes are "
+                "not saved yet: check what they changed below, then save again."
+            )
+        )
+        self.changes = changes
+
+
+# --- patients ---------------------------------------------------------------
+
+
+def normalize_mrn(mrn: str) -> str:
+    return mrn.strip().upper()
+
+
+def _check_identity(identity: PatientIdentity) -> None:
+    problem = mrn_problem(identity.mrn, current_app.config["MRN_PATTERN"])
+    if problem:
+        raise DomainError(problem, "mrn")
+    problem = birth_date_problem(identity.birth_on, local_today())
+    if problem:
+        raise DomainError(problem, "birth_on")
+
+
+def find_patient(mrn: str) -> Patient | None:
+    return db.session.scalar(select(Patient).where(Patient.mrn == normalize_mrn(mrn)))
+
+
+def _same_person(patient: Patient, identity: PatientIdentity) -> bool:
+    return (
+        name_key(patient.last_name) == name_key(identity.last_name)
+        and name_key(patient.first_name) == name_key(identity.first_name)
+        and patient.birth_on == identity.birth_on
+    )
+
+
+def patient_for_referral(identity: PatientIdentity, *, use_existing: bool = False) -> Patient:
+    """The patient with this hospital number, created if new.
+
+    A known number with another name or birth date is refused unless the user
+    confirms it is the same person: two records are never merged silently, and
+    an existing identity is never overwritten from a referral form.
+    """
+    identity = PatientIdentity(**{**identity.__dict__, "mrn": normalize_mrn(identity.mrn)})
+    _check_identity(identity)
+    existing = find_patient(identity.mrn)
+    if existing is not None:
+        if _same_person(existing, identity) or use_existing:
+            return existing
+        raise PatientMismatch(existing)
+    patient = Patient(mrn=identity.mrn)
+    patient.set_identity(
+        last_name=identity.last_name,
+        first_name=identity.first_name,
+        birth_on=identity.birth_on,
+        sex=identity.sex,
+    )
+    db.session.add(patient)
+    db.session.flush()
+    return patient
+
+
+def update_patient(patient: Patient, identity: PatientIdentity) -> None:
+    """Correct a patient's identity (all their cases follow)."""
+    identity = PatientIdentity(**{**identity.__dict__, "mrn": normalize_mrn(identity.mrn)})
+    _check_identity(identity)
+    other = find_patient(identity.mrn)
+    if other is not None and other.id != patient.id:
+        raise DomainError(_l("Another patient already has this hospital number."), "mrn")
+    patient.mrn = identity.mrn
+    patient.set_identity(
+        last_name=identity.last_name,
+        first_name=identity.first_name,
+        birth_on=identity.birth_on,
+        sex=identity.sex,
+    )
+    db.session.flush()
+
+
+# --- referrals --------------------------------------------------------------
+
+
+def next_case_number(on: date) -> str:
+    """RCP-<year>-<n>: one counter per year, incremented atomically, so two
+    referrals saved at once never get the same number and none is reused."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(CaseNumberCounter)
+        .values(year=on.year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=["year"],
+            set_={"last_number": CaseNumberCounter.last_number + 1},
+        )
+        .returning(CaseNumberCounter.last_number)
+    )
+    number = db.session.execute(statement).scalar_one()
+    return f"RCP-{on.year}-{number:04d}"
+
+
+def _check_details(details: dict[str, Any]) -> None:
+    """Rules that hold whatever form the details come from."""
+    today = local_today()
+    for name in ("referral_on", "patient_agreed_on"):
+        value = details.get(name)
+        if value is not None:
+            problem = not_in_future_problem(value, today)
+            if problem:
+                raise DomainError(problem, name)
+    for name, maximum in SCORE_FIELDS.items():
+        value = details.get(name)
+        if value is not None and (not isinstance(value, int) or not 0 <= value <= maximum):
+            raise DomainError(_l("Enter a whole number from 0 to %(n)d.", n=maximum), name)
+    months = details.get("pain_duration_months")
+    if months is not None and months < 0:
+        raise DomainError(_l("The duration cannot be negative."), "pain_duration_months")
+
+
+def _record_event(
+    referral: Referral,
+    kind: CaseEventKind,
+    *,
+    by: User | None,
+    from_status: CaseStatus | None = None,
+    to_status: CaseStatus | None = None,
+    note: str | None = None,
+) -> None:
+    db.session.add(
+        CaseEvent(
+            referral=referral,
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            note=note,
+            actor_id=by.id if by is not None else None,
+        )
+    )
+
+
+def change_status(
+    referral: Referral, status: CaseStatus, *, by: User | None, note: str | None = None
+) -> None:
+    """Move a case (if the move is allowed) and note it on its timeline."""
+    previous = referral.move_to(status)
+    _record_event(
+        referral,
+        CaseEventKind.STATUS_CHANGED,
+        by=by,
+        from_status=previous,
+        to_status=status,
+        note=note,
+    )
+    db.session.flush()
+
+
+def _settle_status(referral: Referral, by: User | None) -> None:
+    wanted = status_after_edit(referral.status, referral.is_complete)
+    if wanted is not referral.status:
+        change_status(referral, wanted, by=by)
+
+
+def refer_case(patient: Patient, details: dict[str, Any], *, by: User) -> Referral:
+    """Register a referral; it is "referred" at once if complete, else a draft."""
+    _check_details(details)
+    referral = Referral(
+        patient=patient,
+        case_number=next_case_number(details.get("referral_on") or local_today()),
+        status=CaseStatus.DRAFT,
+        created_by_id=by.id,
+    )
+    for name in REFERRAL_FIELDS:
+        if name in details:
+            setattr(referral, name, details[name])
+    db.session.add(referral)
+    _record_event(referral, CaseEventKind.CREATED, by=by, to_status=CaseStatus.DRAFT)
+    db.session.flush()
+    _settle_status(referral, by)
+    logger.info("Referral %s registered (%s)", referral.case_number, referral.status.name)
+    return referral
+
+
+def changes_since(referral: Referral, version: int) -> list[FieldChange]:
+    """What others saved on the referral since ``version``, from the audit trail."""
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.entity_type == "Referral",
+            AuditEntry.entity_id == str(referral.id),
+            AuditEntry.action == AuditAction.UPDATE,
+        )
+        .order_by(AuditEntry.id)
+    )
+    changes = []
+    for entry in entries:
+        old_version = (entry.changes.get("version") or [None])[0]
+        if old_version is None or old_version < version:
+            continue
+        for field, (old, new) in entry.changes.items():
+            if field == "version":
+                continue
+            label = str(FIELD_LABELS.get(field, field))
+            changes.append(
+                FieldChange(
+                    field,
+                    label,
+                    _readable(field, old),
+                    _readable(field, new),
+                    entry.actor_label,
+                    entry.recorded_at,
+                )
+            )
+    return changes
+
+
+def _readable(field: str, value: Any) -> Any:
+    """An audited value as the editor would recognise it (labels, names)."""
+    if value is None:
+        return None
+    if field == "treatments_tried":
+        return ", ".join(TreatmentTried[name].label for name in value)
+    if field in ("referrer_id", "created_by_id"):
+        user = db.session.get(User, value)
+        return user.full_name if user else value
+    if field == "indication_id":
+        indication = db.session.get(Indication, value)
+        return indication.name if indication else value
+    column_type = Referral.__table__.c[field].type if field in Referral.__table__.c else None
+    enum_class = getattr(column_type, "enum_class", None)
+    if enum_class is not None and value in enum_class.__members__:
+        return enum_class[value].label
+    return value
+
+
+def update_referral(
+    referral: Referral, details: dict[str, Any], *, expected_version: int, by: User
+) -> None:
+    """Save an edited referral sheet.
+
+    ``expected_version`` is the version the editor started from: if someone
+    saved in between, nothing is written and ``EditConflict`` lists their changes.
+    """
+    if referral.status not in EDITABLE:
+        raise DomainError(
+            _l(
+                "This case has been discussed: its referral sheet is what the meeting saw "
+                "and can no longer be changed. Present the case again for new facts."
+            )
+        )
+    if referral.version != expected_version:
+        raise EditConflict(changes_since(referral, expected_version))
+    _check_details(details)
+    for name in REFERRAL_FIELDS:
+        if name in details:
+            setattr(referral, name, details[name])
+    if referral.status is CaseStatus.SCHEDULED and not referral.is_complete:
+        raise DomainError(
+            _l(
+                "This case is on a meeting's agenda: the fields the meeting needs cannot be "
+                "emptied. Remove it from the agenda first."
+            )
+        )
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise EditConflict(changes_since(referral, expected_version)) from None
+    _settle_status(referral, by)
+
+
+def withdraw(referral: Referral, *, reason: str, by: User) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_l("Say why the case is withdrawn."), "reason")
+    change_status(referral, CaseStatus.WITHDRAWN, by=by, note=reason)
+    referral.withdrawn_reason = reason
+    db.session.flush()

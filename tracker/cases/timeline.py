@@ -1,0 +1,74 @@
+"""A case's story on one page, gathered from every feature that adds to it.
+
+Each feature registers a provider returning the events it knows for a
+referral (one query each), so the case page runs a fixed number of queries
+however long the story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from tracker.cases.models import CaseEvent, CaseEventKind, Referral
+from tracker.extensions import db
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at: datetime
+    #: A short category used for the icon/colour: referral, status, meeting...
+    kind: str
+    title: str
+    detail: str | None = None
+    actor: str | None = None
+    link: str | None = None
+
+
+Provider = Callable[[Referral], Iterable[TimelineEvent]]
+_PROVIDERS: list[Provider] = []
+
+
+def timeline_provider(provider: Provider) -> Provider:
+    if provider not in _PROVIDERS:
+        _PROVIDERS.append(provider)
+    return provider
+
+
+def timeline_for(referral: Referral) -> list[TimelineEvent]:
+    """Newest first."""
+    events = [event for provider in _PROVIDERS for event in provider(referral)]
+    return sorted(events, key=lambda event: event.at, reverse=True)
+
+
+@timeline_provider
+def _case_events(referral: Referral) -> list[TimelineEvent]:
+    rows = db.session.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.referral_id == referral.id)
+        .options(selectinload(CaseEvent.actor))
+    )
+    return [_describe(row) for row in rows]
+
+
+def _describe(event: CaseEvent) -> TimelineEvent:
+    actor = event.actor.full_name if event.actor else None
+    if event.kind is CaseEventKind.STATUS_CHANGED and event.to_status is not None:
+        return TimelineEvent(
+            at=event.occurred_at,
+            kind="status",
+            title=event.to_status.label,
+            detail=event.note,
+            actor=actor,
+        )
+    return TimelineEvent(
+        at=event.occurred_at,
+        kind=event.kind.value,
+        title=event.kind.label,
+        detail=event.note,
+        actor=actor,
+    )

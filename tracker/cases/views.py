@@ -1,0 +1,281 @@
+"""Pages of the cases: list, referral form, case page, edits."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from wtforms import SelectChoice
+
+from tracker.auth.models import User
+from tracker.cases import services
+from tracker.cases.forms import (
+    CaseFilterForm,
+    PatientForm,
+    ReferralCreateForm,
+    ReferralEditForm,
+    WithdrawForm,
+)
+from tracker.cases.models import Patient, Referral
+from tracker.cases.queries import (
+    CaseFilters,
+    case_list_query,
+    indication_choices,
+    other_episodes,
+    referred_by,
+    referrers,
+    worklist,
+)
+from tracker.cases.rules import EDITABLE, CaseStatus, can_transition, missing_labels
+from tracker.cases.timeline import timeline_for
+from tracker.core.handlers import form_status, saving
+from tracker.core.home import home_panel
+from tracker.core.navigation import register_nav
+from tracker.core.permissions import Role, require_role
+from tracker.core.time import local_today
+from tracker.extensions import db
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("cases", __name__)
+
+#: Everyone who works on cases; admins manage the tool, not patients.
+TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
+
+register_nav("cases.index", _l("Cases"), 100)
+register_nav("cases.create", _l("Refer a case"), 110)
+
+
+# --- access to one case -------------------------------------------------------
+
+
+def may_edit(user: Any, referral: Referral) -> bool:
+    """Coordinators and radiologists edit any referral; others their own."""
+    return user.has_role(Role.COORDINATOR, Role.RADIOLOGIST) or user.id in (
+        referral.referrer_id,
+        referral.created_by_id,
+    )
+
+
+def get_referral_or_404(referral_id: int, *, for_edit: bool = False) -> Referral:
+    """Load, 404 if absent, then 403 if the user may not do what they ask."""
+    referral = db.session.scalar(
+        select(Referral)
+        .where(Referral.id == referral_id)
+        .options(
+            joinedload(Referral.patient),
+            joinedload(Referral.indication),
+            joinedload(Referral.referrer),
+        )
+    )
+    if referral is None:
+        abort(404)
+    if for_edit and not may_edit(current_user, referral):
+        abort(403)
+    return referral
+
+
+# --- form helpers ------------------------------------------------------------
+
+
+def _fill_choices(
+    form: Any, referral: Referral | None = None, *, with_retired: bool = False
+) -> None:
+    """Referrers and indications offered, keeping a case's own if since retired
+    (and every indication when filtering, for old cases)."""
+    people = referrers()
+    if referral is not None and referral.referrer and referral.referrer not in people:
+        people.append(referral.referrer)
+    form.referrer_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(user.id), user.full_name) for user in people
+    ]
+    current = referral.indication_id if referral is not None else None
+    form.indication_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(entry.id), entry.name)
+        for entry in indication_choices(current, with_retired=with_retired)
+    ]
+
+
+def _identity(form: Any) -> services.PatientIdentity:
+    return services.PatientIdentity(
+        mrn=form.mrn.data,
+        last_name=form.last_name.data,
+        first_name=form.first_name.data,
+        birth_on=form.birth_on.data,
+        sex=form.sex.data,
+    )
+
+
+def _flash_status(referral: Referral) -> None:
+    if referral.status is CaseStatus.DRAFT:
+        flash(
+            _(
+                "%(case)s saved as a draft: it can be put on an agenda once complete.",
+                case=referral.case_number,
+            ),
+            "warning",
+        )
+    else:
+        flash(_("%(case)s saved.", case=referral.case_number), "success")
+
+
+# --- pages -----------------------------------------------------------------
+
+
+@bp.route("/cases")
+@require_role(*TEAM)
+def index() -> Any:
+    form = CaseFilterForm(request.args)
+    _fill_choices(form, with_retired=True)
+    valid = form.validate()
+    filters = CaseFilters()
+    if valid:
+        filters = CaseFilters(
+            q=form.q.data or None,
+            status=form.status.data,
+            indication_id=form.indication_id.data,
+            urgency=form.urgency.data,
+            referrer_id=form.referrer_id.data,
+            referred_from=form.referred_from.data,
+            referred_to=form.referred_to.data,
+            sort=form.sort.data or "newest",
+        )
+    page = db.paginate(
+        case_list_query(filters),
+        per_page=current_app.config["PER_PAGE"],
+        error_out=False,
+        max_per_page=100,
+    )
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template("cases/list.html", form=form, page=page, args=args)
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@require_role(*TEAM)
+def create() -> Any:
+    form = ReferralCreateForm()
+    _fill_choices(form)
+    if request.method == "GET":
+        form.referral_on.data = local_today()
+        if current_user.has_role(Role.RADIOLOGIST, Role.CLINICIAN):
+            form.referrer_id.data = current_user.id
+    show_existing_choice = bool(form.use_existing_patient.data)
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            patient = services.patient_for_referral(
+                _identity(form), use_existing=form.use_existing_patient.data
+            )
+            referral = services.refer_case(patient, form.details(), by=current_user)
+        if saved.ok:
+            _flash_status(referral)
+            return redirect(url_for("cases.show", referral_id=referral.id))
+        if isinstance(saved.error, services.PatientMismatch):
+            show_existing_choice = True
+    return render_template(
+        "cases/referral_form.html",
+        form=form,
+        referral=None,
+        show_existing_choice=show_existing_choice,
+    ), form_status(form)
+
+
+@bp.route("/cases/<int:referral_id>")
+@require_role(*TEAM)
+def show(referral_id: int) -> str:
+    referral = get_referral_or_404(referral_id)
+    return render_template(
+        "cases/show.html",
+        referral=referral,
+        missing=missing_labels(referral),
+        timeline=timeline_for(referral),
+        episodes=other_episodes(referral),
+        can_edit=may_edit(current_user, referral) and referral.status in EDITABLE,
+        can_withdraw=may_edit(current_user, referral)
+        and can_transition(referral.status, CaseStatus.WITHDRAWN),
+    )
+
+
+@bp.route("/cases/<int:referral_id>/edit", methods=["GET", "POST"])
+@require_role(*TEAM)
+def edit(referral_id: int) -> Any:
+    referral = get_referral_or_404(referral_id, for_edit=True)
+    form = ReferralEditForm(obj=referral)
+    _fill_choices(form, referral)
+    conflict = None
+    if form.validate_on_submit():
+        expected = int(form.version.data) if (form.version.data or "").isdigit() else 0
+        with saving(form) as saved:
+            services.update_referral(
+                referral, form.details(), expected_version=expected, by=current_user
+            )
+        if saved.ok:
+            _flash_status(referral)
+            return redirect(url_for("cases.show", referral_id=referral.id))
+        if isinstance(saved.error, services.EditConflict):
+            conflict = saved.error
+            # The next save is made knowingly over the other person's changes.
+            referral = get_referral_or_404(referral_id, for_edit=True)
+            form.version.data = referral.version
+    return render_template(
+        "cases/referral_form.html",
+        form=form,
+        referral=referral,
+        conflict=conflict,
+        show_existing_choice=False,
+    ), form_status(form)
+
+
+@bp.route("/cases/<int:referral_id>/withdraw", methods=["GET", "POST"])
+@require_role(*TEAM)
+def withdraw(referral_id: int) -> Any:
+    referral = get_referral_or_404(referral_id, for_edit=True)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.withdraw(referral, reason=form.reason.data, by=current_user)
+        if saved.ok:
+            flash(_("%(case)s is withdrawn.", case=referral.case_number), "success")
+            return redirect(url_for("cases.show", referral_id=referral.id))
+    return render_template("cases/withdraw.html", form=form, referral=referral), form_status(form)
+
+
+@bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
+@require_role(Role.COORDINATOR, Role.RADIOLOGIST)
+def patient_edit(patient_id: int) -> Any:
+    patient = db.get_or_404(Patient, patient_id)
+    form = PatientForm(obj=patient)
+    back = request.args.get("case", type=int)
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.update_patient(patient, _identity(form))
+        if saved.ok:
+            flash(_("Identity of %(name)s saved.", name=patient.display_name), "success")
+            if back:
+                return redirect(url_for("cases.show", referral_id=back))
+            return redirect(url_for("cases.index", q=patient.mrn))
+    return render_template(
+        "cases/patient_form.html", form=form, patient=patient, back=back
+    ), form_status(form)
+
+
+# --- home panels ---------------------------------------------------------------
+
+
+@home_panel(Role.COORDINATOR, 10, "cases/home_coordinator.html")
+def _coordinator_panel(user: User) -> dict[str, Any]:
+    return {
+        "drafts": worklist(CaseStatus.DRAFT, 15),
+        "waiting": worklist(CaseStatus.REFERRED, 15),
+    }
+
+
+@home_panel(Role.RADIOLOGIST, 20, "cases/home_referrer.html")
+@home_panel(Role.CLINICIAN, 20, "cases/home_referrer.html")
+def _referrer_panel(user: User) -> dict[str, Any]:
+    return {"mine": referred_by(user, 10)}
