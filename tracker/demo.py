@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from tracker.auth import services as auth_services
 from tracker.auth.models import User
+from tracker.cases import services as case_services
+from tracker.cases.models import (
+    Anticoagulation,
+    Mechanism,
+    PainSide,
+    Sex,
+    TreatmentTried,
+    Urgency,
+)
+from tracker.catalogue.models import Indication
 from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
+from tracker.core.time import local_today
 from tracker.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -58,14 +70,168 @@ def database_has_accounts() -> bool:
 
 
 def seed_demo(password: str) -> list[DemoAccount]:
-    """Create the demo team (the caller commits)."""
+    """Create the demo team and a few cases (the caller commits)."""
+    users = {}
     for account in DEMO_ACCOUNTS:
-        auth_services.create_user(
+        users[account.email] = auth_services.create_user(
             email=account.email,
             full_name=account.full_name,
             specialty=account.specialty,
             roles=account.roles,
             password=password,
         )
+    _seed_cases(users)
     logger.info("Seeded %d demo accounts", len(DEMO_ACCOUNTS))
     return list(DEMO_ACCOUNTS)
+
+
+def _indication(code: str) -> Indication:
+    return db.session.scalar(select(Indication).where(Indication.code == code))
+
+
+def _seed_cases(users: dict[str, User]) -> None:
+    """Cases as a pain unit receives them: some complete, some still drafts."""
+    radiologist = users["radiologist@example.org"]
+    clinician = users["clinician@example.org"]
+    today = local_today()
+    common = {
+        "anticoagulation": Anticoagulation.NONE,
+        "allergies": "None known",
+        "urgency": Urgency.ROUTINE,
+    }
+    cases = [
+        (
+            ("80012345", "Lefèvre", "Éloïse", date(1958, 2, 3), Sex.FEMALE),
+            radiologist,
+            {
+                "indication": "morton_neuroma",
+                "pain_site": "Left foot, third web space",
+                "pain_side": PainSide.LEFT,
+                "mechanism": Mechanism.NEUROPATHIC,
+                "pain_duration_months": 18,
+                "nrs": (7, 6, 9),
+                "dn4": 6,
+                "treatments_tried": [
+                    TreatmentTried.NON_OPIOID_ANALGESICS,
+                    TreatmentTried.INFILTRATIONS,
+                ],
+                "treatments_other": "Two steroid injections, relief for three weeks each.",
+                "imaging": "Ultrasound: 8 mm neuroma of the third web space.",
+                "question": "Ultrasound-guided cryoneurolysis of the neuroma?",
+                "days_ago": 12,
+            },
+        ),
+        (
+            ("80023456", "Moreau", "Patrick", date(1966, 9, 21), Sex.MALE),
+            clinician,
+            {
+                "indication": "pelvic_neuralgia",
+                "pain_site": "Perineum, right pudendal territory",
+                "pain_side": PainSide.RIGHT,
+                "mechanism": Mechanism.NEUROPATHIC,
+                "pain_duration_months": 30,
+                "nrs": (8, 7, 10),
+                "dn4": 7,
+                "treatments_tried": [
+                    TreatmentTried.NEUROPATHIC_DRUGS,
+                    TreatmentTried.INFILTRATIONS,
+                    TreatmentTried.PHYSIOTHERAPY,
+                ],
+                "treatments_other": "Pregabalin 300 mg/day, two CT-guided pudendal blocks.",
+                "imaging": "Pelvic MRI without compressive lesion.",
+                "question": "Pulsed radiofrequency of the right pudendal nerve?",
+                "urgency": Urgency.URGENT,
+                "days_ago": 5,
+            },
+        ),
+        (
+            ("80034567", "Bernard", "Lucienne", date(1949, 12, 8), Sex.FEMALE),
+            radiologist,
+            {
+                "indication": "bone_metastasis",
+                "pain_site": "Right iliac wing",
+                "pain_side": PainSide.RIGHT,
+                "mechanism": Mechanism.MIXED,
+                "pain_duration_months": 3,
+                "nrs": (6, 6, 9),
+                "treatments_tried": [TreatmentTried.STRONG_OPIOIDS, TreatmentTried.RADIOTHERAPY],
+                "is_oncology": True,
+                "primary_tumour": "Breast carcinoma",
+                "has_bone_metastases": True,
+                "imaging": "CT: osteolytic lesion of the right iliac wing, 4 cm.",
+                "question": "Cementoplasty of the iliac lesion?",
+                "agreed": False,
+                "days_ago": 2,
+            },
+        ),
+        (
+            ("80045678", "Garcia", "Manuel", date(1952, 5, 17), Sex.MALE),
+            clinician,
+            {
+                "indication": "limb_osteoarthritis",
+                "pain_site": "Left knee",
+                "pain_side": PainSide.LEFT,
+                "mechanism": Mechanism.NOCICEPTIVE,
+                "pain_duration_months": 48,
+                "nrs": (6, 5, 8),
+                "treatments_tried": [
+                    TreatmentTried.NON_OPIOID_ANALGESICS,
+                    TreatmentTried.WEAK_OPIOIDS,
+                    TreatmentTried.PHYSIOTHERAPY,
+                    TreatmentTried.INFILTRATIONS,
+                ],
+                "imaging": "Radiographs: Kellgren-Lawrence grade 4; surgery declined.",
+                "question": "Radiofrequency of the genicular nerves?",
+                "days_ago": 20,
+            },
+        ),
+        (
+            ("80056789", "Petit", "Nadia", date(1979, 3, 30), Sex.FEMALE),
+            clinician,
+            {
+                "indication": "levator_ani",
+                "pain_site": "Pelvic floor",
+                "pain_side": PainSide.MIDLINE,
+                "mechanism": Mechanism.NOCICEPTIVE,
+                "nrs": (7, 6, 8),
+                "treatments_tried": [TreatmentTried.PHYSIOTHERAPY],
+                "question": "Botulinum toxin injection of the levator ani?",
+                "agreed": False,
+                "days_ago": 1,
+            },
+        ),
+    ]
+    for (mrn, last, first, birth, sex), referrer, facts in cases:
+        patient = case_services.patient_for_referral(
+            case_services.PatientIdentity(mrn, last, first, birth, sex)
+        )
+        referral_on = today - timedelta(days=facts["days_ago"])
+        now, average, worst = facts["nrs"]
+        details = {
+            **common,
+            "referrer_id": referrer.id,
+            "referral_on": referral_on,
+            "indication_id": _indication(facts["indication"]).id,
+            "nrs_now": now,
+            "nrs_average": average,
+            "nrs_worst": worst,
+            "treatments_tried": [item.name for item in facts["treatments_tried"]],
+            "patient_agreed_on": referral_on if facts.get("agreed", True) else None,
+        }
+        for key in (
+            "pain_site",
+            "pain_side",
+            "mechanism",
+            "pain_duration_months",
+            "dn4",
+            "treatments_other",
+            "imaging",
+            "question",
+            "urgency",
+            "is_oncology",
+            "primary_tumour",
+            "has_bone_metastases",
+        ):
+            if key in facts:
+                details[key] = facts[key]
+        case_services.refer_case(patient, details, by=referrer)
