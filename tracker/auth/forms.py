@@ -83,7 +83,3 @@ class UserEditForm(_AccountFields):
 class PasswordResetForm(_NewPassword, FlaskForm):
     password = _new_password_field(_l("New password"))
     confirm = _confirmation_field()
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form: a confirmation button protected against CSRF."""

@@ -219,6 +219,14 @@ def end_all_sessions(user: User) -> None:
     )
 
 
+def active_users_with(*roles: Role) -> list[User]:
+    """Active accounts holding any of ``roles`` (every active account if none given)."""
+    query = select(User).where(User.is_active.is_(True)).order_by(User.full_name)
+    if roles:
+        query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(roles))))
+    return list(db.session.scalars(query))
+
+
 def list_users() -> list[User]:
     return list(
         db.session.scalars(

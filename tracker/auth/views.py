@@ -14,7 +14,6 @@ from sqlalchemy.orm import selectinload
 
 from tracker.auth import services
 from tracker.auth.forms import (
-    ConfirmForm,
     LoginForm,
     PasswordResetForm,
     UserCreateForm,
@@ -22,6 +21,7 @@ from tracker.auth.forms import (
 )
 from tracker.auth.models import User
 from tracker.core.audit import set_request_actor
+from tracker.core.forms import ConfirmForm
 from tracker.core.handlers import INVALID, current_path, form_status, safe_next_url, saving
 from tracker.core.home import home_panel
 from tracker.core.navigation import register_nav

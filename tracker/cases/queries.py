@@ -14,11 +14,10 @@ from typing import Any
 from sqlalchemy import Select, and_, case, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from tracker.auth.models import User, UserRole
+from tracker.auth.models import User
 from tracker.cases.models import Patient, Referral, Urgency, name_key
 from tracker.cases.rules import CaseStatus
 from tracker.catalogue.models import Indication
-from tracker.core.permissions import Role
 from tracker.extensions import db
 
 CASE_NUMBER = re.compile(r"^RCP-\d{4}(-\d*)?$", re.IGNORECASE)
@@ -123,19 +122,6 @@ def referred_by(user: User, limit: int) -> list[Referral]:
             .options(joinedload(Referral.patient), joinedload(Referral.indication))
             .order_by(Referral.created_at.desc(), Referral.id.desc())
             .limit(limit)
-        )
-    )
-
-
-def referrers() -> list[User]:
-    """Team members who may refer a case: active radiologists and clinicians."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(UserRole)
-            .where(User.is_active.is_(True), UserRole.role.in_([Role.RADIOLOGIST, Role.CLINICIAN]))
-            .order_by(User.full_name)
-            .distinct()
         )
     )
 

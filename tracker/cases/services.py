@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -226,6 +227,11 @@ def _record_event(
     )
 
 
+#: Sent after a case changed status (sender: the referral; ``previous``, ``by``),
+#: so that other features follow (a withdrawn case leaves its agenda).
+status_changed = Namespace().signal("case-status-changed")
+
+
 def change_status(
     referral: Referral, status: CaseStatus, *, by: User | None, note: str | None = None
 ) -> None:
@@ -240,6 +246,7 @@ def change_status(
         note=note,
     )
     db.session.flush()
+    status_changed.send(referral, previous=previous, by=by)
 
 
 def _settle_status(referral: Referral, by: User | None) -> None:

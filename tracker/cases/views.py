@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from tracker.auth.models import User
+from tracker.auth.services import active_users_with
 from tracker.cases import services
 from tracker.cases.forms import (
     CaseFilterForm,
@@ -29,7 +30,6 @@ from tracker.cases.queries import (
     indication_choices,
     other_episodes,
     referred_by,
-    referrers,
     worklist,
 )
 from tracker.cases.rules import EDITABLE, CaseStatus, can_transition, missing_labels
@@ -89,7 +89,7 @@ def _fill_choices(
 ) -> None:
     """Referrers and indications offered, keeping a case's own if since retired
     (and every indication when filtering, for old cases)."""
-    people = referrers()
+    people = active_users_with(Role.RADIOLOGIST, Role.CLINICIAN)
     if referral is not None and referral.referrer and referral.referrer not in people:
         people.append(referral.referrer)
     form.referrer_id.choices = [SelectChoice("", "—")] + [

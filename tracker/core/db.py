@@ -8,6 +8,7 @@ import sqlite3
 from datetime import UTC, date, datetime
 from typing import Any
 
+from flask import has_request_context, request
 from sqlalchemy import Date, DateTime, Engine, Enum, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
@@ -99,7 +100,21 @@ def _tune_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _request_writes() -> bool:
+    return has_request_context() and request.method not in SAFE_METHODS
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection: Any) -> None:
+    """Requests that change data take SQLite's write lock when they begin.
+
+    A deferred transaction that read first and writes later fails at once
+    ("database is locked") if another writer committed in between; taking the
+    lock up front makes concurrent writers queue (busy timeout) instead, and
+    makes read-then-write checks (agenda capacity) safe.
+    """
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _request_writes() else "BEGIN")

@@ -112,6 +112,17 @@ class EnumCheckboxField(SelectMultipleField):
             raise ValidationError(self.gettext("Not a valid choice."))
 
 
+class ConfirmForm(FlaskForm):
+    """An empty form: a confirmation button protected against CSRF."""
+
+
+def web_link(form: Any, field: Field) -> None:
+    """Only http(s) links: anything else (``javascript:``...) is refused."""
+    value = (field.data or "").strip()
+    if value and not re.match(r"^https?://[^\s]+$", value, re.IGNORECASE):
+        raise ValidationError(_l("Enter a link starting with https:// (or http://)."))
+
+
 def apply_domain_error(form: FlaskForm, error: DomainError) -> bool:
     """Show a service's refusal on the form field it concerns.
 

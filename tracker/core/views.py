@@ -12,20 +12,29 @@ from flask import (
     redirect,
     render_template,
     request,
+    url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from wtforms import FloatField, IntegerField
+from wtforms.validators import InputRequired, NumberRange
 
-from tracker.core.handlers import safe_next_url
+from tracker.core.handlers import form_status, safe_next_url, saving
 from tracker.core.home import panels_for
-from tracker.core.permissions import login_required, public
+from tracker.core.navigation import register_nav
+from tracker.core.permissions import Role, login_required, public, require_role
+from tracker.core.settings import set_setting, setting, setting_specs
 from tracker.extensions import db
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("core", __name__)
+
+register_nav("core.settings", _l("Settings"), 920)
 
 LANGUAGE_COOKIE = "rcp_lang"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
@@ -35,6 +44,40 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 @login_required
 def home() -> str:
     return render_template("core/home.html", panels=panels_for(current_user))
+
+
+def _settings_form() -> FlaskForm:
+    """A form with one number field per declared setting."""
+
+    class SettingsForm(FlaskForm):
+        pass
+
+    for spec in setting_specs():
+        field = IntegerField if spec.kind is int else FloatField
+        setattr(
+            SettingsForm,
+            spec.key,
+            field(
+                spec.label,
+                validators=[InputRequired(), NumberRange(spec.minimum, spec.maximum)],
+                description=spec.help,
+            ),
+        )
+    return SettingsForm(data={spec.key: setting(spec.key) for spec in setting_specs()})
+
+
+@bp.route("/admin/settings", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def settings() -> Any:
+    form = _settings_form()
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            for spec in setting_specs():
+                set_setting(spec.key, getattr(form, spec.key).data)
+        if saved.ok:
+            flash(_("Settings saved."), "success")
+            return redirect(url_for("core.settings"))
+    return render_template("core/settings.html", form=form), form_status(form)
 
 
 @bp.route("/language", methods=["POST"])

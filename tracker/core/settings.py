@@ -1,0 +1,92 @@
+"""Site settings: the conventions of a unit that admins may change.
+
+DOMAIN figures that are conventions rather than rules (how many specialties
+make a quorum, how many minutes a case takes...) are settings with these
+defaults, declared by the feature that uses them and edited on one admin page.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import g
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.core.audit import Audited
+from tracker.core.errors import DomainError
+from tracker.extensions import db
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    default: int | float
+    minimum: int | float
+    maximum: int | float
+    label: Any
+    help: Any = None
+    #: ``int`` or ``float``.
+    kind: type = int
+
+
+_SPECS: dict[str, SettingSpec] = {}
+
+
+def define_setting(spec: SettingSpec) -> SettingSpec:
+    if not spec.minimum <= spec.default <= spec.maximum:
+        raise ValueError(f"default of {spec.key} outside its range")
+    _SPECS[spec.key] = spec
+    return spec
+
+
+def setting_specs() -> list[SettingSpec]:
+    return list(_SPECS.values())
+
+
+class SiteSetting(Audited, db.Model):
+    """A setting changed from its default."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+def _stored() -> dict[str, Any]:
+    """All stored settings, read once per application context."""
+    if "_site_settings" not in g:
+        g._site_settings = {row.key: row.value for row in db.session.scalars(select(SiteSetting))}
+    return g._site_settings
+
+
+def setting(key: str) -> Any:
+    spec = _SPECS[key]
+    value = _stored().get(key, spec.default)
+    try:
+        value = spec.kind(value)
+    except (TypeError, ValueError):
+        logger.warning("Setting %s holds %r: using the default", key, value)
+        return spec.default
+    return value if spec.minimum <= value <= spec.maximum else spec.default
+
+
+def set_setting(key: str, value: int | float) -> None:
+    spec = _SPECS[key]
+    if not spec.minimum <= value <= spec.maximum:
+        raise DomainError(
+            _l("Choose a value from %(low)s to %(high)s.", low=spec.minimum, high=spec.maximum),
+            key,
+        )
+    row = db.session.get(SiteSetting, key)
+    if row is None:
+        db.session.add(SiteSetting(key=key, value=value))
+    elif row.value != value:
+        row.value = value
+    db.session.flush()
+    _stored()[key] = value
