@@ -116,3 +116,27 @@ def make_referral(*, patient: Any = None, by: User | None = None, **overrides: A
     referral = services.refer_case(patient, details, by=by)
     db.session.commit()
     return referral
+
+
+def make_meeting(*, starts_at: Any = None, **overrides: Any) -> Any:
+    """A planned meeting, by default next Tuesday (24 Nov 2026) 17:00-18:30 in Paris."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from tracker.meetings import services as meeting_services
+
+    values = {
+        "starts_at": starts_at or datetime(2026, 11, 24, 17, 0, tzinfo=ZoneInfo("Europe/Paris")),
+        "duration_minutes": 90,
+        "capacity": 12,
+        "place": "Salle de staff, imagerie, niveau 2",
+    }
+    values.update(overrides)
+    meeting = meeting_services.create_meeting(meeting_services.MeetingDetails(**values))
+    db.session.commit()
+    return meeting
+
+
+def radiologist(**overrides: Any) -> User:
+    overrides.setdefault("specialty", Specialty.INTERVENTIONAL_RADIOLOGY)
+    return make_user(roles={Role.RADIOLOGIST}, **overrides)

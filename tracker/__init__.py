@@ -79,7 +79,9 @@ def _register_models() -> None:
     import tracker.auth.models
     import tracker.cases.models
     import tracker.catalogue.models
-    import tracker.core.audit  # noqa: F401
+    import tracker.core.audit
+    import tracker.core.settings
+    import tracker.meetings.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -87,8 +89,9 @@ def _register_blueprints(app: Flask) -> None:
     from tracker.cases.views import bp as cases_bp
     from tracker.catalogue.views import bp as catalogue_bp
     from tracker.core.views import bp as core_bp
+    from tracker.meetings.views import bp as meetings_bp
 
-    for blueprint in (core_bp, auth_bp, catalogue_bp, cases_bp):
+    for blueprint in (core_bp, auth_bp, catalogue_bp, cases_bp, meetings_bp):
         app.register_blueprint(blueprint)
 
 
@@ -114,6 +117,9 @@ def _register_hooks(app: Flask) -> None:
     # Day before month in both languages, and a 24-hour clock: never 11/12 ambiguity.
     app.add_template_filter(lambda value: format_date(value, "d MMM y"), "date")
     app.add_template_filter(lambda value: format_datetime(value, "d MMM y, HH:mm"), "datetime")
+    app.add_template_filter(lambda value: format_datetime(value, "HH:mm"), "time")
+    app.add_template_filter(lambda value: format_date(value, "LLLL y"), "format_month")
+    app.add_template_filter(lambda value: format_date(value, "EEE"), "weekday")
 
     @app.context_processor
     def inject_shell() -> dict[str, Any]:

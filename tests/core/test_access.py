@@ -7,8 +7,8 @@ from flask import Blueprint
 from tests.factories import make_user
 from tracker.core.permissions import RULE_ATTRIBUTE, Role, require_role
 
-#: Routes anyone may open, logged in or not.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "core.set_language"}
+#: Routes anyone may open, logged in or not (the calendar feed checks its secret token).
+PUBLIC_ENDPOINTS = {"static", "auth.login", "core.set_language", "meetings.feed"}
 
 
 def test_every_route_declares_an_access_rule(app):

@@ -1,0 +1,100 @@
+"""Quorum and series dates: pure rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tracker.core.errors import DomainError
+from tracker.core.specialties import Specialty as Sp
+from tracker.meetings.rules import agenda_load, quorum, series_starts
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def test_two_doctors_of_one_specialty_count_once():
+    result = quorum(
+        [Sp.INTERVENTIONAL_RADIOLOGY, Sp.INTERVENTIONAL_RADIOLOGY, Sp.ANAESTHESIOLOGY], 3
+    )
+    assert result.count == 2
+    assert not result.is_met
+    assert result.missing == 1
+
+
+def test_three_specialties_make_the_quorum():
+    result = quorum([Sp.INTERVENTIONAL_RADIOLOGY, Sp.PAIN_MEDICINE, Sp.SURGERY], 3)
+    assert result.is_met
+    assert result.specialties == (Sp.INTERVENTIONAL_RADIOLOGY, Sp.PAIN_MEDICINE, Sp.SURGERY)
+
+
+def test_nursing_and_other_roles_do_not_count():
+    result = quorum([Sp.INTERVENTIONAL_RADIOLOGY, Sp.NURSING, Sp.OTHER, Sp.ONCOLOGY], 3)
+    assert result.count == 2
+
+
+def test_the_minimum_is_a_parameter():
+    assert quorum([Sp.ONCOLOGY, Sp.SURGERY], 2).is_met
+    assert not quorum([], 1).is_met
+
+
+def local(moment: datetime) -> tuple[str, str]:
+    paris = moment.astimezone(PARIS)
+    return paris.date().isoformat(), paris.strftime("%H:%M")
+
+
+def test_weekly_series_keeps_17_00_local_across_the_spring_clock_change():
+    starts = series_starts(date(2026, 3, 17), time(17, 0), PARIS, interval_weeks=1, count=4)
+    assert [local(moment) for moment in starts] == [
+        ("2026-03-17", "17:00"),
+        ("2026-03-24", "17:00"),
+        ("2026-03-31", "17:00"),
+        ("2026-04-07", "17:00"),
+    ]
+    # In UTC the meeting moves by an hour when Paris changes to summer time.
+    assert [moment.hour for moment in starts] == [16, 16, 15, 15]
+    assert all(moment.tzinfo is UTC for moment in starts)
+
+
+def test_every_other_thursday_until_a_date_across_the_autumn_change():
+    starts = series_starts(
+        date(2026, 10, 15), time(17, 0), PARIS, interval_weeks=2, until=date(2026, 11, 30)
+    )
+    assert [local(moment) for moment in starts] == [
+        ("2026-10-15", "17:00"),
+        ("2026-10-29", "17:00"),
+        ("2026-11-12", "17:00"),
+        ("2026-11-26", "17:00"),
+    ]
+    assert [moment.hour for moment in starts] == [15, 16, 16, 16]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({}, "count"),
+        ({"count": 120}, "count"),
+        ({"until": date(2029, 1, 1)}, "until"),
+        ({"until": date(2026, 1, 1)}, "until"),
+        ({"count": 3, "interval_weeks": 0}, "interval_weeks"),
+    ],
+)
+def test_series_without_an_end_or_too_long_are_refused(kwargs, field):
+    kwargs = {"interval_weeks": 1, **kwargs}
+    with pytest.raises(DomainError) as refused:
+        series_starts(date(2026, 11, 24), time(17, 0), PARIS, **kwargs)
+    assert refused.value.field == field
+
+
+def test_two_years_of_weekly_meetings_is_allowed():
+    starts = series_starts(date(2026, 11, 24), time(17, 0), PARIS, interval_weeks=1, count=104)
+    assert len(starts) == 104
+
+
+def test_agenda_load():
+    load = agenda_load([10, 15, 20], capacity=3, duration=40)
+    assert load.is_full
+    assert load.minutes == 45
+    assert load.over_time == 5
+    assert agenda_load([], 12, 90).over_time == 0

@@ -1,0 +1,286 @@
+"""Meetings, agendas, roll-over and attendance through the services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from tests.factories import make_meeting, make_referral, make_user, radiologist
+from tracker.cases import services as case_services
+from tracker.cases.models import Referral
+from tracker.cases.rules import CaseStatus
+from tracker.cases.timeline import timeline_for
+from tracker.core.errors import DomainError
+from tracker.core.permissions import Role
+from tracker.core.settings import set_setting
+from tracker.core.specialties import Specialty
+from tracker.extensions import db
+from tracker.meetings import services
+from tracker.meetings.models import AgendaItem, ItemState, MeetingStatus
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def at(day: int, month: int = 11, hour: int = 17) -> datetime:
+    return datetime(2026, month, day, hour, 0, tzinfo=PARIS)
+
+
+def details(**overrides) -> services.MeetingDetails:
+    values = {"starts_at": at(24), "duration_minutes": 90, "capacity": 12, "place": "Staff room"}
+    values.update(overrides)
+    return services.MeetingDetails(**values)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"starts_at": at(19)}, "day"),
+        ({"duration_minutes": 0}, "ends"),
+        ({"duration_minutes": -30}, "ends"),
+        ({"capacity": 0}, "capacity"),
+        ({"place": None, "video_link": None}, "place"),
+    ],
+)
+def test_bad_meetings_are_refused(app, overrides, field):
+    with pytest.raises(DomainError) as refused:
+        services.create_meeting(details(**overrides))
+    assert refused.value.field == field
+
+
+def test_a_video_only_meeting_is_fine(app):
+    meeting = services.create_meeting(details(place=None, video_link="https://visio.chu.test/rcp"))
+    assert meeting.uid.endswith("@rcp-tracker")
+
+
+def test_a_series_creates_its_meetings_each_movable_alone(app):
+    series = services.create_series(details(), interval_weeks=1, count=12)
+    db.session.commit()
+    assert len(series.meetings) == 12
+    second = series.meetings[1]
+    services.update_meeting(second, details(starts_at=at(2, 12, 18)))
+    db.session.commit()
+    assert second.sequence == 1
+    by_creation = sorted(series.meetings, key=lambda m: m.id)
+    assert [m.starts_at.astimezone(PARIS).hour for m in by_creation] == [17, 18] + [17] * 10
+    services.cancel_meeting(series.meetings[2], by=None)
+    assert [m.status for m in series.meetings].count(MeetingStatus.CANCELLED) == 1
+
+
+def test_adding_a_case_schedules_it_with_the_referring_radiologist_presenting(app):
+    meeting = make_meeting()
+    doctor = radiologist()
+    referral = make_referral(referrer_id=doctor.id)
+    item = services.add_to_agenda(meeting, referral, by=None)
+    db.session.commit()
+    assert referral.status is CaseStatus.SCHEDULED
+    assert item.presenter_id == doctor.id
+    assert item.minutes == 10
+    assert item.position == 1
+
+
+def test_a_clinicians_referral_has_no_presenter_until_one_is_chosen(app):
+    meeting = make_meeting()
+    referral = make_referral(referrer_id=make_user(roles={Role.CLINICIAN}).id)
+    item = services.add_to_agenda(meeting, referral, by=None)
+    assert item.presenter_id is None
+    with pytest.raises(DomainError, match="active radiologist"):
+        services.update_item(item, presenter_id=make_user(roles={Role.CLINICIAN}).id, minutes=15)
+    services.update_item(item, presenter_id=radiologist().id, minutes=15)
+    assert item.minutes == 15
+
+
+def test_incomplete_referrals_cannot_be_scheduled(app):
+    with pytest.raises(DomainError, match="incomplete"):
+        services.add_to_agenda(make_meeting(), make_referral(question=None), by=None)
+
+
+def test_a_case_sits_on_one_open_agenda_only(app):
+    referral = make_referral()
+    services.add_to_agenda(make_meeting(), referral, by=None)
+    with pytest.raises(DomainError, match="already on the agenda"):
+        services.add_to_agenda(make_meeting(starts_at=at(1, 12)), referral, by=None)
+
+
+def test_the_database_refuses_a_second_pending_item_for_a_case(app):
+    referral = make_referral()
+    first = make_meeting()
+    second = make_meeting(starts_at=at(1, 12))
+    services.add_to_agenda(first, referral, by=None)
+    db.session.commit()
+    db.session.add(AgendaItem(meeting=second, referral=referral, position=1, minutes=10))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_a_full_agenda_refuses_more_cases(app):
+    meeting = make_meeting(capacity=2)
+    services.add_to_agenda(meeting, make_referral(), by=None)
+    services.add_to_agenda(meeting, make_referral(), by=None)
+    with pytest.raises(DomainError, match="agenda is full"):
+        services.add_to_agenda(meeting, make_referral(), by=None)
+
+
+def test_closed_meetings_take_no_cases(app):
+    meeting = make_meeting()
+    services.cancel_meeting(meeting, by=None)
+    with pytest.raises(DomainError, match="can no longer change"):
+        services.add_to_agenda(meeting, make_referral(), by=None)
+
+
+def test_removing_a_case_puts_it_back_on_the_waiting_list(app):
+    meeting = make_meeting()
+    referral = make_referral()
+    item = services.add_to_agenda(meeting, referral, by=None)
+    services.remove_from_agenda(item, by=None)
+    assert referral.status is CaseStatus.REFERRED
+    assert item.state is ItemState.REMOVED
+    assert meeting.agenda == []
+    # It can go on an agenda again.
+    services.add_to_agenda(meeting, referral, by=None)
+
+
+def test_reordering(app):
+    meeting = make_meeting()
+    items = [services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(3)]
+    services.move_item(items[2], -1)
+    services.move_item(items[0], -1)  # already first: nothing happens
+    db.session.commit()
+    db.session.refresh(meeting)
+    assert [item.id for item in meeting.agenda] == [items[0].id, items[2].id, items[1].id]
+
+
+def test_moving_a_case_to_another_meeting(app):
+    first, second = make_meeting(), make_meeting(starts_at=at(1, 12))
+    referral = make_referral()
+    item = services.add_to_agenda(first, referral, by=None)
+    moved = services.move_to_meeting(item, second, by=None)
+    assert moved.meeting is second
+    assert referral.status is CaseStatus.SCHEDULED
+    assert first.agenda == []
+
+
+def test_holding_a_meeting_rolls_undiscussed_cases_to_the_top_of_the_next(app, clock):
+    today = make_meeting()
+    full = make_meeting(starts_at=at(1, 12), capacity=1)
+    services.add_to_agenda(full, make_referral(), by=None)
+    following = make_meeting(starts_at=at(8, 12))
+    already = services.add_to_agenda(following, make_referral(), by=None)
+    discussed = services.add_to_agenda(today, make_referral(), by=None)
+    waiting = services.add_to_agenda(today, make_referral(), by=None)
+    clock.set(at(24, hour=18))
+    services.start_meeting(today)
+    services.mark_discussed(discussed, by=None)
+    moved = services.hold_meeting(today, by=None)
+    db.session.commit()
+    assert waiting.state is ItemState.NOT_DISCUSSED
+    assert [item.meeting for item in moved] == [following]  # the full meeting is skipped
+    db.session.refresh(following)
+    assert [item.referral_id for item in following.agenda] == [
+        waiting.referral_id,
+        already.referral_id,
+    ]
+    assert waiting.referral.status is CaseStatus.SCHEDULED
+    assert discussed.referral.status is CaseStatus.DISCUSSED
+    with app.test_request_context():
+        titles = [event.title for event in timeline_for(waiting.referral)]
+    assert "Not discussed at the meeting of 24 Nov 2026" in titles
+    assert "On the agenda of the meeting of 8 Dec 2026" in titles
+
+
+def test_without_a_next_meeting_undiscussed_cases_go_back_to_waiting(app, clock):
+    meeting = make_meeting()
+    item = services.add_to_agenda(meeting, make_referral(), by=None)
+    clock.set(at(24, hour=19))
+    services.hold_meeting(meeting, by=None)
+    assert item.referral.status is CaseStatus.REFERRED
+
+
+def test_a_withdrawn_case_leaves_its_agenda(app):
+    meeting = make_meeting()
+    referral = make_referral()
+    item = services.add_to_agenda(meeting, referral, by=None)
+    db.session.commit()
+    case_services.withdraw(referral, reason="Pain resolved", by=None)
+    db.session.commit()
+    db.session.refresh(item)
+    assert item.state is ItemState.REMOVED
+
+
+def test_quorum_from_attendance_members_and_guests(app):
+    meeting = make_meeting()
+    doctors = [
+        radiologist(),
+        radiologist(),
+        make_user(specialty=Specialty.ANAESTHESIOLOGY),
+        make_user(roles={Role.COORDINATOR}, specialty=Specialty.OTHER),
+    ]
+    services.set_members_present(meeting, {user.id for user in doctors})
+    assert services.meeting_quorum(meeting).count == 2
+    services.add_guest(meeting, name="Dr Nadia Benali", specialty=Specialty.SURGERY)
+    assert services.meeting_quorum(meeting).is_met
+    set_setting("quorum_min_specialties", 4)
+    assert not services.meeting_quorum(meeting).is_met
+
+
+def test_unticking_removes_members_but_keeps_guests(app):
+    meeting = make_meeting()
+    doctor = radiologist()
+    services.set_members_present(meeting, {doctor.id})
+    guest = services.add_guest(meeting, name="Dr Paul Roche", specialty=Specialty.ONCOLOGY)
+    services.set_members_present(meeting, set())
+    assert [row.id for row in meeting.attendance] == [guest.id]
+    services.remove_guest(meeting, guest.id)
+    assert meeting.attendance == []
+
+
+def test_no_attendance_on_a_cancelled_meeting(app):
+    meeting = make_meeting()
+    services.cancel_meeting(meeting, by=None)
+    with pytest.raises(DomainError, match="cancelled"):
+        services.set_members_present(meeting, {radiologist().id})
+    with pytest.raises(DomainError, match="cancelled"):
+        services.add_guest(meeting, name="Dr X", specialty=Specialty.SURGERY)
+
+
+def test_only_the_chair_validates_and_a_change_needs_a_new_validation(app):
+    chair = radiologist()
+    meeting = make_meeting(chair_id=chair.id)
+    services.set_members_present(meeting, {chair.id})
+    with pytest.raises(DomainError, match="Only the chair"):
+        services.validate_attendance(meeting, by=make_user(roles={Role.COORDINATOR}))
+    services.validate_attendance(meeting, by=chair)
+    assert meeting.attendance_validated_by_id == chair.id
+    services.add_guest(meeting, name="Dr Paul Roche", specialty=Specialty.ONCOLOGY)
+    assert meeting.attendance_validated_at is None
+
+
+def test_inactive_members_cannot_be_ticked(app):
+    meeting = make_meeting()
+    with pytest.raises(DomainError):
+        services.set_members_present(meeting, {make_user(is_active=False).id})
+
+
+def test_calendar_feed_tokens(app):
+    user = make_user()
+    token = services.create_feed(user)
+    assert services.feed_user(token) == user
+    newer = services.create_feed(user)
+    assert services.feed_user(token) is None
+    assert services.feed_user(newer) == user
+    services.revoke_feed(user)
+    assert services.feed_user(newer) is None
+
+
+def test_agenda_changes_are_audited(app):
+    from tracker.core.audit import AuditEntry
+
+    item = services.add_to_agenda(make_meeting(), make_referral(), by=None)
+    db.session.commit()
+    kinds = set(db.session.scalars(select(AuditEntry.entity_type)))
+    assert {"Meeting", "AgendaItem", "Referral"} <= kinds
+    assert db.session.get(Referral, item.referral_id).status is CaseStatus.SCHEDULED

@@ -1,0 +1,316 @@
+"""Meeting pages: the coordinator's work through the browser's eyes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import make_meeting, make_referral, make_user, radiologist
+from tests.html import field_errors, field_value, soup, text
+from tracker.cases.rules import CaseStatus
+from tracker.core.permissions import Role
+from tracker.core.specialties import Specialty
+from tracker.extensions import db
+from tracker.meetings import services
+from tracker.meetings.models import ItemState, Meeting
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture
+def coordinator(auth):
+    user = make_user(
+        roles={Role.COORDINATOR}, specialty=Specialty.OTHER, full_name="Sophie Bernard"
+    )
+    auth.login_as(user)
+    return user
+
+
+def meeting_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Meeting))
+
+
+def series_data(**overrides):
+    data = {
+        "day": "2026-11-24",
+        "starts": "17:00",
+        "ends": "18:30",
+        "place": "Salle de staff",
+        "capacity": "12",
+        "interval_weeks": "1",
+        "count": "12",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_a_coordinator_creates_a_weekly_series(client, coordinator):
+    response = client.post("/meetings/series/new", data=series_data())
+    assert response.status_code == 302
+    meetings = db.session.scalars(select(Meeting).order_by(Meeting.starts_at)).all()
+    assert len(meetings) == 12
+    assert {m.starts_at.astimezone(PARIS).strftime("%a %H:%M") for m in meetings} == {"Tue 17:00"}
+    listing = text(soup(client.get("/meetings")))
+    assert "24 Nov 2026, 17:00" in listing
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"day": "2026-11-19"}, "day", "in the past"),
+        ({"ends": "16:00"}, "ends", "must end after it starts"),
+        ({"capacity": "0"}, "capacity", "between 1 and 100"),
+        ({"count": ""}, "count", "how many meetings"),
+        ({"count": "", "until": "2029-06-01"}, "until", "two years at most"),
+        ({"place": ""}, "place", "place, a video link"),
+        ({"video_link": "javascript:alert(1)"}, "video_link", "https://"),
+        ({"starts": "25:00"}, "starts", "Not a valid time"),
+    ],
+)
+def test_bad_meetings_show_the_error_keep_the_input_and_save_nothing(
+    client, coordinator, overrides, field, message
+):
+    response = client.post("/meetings/series/new", data=series_data(**overrides))
+    assert response.status_code == 422
+    page = soup(response)
+    assert message in field_errors(page, field)
+    assert field_value(page, "place") == overrides.get("place", "Salle de staff")
+    assert meeting_count() == 0
+
+
+def test_only_coordinators_plan_meetings(client, auth):
+    meeting = make_meeting()
+    auth.login_as(radiologist())
+    assert client.get("/meetings").status_code == 200
+    assert client.get(f"/meetings/{meeting.id}").status_code == 200
+    for method, url in [
+        ("get", "/meetings/new"),
+        ("get", "/meetings/series/new"),
+        ("get", f"/meetings/{meeting.id}/edit"),
+        ("post", f"/meetings/{meeting.id}/cancel"),
+        ("post", f"/meetings/{meeting.id}/agenda"),
+        ("post", f"/meetings/{meeting.id}/attendance"),
+        ("post", f"/meetings/{meeting.id}/guests"),
+    ]:
+        assert getattr(client, method)(url).status_code == 403, url
+    # Only the chair or a coordinator runs the meeting.
+    assert client.post(f"/meetings/{meeting.id}/start").status_code == 403
+
+
+def test_admins_see_no_meetings(client, auth):
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    assert client.get("/meetings").status_code == 403
+
+
+def test_the_coordinator_fills_the_agenda_from_the_waiting_list(client, coordinator):
+    meeting = make_meeting()
+    urgent = make_referral(
+        urgency=__import__("tracker.cases.models", fromlist=["Urgency"]).Urgency.URGENT
+    )
+    routine = make_referral()
+    draft = make_referral(question=None)
+    page = soup(client.get(f"/meetings/{meeting.id}"))
+    waiting = [a.get_text(strip=True) for a in page.select("#add-cases li a")]
+    assert waiting == [urgent.case_number, routine.case_number]
+    assert draft.case_number not in text(page)
+
+    response = client.post(f"/meetings/{meeting.id}/agenda", data={"referral_id": routine.id})
+    assert response.status_code == 302
+    page = soup(client.get(f"/meetings/{meeting.id}"))
+    assert routine.case_number in text(page.find(id="agenda"))
+    assert "1 of 12 cases · 10 of 90 minutes" in text(page)
+    db.session.expire_all()
+    assert db.session.get(type(routine), routine.id).status is CaseStatus.SCHEDULED
+
+
+def test_searching_the_cases_to_add(client, coordinator):
+    meeting = make_meeting()
+    wanted = make_referral()
+    make_referral()
+    page = soup(client.get(f"/meetings/{meeting.id}", query_string={"q": wanted.case_number}))
+    assert [a.get_text(strip=True) for a in page.select("#add-cases li a")] == [wanted.case_number]
+
+
+def test_adding_an_incomplete_referral_is_refused_with_a_message(client, coordinator):
+    meeting = make_meeting()
+    draft = make_referral(question=None)
+    response = client.post(
+        f"/meetings/{meeting.id}/agenda", data={"referral_id": draft.id}, follow_redirects=True
+    )
+    assert "is incomplete" in text(soup(response))
+    assert meeting.agenda == []
+
+
+def test_overrunning_the_meeting_is_announced(client, coordinator):
+    meeting = make_meeting(duration_minutes=15)
+    first, second = make_referral(), make_referral()
+    client.post(f"/meetings/{meeting.id}/agenda", data={"referral_id": first.id})
+    response = client.post(
+        f"/meetings/{meeting.id}/agenda", data={"referral_id": second.id}, follow_redirects=True
+    )
+    assert "5 minutes beyond the meeting's planned end" in text(soup(response))
+
+
+def test_presenter_minutes_order_and_removal_through_the_page(client, coordinator):
+    meeting = make_meeting()
+    items = [services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(2)]
+    db.session.commit()
+    doctor = radiologist(full_name="Dr Julien Moreau")
+    response = client.post(
+        f"/meetings/{meeting.id}/agenda/{items[1].id}",
+        data={"presenter_id": doctor.id, "minutes": "20"},
+    )
+    assert response.status_code == 302
+    client.post(f"/meetings/{meeting.id}/agenda/{items[1].id}/up")
+    bad = client.post(
+        f"/meetings/{meeting.id}/agenda/{items[0].id}",
+        data={"presenter_id": "", "minutes": "0"},
+        follow_redirects=True,
+    )
+    assert "between 1 and 240" in text(soup(bad))
+    client.post(f"/meetings/{meeting.id}/agenda/{items[0].id}/remove")
+    db.session.expire_all()
+    agenda = db.session.get(Meeting, meeting.id).agenda
+    assert [(i.id, i.presenter_id, i.minutes) for i in agenda] == [(items[1].id, doctor.id, 20)]
+    assert db.session.get(type(items[0]), items[0].id).state is ItemState.REMOVED
+
+
+def test_attendance_guests_and_quorum_on_the_page(client, coordinator):
+    chair = radiologist(full_name="Dr Julien Moreau")
+    anaesthetist = make_user(specialty=Specialty.ANAESTHESIOLOGY, full_name="Dr Karim Haddad")
+    meeting = make_meeting(chair_id=chair.id)
+    response = client.post(
+        f"/meetings/{meeting.id}/attendance", data={"present": [chair.id, anaesthetist.id]}
+    )
+    assert response.status_code == 302
+    page = soup(client.get(f"/meetings/{meeting.id}"))
+    assert "Quorum not met" in text(page.find(id="quorum").find(class_="quorum-not-met"))
+    assert page.find(id="quorum").find(class_="quorum-count").get_text() == "2"
+    client.post(
+        f"/meetings/{meeting.id}/guests",
+        data={"guest_name": "Dr Nadia Benali", "specialty": "SURGERY"},
+    )
+    page = soup(client.get(f"/meetings/{meeting.id}"))
+    assert page.find(class_="quorum-met").get("hidden") is None
+    assert "Dr Nadia Benali · Surgery" in text(page.find(id="guest-list"))
+
+    bad_guest = client.post(
+        f"/meetings/{meeting.id}/guests", data={"guest_name": "", "specialty": "SURGERY"}
+    )
+    assert bad_guest.status_code == 422
+    assert "This field is required." in field_errors(soup(bad_guest), "guest_name")
+
+
+def test_the_chair_validates_the_attendance_sheet(app, client, coordinator):
+    chair = radiologist()
+    meeting = make_meeting(chair_id=chair.id)
+    services.set_members_present(meeting, {chair.id})
+    db.session.commit()
+    assert client.post(f"/meetings/{meeting.id}/attendance/validate").status_code == 403
+    chair_browser = app.test_client()
+    chair_browser.post(
+        "/login", data={"email": chair.email, "password": "a long enough test password"}
+    )
+    assert chair_browser.post(f"/meetings/{meeting.id}/attendance/validate").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).attendance_validated_by_id == chair.id
+
+
+def test_holding_the_meeting_carries_cases_over(client, coordinator, clock):
+    today = make_meeting()
+    following = make_meeting(starts_at=datetime(2026, 12, 1, 17, 0, tzinfo=PARIS))
+    referral = make_referral()
+    services.add_to_agenda(today, referral, by=None)
+    db.session.commit()
+    clock.set(datetime(2026, 11, 24, 18, 45, tzinfo=PARIS))
+    client.post(f"/meetings/{today.id}/start")
+    response = client.post(f"/meetings/{today.id}/hold", follow_redirects=True)
+    assert "1 case(s) not discussed were carried over" in text(soup(response))
+    case_page = text(soup(client.get(f"/cases/{referral.id}")))
+    assert "Not discussed at the meeting of 24 Nov 2026" in case_page
+    assert "On the agenda of the meeting of 1 Dec 2026" in case_page
+    db.session.expire_all()
+    assert [item.referral_id for item in db.session.get(Meeting, following.id).agenda] == [
+        referral.id
+    ]
+
+
+def test_cancelling_asks_for_confirmation(client, coordinator):
+    meeting = make_meeting()
+    assert "Cancel the meeting of" in text(soup(client.get(f"/meetings/{meeting.id}/cancel")))
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).status.name == "PLANNED"
+    client.post(f"/meetings/{meeting.id}/cancel")
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).status.name == "CANCELLED"
+
+
+def test_the_printable_agenda_lists_cases_presenters_and_questions(client, coordinator):
+    meeting = make_meeting()
+    doctor = radiologist(full_name="Dr Julien Moreau")
+    referral = make_referral(referrer_id=doctor.id, question="Cryoneurolysis of the neuroma?")
+    services.add_to_agenda(meeting, referral, by=None)
+    db.session.commit()
+    page = text(soup(client.get(f"/meetings/{meeting.id}/print")))
+    for expected in (referral.case_number, "Dr Julien Moreau", "Cryoneurolysis of the neuroma?"):
+        assert expected in page
+
+
+def test_the_radiologist_sees_their_cases_on_coming_agendas(client, auth):
+    doctor = radiologist()
+    meeting = make_meeting()
+    referral = make_referral(referrer_id=doctor.id)
+    services.add_to_agenda(meeting, referral, by=None)
+    db.session.commit()
+    auth.login_as(doctor)
+    panel = soup(client.get("/")).find(id="home-agendas").find_parent("section")
+    assert referral.case_number in text(panel)
+    assert "you present" in text(panel)
+
+
+def test_the_month_view(client, coordinator):
+    make_meeting()
+    page = soup(client.get("/meetings", query_string={"view": "month", "month": "2026-11"}))
+    assert "November 2026" in text(page)
+    assert page.select_one(".month-grid a").get_text(strip=True) == "17:00"
+    assert (
+        client.get("/meetings", query_string={"view": "month", "month": "garbage"}).status_code
+        == 200
+    )
+
+
+def test_the_meeting_page_is_french_for_a_french_user(client, auth):
+    meeting = make_meeting()
+    auth.login_as(make_user(roles={Role.COORDINATOR}, locale="fr"))
+    page = text(soup(client.get(f"/meetings/{meeting.id}")))
+    assert "Ordre du jour" in page
+    assert "Quorum non atteint" in page
+
+
+def fill(meeting: Meeting, cases: int) -> None:
+    doctor = radiologist()
+    for _ in range(cases):
+        services.add_to_agenda(meeting, make_referral(referrer_id=doctor.id), by=None)
+    members = [make_user(specialty=specialty) for specialty in list(Specialty)[: cases % 7 + 3]]
+    services.set_members_present(meeting, {user.id for user in members})
+    services.add_guest(meeting, name="Dr Guest", specialty=Specialty.ONCOLOGY)
+    db.session.commit()
+
+
+def test_the_meeting_page_runs_the_same_queries_with_5_and_40_cases(
+    client, coordinator, count_queries
+):
+    small = make_meeting(capacity=50)
+    large = make_meeting(capacity=50, starts_at=datetime(2026, 12, 1, 17, 0, tzinfo=PARIS))
+    fill(small, 5)
+    fill(large, 40)
+    counts = []
+    for meeting in (small, large):
+        with count_queries() as counter:
+            assert client.get(f"/meetings/{meeting.id}").status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
+    assert counts[1] <= 12

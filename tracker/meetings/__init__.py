@@ -1,0 +1,1 @@
+"""RCP meetings: calendar, agendas, attendance and quorum."""

@@ -1,0 +1,98 @@
+"""Forms of the meeting pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+    widgets,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from tracker.core.forms import EnumSelectField, optional_int, web_link
+from tracker.core.specialties import Specialty
+
+
+class MeetingForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    starts = TimeField(_l("Starts at"), validators=[InputRequired()])
+    ends = TimeField(_l("Ends at"), validators=[InputRequired()])
+    place = StringField(_l("Place"), validators=[Length(max=200)])
+    video_link = StringField(
+        _l("Video link"),
+        validators=[Optional(), Length(max=500), web_link],
+        description=_l("For participants joining remotely."),
+    )
+    chair_id = SelectField(
+        _l("Chair"),
+        coerce=optional_int,
+        description=_l("Checks the quorum, validates attendance, states the proposal."),
+    )
+    coordinator_id = SelectField(_l("Coordinator"), coerce=optional_int)
+    capacity = IntegerField(
+        _l("Capacity (cases)"),
+        validators=[InputRequired(), NumberRange(min=1, max=100)],
+        default=12,
+    )
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=4000)], render_kw={"rows": 2})
+
+    def duration_minutes(self) -> int:
+        start = datetime.combine(self.day.data, self.starts.data)
+        end = datetime.combine(self.day.data, self.ends.data)
+        return int((end - start).total_seconds() // 60)
+
+
+INTERVALS = [
+    SelectChoice("1", _l("Every week")),
+    SelectChoice("2", _l("Every other week")),
+    SelectChoice("4", _l("Every four weeks")),
+]
+
+
+class SeriesForm(MeetingForm):
+    interval_weeks = SelectField(_l("How often"), choices=INTERVALS, coerce=int, default=1)
+    count = IntegerField(
+        _l("Number of meetings"),
+        validators=[Optional(), NumberRange(min=1, max=110)],
+        description=_l("Or give an end date instead."),
+    )
+    until = DateField(_l("Last date"), validators=[Optional()])
+
+
+class AddCaseForm(FlaskForm):
+    referral_id = HiddenField(validators=[DataRequired()])
+
+
+class ItemForm(FlaskForm):
+    presenter_id = SelectField(_l("Presenter"), coerce=optional_int)
+    minutes = IntegerField(_l("Minutes"), validators=[InputRequired(), NumberRange(min=1, max=240)])
+
+
+class MoveItemForm(FlaskForm):
+    meeting_id = SelectField(_l("Move to the meeting of"), coerce=int)
+
+
+class AttendanceForm(FlaskForm):
+    present = SelectMultipleField(
+        _l("Team members present"),
+        coerce=int,
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+        validate_choice=True,
+    )
+
+
+class GuestForm(FlaskForm):
+    guest_name = StringField(_l("Guest's name"), validators=[DataRequired(), Length(max=200)])
+    specialty = EnumSelectField(_l("Specialty"), enum=Specialty)

@@ -1,0 +1,216 @@
+"""Meetings (RCP sessions), their agendas and attendance."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.auth.models import User
+from tracker.cases.models import Referral
+from tracker.core.audit import Audited
+from tracker.core.enums import LabelledEnum, with_labels
+from tracker.core.specialties import Specialty
+from tracker.core.time import utcnow
+from tracker.extensions import db
+
+
+class MeetingStatus(LabelledEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+with_labels(
+    MeetingStatus,
+    {
+        MeetingStatus.PLANNED: _l("Planned"),
+        MeetingStatus.IN_PROGRESS: _l("In progress"),
+        MeetingStatus.HELD: _l("Held"),
+        MeetingStatus.CANCELLED: _l("Cancelled"),
+    },
+)
+
+#: Meetings whose agenda can still change.
+OPEN = frozenset({MeetingStatus.PLANNED, MeetingStatus.IN_PROGRESS})
+
+
+class MeetingSeries(Audited, db.Model):
+    """Meetings created together by a recurrence ("every Tuesday at 17:00")."""
+
+    __tablename__ = "meeting_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Weeks between two meetings (1 weekly, 2 every other week...).
+    interval_weeks: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    meetings: Mapped[list[Meeting]] = relationship(
+        back_populates="series", order_by="Meeting.starts_at"
+    )
+
+
+def new_uid() -> str:
+    return f"{uuid.uuid4().hex}@rcp-tracker"
+
+
+class Meeting(Audited, db.Model):
+    """One RCP session."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (Index(None, "status", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_series.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    duration_minutes: Mapped[int]
+    place: Mapped[str | None] = mapped_column(String(200))
+    video_link: Mapped[str | None] = mapped_column(String(500))
+    chair_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Most cases the agenda may hold.
+    capacity: Mapped[int]
+    status: Mapped[MeetingStatus] = mapped_column(default=MeetingStatus.PLANNED)
+    notes: Mapped[str | None] = mapped_column(Text)
+    #: Calendar identity: the UID never changes, SEQUENCE grows with each change
+    #: so that calendar programs replace their copy.
+    uid: Mapped[str] = mapped_column(String(80), unique=True, default=new_uid)
+    sequence: Mapped[int] = mapped_column(default=0)
+    attendance_validated_at: Mapped[datetime | None]
+    attendance_validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    series: Mapped[MeetingSeries | None] = relationship(back_populates="meetings")
+    chair: Mapped[User | None] = relationship(foreign_keys=[chair_id])
+    coordinator: Mapped[User | None] = relationship(foreign_keys=[coordinator_id])
+    attendance_validated_by: Mapped[User | None] = relationship(
+        foreign_keys=[attendance_validated_by_id]
+    )
+    items: Mapped[list[AgendaItem]] = relationship(
+        back_populates="meeting", order_by="AgendaItem.position"
+    )
+
+    @property
+    def agenda(self) -> list[AgendaItem]:
+        return [item for item in self.items if item.state in ON_AGENDA]
+
+    attendance: Mapped[list[Attendance]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan"
+    )
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+
+class ItemState(LabelledEnum):
+    #: On the agenda, not discussed yet.
+    PENDING = "pending"
+    DISCUSSED = "discussed"
+    #: The meeting ended (or was cancelled) before the case came up.
+    NOT_DISCUSSED = "not_discussed"
+    #: Taken off this agenda (back to the waiting list or to another meeting);
+    #: kept so the case's history shows it.
+    REMOVED = "removed"
+
+
+with_labels(
+    ItemState,
+    {
+        ItemState.PENDING: _l("To discuss"),
+        ItemState.DISCUSSED: _l("Discussed"),
+        ItemState.NOT_DISCUSSED: _l("Not discussed"),
+        ItemState.REMOVED: _l("Removed"),
+    },
+)
+
+#: Items that make up a meeting's agenda (the removed ones are history only).
+ON_AGENDA = frozenset({ItemState.PENDING, ItemState.DISCUSSED, ItemState.NOT_DISCUSSED})
+
+
+class AgendaItem(Audited, db.Model):
+    """A case on a meeting's agenda."""
+
+    __tablename__ = "agenda_items"
+    __table_args__ = (
+        # A case sits on at most one open agenda: enforced by the database, so
+        # two coordinators adding it at once cannot both succeed.
+        Index(
+            "uq_agenda_items_pending_referral",
+            "referral_id",
+            unique=True,
+            sqlite_where=text("state = 'PENDING'"),
+            postgresql_where=text("state = 'PENDING'"),
+        ),
+        Index(None, "meeting_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    position: Mapped[int]
+    #: The radiologist who presents the case.
+    presenter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    minutes: Mapped[int]
+    state: Mapped[ItemState] = mapped_column(default=ItemState.PENDING)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When the case was discussed, carried over or removed.
+    state_changed_at: Mapped[datetime | None]
+
+    meeting: Mapped[Meeting] = relationship(back_populates="items")
+    referral: Mapped[Referral] = relationship()
+    presenter: Mapped[User | None] = relationship()
+
+    def set_state(self, state: ItemState) -> None:
+        self.state = state
+        self.state_changed_at = utcnow()
+
+
+class Attendance(Audited, db.Model):
+    """Someone present at a meeting: a team member, or a guest without an account.
+
+    The specialty is copied at the time, so the record of who made the quorum
+    does not change when an account is later edited.
+    """
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    guest_name: Mapped[str | None] = mapped_column(String(200))
+    specialty: Mapped[Specialty]
+
+    meeting: Mapped[Meeting] = relationship(back_populates="attendance")
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def name(self) -> str:
+        return self.user.full_name if self.user is not None else (self.guest_name or "")
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_id is None
+
+
+class CalendarFeed(db.Model):
+    """A user's secret calendar subscription address (only its hash is kept)."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()

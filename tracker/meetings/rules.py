@@ -1,0 +1,109 @@
+"""Meeting rules that need no database: quorum, series dates, agenda load."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import WEEKLY, rrule
+from flask_babel import lazy_gettext as _l
+
+from tracker.core.errors import DomainError
+from tracker.core.specialties import Specialty
+
+#: The quorum asks for physicians of different specialties: nurses and
+#: "other" (coordinators, secretaries) are welcome but do not count.
+NOT_COUNTED_FOR_QUORUM = frozenset({Specialty.NURSING, Specialty.OTHER})
+
+#: A series may not run further ahead than this.
+MAX_SERIES_SPAN = timedelta(days=2 * 366)
+MAX_SERIES_MEETINGS = 110
+
+
+@dataclass(frozen=True)
+class Quorum:
+    minimum: int
+    #: Distinct specialties that count, in a stable order.
+    specialties: tuple[Specialty, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.specialties)
+
+    @property
+    def is_met(self) -> bool:
+        return self.count >= self.minimum
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.minimum - self.count)
+
+
+def quorum(present: Iterable[Specialty], minimum: int) -> Quorum:
+    """At least ``minimum`` distinct physician specialties present (HAS method sheet):
+    two doctors of one specialty count once; guests count like members."""
+    counted = {specialty for specialty in present if specialty not in NOT_COUNTED_FOR_QUORUM}
+    order = list(Specialty)
+    return Quorum(minimum, tuple(sorted(counted, key=order.index)))
+
+
+def series_starts(
+    first_on: date,
+    start: time,
+    zone: ZoneInfo,
+    *,
+    interval_weeks: int,
+    count: int | None = None,
+    until: date | None = None,
+) -> list[datetime]:
+    """The start (in UTC) of each meeting of a series.
+
+    The recurrence runs on the wall clock of the site: a meeting at 17:00
+    stays at 17:00 local time across daylight-saving changes.
+    """
+    if count is None and until is None:
+        raise DomainError(_l("Say how many meetings, or until when."), "count")
+    if interval_weeks < 1:
+        raise DomainError(_l("Choose how often the meetings take place."), "interval_weeks")
+    if until is not None and until < first_on:
+        raise DomainError(_l("The series ends before its first meeting."), "until")
+    local_first = datetime.combine(first_on, start)
+    rule = rrule(
+        WEEKLY,
+        interval=interval_weeks,
+        dtstart=local_first,
+        count=count,
+        until=datetime.combine(until, time.max) if until else None,
+    )
+    starts = list(rule)
+    if not starts:
+        raise DomainError(_l("This series has no meeting."), "count")
+    if len(starts) > MAX_SERIES_MEETINGS or starts[-1] - local_first > MAX_SERIES_SPAN:
+        raise DomainError(
+            _l("A series may cover two years at most."), "until" if until else "count"
+        )
+    return [moment.replace(tzinfo=zone).astimezone(UTC) for moment in starts]
+
+
+@dataclass(frozen=True)
+class AgendaLoad:
+    cases: int
+    capacity: int
+    minutes: int
+    duration: int
+
+    @property
+    def is_full(self) -> bool:
+        return self.cases >= self.capacity
+
+    @property
+    def over_time(self) -> int:
+        """Minutes the agenda runs beyond the meeting's planned end (0 if none)."""
+        return max(0, self.minutes - self.duration)
+
+
+def agenda_load(item_minutes: Iterable[int], capacity: int, duration: int) -> AgendaLoad:
+    minutes = list(item_minutes)
+    return AgendaLoad(len(minutes), capacity, sum(minutes), duration)

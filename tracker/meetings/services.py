@@ -1,0 +1,522 @@
+"""Creating meetings and series, building agendas, recording attendance."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+
+from tracker.auth.models import User, hash_token
+from tracker.cases import services as case_services
+from tracker.cases.models import Referral
+from tracker.cases.rules import CaseStatus
+from tracker.core.errors import DomainError
+from tracker.core.permissions import Role
+from tracker.core.settings import SettingSpec, define_setting, setting
+from tracker.core.specialties import Specialty
+from tracker.core.time import site_timezone, utcnow
+from tracker.extensions import db
+from tracker.meetings.models import (
+    OPEN,
+    AgendaItem,
+    Attendance,
+    CalendarFeed,
+    ItemState,
+    Meeting,
+    MeetingSeries,
+    MeetingStatus,
+)
+from tracker.meetings.rules import AgendaLoad, Quorum, agenda_load, quorum, series_starts
+
+logger = logging.getLogger(__name__)
+
+QUORUM_MINIMUM = define_setting(
+    SettingSpec(
+        key="quorum_min_specialties",
+        default=3,
+        minimum=1,
+        maximum=12,
+        label=_l("Quorum: distinct physician specialties present"),
+        help=_l("The HAS method asks for at least 3 physicians of different specialties."),
+    )
+)
+CASE_MINUTES = define_setting(
+    SettingSpec(
+        key="default_case_minutes",
+        default=10,
+        minimum=1,
+        maximum=120,
+        label=_l("Minutes per case on a new agenda item"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class MeetingDetails:
+    starts_at: datetime
+    duration_minutes: int
+    capacity: int
+    place: str | None = None
+    video_link: str | None = None
+    chair_id: int | None = None
+    coordinator_id: int | None = None
+    notes: str | None = None
+
+
+def local_start(day: date, start: time) -> datetime:
+    """A wall-clock time at the site, as an aware datetime."""
+    return datetime.combine(day, start).replace(tzinfo=site_timezone())
+
+
+def _check_details(details: MeetingDetails, *, new_start: bool) -> None:
+    if details.duration_minutes <= 0:
+        raise DomainError(_l("The meeting must end after it starts."), "ends")
+    if details.capacity < 1:
+        raise DomainError(_l("A meeting holds at least one case."), "capacity")
+    if not (details.place or details.video_link):
+        raise DomainError(_l("Give a place, a video link, or both."), "place")
+    if new_start and details.starts_at <= utcnow():
+        raise DomainError(_l("This date and time are in the past."), "day")
+    for user_id, field, role in (
+        (details.chair_id, "chair_id", None),
+        (details.coordinator_id, "coordinator_id", Role.COORDINATOR),
+    ):
+        if user_id is None:
+            continue
+        user = db.session.get(User, user_id)
+        if user is None or not user.is_active or (role and not user.has_role(role)):
+            raise DomainError(_l("Choose an active member of the team."), field)
+
+
+def _apply(meeting: Meeting, details: MeetingDetails) -> None:
+    for name, value in details.__dict__.items():
+        setattr(meeting, name, value)
+
+
+def create_meeting(details: MeetingDetails) -> Meeting:
+    _check_details(details, new_start=True)
+    meeting = Meeting()
+    _apply(meeting, details)
+    db.session.add(meeting)
+    db.session.flush()
+    return meeting
+
+
+def create_series(
+    details: MeetingDetails,
+    *,
+    interval_weeks: int,
+    count: int | None = None,
+    until: date | None = None,
+) -> MeetingSeries:
+    """Every ``interval_weeks`` weeks from ``details.starts_at``, ``count`` times or
+    until ``until``; each meeting can then be moved or cancelled alone."""
+    _check_details(details, new_start=True)
+    zone = site_timezone()
+    first = details.starts_at.astimezone(zone)
+    starts = series_starts(
+        first.date(), first.time(), zone, interval_weeks=interval_weeks, count=count, until=until
+    )
+    series = MeetingSeries(interval_weeks=interval_weeks)
+    db.session.add(series)
+    for start in starts:
+        meeting = Meeting(series=series)
+        _apply(meeting, replace(details, starts_at=start))
+        db.session.add(meeting)
+    db.session.flush()
+    return series
+
+
+def _require_open(meeting: Meeting) -> None:
+    if meeting.status not in OPEN:
+        raise DomainError(
+            _l("This meeting is %(status)s: it can no longer change.", status=meeting.status.label)
+        )
+
+
+def update_meeting(meeting: Meeting, details: MeetingDetails) -> None:
+    """Move or re-describe one meeting (calendar copies are replaced)."""
+    _require_open(meeting)
+    _check_details(details, new_start=details.starts_at != meeting.starts_at)
+    _apply(meeting, details)
+    meeting.sequence += 1
+    db.session.flush()
+
+
+# --- agenda -------------------------------------------------------------------
+
+
+def _lock(meeting: Meeting) -> None:
+    """Serialise agenda changes of one meeting (capacity, positions).
+
+    PostgreSQL locks the row; SQLite requests that write hold the database's
+    write lock from their first statement (see ``tracker.core.db``).
+    """
+    db.session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
+
+
+def _pending_items(meeting: Meeting) -> list[AgendaItem]:
+    return list(
+        db.session.scalars(
+            select(AgendaItem)
+            .where(AgendaItem.meeting_id == meeting.id, AgendaItem.state == ItemState.PENDING)
+            .order_by(AgendaItem.position)
+        )
+    )
+
+
+def _check_presenter(presenter_id: int | None) -> None:
+    if presenter_id is None:
+        return
+    presenter = db.session.get(User, presenter_id)
+    if presenter is None or not presenter.is_active or not presenter.has_role(Role.RADIOLOGIST):
+        raise DomainError(_l("The presenter must be an active radiologist."), "presenter_id")
+
+
+def _check_minutes(minutes: int) -> None:
+    if not 1 <= minutes <= 240:
+        raise DomainError(_l("Give between 1 and 240 minutes."), "minutes")
+
+
+def _default_presenter(referral: Referral) -> int | None:
+    referrer = referral.referrer
+    if referrer is not None and referrer.is_active and referrer.has_role(Role.RADIOLOGIST):
+        return referrer.id
+    return None
+
+
+def add_to_agenda(
+    meeting: Meeting,
+    referral: Referral,
+    *,
+    by: User | None,
+    presenter_id: int | None = None,
+    minutes: int | None = None,
+    at_top: bool = False,
+) -> AgendaItem:
+    """Put a complete referral on an open meeting's agenda; the case is "scheduled"."""
+    _require_open(meeting)
+    _lock(meeting)
+    if not referral.is_complete:
+        raise DomainError(
+            _l("%(case)s is incomplete: complete the referral first.", case=referral.case_number)
+        )
+    on_other = db.session.scalar(
+        select(AgendaItem).where(
+            AgendaItem.referral_id == referral.id, AgendaItem.state == ItemState.PENDING
+        )
+    )
+    if on_other is not None:
+        raise DomainError(
+            _l(
+                "%(case)s is already on the agenda of another meeting: move it from there.",
+                case=referral.case_number,
+            )
+        )
+    # Waiting, postponed after a discussion, or carried over from a meeting that
+    # ended (still "scheduled" but no longer on an open agenda).
+    if referral.status not in (CaseStatus.REFERRED, CaseStatus.DISCUSSED, CaseStatus.SCHEDULED):
+        raise DomainError(
+            _l(
+                "%(case)s cannot be scheduled while it is “%(status)s”.",
+                case=referral.case_number,
+                status=referral.status.label,
+            )
+        )
+    pending = _pending_items(meeting)
+    if len(pending) >= meeting.capacity:
+        raise DomainError(
+            _l(
+                "The agenda is full (%(n)d cases). Raise the meeting's capacity or choose "
+                "another meeting.",
+                n=meeting.capacity,
+            )
+        )
+    if presenter_id is None:
+        presenter_id = _default_presenter(referral)
+    _check_presenter(presenter_id)
+    minutes = minutes if minutes is not None else setting(CASE_MINUTES.key)
+    _check_minutes(minutes)
+    if at_top:
+        for item in pending:
+            item.position += 1
+        position = min((item.position for item in pending), default=2) - 1
+    else:
+        last = db.session.scalar(
+            select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == meeting.id)
+        )
+        position = (last or 0) + 1
+    item = AgendaItem(
+        meeting=meeting,
+        referral=referral,
+        position=position,
+        presenter_id=presenter_id,
+        minutes=minutes,
+    )
+    db.session.add(item)
+    if referral.status is not CaseStatus.SCHEDULED:
+        case_services.change_status(referral, CaseStatus.SCHEDULED, by=by)
+    db.session.flush()
+    return item
+
+
+def update_item(item: AgendaItem, *, presenter_id: int | None, minutes: int) -> None:
+    _require_open(item.meeting)
+    if item.state is not ItemState.PENDING:
+        raise DomainError(_l("This case has already been dealt with at the meeting."))
+    _check_presenter(presenter_id)
+    _check_minutes(minutes)
+    item.presenter_id = presenter_id
+    item.minutes = minutes
+    db.session.flush()
+
+
+def move_item(item: AgendaItem, offset: int) -> None:
+    """Move a case one place up (-1) or down (+1) among the cases still to discuss."""
+    _require_open(item.meeting)
+    _lock(item.meeting)
+    pending = _pending_items(item.meeting)
+    index = pending.index(item)
+    other = index + offset
+    if not 0 <= other < len(pending):
+        return
+    neighbour = pending[other]
+    item.position, neighbour.position = neighbour.position, item.position
+    db.session.flush()
+
+
+def remove_from_agenda(item: AgendaItem, *, by: User | None) -> None:
+    """Take a case off the agenda: back to the waiting list."""
+    _require_open(item.meeting)
+    if item.state is not ItemState.PENDING:
+        raise DomainError(_l("This case has already been dealt with at the meeting."))
+    item.set_state(ItemState.REMOVED)
+    db.session.flush()
+    if item.referral.status is CaseStatus.SCHEDULED:
+        case_services.change_status(item.referral, CaseStatus.REFERRED, by=by)
+
+
+def move_to_meeting(item: AgendaItem, target: Meeting, *, by: User | None) -> AgendaItem:
+    if target.id == item.meeting_id:
+        raise DomainError(_l("The case is already on this meeting's agenda."), "meeting_id")
+    _require_open(target)
+    presenter_id, minutes = item.presenter_id, item.minutes
+    remove_from_agenda(item, by=by)
+    return add_to_agenda(target, item.referral, by=by, presenter_id=presenter_id, minutes=minutes)
+
+
+def mark_discussed(item: AgendaItem, *, by: User | None) -> None:
+    """The case came up at the meeting (its decision records what was decided)."""
+    if item.meeting.status is not MeetingStatus.IN_PROGRESS and item.meeting.status is not (
+        MeetingStatus.HELD
+    ):
+        raise DomainError(_l("A case is discussed once the meeting has started."))
+    if item.state is ItemState.DISCUSSED:
+        return
+    if item.state is not ItemState.PENDING:
+        raise DomainError(_l("This case is no longer on this agenda."))
+    item.set_state(ItemState.DISCUSSED)
+    if item.referral.status is CaseStatus.SCHEDULED:
+        case_services.change_status(item.referral, CaseStatus.DISCUSSED, by=by)
+    db.session.flush()
+
+
+def next_meeting_with_room(after: Meeting) -> Meeting | None:
+    """The earliest planned meeting after ``after`` whose agenda is not full."""
+    pending = (
+        select(func.count())
+        .where(AgendaItem.meeting_id == Meeting.id, AgendaItem.state == ItemState.PENDING)
+        .correlate(Meeting)
+        .scalar_subquery()
+    )
+    return db.session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.status == MeetingStatus.PLANNED,
+            Meeting.starts_at > after.starts_at,
+            Meeting.id != after.id,
+            pending < Meeting.capacity,
+        )
+        .order_by(Meeting.starts_at)
+        .limit(1)
+    )
+
+
+def roll_over(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
+    """Cases left undiscussed go to the next planned meeting with room, at the top
+    of its agenda (they have waited), or back to the waiting list."""
+    moved = []
+    for item in _pending_items(meeting):
+        item.set_state(ItemState.NOT_DISCUSSED)
+        db.session.flush()
+        target = next_meeting_with_room(meeting)
+        if target is not None:
+            moved.append(
+                add_to_agenda(
+                    target,
+                    item.referral,
+                    by=by,
+                    presenter_id=item.presenter_id,
+                    minutes=item.minutes,
+                    at_top=True,
+                )
+            )
+        else:
+            case_services.change_status(item.referral, CaseStatus.REFERRED, by=by)
+    return moved
+
+
+def start_meeting(meeting: Meeting) -> None:
+    if meeting.status is not MeetingStatus.PLANNED:
+        raise DomainError(_l("Only a planned meeting can start."))
+    meeting.status = MeetingStatus.IN_PROGRESS
+    db.session.flush()
+
+
+def hold_meeting(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
+    """Mark the meeting held; undiscussed cases roll over."""
+    if meeting.status not in OPEN:
+        raise DomainError(_l("This meeting is already closed."))
+    meeting.status = MeetingStatus.HELD
+    db.session.flush()
+    return roll_over(meeting, by=by)
+
+
+def cancel_meeting(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
+    if meeting.status is not MeetingStatus.PLANNED:
+        raise DomainError(_l("Only a planned meeting can be cancelled."))
+    meeting.status = MeetingStatus.CANCELLED
+    meeting.sequence += 1
+    db.session.flush()
+    return roll_over(meeting, by=by)
+
+
+@case_services.status_changed.connect
+def _withdrawn_cases_leave_their_agenda(referral: Referral, **extra: Any) -> None:
+    if referral.status is CaseStatus.WITHDRAWN:
+        db.session.execute(
+            update(AgendaItem)
+            .where(AgendaItem.referral_id == referral.id, AgendaItem.state == ItemState.PENDING)
+            .values(state=ItemState.REMOVED, state_changed_at=utcnow())
+        )
+
+
+# --- attendance ---------------------------------------------------------------
+
+
+def _require_attendable(meeting: Meeting) -> None:
+    if meeting.status is MeetingStatus.CANCELLED:
+        raise DomainError(_l("This meeting was cancelled: no attendance is recorded."))
+
+
+def _attendance_changed(meeting: Meeting) -> None:
+    # The chair validated a sheet that no longer stands.
+    meeting.attendance_validated_at = None
+    meeting.attendance_validated_by_id = None
+
+
+def set_members_present(meeting: Meeting, user_ids: set[int]) -> None:
+    """Tick the team members present (guests are kept)."""
+    _require_attendable(meeting)
+    members = {row.user_id: row for row in meeting.attendance if row.user_id is not None}
+    changed = False
+    for user_id, row in members.items():
+        if user_id not in user_ids:
+            meeting.attendance.remove(row)
+            changed = True
+    new_ids = user_ids - set(members)
+    if new_ids:
+        users = db.session.scalars(select(User).where(User.id.in_(new_ids))).all()
+        if len(users) != len(new_ids) or not all(user.is_active for user in users):
+            raise DomainError(_l("Only active team members can be ticked."), "present")
+        for user in users:
+            meeting.attendance.append(Attendance(user=user, specialty=user.specialty))
+        changed = True
+    if changed:
+        _attendance_changed(meeting)
+    db.session.flush()
+
+
+def add_guest(meeting: Meeting, *, name: str, specialty: Specialty) -> Attendance:
+    _require_attendable(meeting)
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_l("Give the guest's name."), "guest_name")
+    guest = Attendance(guest_name=name[:200], specialty=specialty)
+    meeting.attendance.append(guest)
+    _attendance_changed(meeting)
+    db.session.flush()
+    return guest
+
+
+def remove_guest(meeting: Meeting, attendance_id: int) -> None:
+    _require_attendable(meeting)
+    row = next(
+        (row for row in meeting.attendance if row.id == attendance_id and row.is_guest), None
+    )
+    if row is None:
+        raise DomainError(_l("This guest is not on the attendance sheet."))
+    meeting.attendance.remove(row)
+    _attendance_changed(meeting)
+    db.session.flush()
+
+
+def meeting_quorum(meeting: Meeting) -> Quorum:
+    return quorum((row.specialty for row in meeting.attendance), setting(QUORUM_MINIMUM.key))
+
+
+def validate_attendance(meeting: Meeting, *, by: User) -> None:
+    """The chair signs the attendance sheet."""
+    _require_attendable(meeting)
+    if meeting.chair_id != by.id:
+        raise DomainError(_l("Only the chair of the meeting validates the attendance sheet."))
+    if not meeting.attendance:
+        raise DomainError(_l("Nobody is marked present yet."))
+    meeting.attendance_validated_at = utcnow()
+    meeting.attendance_validated_by_id = by.id
+    db.session.flush()
+
+
+def meeting_load(meeting: Meeting) -> AgendaLoad:
+    return agenda_load(
+        (item.minutes for item in meeting.agenda), meeting.capacity, meeting.duration_minutes
+    )
+
+
+# --- calendar subscriptions -------------------------------------------------------
+
+
+def create_feed(user: User) -> str:
+    """A new secret subscription address for ``user`` (the old one stops working).
+
+    Returns the token: only its hash is stored, so it is shown once.
+    """
+    token = secrets.token_urlsafe(24)
+    feed = db.session.get(CalendarFeed, user.id)
+    if feed is None:
+        db.session.add(CalendarFeed(user_id=user.id, token_hash=hash_token(token)))
+    else:
+        feed.token_hash = hash_token(token)
+        feed.created_at = utcnow()
+    db.session.flush()
+    return token
+
+
+def revoke_feed(user: User) -> None:
+    feed = db.session.get(CalendarFeed, user.id)
+    if feed is not None:
+        db.session.delete(feed)
+        db.session.flush()
+
+
+def feed_user(token: str) -> User | None:
+    return db.session.scalar(
+        select(User)
+        .join(CalendarFeed, CalendarFeed.user_id == User.id)
+        .where(CalendarFeed.token_hash == hash_token(token), User.is_active.is_(True))
+    )

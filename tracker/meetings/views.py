@@ -1,0 +1,527 @@
+"""Pages of the meetings: calendar, meeting page, agenda and attendance actions."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from tracker.auth.models import User
+from tracker.auth.services import active_users_with
+from tracker.cases.models import Referral
+from tracker.core.forms import ConfirmForm
+from tracker.core.handlers import form_status, saving
+from tracker.core.home import home_panel
+from tracker.core.navigation import register_nav
+from tracker.core.permissions import Role, login_required, public, require_role
+from tracker.core.time import local_today, to_local
+from tracker.extensions import db
+from tracker.meetings import queries, services, timeline  # noqa: F401 (registers events)
+from tracker.meetings.calendar import calendar_for
+from tracker.meetings.forms import (
+    AttendanceForm,
+    GuestForm,
+    ItemForm,
+    MeetingForm,
+    MoveItemForm,
+    SeriesForm,
+)
+from tracker.meetings.models import AgendaItem, CalendarFeed, Meeting, MeetingStatus
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("meetings", __name__)
+
+TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
+
+register_nav("meetings.index", _l("Meetings"), 200)
+register_nav("meetings.calendar_settings", _l("My calendar"), 800)
+
+
+# --- loading and access -------------------------------------------------------------
+
+
+def get_meeting_or_404(meeting_id: int, *, full: bool = False) -> Meeting:
+    meeting = queries.meeting_page(meeting_id) if full else db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404)
+    return meeting
+
+
+def get_item_or_404(meeting: Meeting, item_id: int) -> AgendaItem:
+    item = db.session.get(AgendaItem, item_id)
+    if item is None or item.meeting_id != meeting.id:
+        abort(404)
+    return item
+
+
+def runs_meeting(user: Any, meeting: Meeting) -> bool:
+    """Coordinators and the meeting's chair open, hold and close it."""
+    return user.has_role(Role.COORDINATOR) or meeting.chair_id == user.id
+
+
+def _back(meeting: Meeting, anchor: str = "") -> Any:
+    return redirect(url_for("meetings.show", meeting_id=meeting.id) + anchor)
+
+
+def _user_choices(users: list[User], blank: bool = True) -> list[SelectChoice]:
+    choices = [SelectChoice("", "—")] if blank else []
+    return choices + [SelectChoice(str(user.id), user.full_name) for user in users]
+
+
+def _fill_people(form: MeetingForm) -> None:
+    form.chair_id.choices = _user_choices(active_users_with())
+    form.coordinator_id.choices = _user_choices(active_users_with(Role.COORDINATOR))
+
+
+def _details(form: MeetingForm) -> services.MeetingDetails:
+    return services.MeetingDetails(
+        starts_at=services.local_start(form.day.data, form.starts.data),
+        duration_minutes=form.duration_minutes(),
+        capacity=form.capacity.data,
+        place=(form.place.data or "").strip() or None,
+        video_link=(form.video_link.data or "").strip() or None,
+        chair_id=form.chair_id.data,
+        coordinator_id=form.coordinator_id.data,
+        notes=(form.notes.data or "").strip() or None,
+    )
+
+
+# --- calendar -------------------------------------------------------------------
+
+
+def _month_start(value: str | None) -> date:
+    today = local_today()
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        return today.replace(day=1)
+
+
+def _month_grid(first_day: date, meetings: list[Meeting]) -> list[list[tuple[date, list]]]:
+    """Weeks (Monday first) of (day, meetings that day) covering the month."""
+    by_day: dict[date, list[Meeting]] = {}
+    for meeting in meetings:
+        by_day.setdefault(to_local(meeting.starts_at).date(), []).append(meeting)
+    start = first_day - timedelta(days=first_day.weekday())
+    weeks = []
+    day = start
+    while True:
+        week = [
+            (day + timedelta(days=i), by_day.get(day + timedelta(days=i), [])) for i in range(7)
+        ]
+        weeks.append(week)
+        day += timedelta(days=7)
+        if day.month != first_day.month and day > first_day:
+            break
+    return weeks
+
+
+@bp.route("/meetings")
+@require_role(*TEAM)
+def index() -> str:
+    view = request.args.get("view", "upcoming")
+    if view == "month":
+        first_day = _month_start(request.args.get("month"))
+        previous = (first_day - timedelta(days=1)).replace(day=1)
+        following = (first_day + timedelta(days=32)).replace(day=1)
+        return render_template(
+            "meetings/month.html",
+            first_day=first_day,
+            weeks=_month_grid(first_day, queries.month_meetings(first_day)),
+            previous=previous,
+            following=following,
+            view=view,
+        )
+    query = queries.past_query() if view == "past" else queries.upcoming_query()
+    page = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
+    return render_template("meetings/list.html", page=page, view=view)
+
+
+@bp.route("/meetings/new", methods=["GET", "POST"])
+@require_role(Role.COORDINATOR)
+def create() -> Any:
+    form = MeetingForm()
+    _fill_people(form)
+    if request.method == "GET":
+        form.coordinator_id.data = current_user.id
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            meeting = services.create_meeting(_details(form))
+        if saved.ok:
+            flash(_("Meeting created."), "success")
+            return _back(meeting)
+    return render_template("meetings/meeting_form.html", form=form, meeting=None), form_status(form)
+
+
+@bp.route("/meetings/series/new", methods=["GET", "POST"])
+@require_role(Role.COORDINATOR)
+def create_series() -> Any:
+    form = SeriesForm()
+    _fill_people(form)
+    if request.method == "GET":
+        form.coordinator_id.data = current_user.id
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            series = services.create_series(
+                _details(form),
+                interval_weeks=form.interval_weeks.data,
+                count=form.count.data,
+                until=form.until.data,
+            )
+        if saved.ok:
+            flash(
+                _("%(n)d meetings created.", n=len(series.meetings)),
+                "success",
+            )
+            return redirect(url_for("meetings.index"))
+    return render_template("meetings/series_form.html", form=form), form_status(form)
+
+
+# --- one meeting --------------------------------------------------------------------
+
+
+@bp.route("/meetings/<int:meeting_id>")
+@require_role(*TEAM)
+def show(meeting_id: int) -> str:
+    meeting = get_meeting_or_404(meeting_id, full=True)
+    is_coordinator = current_user.has_role(Role.COORDINATOR)
+    search = (request.args.get("q") or "").strip()[:100]
+    context: dict[str, Any] = {
+        "meeting": meeting,
+        "quorum": services.meeting_quorum(meeting),
+        "load": services.meeting_load(meeting),
+        "present_ids": {row.user_id for row in meeting.attendance if row.user_id},
+        "can_run": runs_meeting(current_user, meeting),
+        "is_coordinator": is_coordinator,
+        "is_chair": meeting.chair_id == current_user.id,
+        "search": search,
+        "guest_form": GuestForm(),
+        "confirm": ConfirmForm(),
+    }
+    if is_coordinator and meeting.is_open:
+        context["candidates"] = queries.schedulable(search or None)
+        context["radiologists"] = active_users_with(Role.RADIOLOGIST)
+        context["other_meetings"] = queries.other_open_meetings(meeting)
+    if is_coordinator and meeting.status is not MeetingStatus.CANCELLED:
+        context["members"] = active_users_with(*TEAM)
+    return render_template("meetings/show.html", **context)
+
+
+@bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+@require_role(Role.COORDINATOR)
+def edit(meeting_id: int) -> Any:
+    meeting = get_meeting_or_404(meeting_id)
+    form = MeetingForm(obj=meeting)
+    _fill_people(form)
+    if request.method == "GET":
+        local = to_local(meeting.starts_at)
+        form.day.data, form.starts.data = local.date(), local.time()
+        form.ends.data = to_local(meeting.ends_at).time()
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.update_meeting(meeting, _details(form))
+        if saved.ok:
+            flash(_("Meeting saved; calendars will show the change."), "success")
+            return _back(meeting)
+    return render_template("meetings/meeting_form.html", form=form, meeting=meeting), form_status(
+        form
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
+@require_role(Role.COORDINATOR)
+def cancel(meeting_id: int) -> Any:
+    meeting = get_meeting_or_404(meeting_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        with saving() as saved:
+            moved = services.cancel_meeting(meeting, by=current_user)
+        if saved.ok:
+            flash(
+                _("Meeting cancelled. %(n)d case(s) moved to the next meeting.", n=len(moved)),
+                "success",
+            )
+        return _back(meeting)
+    return render_template("meetings/cancel.html", form=form, meeting=meeting)
+
+
+def _run(meeting_id: int, action: Any, message: Any) -> Any:
+    meeting = get_meeting_or_404(meeting_id)
+    if not runs_meeting(current_user, meeting):
+        abort(403)
+    if ConfirmForm().validate_on_submit():
+        with saving() as saved:
+            result = action(meeting)
+        if saved.ok:
+            flash(message(result), "success")
+    return _back(meeting)
+
+
+@bp.route("/meetings/<int:meeting_id>/start", methods=["POST"])
+@require_role(*TEAM)
+def start(meeting_id: int) -> Any:
+    return _run(meeting_id, services.start_meeting, lambda result: _("The meeting has started."))
+
+
+@bp.route("/meetings/<int:meeting_id>/hold", methods=["POST"])
+@require_role(*TEAM)
+def hold(meeting_id: int) -> Any:
+    return _run(
+        meeting_id,
+        lambda meeting: services.hold_meeting(meeting, by=current_user),
+        lambda moved: _(
+            "The meeting is marked held. %(n)d case(s) not discussed were carried over.",
+            n=len(moved),
+        ),
+    )
+
+
+# --- agenda -------------------------------------------------------------------
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda", methods=["POST"])
+@require_role(Role.COORDINATOR)
+def add_case(meeting_id: int) -> Any:
+    meeting = get_meeting_or_404(meeting_id)
+    referral_id = request.form.get("referral_id", type=int)
+    referral = db.session.get(Referral, referral_id) if referral_id else None
+    if referral is None or not ConfirmForm().validate_on_submit():
+        abort(400)
+    with saving() as saved:
+        services.add_to_agenda(meeting, referral, by=current_user)
+    if saved.ok:
+        flash(_("%(case)s added to the agenda.", case=referral.case_number), "success")
+        load = services.meeting_load(meeting)
+        if load.over_time:
+            flash(
+                _(
+                    "The agenda now runs %(n)d minutes beyond the meeting's planned end.",
+                    n=load.over_time,
+                ),
+                "warning",
+            )
+    return _back(meeting, "#agenda")
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/<int:item_id>", methods=["POST"])
+@require_role(Role.COORDINATOR)
+def update_item(meeting_id: int, item_id: int) -> Any:
+    meeting = get_meeting_or_404(meeting_id)
+    item = get_item_or_404(meeting, item_id)
+    form = ItemForm()
+    form.presenter_id.choices = _user_choices(active_users_with(Role.RADIOLOGIST))
+    if form.validate_on_submit():
+        with saving() as saved:
+            services.update_item(
+                item, presenter_id=form.presenter_id.data, minutes=form.minutes.data
+            )
+        if saved.ok:
+            flash(_("%(case)s updated.", case=item.referral.case_number), "success")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+    return _back(meeting, f"#item-{item.id}")
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/<int:item_id>/<direction>", methods=["POST"])
+@require_role(Role.COORDINATOR)
+def move_item(meeting_id: int, item_id: int, direction: str) -> Any:
+    if direction not in ("up", "down"):
+        abort(404)
+    meeting = get_meeting_or_404(meeting_id)
+    item = get_item_or_404(meeting, item_id)
+    if ConfirmForm().validate_on_submit():
+        with saving():
+            services.move_item(item, -1 if direction == "up" else 1)
+    return _back(meeting, f"#item-{item.id}")
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/<int:item_id>/remove", methods=["POST"])
+@require_role(Role.COORDINATOR)
+def remove_item(meeting_id: int, item_id: int) -> Any:
+    meeting = get_meeting_or_404(meeting_id)
+    item = get_item_or_404(meeting, item_id)
+    if ConfirmForm().validate_on_submit():
+        with saving() as saved:
+            services.remove_from_agenda(item, by=current_user)
+        if saved.ok:
+            flash(
+                _("%(case)s is back on the waiting list.", case=item.referral.case_number),
+                "success",
+            )
+    return _back(meeting, "#agenda")
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/<int:item_id>/move", methods=["POST"])
+@require_role(Role.COORDINATOR)
+def move_to_meeting(meeting_id: int, item_id: int) -> Any:
+    meeting = get_meeting_or_404(meeting_id)
+    item = get_item_or_404(meeting, item_id)
+    form = MoveItemForm()
+    form.meeting_id.choices = [
+        SelectChoice(str(other.id), str(other.id)) for other in queries.other_open_meetings(meeting)
+    ]
+    if form.validate_on_submit():
+        target = db.session.get(Meeting, form.meeting_id.data)
+        with saving() as saved:
+            services.move_to_meeting(item, target, by=current_user)
+        if saved.ok:
+            flash(_("%(case)s moved.", case=item.referral.case_number), "success")
+            return _back(target, "#agenda")
+    else:
+        flash(_("Choose a planned meeting to move the case to."), "danger")
+    return _back(meeting, "#agenda")
+
+
+# --- attendance -----------------------------------------------------------------
+
+
+@bp.route("/meetings/<int:meeting_id>/attendance", methods=["POST"])
+@require_role(Role.COORDINATOR)
+def attendance(meeting_id: int) -> Any:
+    meeting = get_meeting_or_404(meeting_id)
+    form = AttendanceForm()
+    form.present.choices = [
+        SelectChoice(str(user.id), user.full_name) for user in active_users_with(*TEAM)
+    ]
+    if form.validate_on_submit():
+        with saving() as saved:
+            services.set_members_present(meeting, set(form.present.data or []))
+        if saved.ok:
+            flash(_("Attendance saved."), "success")
+    else:
+        flash(_("Only active team members can be ticked."), "danger")
+    return _back(meeting, "#attendance")
+
+
+@bp.route("/meetings/<int:meeting_id>/guests", methods=["POST"])
+@require_role(Role.COORDINATOR)
+def add_guest(meeting_id: int) -> Any:
+    meeting = get_meeting_or_404(meeting_id)
+    form = GuestForm()
+    if form.validate_on_submit():
+        with saving() as saved:
+            services.add_guest(meeting, name=form.guest_name.data, specialty=form.specialty.data)
+        if saved.ok:
+            flash(_("%(name)s added as a guest.", name=form.guest_name.data.strip()), "success")
+        return _back(meeting, "#attendance")
+    full = get_meeting_or_404(meeting_id, full=True)
+    return render_template("meetings/guest_form.html", form=form, meeting=full), form_status(form)
+
+
+@bp.route("/meetings/<int:meeting_id>/guests/<int:attendance_id>/remove", methods=["POST"])
+@require_role(Role.COORDINATOR)
+def remove_guest(meeting_id: int, attendance_id: int) -> Any:
+    meeting = get_meeting_or_404(meeting_id)
+    if ConfirmForm().validate_on_submit():
+        with saving():
+            services.remove_guest(meeting, attendance_id)
+    return _back(meeting, "#attendance")
+
+
+@bp.route("/meetings/<int:meeting_id>/attendance/validate", methods=["POST"])
+@require_role(*TEAM)
+def validate_attendance(meeting_id: int) -> Any:
+    meeting = get_meeting_or_404(meeting_id)
+    if meeting.chair_id != current_user.id:
+        abort(403)
+    if ConfirmForm().validate_on_submit():
+        with saving() as saved:
+            services.validate_attendance(meeting, by=current_user)
+        if saved.ok:
+            flash(_("Attendance sheet validated."), "success")
+    return _back(meeting, "#attendance")
+
+
+# --- print and calendar ---------------------------------------------------------------
+
+
+@bp.route("/meetings/<int:meeting_id>/print")
+@require_role(*TEAM)
+def print_agenda(meeting_id: int) -> str:
+    meeting = get_meeting_or_404(meeting_id, full=True)
+    return render_template("meetings/print.html", meeting=meeting)
+
+
+def _meeting_link(meeting: Meeting) -> str:
+    return url_for("meetings.show", meeting_id=meeting.id, _external=True)
+
+
+def _ics(body: bytes, filename: str) -> Response:
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/meetings/<int:meeting_id>.ics")
+@require_role(*TEAM)
+def meeting_ics(meeting_id: int) -> Response:
+    meeting = get_meeting_or_404(meeting_id, full=True)
+    day = to_local(meeting.starts_at).date().isoformat()
+    return _ics(calendar_for([meeting], _meeting_link), f"rcp-{day}-{meeting.id}.ics")
+
+
+@bp.route("/calendar/<token>.ics")
+@public
+def feed(token: str) -> Response:
+    """A user's subscription: the secret token in the address is the credential."""
+    user = services.feed_user(token)
+    if user is None:
+        abort(404)
+    return _ics(calendar_for(queries.feed_meetings(user), _meeting_link), "rcp-meetings.ics")
+
+
+@bp.route("/account/calendar", methods=["GET", "POST"])
+@login_required
+def calendar_settings() -> Any:
+    form = ConfirmForm()
+    new_link = None
+    if form.validate_on_submit():
+        action = request.form.get("action")
+        with saving() as saved:
+            if action == "revoke":
+                services.revoke_feed(current_user)
+            else:
+                token = services.create_feed(current_user)
+        if saved.ok and action == "revoke":
+            flash(_("Your calendar address no longer works."), "success")
+        elif saved.ok:
+            new_link = url_for("meetings.feed", token=token, _external=True)
+    has_feed = db.session.get(CalendarFeed, current_user.id) is not None
+    return render_template(
+        "meetings/calendar_settings.html", form=form, new_link=new_link, has_feed=has_feed
+    )
+
+
+# --- home --------------------------------------------------------------------------
+
+
+@home_panel(Role.RADIOLOGIST, 15, "meetings/home_radiologist.html")
+def _radiologist_panel(user: User) -> dict[str, Any]:
+    return {"agenda_items": queries.coming_items_for(user)}
+
+
+@home_panel(Role.COORDINATOR, 5, "meetings/home_coordinator.html")
+def _coordinator_panel(user: User) -> dict[str, Any]:
+    upcoming = db.session.scalars(queries.upcoming_query().limit(3)).all()
+    return {"meetings": upcoming}
