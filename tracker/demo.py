@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -15,6 +15,7 @@ from tracker.cases.models import (
     Anticoagulation,
     Mechanism,
     PainSide,
+    Referral,
     Sex,
     TreatmentTried,
     Urgency,
@@ -24,6 +25,7 @@ from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.core.time import local_today
 from tracker.extensions import db
+from tracker.meetings import services as meeting_services
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +82,8 @@ def seed_demo(password: str) -> list[DemoAccount]:
             roles=account.roles,
             password=password,
         )
-    _seed_cases(users)
+    referrals = _seed_cases(users)
+    _seed_meetings(users, referrals)
     logger.info("Seeded %d demo accounts", len(DEMO_ACCOUNTS))
     return list(DEMO_ACCOUNTS)
 
@@ -89,7 +92,7 @@ def _indication(code: str) -> Indication:
     return db.session.scalar(select(Indication).where(Indication.code == code))
 
 
-def _seed_cases(users: dict[str, User]) -> None:
+def _seed_cases(users: dict[str, User]) -> list[Referral]:
     """Cases as a pain unit receives them: some complete, some still drafts."""
     radiologist = users["radiologist@example.org"]
     clinician = users["clinician@example.org"]
@@ -201,6 +204,7 @@ def _seed_cases(users: dict[str, User]) -> None:
             },
         ),
     ]
+    referrals = []
     for (mrn, last, first, birth, sex), referrer, facts in cases:
         patient = case_services.patient_for_referral(
             case_services.PatientIdentity(mrn, last, first, birth, sex)
@@ -234,4 +238,30 @@ def _seed_cases(users: dict[str, User]) -> None:
         ):
             if key in facts:
                 details[key] = facts[key]
-        case_services.refer_case(patient, details, by=referrer)
+        referrals.append(case_services.refer_case(patient, details, by=referrer))
+    return referrals
+
+
+def _seed_meetings(users: dict[str, User], referrals: list[Referral]) -> None:
+    """A weekly Tuesday 17:00 series from next week, two cases on the first agenda."""
+    today = local_today()
+    days_ahead = (1 - today.weekday()) % 7 or 7
+    series = meeting_services.create_series(
+        meeting_services.MeetingDetails(
+            starts_at=meeting_services.local_start(today + timedelta(days=days_ahead), time(17)),
+            duration_minutes=90,
+            capacity=12,
+            place="Salle de staff, imagerie interventionnelle",
+            chair_id=users["radiologist@example.org"].id,
+            coordinator_id=users["coordinator@example.org"].id,
+        ),
+        interval_weeks=1,
+        count=12,
+    )
+    first = series.meetings[0]
+    for referral in referrals:
+        if referral.is_complete and referral.urgency is Urgency.URGENT:
+            meeting_services.add_to_agenda(first, referral, by=users["coordinator@example.org"])
+    complete = [r for r in referrals if r.is_complete and r.urgency is Urgency.ROUTINE]
+    if complete:
+        meeting_services.add_to_agenda(first, complete[0], by=users["coordinator@example.org"])
