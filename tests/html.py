@@ -17,7 +17,9 @@ def field_value(page: BeautifulSoup, name: str) -> str | None:
     if element is None:
         raise AssertionError(f"no field named {name!r}")
     if element.name == "textarea":
-        return element.get_text()
+        # As browsers do, one newline right after <textarea> is not content.
+        value = element.get_text()
+        return value[2:] if value.startswith("\r\n") else value.removeprefix("\n")
     if element.name == "select":
         selected = element.find("option", selected=True)
         return selected["value"] if selected else None

@@ -17,7 +17,6 @@ from sqlalchemy.orm import contains_eager, joinedload
 from tracker.auth.models import User
 from tracker.cases.models import Patient, Referral, Urgency, name_key
 from tracker.cases.rules import CaseStatus
-from tracker.catalogue.models import Indication
 from tracker.extensions import db
 
 CASE_NUMBER = re.compile(r"^RCP-\d{4}(-\d*)?$", re.IGNORECASE)
@@ -124,19 +123,6 @@ def referred_by(user: User, limit: int) -> list[Referral]:
             .limit(limit)
         )
     )
-
-
-def indication_choices(
-    current_id: int | None = None, *, with_retired: bool = False
-) -> list[Indication]:
-    """Indications offered on a form: active ones, plus the case's own if retired."""
-    query = select(Indication).order_by(Indication.position, Indication.id)
-    if not with_retired:
-        offered = Indication.is_retired.is_(False)
-        if current_id is not None:
-            offered = or_(offered, Indication.id == current_id)
-        query = query.where(offered)
-    return list(db.session.scalars(query))
 
 
 def other_episodes(referral: Referral) -> list[Referral]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from tracker.cases.models import CaseEvent, CaseEventKind, Referral
 from tracker.extensions import db
@@ -27,6 +27,8 @@ class TimelineEvent:
     detail: str | None = None
     actor: str | None = None
     link: str | None = None
+    #: A fact known to the day (a procedure date): shown without a time.
+    date_only: bool = False
 
 
 Provider = Callable[[Referral], Iterable[TimelineEvent]]
@@ -50,7 +52,7 @@ def _case_events(referral: Referral) -> list[TimelineEvent]:
     rows = db.session.scalars(
         select(CaseEvent)
         .where(CaseEvent.referral_id == referral.id)
-        .options(selectinload(CaseEvent.actor))
+        .options(joinedload(CaseEvent.actor))
     )
     return [_describe(row) for row in rows]
 

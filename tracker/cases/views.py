@@ -27,13 +27,15 @@ from tracker.cases.models import Patient, Referral
 from tracker.cases.queries import (
     CaseFilters,
     case_list_query,
-    indication_choices,
     other_episodes,
     referred_by,
     worklist,
 )
 from tracker.cases.rules import EDITABLE, CaseStatus, can_transition, missing_labels
+from tracker.cases.sections import sections_for
 from tracker.cases.timeline import timeline_for
+from tracker.catalogue.models import Indication
+from tracker.catalogue.services import offered_entries
 from tracker.core.handlers import form_status, saving
 from tracker.core.home import home_panel
 from tracker.core.navigation import register_nav
@@ -98,7 +100,7 @@ def _fill_choices(
     current = referral.indication_id if referral is not None else None
     form.indication_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(str(entry.id), entry.name)
-        for entry in indication_choices(current, with_retired=with_retired)
+        for entry in offered_entries(Indication, current, with_retired=with_retired)
     ]
 
 
@@ -195,6 +197,7 @@ def show(referral_id: int) -> str:
         missing=missing_labels(referral),
         timeline=timeline_for(referral),
         episodes=other_episodes(referral),
+        sections=sections_for(referral),
         can_edit=may_edit(current_user, referral) and referral.status in EDITABLE,
         can_withdraw=may_edit(current_user, referral)
         and can_transition(referral.status, CaseStatus.WITHDRAWN),

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, SelectChoice, SelectField, SelectMultipleField, widgets
+from wtforms import Field, RadioField, SelectChoice, SelectField, SelectMultipleField, widgets
 from wtforms.validators import ValidationError
 
 from tracker.core.errors import DomainError
@@ -52,12 +52,9 @@ def _enum_coercer(enum_cls: type[enum.Enum]) -> Callable[[Any], enum.Enum | None
     return coerce
 
 
-class EnumSelectField(SelectField):
-    """A select over a Python enum, submitted by member name.
-
-    With ``blank`` the first option is empty and leaving it means "not known yet"
-    (``None``), for fields a draft may leave empty.
-    """
+class _EnumChoices:
+    """Choices from an enum, submitted by member name, with one clear message for
+    anything else (a tampered or stale form)."""
 
     def __init__(
         self,
@@ -82,34 +79,58 @@ class EnumSelectField(SelectField):
         except ValueError:
             raise ValueError(self.gettext("Not a valid choice.")) from None
 
+    def _chosen(self) -> list[Any]:
+        return [self.data] if self.data is not None else []
+
     def pre_validate(self, form: Any) -> None:
-        if self.data is None and self.blank:
-            return
-        if self.data not in set(self.enum):
+        members = set(self.enum)
+        if any(value not in members for value in self._chosen()):
             raise ValidationError(self.gettext("Not a valid choice."))
 
 
-class EnumCheckboxField(SelectMultipleField):
+class EnumSelectField(_EnumChoices, SelectField):
+    """A select over a Python enum. With ``blank`` the first option is empty and
+    leaving it means "not known yet" (``None``), for fields a draft may leave
+    empty."""
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is None and not self.blank:
+            raise ValidationError(self.gettext("Not a valid choice."))
+        super().pre_validate(form)
+
+
+class EnumRadioField(_EnumChoices, RadioField):
+    """One member of an enum, as radio buttons (none chosen is ``None``)."""
+
+
+class EnumCheckboxField(_EnumChoices, SelectMultipleField):
     """Several members of an enum, as a list of checkboxes."""
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
 
-    def __init__(self, label: Any = None, validators: Any = None, *, enum: Any, **kwargs: Any):
-        kwargs.setdefault("choices", enum_choices(enum))
-        super().__init__(label, validators, coerce=_enum_coercer(enum), **kwargs)
-        self.enum = enum
+    def _chosen(self) -> list[Any]:
+        return list(self.data or [])
 
-    def process_formdata(self, valuelist: Any) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(self.gettext("Not a valid choice.")) from None
 
-    def pre_validate(self, form: Any) -> None:
-        members = set(self.enum)
-        if any(value not in members for value in self.data or []):
-            raise ValidationError(self.gettext("Not a valid choice."))
+def yes_no_unknown(value: Any) -> bool | None:
+    if value in (True, False):
+        return value
+    return {"yes": True, "no": False}.get(value)
+
+
+YES_NO_UNKNOWN = [
+    SelectChoice("", _l("Not stated")),
+    SelectChoice("yes", _l("Yes")),
+    SelectChoice("no", _l("No")),
+]
+
+
+class YesNoField(SelectField):
+    """Yes, no, or not stated (None)."""
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any):
+        super().__init__(label, validators, coerce=yes_no_unknown, choices=YES_NO_UNKNOWN, **kwargs)
 
 
 class ConfirmForm(FlaskForm):
@@ -123,13 +144,17 @@ def web_link(form: Any, field: Field) -> None:
         raise ValidationError(_l("Enter a link starting with https:// (or http://)."))
 
 
-def apply_domain_error(form: FlaskForm, error: DomainError) -> bool:
-    """Show a service's refusal on the form field it concerns.
+def apply_domain_error(
+    form: FlaskForm, error: DomainError, aliases: dict[str, str] | None = None
+) -> bool:
+    """Show a service's refusal on the form field it concerns (``aliases`` maps a
+    service's field name to the form's, where they differ).
 
     Returns False when the error belongs to no field of the form, so the caller
     shows it as a page message instead.
     """
-    field = getattr(form, error.field, None) if error.field else None
+    name = (aliases or {}).get(error.field, error.field) if error.field else None
+    field = getattr(form, name, None) if name else None
     if field is None:
         return False
     field.errors = [*field.errors, error.message]

@@ -27,7 +27,9 @@ class Outcome:
 
 
 @contextmanager
-def saving(form: FlaskForm | None = None) -> Iterator[Outcome]:
+def saving(
+    form: FlaskForm | None = None, aliases: dict[str, str] | None = None
+) -> Iterator[Outcome]:
     """Run the service calls of one request and commit them once.
 
     When a service refuses (``DomainError``) nothing is kept: the transaction
@@ -40,7 +42,7 @@ def saving(form: FlaskForm | None = None) -> Iterator[Outcome]:
     except DomainError as error:
         db.session.rollback()
         outcome.error = error
-        if form is None or not apply_domain_error(form, error):
+        if form is None or not apply_domain_error(form, error, aliases):
             flash(error.message, "danger")
         return
     db.session.commit()
