@@ -140,3 +140,69 @@ def make_meeting(*, starts_at: Any = None, **overrides: Any) -> Any:
 def radiologist(**overrides: Any) -> User:
     overrides.setdefault("specialty", Specialty.INTERVENTIONAL_RADIOLOGY)
     return make_user(roles={Role.RADIOLOGIST}, **overrides)
+
+
+def running_meeting(cases: int = 1, *, chair: User | None = None, **overrides: Any) -> Any:
+    """A started meeting with a quorum (three specialties) and ``cases`` on its agenda."""
+    from tracker.meetings import services as meeting_services
+
+    chair = chair or radiologist(full_name="Dr Julien Moreau")
+    meeting = make_meeting(chair_id=chair.id, **overrides)
+    present = [
+        chair,
+        make_user(specialty=Specialty.ANAESTHESIOLOGY, full_name="Dr Karim Haddad"),
+        make_user(specialty=Specialty.PAIN_MEDICINE, full_name="Dr Amélie Laurent"),
+    ]
+    meeting_services.set_members_present(meeting, {user.id for user in present})
+    for _ in range(cases):
+        meeting_services.add_to_agenda(meeting, make_referral(referrer_id=chair.id), by=None)
+    meeting_services.start_meeting(meeting)
+    db.session.commit()
+    return meeting
+
+
+def technique(code: str = "cryoneurolysis") -> Any:
+    from sqlalchemy import select
+
+    from tracker.catalogue.models import Technique
+
+    return db.session.scalar(select(Technique).where(Technique.code == code))
+
+
+def plan_values(**overrides: Any) -> dict[str, Any]:
+    from tracker.cases.models import PainSide
+    from tracker.decisions.models import Anaesthesia, CareSetting
+
+    values = {
+        "technique_id": technique().id,
+        "target": "Third common digital nerve (Morton's neuroma)",
+        "side": PainSide.LEFT,
+        "guidance": ["ULTRASOUND"],
+        "anaesthesia": Anaesthesia.LOCAL,
+        "care_setting": CareSetting.AMBULATORY,
+        "distance_mm": 60,
+    }
+    values.update(overrides)
+    return values
+
+
+def make_decision(
+    item: Any = None, *, validate: bool = True, outcome: Any = None, plan: Any = ..., **values: Any
+) -> Any:
+    """A decision for an agenda line of a running meeting (validated by its chair)."""
+    from tracker.decisions import services as decision_services
+    from tracker.decisions.models import Outcome
+
+    if item is None:
+        item = running_meeting().agenda[0]
+    outcome = outcome or Outcome.PROCEDURE_PROPOSED
+    if plan is ...:
+        plan = plan_values() if outcome is Outcome.PROCEDURE_PROPOSED else None
+    fields = {"outcome": outcome, "reasons": "Refractory neuroma pain after two injections."}
+    fields.update(values)
+    chair = db.session.get(User, item.meeting.chair_id)
+    decision = decision_services.save_draft(item, fields, plan, by=chair)
+    if validate:
+        decision_services.validate(decision, by=chair)
+    db.session.commit()
+    return decision

@@ -81,6 +81,7 @@ def _register_models() -> None:
     import tracker.catalogue.models
     import tracker.core.audit
     import tracker.core.settings
+    import tracker.decisions.models
     import tracker.meetings.models  # noqa: F401
 
 
@@ -89,9 +90,10 @@ def _register_blueprints(app: Flask) -> None:
     from tracker.cases.views import bp as cases_bp
     from tracker.catalogue.views import bp as catalogue_bp
     from tracker.core.views import bp as core_bp
+    from tracker.decisions.views import bp as decisions_bp
     from tracker.meetings.views import bp as meetings_bp
 
-    for blueprint in (core_bp, auth_bp, catalogue_bp, cases_bp, meetings_bp):
+    for blueprint in (core_bp, auth_bp, catalogue_bp, cases_bp, meetings_bp, decisions_bp):
         app.register_blueprint(blueprint)
 
 

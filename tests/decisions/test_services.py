@@ -1,0 +1,277 @@
+"""Recording, validating and amending decisions; plans and procedures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.factories import (
+    make_decision,
+    make_meeting,
+    make_user,
+    plan_values,
+    radiologist,
+    running_meeting,
+    technique,
+)
+from tracker.cases.rules import CaseStatus
+from tracker.core.errors import DomainError
+from tracker.core.permissions import Role
+from tracker.core.specialties import Specialty
+from tracker.decisions import services
+from tracker.decisions.models import DecisionStatus, Outcome, PatientAnswer
+from tracker.extensions import db
+from tracker.meetings import services as meeting_services
+from tracker.meetings.models import ItemState
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture
+def decided(clock):
+    """A decision taken at the meeting of 24 Nov; then the clock moves to 2 Dec."""
+
+    def decide(**kwargs):
+        meeting = running_meeting()
+        clock.set(datetime(2026, 11, 24, 18, 0, tzinfo=PARIS))
+        decision = make_decision(meeting.agenda[0], **kwargs)
+        clock.set(datetime(2026, 12, 2, 10, 0, tzinfo=PARIS))
+        return decision
+
+    return decide
+
+
+def test_a_draft_marks_the_case_discussed_and_stays_editable(app):
+    item = running_meeting().agenda[0]
+    decision = make_decision(item, validate=False, reasons="First thoughts")
+    assert item.state is ItemState.DISCUSSED
+    assert item.referral.status is CaseStatus.DISCUSSED
+    chair = decision.meeting.chair
+    services.save_draft(item, {"reasons": "After discussion"}, None, by=chair)
+    assert decision.reasons == "After discussion"
+    assert decision.status is DecisionStatus.DRAFT
+
+
+def test_drafts_need_a_started_meeting(app):
+    meeting = make_meeting()
+    from tests.factories import make_referral
+
+    item = meeting_services.add_to_agenda(meeting, make_referral(), by=None)
+    with pytest.raises(DomainError, match="once the meeting has started"):
+        services.save_draft(item, {"outcome": Outcome.NOT_INDICATED}, None, by=make_user())
+
+
+def test_validation_freezes_the_participants_and_plans_the_procedure(app):
+    decision = make_decision()
+    assert decision.status is DecisionStatus.VALIDATED
+    assert decision.quorum_met is True
+    assert {p["name"] for p in decision.participants} == {
+        "Dr Julien Moreau",
+        "Dr Karim Haddad",
+        "Dr Amélie Laurent",
+    }
+    assert decision.referral.status is CaseStatus.PLANNED
+    assert decision.plan.technique.code == "cryoneurolysis"
+    # Attendance changing afterwards does not change who decided.
+    meeting_services.add_guest(decision.meeting, name="Dr Late", specialty=Specialty.SURGERY)
+    assert len(decision.participants) == 3
+
+
+def test_only_the_chair_validates(app):
+    decision = make_decision(validate=False)
+    with pytest.raises(DomainError, match="Only the chair"):
+        services.validate(decision, by=radiologist())
+
+
+def test_without_quorum_only_postponement(app):
+    meeting = running_meeting(2)
+    meeting_services.set_members_present(meeting, {meeting.chair_id})
+    first, second = meeting.agenda
+    decision = make_decision(first, validate=False)
+    with pytest.raises(DomainError, match="quorum is not met"):
+        services.validate(decision, by=meeting.chair)
+    db.session.rollback()
+    postponed = make_decision(second, outcome=Outcome.POSTPONED, reasons="No quorum today")
+    assert postponed.quorum_met is False
+    assert postponed.referral.status is CaseStatus.REFERRED  # no next meeting: waiting list
+
+
+def test_a_postponed_case_goes_on_the_next_meeting(app):
+    following = make_meeting(starts_at=datetime(2026, 12, 1, 17, 0, tzinfo=PARIS))
+    decision = make_decision(outcome=Outcome.POSTPONED, reasons="Needs the surgeon's view")
+    assert decision.referral.status is CaseStatus.SCHEDULED
+    db.session.refresh(following)
+    assert [item.referral_id for item in following.agenda] == [decision.referral_id]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [
+        (Outcome.MEDICAL_TREATMENT, CaseStatus.CLOSED),
+        (Outcome.REFERRAL_ELSEWHERE, CaseStatus.CLOSED),
+        (Outcome.NOT_INDICATED, CaseStatus.CLOSED),
+        (Outcome.FURTHER_INVESTIGATION, CaseStatus.DISCUSSED),
+    ],
+)
+def test_where_each_outcome_leads(app, outcome, status):
+    decision = make_decision(outcome=outcome)
+    assert decision.referral.status is status
+    assert decision.plan is None
+
+
+def test_a_proposed_procedure_needs_technique_and_target(app):
+    item = running_meeting().agenda[0]
+    with pytest.raises(DomainError) as refused:
+        make_decision(item, plan=plan_values(target=""))
+    assert refused.value.field == "target"
+
+
+def test_a_validated_decision_is_locked_and_amended_with_a_reason(app):
+    decision = make_decision()
+    chair = decision.meeting.chair
+    with pytest.raises(DomainError, match="amendment"):
+        services.save_draft(decision.agenda_item, {"reasons": "Rewritten"}, None, by=chair)
+    with pytest.raises(DomainError) as refused:
+        services.amend(decision, {"reasons": "Corrected"}, reason=" ", by=chair)
+    assert refused.value.field == "reason"
+    with pytest.raises(DomainError, match="cannot be amended"):
+        services.amend(
+            decision, {"outcome": Outcome.NOT_INDICATED}, reason="Changed mind", by=chair
+        )
+    services.amend(
+        decision,
+        {"reasons": "Refractory neuroma pain after three injections.", "follows_guidelines": True},
+        reason="The referral letter counted three injections",
+        by=chair,
+    )
+    db.session.commit()
+    [amendment] = decision.amendments
+    assert amendment.changes == {
+        "reasons": [
+            "Refractory neuroma pain after two injections.",
+            "Refractory neuroma pain after three injections.",
+        ],
+        "follows_guidelines": [None, True],
+    }
+    assert decision.outcome is Outcome.PROCEDURE_PROPOSED
+
+
+def test_the_patient_refusing_closes_the_case(app, decided):
+    decision = decided()
+    with pytest.raises(DomainError):
+        services.record_patient_answer(
+            decision,
+            informed_on=date(2026, 12, 3),
+            informed_by_id=None,
+            answer=PatientAnswer.ACCEPTS,
+            by=decision.meeting.chair,
+        )
+    services.record_patient_answer(
+        decision,
+        informed_on=date(2026, 12, 1),
+        informed_by_id=None,
+        answer=PatientAnswer.REFUSES,
+        by=decision.meeting.chair,
+    )
+    assert decision.referral.status is CaseStatus.CLOSED
+
+
+def test_prerequisites_are_ticked_with_their_date(app, decided):
+    plan = decided().plan
+    services.set_prerequisite(plan, "consent_on", date(2026, 11, 30))
+    assert {name: done for name, _label, done in plan.checklist}["consent_on"] == date(2026, 11, 30)
+    services.set_prerequisite(plan, "consent_on", None)
+    assert plan.consent_on is None
+    with pytest.raises(DomainError):
+        services.set_prerequisite(plan, "consent_on", date(2026, 12, 25))
+    with pytest.raises(DomainError):
+        services.set_prerequisite(plan, "not_a_prerequisite", None)
+
+
+def test_recording_the_procedure_treats_the_case_and_signals_it(app, decided):
+    plan = decided().plan
+    received = []
+    services.procedure_recorded.connect(received.append, weak=False)
+    try:
+        procedure = services.record_procedure(
+            plan,
+            {
+                "performed_on": date(2026, 12, 1),
+                "technique_id": plan.technique_id,
+                "cryo_cycles": 2,
+                "cryo_freeze_minutes": 2.5,
+                "cryo_probe_temperature_c": -70,
+                "distance_mm": 58,
+            },
+            operator_ids=[plan.decision.meeting.chair_id],
+            adverse_event={"cirse_grade": 1, "description": "Small haematoma, compressed"},
+            by=plan.decision.meeting.chair,
+        )
+    finally:
+        services.procedure_recorded.disconnect(received.append)
+    db.session.commit()
+    assert received == [procedure]
+    assert procedure.referral.status is CaseStatus.TREATED
+    assert not procedure.is_deviation
+    assert procedure.worst_cirse_grade == 1
+
+
+def test_a_deviation_needs_its_reason(app, decided):
+    plan = decided().plan
+    chair = plan.decision.meeting.chair
+    values = {"performed_on": date(2026, 12, 1), "technique_id": technique("radiofrequency").id}
+    with pytest.raises(DomainError) as refused:
+        services.record_procedure(plan, values, operator_ids=[chair.id], by=chair)
+    assert refused.value.field == "deviation_reason"
+    db.session.rollback()
+    procedure = services.record_procedure(
+        plan,
+        {**values, "deviation_reason": "Cryoprobe unavailable"},
+        operator_ids=[chair.id],
+        by=chair,
+    )
+    assert procedure.is_deviation
+
+
+@pytest.mark.parametrize(
+    ("values", "operators", "adverse", "field"),
+    [
+        ({"performed_on": date(2026, 11, 23)}, True, None, "performed_on"),
+        ({"performed_on": date(2026, 12, 9)}, True, None, "performed_on"),
+        ({}, False, None, "operator_ids"),
+        ({}, True, {"cirse_grade": 7, "description": "x"}, "cirse_grade"),
+        ({}, True, {"cirse_grade": None, "description": "Bruising"}, "cirse_grade"),
+        ({}, True, {"cirse_grade": 2, "description": ""}, "description"),
+        ({"toxin_units": -5}, True, None, "toxin_units"),
+    ],
+)
+def test_bad_procedures_are_refused_and_change_nothing(
+    app, decided, values, operators, adverse, field
+):
+    plan = decided().plan
+    chair = plan.decision.meeting.chair
+    base = {"performed_on": date(2026, 12, 1), "technique_id": plan.technique_id}
+    with pytest.raises(DomainError) as refused:
+        services.record_procedure(
+            plan,
+            {**base, **values},
+            operator_ids=[chair.id] if operators else [],
+            adverse_event=adverse,
+            by=chair,
+        )
+    assert refused.value.field == field
+    db.session.rollback()
+    assert plan.decision.referral.status is CaseStatus.PLANNED
+
+
+def test_operators_are_radiologists(app, decided):
+    plan = decided().plan
+    with pytest.raises(DomainError, match="radiologists"):
+        services.record_procedure(
+            plan,
+            {"performed_on": date(2026, 12, 1), "technique_id": plan.technique_id},
+            operator_ids=[make_user(roles={Role.CLINICIAN}).id],
+            by=plan.decision.meeting.chair,
+        )

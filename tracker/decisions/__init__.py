@@ -1,0 +1,1 @@
+"""Decisions of the meeting, procedure plans and procedures performed."""

@@ -1,0 +1,218 @@
+"""Forms of meeting mode, the decision sheet, plans and procedures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from tracker.cases.models import PainSide
+from tracker.core.forms import (
+    EnumCheckboxField,
+    EnumRadioField,
+    EnumSelectField,
+    YesNoField,
+    optional_int,
+)
+from tracker.decisions.models import (
+    CIRSE_GRADES,
+    Anaesthesia,
+    CareSetting,
+    Guidance,
+    Outcome,
+    PatientAnswer,
+    PlanPriority,
+)
+from tracker.decisions.services import DECISION_FIELDS, PLAN_FIELDS
+
+#: Labels of the decision's own fields, shared by the forms and the amendment history.
+LABELS: dict[str, Any] = {
+    "reasons": _l("Reasons"),
+    "follows_guidelines": _l("Follows the reference guidelines"),
+    "guideline_reference": _l("Which guidelines"),
+    "clinical_trial_proposed": _l("A clinical trial is proposed"),
+    "clinical_trial": _l("Which trial"),
+}
+
+
+def _text(value: Any) -> Any:
+    return value.strip() or None if isinstance(value, str) else value
+
+
+class _DecisionFields(FlaskForm):
+    reasons = TextAreaField(_l("Reasons"), validators=[Length(max=8000)], render_kw={"rows": 4})
+    follows_guidelines = YesNoField(_l("Follows the reference guidelines"))
+    guideline_reference = StringField(
+        _l("Which guidelines"),
+        validators=[Length(max=500)],
+        description=_l("For example: CIRSE standards of practice, HAS recommendation."),
+    )
+    clinical_trial_proposed = BooleanField(LABELS["clinical_trial_proposed"])
+    clinical_trial = StringField(LABELS["clinical_trial"], validators=[Length(max=300)])
+
+
+class _PlanFields(FlaskForm):
+    technique_id = SelectField(_l("Technique"), coerce=optional_int)
+    target = StringField(
+        _l("Target"),
+        validators=[Length(max=200)],
+        description=_l("Nerve, neuroma, level, joint..."),
+    )
+    side = EnumSelectField(_l("Side"), enum=PainSide, blank=True)
+    guidance = EnumCheckboxField(_l("Image guidance"), enum=Guidance)
+    anaesthesia = EnumSelectField(_l("Anaesthesia"), enum=Anaesthesia, blank=True)
+    care_setting = EnumSelectField(_l("Setting"), enum=CareSetting, blank=True)
+    anaesthetist_needed = BooleanField(_l("An anaesthetist is needed"))
+    priority = EnumSelectField(_l("Priority"), enum=PlanPriority, default=PlanPriority.ROUTINE)
+    target_on = DateField(_l("Target date"), validators=[Optional()])
+    distance_mm = IntegerField(
+        _l("Distance from the lesion to the end organ (mm)"),
+        validators=[Optional(), NumberRange(min=0, max=2000)],
+        description=_l("Nerve treatments: used to estimate when the nerve will have regrown."),
+    )
+    notes = TextAreaField(_l("Plan notes"), validators=[Length(max=4000)], render_kw={"rows": 2})
+
+    def plan_values(self) -> dict[str, Any]:
+        values = {name: _text(getattr(self, name).data) for name in PLAN_FIELDS}
+        values["guidance"] = [member.name for member in values["guidance"] or []]
+        return values
+
+
+class DecisionForm(_DecisionFields, _PlanFields):
+    """Meeting mode: the decision and, when a procedure is proposed, its plan."""
+
+    outcome = EnumRadioField(_l("Decision"), enum=Outcome, validators=[Optional()])
+
+    def decision_values(self) -> dict[str, Any]:
+        return {name: _text(getattr(self, name).data) for name in DECISION_FIELDS}
+
+
+class AmendForm(_DecisionFields):
+    amendment_reason = TextAreaField(
+        _l("Why is the decision corrected?"),
+        validators=[DataRequired(), Length(max=2000)],
+        render_kw={"rows": 2},
+    )
+
+
+class PlanForm(_PlanFields):
+    pass
+
+
+class PatientAnswerForm(FlaskForm):
+    informed_on = DateField(_l("Date the patient was informed"), validators=[InputRequired()])
+    informed_by_id = SelectField(_l("Informed by"), coerce=optional_int)
+    patient_answer = EnumRadioField(
+        _l("The patient's answer"), enum=PatientAnswer, validators=[InputRequired()]
+    )
+
+
+class PrerequisiteForm(FlaskForm):
+    done_on = DateField(_l("Done on"), validators=[Optional()])
+
+
+GRADE_CHOICES = [SelectChoice("", "—")] + [
+    SelectChoice(str(grade), label) for grade, label in CIRSE_GRADES.items()
+]
+
+
+class AdverseEventForm(FlaskForm):
+    cirse_grade = SelectField(
+        _l("CIRSE grade"), coerce=optional_int, choices=GRADE_CHOICES, validators=[InputRequired()]
+    )
+    description = TextAreaField(
+        _l("What happened"), validators=[DataRequired(), Length(max=4000)], render_kw={"rows": 2}
+    )
+
+
+PROCEDURE_FIELDS = (
+    "performed_on",
+    "technique_id",
+    "deviation_reason",
+    "target",
+    "distance_mm",
+    "cryo_cycles",
+    "cryo_freeze_minutes",
+    "cryo_probe_temperature_c",
+    "rf_temperature_c",
+    "rf_duration_seconds",
+    "toxin_units",
+    "cement_volume_ml",
+    "cement_levels",
+    "immediate_result",
+)
+
+
+def _count(label: Any, maximum: int, description: Any = None) -> IntegerField:
+    return IntegerField(
+        label, validators=[Optional(), NumberRange(min=0, max=maximum)], description=description
+    )
+
+
+class ProcedureForm(FlaskForm):
+    performed_on = DateField(_l("Date of the procedure"), validators=[InputRequired()])
+    operator_ids = SelectMultipleField(
+        _l("Operators"),
+        coerce=int,
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
+    technique_id = SelectField(_l("Technique used"), coerce=optional_int)
+    deviation_reason = TextAreaField(
+        _l("Why the technique differs from the plan"),
+        validators=[Length(max=2000)],
+        description=_l("Needed only when the technique used is not the planned one."),
+        render_kw={"rows": 2},
+    )
+    target = StringField(_l("Target treated"), validators=[Length(max=200)])
+    distance_mm = _count(_l("Distance from the lesion to the end organ (mm)"), 2000)
+    cryo_cycles = _count(_l("Cryoneurolysis: freeze-thaw cycles"), 20)
+    cryo_freeze_minutes = FloatField(
+        _l("Cryoneurolysis: freeze time per cycle (minutes)"),
+        validators=[Optional(), NumberRange(min=0, max=60)],
+    )
+    cryo_probe_temperature_c = IntegerField(
+        _l("Cryoneurolysis: probe temperature (°C)"),
+        validators=[Optional(), NumberRange(min=-200, max=0)],
+    )
+    rf_temperature_c = IntegerField(
+        _l("Radiofrequency: temperature (°C)"),
+        validators=[Optional(), NumberRange(min=20, max=120)],
+    )
+    rf_duration_seconds = _count(_l("Radiofrequency: duration (seconds)"), 7200)
+    toxin_units = _count(_l("Botulinum toxin: units"), 2000)
+    cement_volume_ml = FloatField(
+        _l("Cement: volume (ml)"), validators=[Optional(), NumberRange(min=0, max=200)]
+    )
+    cement_levels = StringField(_l("Cement: levels"), validators=[Length(max=100)])
+    immediate_result = TextAreaField(
+        _l("Immediate result"), validators=[Length(max=4000)], render_kw={"rows": 2}
+    )
+    ae_grade = SelectField(
+        _l("Adverse event: CIRSE grade"), coerce=optional_int, choices=GRADE_CHOICES
+    )
+    ae_description = TextAreaField(
+        _l("Adverse event: what happened"), validators=[Length(max=4000)], render_kw={"rows": 2}
+    )
+
+    def values(self) -> dict[str, Any]:
+        return {name: _text(getattr(self, name).data) for name in PROCEDURE_FIELDS}
+
+    def adverse_event(self) -> dict[str, Any] | None:
+        if self.ae_grade.data is None and not (self.ae_description.data or "").strip():
+            return None
+        return {"cirse_grade": self.ae_grade.data, "description": self.ae_description.data}

@@ -1,0 +1,151 @@
+"""Reading decisions, plans and procedures with a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import has_request_context, request
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from tracker.cases.models import Referral
+from tracker.decisions.models import Decision, DecisionAmendment, Procedure, ProcedurePlan
+from tracker.extensions import db
+from tracker.meetings.models import Meeting
+
+
+def _decision_options():
+    # Joined loads only (and ``unique()`` on the results): one query per list.
+    return (
+        joinedload(Decision.meeting).joinedload(Meeting.chair),
+        joinedload(Decision.plan).joinedload(ProcedurePlan.technique),
+        joinedload(Decision.amendments),
+        joinedload(Decision.validated_by),
+    )
+
+
+def _once_per_request(key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
+    """The case page asks for a case's decisions and procedures from several
+    places (its timeline, its decisions block): load them once."""
+    if not has_request_context():
+        return load()
+    cache = request.environ.setdefault("rcp.decision_queries", {})
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
+def case_decisions(referral_id: int) -> list[Decision]:
+    """One case's decisions with everything shown of them, in one query."""
+
+    def load() -> list[Decision]:
+        return list(
+            db.session.scalars(
+                select(Decision)
+                .where(Decision.referral_id == referral_id)
+                .options(
+                    joinedload(Decision.meeting),
+                    joinedload(Decision.validated_by),
+                    joinedload(Decision.plan).joinedload(ProcedurePlan.technique),
+                    joinedload(Decision.amendments).joinedload(DecisionAmendment.amended_by),
+                )
+                .order_by(Decision.created_at.desc())
+            ).unique()
+        )
+
+    return _once_per_request(("decisions", referral_id), load)
+
+
+def case_procedures(referral_id: int) -> list[Procedure]:
+    """One case's procedures with technique, operators and adverse events, in one query."""
+
+    def load() -> list[Procedure]:
+        return list(
+            db.session.scalars(
+                select(Procedure)
+                .where(Procedure.referral_id == referral_id)
+                .options(
+                    joinedload(Procedure.technique),
+                    joinedload(Procedure.adverse_events),
+                    joinedload(Procedure.operators),
+                )
+                .order_by(Procedure.performed_on.desc())
+            ).unique()
+        )
+
+    return _once_per_request(("procedures", referral_id), load)
+
+
+def decisions_of_meeting(meeting: Meeting) -> dict[int, Decision]:
+    """Decisions by agenda line."""
+    rows = db.session.scalars(
+        select(Decision).where(Decision.meeting_id == meeting.id).options(*_decision_options())
+    ).unique()
+    return {decision.agenda_item_id: decision for decision in rows}
+
+
+def decisions_of_patient(patient_id: int) -> list[Decision]:
+    """A patient's decisions, newest first."""
+    query = (
+        select(Decision)
+        .join(Decision.referral)
+        .where(Referral.patient_id == patient_id)
+        .options(joinedload(Decision.referral), *_decision_options())
+        .order_by(Decision.created_at.desc())
+    )
+    return list(db.session.scalars(query).unique())
+
+
+def procedures_of_patient(patient_id: int) -> list[Procedure]:
+    query = (
+        select(Procedure)
+        .join(Procedure.referral)
+        .where(Referral.patient_id == patient_id)
+        .options(
+            joinedload(Procedure.technique),
+            joinedload(Procedure.referral),
+            selectinload(Procedure.adverse_events),
+            selectinload(Procedure.operators),
+        )
+        .order_by(Procedure.performed_on.desc())
+    )
+    return list(db.session.scalars(query).unique())
+
+
+def decision_sheet(decision_id: int) -> Decision | None:
+    return db.session.scalar(
+        select(Decision)
+        .where(Decision.id == decision_id)
+        .options(
+            joinedload(Decision.referral).options(
+                joinedload(Referral.patient),
+                joinedload(Referral.indication),
+                joinedload(Referral.referrer),
+            ),
+            joinedload(Decision.meeting).options(
+                joinedload(Meeting.chair), selectinload(Meeting.attendance)
+            ),
+            selectinload(Decision.plan).joinedload(ProcedurePlan.technique),
+            selectinload(Decision.amendments),
+            joinedload(Decision.validated_by),
+            joinedload(Decision.informed_by),
+        )
+    )
+
+
+def procedures_of_decision(decision: Decision) -> list[Procedure]:
+    if decision.plan is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(Procedure)
+            .where(Procedure.plan_id == decision.plan.id)
+            .options(
+                joinedload(Procedure.technique),
+                selectinload(Procedure.adverse_events),
+                selectinload(Procedure.operators),
+            )
+            .order_by(Procedure.performed_on)
+        )
+    )

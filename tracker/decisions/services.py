@@ -1,0 +1,318 @@
+"""Recording decisions, their amendments, procedure plans and procedures performed."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from blinker import Namespace
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from tracker.auth.models import User
+from tracker.cases import services as case_services
+from tracker.cases.rules import CaseStatus
+from tracker.catalogue.models import Technique
+from tracker.core.errors import DomainError
+from tracker.core.permissions import Role
+from tracker.core.time import local_today, to_local, utcnow
+from tracker.decisions.models import (
+    PREREQUISITES,
+    AdverseEvent,
+    Decision,
+    DecisionAmendment,
+    DecisionStatus,
+    Outcome,
+    PatientAnswer,
+    Procedure,
+    ProcedurePlan,
+)
+from tracker.decisions.rules import (
+    AMENDABLE,
+    STATUS_AFTER,
+    check_cirse_grade,
+    check_plan,
+    check_procedure,
+    check_validation,
+)
+from tracker.extensions import db
+from tracker.meetings import services as meeting_services
+from tracker.meetings.models import AgendaItem, ItemState
+
+logger = logging.getLogger(__name__)
+
+signals = Namespace()
+#: Sent after a procedure is recorded (sender: the procedure), so that its
+#: follow-up schedule can be created.
+procedure_recorded = signals.signal("procedure-recorded")
+
+DECISION_FIELDS = (
+    "outcome",
+    "reasons",
+    "follows_guidelines",
+    "guideline_reference",
+    "clinical_trial_proposed",
+    "clinical_trial",
+)
+PLAN_FIELDS = (
+    "technique_id",
+    "target",
+    "side",
+    "guidance",
+    "anaesthesia",
+    "care_setting",
+    "anaesthetist_needed",
+    "priority",
+    "target_on",
+    "distance_mm",
+    "notes",
+)
+
+
+def decision_for(item: AgendaItem) -> Decision | None:
+    return db.session.scalar(select(Decision).where(Decision.agenda_item_id == item.id))
+
+
+def _check_active_technique(technique_id: int | None, current: int | None = None) -> None:
+    if technique_id is None or technique_id == current:
+        return
+    technique = db.session.get(Technique, technique_id)
+    if technique is None or technique.is_retired:
+        raise DomainError(_l("Choose a technique from the list."), "technique_id")
+
+
+def _apply_plan(decision: Decision, plan_values: dict[str, Any] | None) -> None:
+    wants_plan = decision.outcome is Outcome.PROCEDURE_PROPOSED and plan_values is not None
+    if not wants_plan:
+        return
+    plan = decision.plan
+    _check_active_technique(plan_values.get("technique_id"), plan.technique_id if plan else None)
+    if (plan_values.get("distance_mm") or 0) < 0:
+        raise DomainError(_l("This value cannot be negative."), "distance_mm")
+    if plan is None:
+        plan = ProcedurePlan(decision=decision, referral_id=decision.referral_id)
+        db.session.add(plan)
+    for name in PLAN_FIELDS:
+        if name in plan_values:
+            setattr(plan, name, plan_values[name])
+
+
+def save_draft(
+    item: AgendaItem,
+    values: dict[str, Any],
+    plan_values: dict[str, Any] | None,
+    *,
+    by: User,
+) -> Decision:
+    """Create or update the draft decision of an agenda line.
+
+    Saving a draft means the case came up at the meeting: it is marked
+    discussed, so that holding the meeting does not carry it over.
+    """
+    decision = decision_for(item)
+    if decision is not None and decision.is_validated:
+        raise DomainError(
+            _l("This decision is validated: correct it with an amendment and its reason.")
+        )
+    if item.state is ItemState.PENDING:
+        meeting_services.mark_discussed(item, by=by)
+    elif item.state is not ItemState.DISCUSSED:
+        raise DomainError(_l("This case is no longer on this agenda."))
+    if decision is None:
+        decision = Decision(
+            referral_id=item.referral_id,
+            meeting_id=item.meeting_id,
+            agenda_item_id=item.id,
+            recorded_by_id=by.id,
+        )
+        db.session.add(decision)
+    for name in DECISION_FIELDS:
+        if name in values:
+            setattr(decision, name, values[name])
+    _apply_plan(decision, plan_values)
+    db.session.flush()
+    return decision
+
+
+def _participants(decision: Decision) -> list[dict[str, Any]]:
+    rows = decision.meeting.attendance
+    return [
+        {
+            "name": row.name,
+            "specialty": row.specialty.name,
+            "roles": sorted(role.name for role in row.user.roles) if row.user else [],
+            "guest": row.is_guest,
+        }
+        for row in sorted(rows, key=lambda row: (row.is_guest, row.name))
+    ]
+
+
+def validate(decision: Decision, *, by: User) -> None:
+    """The chair validates: the decision is locked and the case moves on."""
+    if decision.is_validated:
+        raise DomainError(_l("This decision is already validated."))
+    meeting = decision.meeting
+    if meeting.chair_id != by.id:
+        raise DomainError(_l("Only the chair of the meeting validates its decisions."))
+    quorum = meeting_services.meeting_quorum(meeting)
+    check_validation(
+        outcome=decision.outcome,
+        reasons=decision.reasons,
+        quorum_met=quorum.is_met,
+        plan=decision.plan,
+    )
+    decision.status = DecisionStatus.VALIDATED
+    decision.validated_at = utcnow()
+    decision.validated_by_id = by.id
+    decision.participants = _participants(decision)
+    decision.quorum_met = quorum.is_met
+    if decision.outcome is not Outcome.PROCEDURE_PROPOSED and decision.plan is not None:
+        db.session.delete(decision.plan)
+    db.session.flush()
+    _move_case(decision, by)
+
+
+def _move_case(decision: Decision, by: User) -> None:
+    referral = decision.referral
+    target = STATUS_AFTER[decision.outcome]
+    if target is None:
+        # Postponed: presented again at the next meeting with room, or waiting.
+        following = meeting_services.next_meeting_with_room(decision.meeting)
+        if following is not None:
+            meeting_services.add_to_agenda(following, referral, by=by, at_top=True)
+        else:
+            case_services.change_status(referral, CaseStatus.REFERRED, by=by)
+    elif target is not referral.status:
+        case_services.change_status(referral, target, by=by)
+
+
+def amend(decision: Decision, changes: dict[str, Any], *, reason: str, by: User) -> None:
+    """Correct a validated decision; the amendment keeps the old values and why."""
+    if not decision.is_validated:
+        raise DomainError(_l("A draft is edited directly; only validated decisions are amended."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_l("Say why the decision is corrected."), "reason")
+    recorded = {}
+    for name, value in changes.items():
+        if name not in AMENDABLE:
+            raise DomainError(_l("This part of a decision cannot be amended."))
+        old = getattr(decision, name)
+        if old != value:
+            recorded[name] = [old, value]
+            setattr(decision, name, value)
+    if not recorded:
+        raise DomainError(_l("Nothing was changed."), "reason")
+    if not (decision.reasons or "").strip():
+        raise DomainError(_l("Give the reasons for the decision."), "reasons")
+    db.session.add(
+        DecisionAmendment(decision=decision, amended_by_id=by.id, reason=reason, changes=recorded)
+    )
+    db.session.flush()
+
+
+def record_patient_answer(
+    decision: Decision,
+    *,
+    informed_on: Any,
+    informed_by_id: int | None,
+    answer: PatientAnswer,
+    by: User,
+) -> None:
+    """The proposal was explained to the patient, who accepts, refuses or wants time."""
+    if not decision.is_validated:
+        raise DomainError(_l("The patient is informed of a validated decision."))
+    if informed_on is None:
+        raise DomainError(_l("Give the date the patient was informed."), "informed_on")
+    if informed_on > local_today():
+        raise DomainError(_l("This date is in the future."), "informed_on")
+    if informed_on < to_local(decision.validated_at).date():
+        raise DomainError(_l("The patient is informed after the decision."), "informed_on")
+    decision.informed_on = informed_on
+    decision.informed_by_id = informed_by_id
+    decision.patient_answer = answer
+    db.session.flush()
+    referral = decision.referral
+    if answer is PatientAnswer.REFUSES and referral.status is CaseStatus.PLANNED:
+        case_services.change_status(referral, CaseStatus.CLOSED, by=by)
+
+
+def update_plan(plan: ProcedurePlan, values: dict[str, Any]) -> None:
+    if plan.decision.referral.status is not CaseStatus.PLANNED:
+        raise DomainError(_l("The plan can no longer change: the case is not waiting for it."))
+    _check_active_technique(values.get("technique_id"), plan.technique_id)
+    for name in PLAN_FIELDS:
+        if name in values:
+            setattr(plan, name, values[name])
+    check_plan(plan)
+    if (plan.distance_mm or 0) < 0:
+        raise DomainError(_l("This value cannot be negative."), "distance_mm")
+    db.session.flush()
+
+
+def set_prerequisite(plan: ProcedurePlan, name: str, done_on: Any) -> None:
+    """Tick (with the date) or untick one item of the checklist."""
+    if name not in dict(PREREQUISITES):
+        raise DomainError(_l("Unknown prerequisite."))
+    if done_on is not None and done_on > local_today():
+        raise DomainError(_l("This date is in the future."), name)
+    setattr(plan, name, done_on)
+    db.session.flush()
+
+
+def decided_on(decision: Decision) -> Any:
+    return to_local(decision.validated_at or decision.meeting.starts_at).date()
+
+
+def record_procedure(
+    plan: ProcedurePlan,
+    values: dict[str, Any],
+    *,
+    operator_ids: list[int],
+    adverse_event: dict[str, Any] | None = None,
+    by: User,
+) -> Procedure:
+    """Record the procedure performed; the case becomes "treated"."""
+    referral = plan.decision.referral
+    if referral.status is not CaseStatus.PLANNED:
+        raise DomainError(_l("This case is not waiting for a procedure."))
+    check_procedure(
+        values,
+        decided_on=decided_on(plan.decision),
+        today=local_today(),
+        planned_technique_id=plan.technique_id,
+    )
+    _check_active_technique(values["technique_id"], plan.technique_id)
+    operators = list(db.session.scalars(select(User).where(User.id.in_(operator_ids or []))))
+    if not operators or len(operators) != len(set(operator_ids)):
+        raise DomainError(_l("Choose who performed the procedure."), "operator_ids")
+    if any(not user.has_role(Role.RADIOLOGIST) for user in operators):
+        raise DomainError(_l("Operators are radiologists of the team."), "operator_ids")
+    procedure = Procedure(
+        referral_id=referral.id,
+        plan=plan,
+        recorded_by_id=by.id,
+        operators=operators,
+    )
+    for name, value in values.items():
+        setattr(procedure, name, value)
+    if procedure.technique_id == plan.technique_id:
+        procedure.deviation_reason = None
+    db.session.add(procedure)
+    if adverse_event:
+        add_adverse_event(procedure, **adverse_event)
+    db.session.flush()
+    case_services.change_status(referral, CaseStatus.TREATED, by=by)
+    procedure_recorded.send(procedure)
+    return procedure
+
+
+def add_adverse_event(procedure: Procedure, *, cirse_grade: Any, description: str) -> AdverseEvent:
+    check_cirse_grade(cirse_grade)
+    description = (description or "").strip()
+    if not description:
+        raise DomainError(_l("Describe the adverse event."), "description")
+    event = AdverseEvent(cirse_grade=cirse_grade, description=description)
+    procedure.adverse_events.append(event)
+    db.session.flush()
+    return event
