@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -20,10 +20,12 @@ from tracker.cases.models import (
     TreatmentTried,
     Urgency,
 )
-from tracker.catalogue.models import Indication
+from tracker.catalogue.models import Indication, Technique
 from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
-from tracker.core.time import local_today
+from tracker.core.time import frozen_clock, local_today, site_timezone
+from tracker.decisions import services as decision_services
+from tracker.decisions.models import Outcome
 from tracker.extensions import db
 from tracker.meetings import services as meeting_services
 
@@ -82,6 +84,7 @@ def seed_demo(password: str) -> list[DemoAccount]:
             roles=account.roles,
             password=password,
         )
+    _seed_history(users)
     referrals = _seed_cases(users)
     _seed_meetings(users, referrals)
     logger.info("Seeded %d demo accounts", len(DEMO_ACCOUNTS))
@@ -265,3 +268,139 @@ def _seed_meetings(users: dict[str, User], referrals: list[Referral]) -> None:
     complete = [r for r in referrals if r.is_complete and r.urgency is Urgency.ROUTINE]
     if complete:
         meeting_services.add_to_agenda(first, complete[0], by=users["coordinator@example.org"])
+
+
+def _at(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=site_timezone())
+
+
+def _seed_history(users: dict[str, User]) -> None:
+    """Cases treated months ago, recorded as they happened (the clock is moved
+    back for each step), so follow-up and outcomes have something to show."""
+    radiologist = users["radiologist@example.org"]
+    coordinator = users["coordinator@example.org"]
+    present = {
+        radiologist.id,
+        users["clinician@example.org"].id,
+        users["anaesthetist@example.org"].id,
+    }
+    today = local_today()
+    stories = [
+        (
+            ("80067890", "Roux", "Catherine", date(1963, 7, 14), Sex.FEMALE),
+            "morton_neuroma",
+            "cryoneurolysis",
+            "Right foot, second web space",
+            PainSide.RIGHT,
+            (8, 7, 9),
+            "Second common digital nerve (Morton's neuroma)",
+            55,
+            {"cryo_cycles": 2, "cryo_freeze_minutes": 3.0, "cryo_probe_temperature_c": -70},
+            140,
+        ),
+        (
+            ("80078901", "Lambert", "Georges", date(1947, 1, 29), Sex.MALE),
+            "limb_osteoarthritis",
+            "radiofrequency",
+            "Right knee",
+            PainSide.RIGHT,
+            (7, 6, 8),
+            "Superomedial, superolateral and inferomedial genicular nerves",
+            None,
+            {"rf_temperature_c": 80, "rf_duration_seconds": 90},
+            230,
+        ),
+    ]
+    for (
+        identity,
+        indication,
+        technique_code,
+        site,
+        side,
+        nrs,
+        target,
+        distance,
+        params,
+        ago,
+    ) in stories:
+        referred_on = today - timedelta(days=ago)
+        meeting_day = referred_on + timedelta(days=8)
+        with frozen_clock(_at(referred_on, 9)):
+            patient = case_services.patient_for_referral(case_services.PatientIdentity(*identity))
+            referral = case_services.refer_case(
+                patient,
+                {
+                    "referrer_id": radiologist.id,
+                    "referral_on": referred_on,
+                    "indication_id": _indication(indication).id,
+                    "pain_site": site,
+                    "pain_side": side,
+                    "mechanism": Mechanism.NEUROPATHIC
+                    if technique_code == "cryoneurolysis"
+                    else Mechanism.NOCICEPTIVE,
+                    "pain_duration_months": 24,
+                    "nrs_now": nrs[0],
+                    "nrs_average": nrs[1],
+                    "nrs_worst": nrs[2],
+                    "treatments_tried": [
+                        TreatmentTried.NON_OPIOID_ANALGESICS.name,
+                        TreatmentTried.INFILTRATIONS.name,
+                    ],
+                    "anticoagulation": Anticoagulation.NONE,
+                    "allergies": "None known",
+                    "question": f"{_technique(technique_code).name_en}?",
+                    "patient_agreed_on": referred_on,
+                },
+                by=radiologist,
+            )
+            meeting = meeting_services.create_meeting(
+                meeting_services.MeetingDetails(
+                    starts_at=_at(meeting_day, 17),
+                    duration_minutes=90,
+                    capacity=12,
+                    place="Salle de staff, imagerie interventionnelle",
+                    chair_id=radiologist.id,
+                    coordinator_id=coordinator.id,
+                )
+            )
+            item = meeting_services.add_to_agenda(meeting, referral, by=coordinator)
+        with frozen_clock(_at(meeting_day, 17)):
+            meeting_services.set_members_present(meeting, present)
+            meeting_services.start_meeting(meeting)
+            decision = decision_services.save_draft(
+                item,
+                {
+                    "outcome": Outcome.PROCEDURE_PROPOSED,
+                    "reasons": "Refractory pain despite medical treatment and infiltrations.",
+                    "follows_guidelines": True,
+                },
+                {
+                    "technique_id": _technique(technique_code).id,
+                    "target": target,
+                    "side": side,
+                    "guidance": ["ULTRASOUND"],
+                    "distance_mm": distance,
+                },
+                by=radiologist,
+            )
+            decision_services.validate(decision, by=radiologist)
+            meeting_services.hold_meeting(meeting, by=radiologist)
+        performed_on = meeting_day + timedelta(days=14)
+        with frozen_clock(_at(performed_on, 14)):
+            decision_services.record_procedure(
+                decision.plan,
+                {
+                    "performed_on": performed_on,
+                    "technique_id": decision.plan.technique_id,
+                    "target": target,
+                    "distance_mm": distance,
+                    "immediate_result": "Immediate relief, no complication.",
+                    **params,
+                },
+                operator_ids=[radiologist.id],
+                by=radiologist,
+            )
+
+
+def _technique(code: str) -> Technique:
+    return db.session.scalar(select(Technique).where(Technique.code == code))

@@ -33,6 +33,20 @@ def active_entries(model: type[Entry]) -> list[Entry]:
     )
 
 
+def offered_entries(
+    model: type[Entry], current_id: int | None = None, *, with_retired: bool = False
+) -> list[Entry]:
+    """Entries offered on a form: active ones, plus a record's own if since retired
+    (every entry with ``with_retired``, for filtering old records)."""
+    query = select(model).order_by(model.position, model.id)
+    if not with_retired:
+        offered = model.is_retired.is_(False)
+        if current_id is not None:
+            offered = or_(offered, model.id == current_id)
+        query = query.where(offered)
+    return list(db.session.scalars(query))
+
+
 def all_entries(model: type[Entry]) -> list[Entry]:
     return list(db.session.scalars(select(model).order_by(model.position, model.id)))
 
