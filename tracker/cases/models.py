@@ -245,6 +245,10 @@ class Referral(Audited, db.Model):
     #: referring doctor); empty until then.
     patient_agreed_on: Mapped[date | None]
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    #: The earlier case of the same problem this one presents again (episode 2...).
+    previous_referral_id: Mapped[int | None] = mapped_column(ForeignKey("referrals.id"), index=True)
+    #: Why the case is presented again (pain back after regrowth, new facts...).
+    recurrence_reason: Mapped[str | None] = mapped_column(Text)
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -253,6 +257,7 @@ class Referral(Audited, db.Model):
     referrer: Mapped[User | None] = relationship(foreign_keys=[referrer_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     indication: Mapped[Indication | None] = relationship()
+    previous: Mapped[Referral | None] = relationship(remote_side=[id])
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="referral", order_by="CaseEvent.occurred_at", cascade="all"
     )

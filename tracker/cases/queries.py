@@ -17,6 +17,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from tracker.auth.models import User
 from tracker.cases.models import Patient, Referral, Urgency, name_key
 from tracker.cases.rules import CaseStatus
+from tracker.core.memo import once_per_request
 from tracker.extensions import db
 
 CASE_NUMBER = re.compile(r"^RCP-\d{4}(-\d*)?$", re.IGNORECASE)
@@ -126,11 +127,15 @@ def referred_by(user: User, limit: int) -> list[Referral]:
 
 
 def other_episodes(referral: Referral) -> list[Referral]:
-    return list(
-        db.session.scalars(
-            select(Referral)
-            .where(Referral.patient_id == referral.patient_id, Referral.id != referral.id)
-            .options(joinedload(Referral.indication))
-            .order_by(Referral.created_at.desc())
-        )
+    """The patient's other cases (including earlier and later episodes of this one)."""
+    return once_per_request(
+        ("other_episodes", referral.id),
+        lambda: list(
+            db.session.scalars(
+                select(Referral)
+                .where(Referral.patient_id == referral.patient_id, Referral.id != referral.id)
+                .options(joinedload(Referral.indication))
+                .order_by(Referral.created_at.desc())
+            )
+        ),
     )

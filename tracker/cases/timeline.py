@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tracker.cases.models import CaseEvent, CaseEventKind, Referral
+from tracker.core.time import site_timezone
 from tracker.extensions import db
 
 
@@ -29,6 +30,11 @@ class TimelineEvent:
     link: str | None = None
     #: A fact known to the day (a procedure date): shown without a time.
     date_only: bool = False
+
+
+def start_of_day(day: date) -> datetime:
+    """A fact known to the day, placed at the start of that day at the site."""
+    return datetime.combine(day, time.min, tzinfo=site_timezone())
 
 
 Provider = Callable[[Referral], Iterable[TimelineEvent]]

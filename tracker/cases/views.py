@@ -74,6 +74,7 @@ def get_referral_or_404(referral_id: int, *, for_edit: bool = False) -> Referral
             joinedload(Referral.patient),
             joinedload(Referral.indication),
             joinedload(Referral.referrer),
+            joinedload(Referral.previous),
         )
     )
     if referral is None:

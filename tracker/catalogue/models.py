@@ -8,7 +8,7 @@ use it but is no longer offered for new ones.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.core.audit import Audited
@@ -86,6 +86,28 @@ class Technique(Audited, Bilingual, db.Model):
     is_retired: Mapped[bool] = mapped_column(default=False)
     acts_on: Mapped[ActsOn]
     wears_off_by: Mapped[WearsOffBy]
+
+    # Follow-up and retreatment settings of this technique (see
+    # ``tracker.followups.rules``): conventions with published defaults.
+    #: Days after the procedure when follow-up is planned.
+    followup_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: [7, 30, 91, 183, 365])
+    #: NRS reduction (%) that counts as a response, and as a partial response.
+    responder_pct: Mapped[int] = mapped_column(default=50)
+    partial_pct: Mapped[int] = mapped_column(default=30)
+    #: Below this reduction (%) at the latest assessment, the pain has come back.
+    recurrence_pct: Mapped[int] = mapped_column(default=30)
+    #: No published minimum interval between two sessions: 6 weeks by default.
+    min_retreat_days: Mapped[int] = mapped_column(default=42)
+    #: After this many consecutive sessions without response, another therapy.
+    max_failed_sessions: Mapped[int] = mapped_column(default=2)
+    #: An adverse event of this CIRSE grade or worse needs a fresh discussion.
+    blocking_cirse_grade: Mapped[int] = mapped_column(default=3)
+
+    @property
+    def retreatable(self) -> bool:
+        """Structural treatments (cement, osteosynthesis) are not expected to
+        wear off: a recurrence calls for a new discussion of its cause."""
+        return self.wears_off_by is not WearsOffBy.STRUCTURAL
 
     @property
     def acts_on_nerve(self) -> bool:

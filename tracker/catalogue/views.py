@@ -27,12 +27,11 @@ class Kind:
     model: Any
     form: Any
     title: Any
-    fields: tuple[str, ...]
 
 
 KINDS = {
-    "indications": Kind(Indication, IndicationForm, _l("Indications"), ()),
-    "techniques": Kind(Technique, TechniqueForm, _l("Techniques"), ("acts_on", "wears_off_by")),
+    "indications": Kind(Indication, IndicationForm, _l("Indications")),
+    "techniques": Kind(Technique, TechniqueForm, _l("Techniques")),
 }
 
 
@@ -44,10 +43,6 @@ def _kind(kind: str) -> Kind:
 
 def _entry_or_404(kind: Kind, entry_id: int) -> Any:
     return db.get_or_404(kind.model, entry_id)
-
-
-def _extra(kind: Kind, form: Any) -> dict[str, Any]:
-    return {name: getattr(form, name).data for name in kind.fields}
 
 
 @bp.route("/")
@@ -80,7 +75,7 @@ def create(kind: str) -> Any:
                 spec.model,
                 name_en=form.name_en.data,
                 name_fr=form.name_fr.data,
-                **_extra(spec, form),
+                **form.extra_values(),
             )
         if saved.ok:
             flash(_("“%(name)s” added.", name=entry.name), "success")
@@ -102,7 +97,7 @@ def edit(kind: str, entry_id: int) -> Any:
                 entry,
                 name_en=form.name_en.data,
                 name_fr=form.name_fr.data,
-                **_extra(spec, form),
+                **form.extra_values(),
             )
         if saved.ok:
             flash(_("“%(name)s” saved.", name=entry.name), "success")

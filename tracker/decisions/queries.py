@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from flask import has_request_context, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.cases.models import Referral
+from tracker.core.memo import once_per_request
 from tracker.decisions.models import Decision, DecisionAmendment, Procedure, ProcedurePlan
 from tracker.extensions import db
 from tracker.meetings.models import Meeting
@@ -23,17 +20,6 @@ def _decision_options():
         joinedload(Decision.amendments),
         joinedload(Decision.validated_by),
     )
-
-
-def _once_per_request(key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
-    """The case page asks for a case's decisions and procedures from several
-    places (its timeline, its decisions block): load them once."""
-    if not has_request_context():
-        return load()
-    cache = request.environ.setdefault("rcp.decision_queries", {})
-    if key not in cache:
-        cache[key] = load()
-    return cache[key]
 
 
 def case_decisions(referral_id: int) -> list[Decision]:
@@ -54,7 +40,7 @@ def case_decisions(referral_id: int) -> list[Decision]:
             ).unique()
         )
 
-    return _once_per_request(("decisions", referral_id), load)
+    return once_per_request(("decisions", referral_id), load)
 
 
 def case_procedures(referral_id: int) -> list[Procedure]:
@@ -74,7 +60,7 @@ def case_procedures(referral_id: int) -> list[Procedure]:
             ).unique()
         )
 
-    return _once_per_request(("procedures", referral_id), load)
+    return once_per_request(("procedures", referral_id), load)
 
 
 def decisions_of_meeting(meeting: Meeting) -> dict[int, Decision]:

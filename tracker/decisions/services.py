@@ -45,6 +45,8 @@ signals = Namespace()
 #: Sent after a procedure is recorded (sender: the procedure), so that its
 #: follow-up schedule can be created.
 procedure_recorded = signals.signal("procedure-recorded")
+#: Sent after an adverse event is added to a procedure (sender: the procedure).
+adverse_event_recorded = signals.signal("adverse-event-recorded")
 
 DECISION_FIELDS = (
     "outcome",
@@ -315,4 +317,5 @@ def add_adverse_event(procedure: Procedure, *, cirse_grade: Any, description: st
     event = AdverseEvent(cirse_grade=cirse_grade, description=description)
     procedure.adverse_events.append(event)
     db.session.flush()
+    adverse_event_recorded.send(procedure)
     return event

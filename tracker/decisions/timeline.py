@@ -3,21 +3,13 @@ answer, prerequisites done, procedures and adverse events."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-
 from flask import url_for
 from flask_babel import gettext as _
 
 from tracker.cases.models import Referral
-from tracker.cases.timeline import TimelineEvent, timeline_provider
-from tracker.core.time import site_timezone
+from tracker.cases.timeline import TimelineEvent, start_of_day, timeline_provider
 from tracker.decisions.models import CIRSE_GRADES
 from tracker.decisions.queries import case_decisions, case_procedures
-
-
-def _on(day: date) -> datetime:
-    """A date-only fact, placed at the start of that day at the site."""
-    return datetime.combine(day, time.min, tzinfo=site_timezone())
 
 
 @timeline_provider
@@ -50,7 +42,7 @@ def decision_events(referral: Referral) -> list[TimelineEvent]:
         if decision.patient_answer is not None:
             events.append(
                 TimelineEvent(
-                    at=_on(decision.informed_on),
+                    at=start_of_day(decision.informed_on),
                     kind="decision",
                     title=_("Patient informed: %(answer)s", answer=decision.patient_answer.label),
                     date_only=True,
@@ -61,7 +53,7 @@ def decision_events(referral: Referral) -> list[TimelineEvent]:
                 if done_on is not None:
                     events.append(
                         TimelineEvent(
-                            at=_on(done_on),
+                            at=start_of_day(done_on),
                             kind="plan",
                             title=_("Done: %(item)s", item=label),
                             date_only=True,
@@ -79,7 +71,7 @@ def procedure_events(referral: Referral) -> list[TimelineEvent]:
             detail = _("Deviation from the plan: %(reason)s", reason=procedure.deviation_reason)
         events.append(
             TimelineEvent(
-                at=_on(procedure.performed_on),
+                at=start_of_day(procedure.performed_on),
                 kind="procedure",
                 title=_("Procedure: %(technique)s", technique=procedure.technique.name),
                 detail=detail,

@@ -74,6 +74,7 @@ def meeting_page(meeting_id: int) -> Meeting | None:
                     joinedload(Referral.patient),
                     joinedload(Referral.indication),
                     joinedload(Referral.referrer),
+                    joinedload(Referral.previous),
                 ),
             ),
             selectinload(Meeting.attendance).joinedload(Attendance.user),
