@@ -206,3 +206,92 @@ def make_decision(
         decision_services.validate(decision, by=chair)
     db.session.commit()
     return decision
+
+
+def make_procedure(
+    *,
+    technique_code: str = "cryoneurolysis",
+    performed_on: Any = None,
+    distance_mm: int | None = 60,
+    referral: Any = None,
+    adverse_event: dict[str, Any] | None = None,
+    **procedure_values: Any,
+) -> Any:
+    """A case treated in the past, recorded step by step as it happened: referral,
+    meeting on 2 June 2026, decision, then the procedure (16 June by default).
+
+    Each step runs on the clock of its day; the test's own clock is untouched.
+    """
+    from datetime import date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from tracker.core.time import frozen_clock
+    from tracker.decisions import services as decision_services
+    from tracker.meetings import services as meeting_services
+
+    paris = ZoneInfo("Europe/Paris")
+    performed_on = performed_on or date(2026, 6, 16)
+    meeting_day = performed_on - timedelta(days=14)
+    with frozen_clock(datetime.combine(meeting_day - timedelta(days=7), time(9), tzinfo=paris)):
+        chair = radiologist()
+        if referral is None:
+            referred_on = meeting_day - timedelta(days=7)
+            referral = make_referral(
+                referrer_id=chair.id, referral_on=referred_on, patient_agreed_on=referred_on
+            )
+        meeting = make_meeting(
+            starts_at=datetime.combine(meeting_day, time(17), tzinfo=paris), chair_id=chair.id
+        )
+        present = [
+            chair,
+            make_user(specialty=Specialty.ANAESTHESIOLOGY),
+            make_user(specialty=Specialty.PAIN_MEDICINE),
+        ]
+        meeting_services.set_members_present(meeting, {user.id for user in present})
+        item = meeting_services.add_to_agenda(meeting, referral, by=None)
+        db.session.commit()
+    with frozen_clock(datetime.combine(meeting_day, time(17, 30), tzinfo=paris)):
+        meeting_services.start_meeting(meeting)
+        decision = make_decision(
+            item,
+            plan=plan_values(technique_id=technique(technique_code).id, distance_mm=distance_mm),
+        )
+    with frozen_clock(datetime.combine(performed_on, time(15), tzinfo=paris)):
+        procedure = decision_services.record_procedure(
+            decision.plan,
+            {
+                "performed_on": performed_on,
+                "technique_id": decision.plan.technique_id,
+                "distance_mm": distance_mm,
+                **procedure_values,
+            },
+            operator_ids=[chair.id],
+            adverse_event=adverse_event,
+            by=chair,
+        )
+        db.session.commit()
+    return procedure
+
+
+def assessment_values(**overrides: Any) -> dict[str, Any]:
+    from datetime import date
+
+    from tracker.followups.models import AssessmentMode
+
+    values = {"assessed_on": date(2026, 6, 23), "mode": AssessmentMode.PHONE, "nrs_average": 3}
+    values.update(overrides)
+    return values
+
+
+def assess(procedure: Any, *, followup: Any = None, **overrides: Any) -> Any:
+    from tracker.followups import services as followup_services
+
+    referral = db.session.get(type(procedure.referral), procedure.referral_id)
+    assessment = followup_services.log_assessment(
+        referral,
+        assessment_values(**overrides),
+        by=make_user(roles={Role.CLINICIAN}),
+        followup=followup,
+    )
+    db.session.commit()
+    return assessment

@@ -82,6 +82,7 @@ def _register_models() -> None:
     import tracker.core.audit
     import tracker.core.settings
     import tracker.decisions.models
+    import tracker.followups.models
     import tracker.meetings.models  # noqa: F401
 
 
@@ -91,9 +92,18 @@ def _register_blueprints(app: Flask) -> None:
     from tracker.catalogue.views import bp as catalogue_bp
     from tracker.core.views import bp as core_bp
     from tracker.decisions.views import bp as decisions_bp
+    from tracker.followups.views import bp as followups_bp
     from tracker.meetings.views import bp as meetings_bp
 
-    for blueprint in (core_bp, auth_bp, catalogue_bp, cases_bp, meetings_bp, decisions_bp):
+    for blueprint in (
+        core_bp,
+        auth_bp,
+        catalogue_bp,
+        cases_bp,
+        meetings_bp,
+        decisions_bp,
+        followups_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

@@ -90,22 +90,62 @@ def test_admin_renames_and_retires_through_the_pages(client, auth):
     assert morton.is_retired
 
 
-def test_admin_adds_a_technique_with_its_wear_off_mode(client, auth):
+def technique_data(**overrides):
+    data = {
+        "name_en": "Peripheral nerve stimulation",
+        "name_fr": "Neurostimulation périphérique",
+        "acts_on": "NERVE",
+        "wears_off_by": "STRUCTURAL",
+        "followup_schedule": "2w, 3m, 1y",
+        "responder_pct": "50",
+        "partial_pct": "30",
+        "recurrence_pct": "30",
+        "min_retreat_days": "90",
+        "max_failed_sessions": "2",
+        "blocking_cirse_grade": "3",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_admin_adds_a_technique_with_its_follow_up_settings(client, auth):
     auth.login_as(make_user(roles={Role.ADMIN}))
-    response = client.post(
-        "/admin/catalogue/techniques/new",
-        data={
-            "name_en": "Peripheral nerve stimulation",
-            "name_fr": "Neurostimulation périphérique",
-            "acts_on": "NERVE",
-            "wears_off_by": "STRUCTURAL",
-        },
-    )
+    response = client.post("/admin/catalogue/techniques/new", data=technique_data())
     assert response.status_code == 302
     added = db.session.scalar(
         select(Technique).where(Technique.code == "peripheral_nerve_stimulation")
     )
     assert added.wears_off_by is WearsOffBy.STRUCTURAL
+    assert added.followup_days == [14, 91, 365]
+    assert added.min_retreat_days == 90
+    assert not added.retreatable
+
+
+def test_the_technique_form_shows_the_schedule_in_words(client, auth):
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    cryo = db.session.scalar(select(Technique).where(Technique.code == "cryoneurolysis"))
+    page = soup(client.get(f"/admin/catalogue/techniques/{cryo.id}/edit"))
+    assert page.find(attrs={"name": "followup_schedule"})["value"] == "1w, 1m, 3m, 6m, 1y"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("followup_schedule", "1w, 1w", "appears twice"),
+        ("followup_schedule", "-2w", "come after the procedure"),
+        ("followup_schedule", "soon", "is not understood"),
+        ("partial_pct", "60", "cannot need more than a full response"),
+        ("blocking_cirse_grade", "7", "between 1 and 6"),
+        ("min_retreat_days", "-1", "between 0 and 730"),
+    ],
+)
+def test_bad_technique_settings_are_refused(client, auth, field, value, message):
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    response = client.post("/admin/catalogue/techniques/new", data=technique_data(**{field: value}))
+    assert response.status_code == 422
+    assert message in soup(response).find(id=f"{field}-error").get_text()
+    missing = select(Technique).where(Technique.code == "peripheral_nerve_stimulation")
+    assert db.session.scalar(missing) is None
 
 
 def test_an_empty_name_keeps_the_input(client, auth):

@@ -1,0 +1,301 @@
+"""The retreatment rule on clinical stories, and the other follow-up rules."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tracker.followups.rules import (
+    DEFAULT_SCHEDULE,
+    Kind,
+    Reading,
+    Response,
+    RuleSettings,
+    ScheduleError,
+    Session,
+    describe_day,
+    format_schedule,
+    parse_schedule,
+    regrowth_window,
+    response_category,
+    retreatment_verdict,
+)
+
+TREATED = date(2026, 1, 10)
+DEFAULT_RULE = RuleSettings()
+
+
+def on(days: int) -> date:
+    return TREATED + timedelta(days=days)
+
+
+def session(
+    *readings,
+    baseline=8,
+    grade=None,
+    settings=DEFAULT_RULE,
+    performed_on=TREATED,
+    technique="Cryoneurolysis",
+):
+    return Session(
+        performed_on=performed_on,
+        baseline=baseline,
+        readings=tuple(Reading(on(d), nrs, back) for d, nrs, back in readings),
+        worst_cirse_grade=grade,
+        settings=settings,
+        technique=technique,
+    )
+
+
+def codes(verdict):
+    return [reason.code for reason in verdict.reasons]
+
+
+# (story, sessions, today, expected kind, expected reason codes, eligible_from)
+STORIES = [
+    (
+        "responder who relapses after the minimum interval",
+        [session((7, 4, False), (30, 2, False), (91, 3, False), (182, 6, False))],
+        on(200),
+        Kind.ELIGIBLE,
+        ["responded", "recurrence", "interval_passed", "no_severe_adverse_event"],
+        None,
+    ),
+    (
+        "relapse too early: before six weeks",
+        [session((7, 2, False), (30, 7, False))],
+        on(30),
+        Kind.NOT_YET,
+        ["responded", "recurrence", "too_early"],
+        on(42),
+    ),
+    (
+        "the same relapse on the day the interval ends",
+        [session((7, 2, False), (30, 7, False))],
+        on(42),
+        Kind.ELIGIBLE,
+        ["responded", "recurrence", "interval_passed", "no_severe_adverse_event"],
+        None,
+    ),
+    (
+        "two consecutive sessions without response",
+        [session((30, 7, False)), session((30, 8, False), performed_on=on(60))],
+        on(150),
+        Kind.NOT_ELIGIBLE,
+        ["failed_sessions"],
+        None,
+    ),
+    (
+        "one session without response",
+        [session((7, 7, False), (30, 8, False))],
+        on(60),
+        Kind.NO_RESPONSE,
+        ["no_response", "failed_so_far"],
+        None,
+    ),
+    (
+        "CIRSE grade 3 after the last procedure",
+        [session((7, 2, False), (180, 8, False), grade=3)],
+        on(200),
+        Kind.NOT_ELIGIBLE,
+        ["severe_adverse_event"],
+        None,
+    ),
+    (
+        "CIRSE grade 2 does not block",
+        [session((7, 2, False), (180, 8, False), grade=2)],
+        on(200),
+        Kind.ELIGIBLE,
+        ["responded", "recurrence", "interval_passed", "no_severe_adverse_event"],
+        None,
+    ),
+    (
+        "partial responder still relieved",
+        [session((7, 5, False), (91, 5, False), baseline=8)],
+        on(100),
+        Kind.RESPONDING,
+        ["partial_response", "holding"],
+        None,
+    ),
+    (
+        "partial responder who relapses",
+        [session((7, 5, False), (182, 7, False), baseline=8)],
+        on(200),
+        Kind.ELIGIBLE,
+        ["partial_response", "recurrence", "interval_passed", "no_severe_adverse_event"],
+        None,
+    ),
+    (
+        "no follow-up yet",
+        [session()],
+        on(10),
+        Kind.NOT_YET,
+        ["no_assessment"],
+        None,
+    ),
+    (
+        "structural technique: relief holds",
+        [
+            session(
+                (7, 2, False),
+                (91, 3, False),
+                technique="Cementoplasty",
+                settings=RuleSettings(retreatable=False),
+            )
+        ],
+        on(100),
+        Kind.RESPONDING,
+        ["responded", "holding"],
+        None,
+    ),
+    (
+        "structural technique: pain comes back, no regrowth to wait for",
+        [
+            session(
+                (7, 2, False),
+                (91, 8, False),
+                technique="Cementoplasty",
+                settings=RuleSettings(retreatable=False),
+            )
+        ],
+        on(100),
+        Kind.NOT_ELIGIBLE,
+        ["responded", "recurrence", "not_retreatable"],
+        None,
+    ),
+    (
+        "exactly 50% is substantial and exactly 30% still holds",
+        [session((7, 5, False), (91, 7, False), baseline=10)],
+        on(100),
+        Kind.RESPONDING,
+        ["responded", "holding"],
+        None,
+    ),
+    (
+        "just under 30% at the latest visit is a recurrence",
+        [session((7, 5, False), (91, 8, False), baseline=10)],
+        on(100),
+        Kind.ELIGIBLE,
+        ["responded", "recurrence", "interval_passed", "no_severe_adverse_event"],
+        None,
+    ),
+    (
+        "exactly 30% at best is a (partial) response, not a failure",
+        [session((30, 7, False), baseline=10)],
+        on(60),
+        Kind.RESPONDING,
+        ["partial_response", "holding"],
+        None,
+    ),
+    (
+        "the patient says the pain is back although the score is still low",
+        [session((7, 2, False), (120, 3, True))],
+        on(130),
+        Kind.ELIGIBLE,
+        ["responded", "pain_is_back", "interval_passed", "no_severe_adverse_event"],
+        None,
+    ),
+    (
+        "a failed session after a successful one counts one failure only",
+        [session((7, 2, False), (180, 8, False)), session((30, 8, False), performed_on=on(200))],
+        on(260),
+        Kind.NO_RESPONSE,
+        ["no_response", "failed_so_far"],
+        None,
+    ),
+    (
+        "a longer interval set for the technique (botulinum toxin)",
+        [session((14, 3, False), (60, 7, False), settings=RuleSettings(min_interval_days=84))],
+        on(70),
+        Kind.NOT_YET,
+        ["responded", "recurrence", "too_early"],
+        on(84),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("story", "sessions", "today", "kind", "reasons", "eligible_from"),
+    STORIES,
+    ids=[story[0] for story in STORIES],
+)
+def test_retreatment_stories(story, sessions, today, kind, reasons, eligible_from):
+    verdict = retreatment_verdict(sessions, today)
+    assert verdict.kind is kind
+    assert codes(verdict) == reasons
+    assert verdict.eligible_from == eligible_from
+
+
+def test_partial_and_recurrence_flags():
+    relapsed = retreatment_verdict([session((7, 5, False), (182, 7, False))], on(200))
+    assert relapsed.partial
+    assert relapsed.recurrence
+    holding = retreatment_verdict([session((7, 2, False))], on(10))
+    assert not holding.partial
+    assert not holding.recurrence
+
+
+def test_no_procedure_and_no_baseline():
+    assert retreatment_verdict([], on(0)).kind is Kind.NOT_YET
+    assert codes(retreatment_verdict([session((7, 2, False), baseline=0)], on(10))) == [
+        "no_baseline"
+    ]
+
+
+def test_reasons_carry_the_figures():
+    verdict = retreatment_verdict([session((7, 2, False), (91, 7, False), baseline=8)], on(100))
+    responded, recurrence = verdict.reasons[:2]
+    assert responded.values["best"] == 75.0
+    assert responded.values["on"] == on(7)
+    assert recurrence.values["latest"] == 12.5
+
+
+@pytest.mark.parametrize(
+    ("baseline", "nrs", "category"),
+    [
+        (8, 4, Response.SUBSTANTIAL),
+        (10, 5, Response.SUBSTANTIAL),
+        (10, 6, Response.MODERATE),
+        (10, 7, Response.MODERATE),
+        (10, 8, Response.MINIMAL_OR_NONE),
+        (6, 6, Response.MINIMAL_OR_NONE),
+        (6, 7, Response.WORSE),
+        (0, 3, None),
+        (None, 3, None),
+    ],
+)
+def test_response_categories(baseline, nrs, category):
+    assert response_category(baseline, nrs) is category
+
+
+def test_schedules_are_read_in_weeks_months_or_days():
+    assert parse_schedule("1w, 1m, 3m, 6m, 12m") == (7, 30, 91, 183, 365)
+    assert parse_schedule("7 30 91") == (7, 30, 91)
+    assert parse_schedule("2y; 10d") == (10, 730)
+
+
+@pytest.mark.parametrize("text", ["", "1w, 1w", "7, 7d", "-3m", "0d", "1x", "abc", "5y"])
+def test_bad_schedules_are_refused(text):
+    with pytest.raises(ScheduleError):
+        parse_schedule(text)
+
+
+def test_time_points_in_words():
+    assert [describe_day(d) for d in (7, 10, 30, 91, 182, 365)] == [
+        ("week", 1),
+        ("day", 10),
+        ("month", 1),
+        ("month", 3),
+        ("month", 6),
+        ("year", 1),
+    ]
+    assert format_schedule(DEFAULT_SCHEDULE) == "1w, 1m, 3m, 6m, 1y"
+    assert parse_schedule(format_schedule(DEFAULT_SCHEDULE)) == DEFAULT_SCHEDULE
+
+
+def test_the_regrowth_window():
+    assert regrowth_window(TREATED, 60, 3, 1) == (on(20), on(60))
+    assert regrowth_window(TREATED, 60, 1, 3) == (on(20), on(60))  # rates in either order
+    assert regrowth_window(TREATED, None, 3, 1) is None
+    assert regrowth_window(TREATED, 0, 3, 1) is None

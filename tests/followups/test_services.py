@@ -1,0 +1,228 @@
+"""Schedules, assessments, verdicts, closing and presenting a case again."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import assess, make_procedure, make_user
+from tracker.cases.models import Referral
+from tracker.cases.rules import CaseStatus
+from tracker.core.errors import DomainError
+from tracker.core.permissions import Role
+from tracker.core.settings import set_setting
+from tracker.extensions import db
+from tracker.followups import services
+from tracker.followups.models import (
+    CaseVerdict,
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+)
+from tracker.followups.rules import Kind
+
+JUNE_16 = date(2026, 6, 16)
+
+
+def followups_of(procedure):
+    return db.session.scalars(
+        select(FollowUp).where(FollowUp.procedure_id == procedure.id).order_by(FollowUp.due_on)
+    ).all()
+
+
+def test_a_procedure_gets_its_schedule_and_a_regrowth_check(app):
+    procedure = make_procedure(distance_mm=60)
+    planned = followups_of(procedure)
+    scheduled = [f for f in planned if f.kind is FollowUpKind.SCHEDULED]
+    assert [f.due_on - JUNE_16 for f in scheduled] == [
+        timedelta(days=d) for d in (7, 30, 91, 183, 365)
+    ]
+    [regrowth] = [f for f in planned if f.kind is FollowUpKind.REGROWTH]
+    # 60 mm at 3 then 1 mm a day: from day 20 to day 60, checked in the middle.
+    assert (regrowth.window_start_on, regrowth.window_end_on) == (
+        JUNE_16 + timedelta(days=20),
+        JUNE_16 + timedelta(days=60),
+    )
+    assert regrowth.due_on == JUNE_16 + timedelta(days=40)
+    assert all(f.responsible_id == procedure.referral.referrer_id for f in planned)
+    assert db.session.get(CaseVerdict, procedure.referral_id).kind is Kind.NOT_YET
+
+
+def test_the_regrowth_rates_are_settings(app):
+    set_setting("regrowth_fast_mm_per_day", 2.0)
+    set_setting("regrowth_slow_mm_per_day", 0.5)
+    procedure = make_procedure(distance_mm=60)
+    [regrowth] = [f for f in followups_of(procedure) if f.kind is FollowUpKind.REGROWTH]
+    assert regrowth.window_start_on == JUNE_16 + timedelta(days=30)
+    assert regrowth.window_end_on == JUNE_16 + timedelta(days=120)
+
+
+def test_no_regrowth_check_without_a_distance_or_for_other_techniques(app):
+    assert all(
+        f.kind is FollowUpKind.SCHEDULED for f in followups_of(make_procedure(distance_mm=None))
+    )
+    cement = make_procedure(technique_code="cementoplasty", distance_mm=40)
+    assert all(f.kind is FollowUpKind.SCHEDULED for f in followups_of(cement))
+
+
+def test_an_assessment_fulfils_its_follow_up_and_moves_the_case_to_follow_up(app):
+    procedure = make_procedure()
+    week_1 = followups_of(procedure)[0]
+    assessment = assess(procedure, followup=week_1, nrs_average=2)
+    assert week_1.status is FollowUpStatus.DONE
+    assert assessment.procedure_id == procedure.id
+    referral = db.session.get(Referral, procedure.referral_id)
+    assert referral.status is CaseStatus.FOLLOW_UP
+    assert db.session.get(CaseVerdict, referral.id).kind is Kind.RESPONDING
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"nrs_average": 11}, "nrs_average"),
+        ({"nrs_average": None}, "nrs_average"),
+        ({"nrs_now": -1}, "nrs_now"),
+        ({"relief_pct": 101}, "relief_pct"),
+        ({"pgic": 0}, "pgic"),
+        ({"pgic": 8}, "pgic"),
+        ({"dn4": 11}, "dn4"),
+        ({"assessed_on": date(2026, 6, 15)}, "assessed_on"),
+        ({"assessed_on": date(2026, 11, 21)}, "assessed_on"),
+        ({"mode": None}, "mode"),
+    ],
+)
+def test_bad_assessments_are_refused_and_change_nothing(app, overrides, field):
+    procedure = make_procedure()
+    with pytest.raises(DomainError) as refused:
+        assess(procedure, **overrides)
+    assert refused.value.field == field
+    db.session.rollback()
+    assert db.session.get(Referral, procedure.referral_id).status is CaseStatus.TREATED
+
+
+def test_no_assessment_before_the_procedure(app):
+    from tests.factories import make_referral
+
+    referral = make_referral()
+    with pytest.raises(DomainError, match="once the procedure is recorded"):
+        services.log_assessment(referral, {"assessed_on": date(2026, 11, 1)}, by=make_user())
+
+
+def test_a_follow_up_is_done_once(app):
+    procedure = make_procedure()
+    week_1 = followups_of(procedure)[0]
+    assess(procedure, followup=week_1)
+    with pytest.raises(DomainError, match="already been done"):
+        assess(procedure, followup=week_1, assessed_on=date(2026, 6, 24))
+
+
+def test_missing_a_follow_up_needs_a_reason(app):
+    followup = followups_of(make_procedure())[0]
+    with pytest.raises(DomainError):
+        services.mark_missed(followup, reason=" ", by=make_user())
+    services.mark_missed(followup, reason="Three calls unanswered", by=make_user())
+    assert followup.status is FollowUpStatus.MISSED
+
+
+def test_a_relapse_after_regrowth_makes_the_case_eligible(app):
+    procedure = make_procedure()  # baseline average pain 6
+    assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
+    assess(procedure, assessed_on=date(2026, 9, 15), nrs_average=2)
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=5)
+    row = db.session.get(CaseVerdict, procedure.referral_id)
+    assert row.kind is Kind.ELIGIBLE
+    assert [reason["code"] for reason in row.reasons] == [
+        "responded",
+        "recurrence",
+        "interval_passed",
+        "no_severe_adverse_event",
+    ]
+
+
+def test_a_severe_adverse_event_recorded_later_blocks_a_routine_repeat(app):
+    from tracker.decisions.services import add_adverse_event
+
+    procedure = make_procedure()
+    assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=6)
+    add_adverse_event(procedure, cirse_grade=3, description="Infection needing antibiotics")
+    db.session.commit()
+    assert db.session.get(CaseVerdict, procedure.referral_id).kind is Kind.NOT_ELIGIBLE
+
+
+def test_closing_needs_every_follow_up_dealt_with_and_no_recurrence(app):
+    procedure = make_procedure(distance_mm=None)
+    referral = db.session.get(Referral, procedure.referral_id)
+    clinician = make_user(roles={Role.CLINICIAN})
+    planned = followups_of(procedure)
+    assess(procedure, followup=planned[0], nrs_average=2)
+    with pytest.raises(DomainError, match="still planned"):
+        services.close_case(referral, by=clinician)
+    for followup in planned[1:]:
+        services.mark_missed(followup, reason="Lost to follow-up", by=clinician)
+    services.close_case(referral, by=clinician)
+    assert referral.status is CaseStatus.CLOSED
+
+    # A new assessment reporting recurrence reopens the closed case.
+    assess(procedure, assessed_on=date(2026, 11, 10), nrs_average=2, pain_is_back=True)
+    assert referral.status is CaseStatus.FOLLOW_UP
+    with pytest.raises(DomainError, match="present the case again"):
+        services.close_case(referral, by=clinician)
+
+
+def test_presenting_again_links_a_prefilled_new_episode(app):
+    procedure = make_procedure()
+    assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=5, nrs_now=6, nrs_worst=8, dn4=5)
+    old = db.session.get(Referral, procedure.referral_id)
+    clinician = make_user(roles={Role.CLINICIAN})
+    again = services.present_again(
+        old,
+        reason="Pain back five months after cryoneurolysis",
+        question="Repeat cryoneurolysis?",
+        patient_agreed_on=date(2026, 11, 20),
+        by=clinician,
+    )
+    db.session.commit()
+    assert again.previous_referral_id == old.id
+    assert again.patient_id == old.patient_id
+    assert again.status is CaseStatus.REFERRED  # complete: on the waiting list at once
+    assert (again.nrs_now, again.nrs_average, again.nrs_worst, again.dn4) == (6, 5, 8, 5)
+    assert again.indication_id == old.indication_id
+    assert again.treatments_tried == old.treatments_tried
+    assert again.treatments_tried is not old.treatments_tried
+    assert again.recurrence_reason == "Pain back five months after cryoneurolysis"
+    assert services.episode_chain(again) == [old.id, again.id]
+    with pytest.raises(DomainError, match="already been presented again"):
+        services.present_again(old, reason="x", question="y", patient_agreed_on=None, by=clinician)
+
+
+def test_two_failed_sessions_across_episodes_are_not_eligible(app):
+    first = make_procedure(performed_on=date(2026, 3, 10))
+    assess(first, assessed_on=date(2026, 4, 10), nrs_average=6)
+    old = db.session.get(Referral, first.referral_id)
+    again = services.present_again(
+        old,
+        reason="No effect",
+        question="Second session?",
+        patient_agreed_on=date(2026, 5, 1),
+        by=make_user(roles={Role.CLINICIAN}),
+    )
+    again.referral_on = date(2026, 5, 1)
+    db.session.commit()
+    second = make_procedure(referral=again, performed_on=date(2026, 7, 7))
+    assess(second, assessed_on=date(2026, 8, 7), nrs_average=6)
+    verdict = services.compute_verdict(again)
+    assert verdict.kind is Kind.NOT_ELIGIBLE
+    assert verdict.reasons[0].code == "failed_sessions"
+
+
+def test_only_treated_cases_are_presented_again(app):
+    from tests.factories import make_referral
+
+    with pytest.raises(DomainError):
+        services.present_again(
+            make_referral(), reason="x", question="y", patient_agreed_on=None, by=make_user()
+        )

@@ -1,0 +1,235 @@
+"""The clinician's follow-up pages: worklist, assessment form, chart, presenting again."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories import assess, make_procedure, make_user
+from tests.html import field_errors, field_value, soup, text
+from tracker.cases.models import Referral
+from tracker.cases.rules import CaseStatus
+from tracker.core.permissions import Role
+from tracker.extensions import db
+from tracker.followups.models import Assessment, FollowUp, FollowUpStatus
+
+TODAY = date(2026, 11, 20)
+
+
+@pytest.fixture
+def clinician(auth):
+    user = make_user(roles={Role.CLINICIAN}, full_name="Dr Amélie Laurent")
+    auth.login_as(user)
+    return user
+
+
+def followup_due(procedure, due_on, **values):
+    followup = FollowUp(
+        procedure_id=procedure.id,
+        referral_id=procedure.referral_id,
+        offset_days=(due_on - procedure.performed_on).days,
+        due_on=due_on,
+        **values,
+    )
+    db.session.add(followup)
+    db.session.commit()
+    return followup
+
+
+def section(page, title_id):
+    return page.find(id=title_id).find_parent("section")
+
+
+def test_the_worklist_sorts_follow_ups_into_overdue_today_and_this_week(client, clinician):
+    procedure = make_procedure()  # its own schedule: week 1 (overdue) ... month 6 (due 16 Dec)
+    overdue = followup_due(procedure, TODAY - timedelta(days=3))
+    today = followup_due(procedure, TODAY)
+    soon = followup_due(procedure, TODAY + timedelta(days=5))
+    later = followup_due(procedure, TODAY + timedelta(days=8))
+    page = soup(client.get("/followups"))
+    links = lambda part: [a["href"] for a in section(page, part).select("a.btn-primary")]  # noqa: E731
+    assert any(f"/followups/{overdue.id}/assessment" in href for href in links("overdue-title"))
+    assert any(f"/followups/{today.id}/assessment" in href for href in links("today-title"))
+    assert any(f"/followups/{soon.id}/assessment" in href for href in links("week-title"))
+    assert not any(f"/followups/{later.id}/" in href for href in links("week-title"))
+    assert "Cryoneurolysis" in text(section(page, "overdue-title"))
+
+
+def test_worklist_filters_by_clinician_and_technique(client, clinician):
+    mine = make_procedure()
+    other = make_procedure(technique_code="radiofrequency", distance_mm=None)
+    followup_due(mine, TODAY, responsible_id=clinician.id)
+    followup_due(other, TODAY)
+    page = soup(client.get("/followups", query_string={"responsible_id": clinician.id}))
+    assert len(section(page, "today-title").select("a.btn-primary")) == 1
+    rf = other.technique_id
+    page = soup(client.get("/followups", query_string={"technique_id": rf}))
+    today_part = text(section(page, "today-title"))
+    assert other.referral.case_number in today_part
+    assert mine.referral.case_number not in today_part
+
+
+def test_one_click_from_the_list_to_the_form_and_back(client, clinician):
+    procedure = make_procedure()
+    followup = followup_due(procedure, TODAY)
+    page = soup(client.get("/followups?technique_id="))
+    record = section(page, "today-title").find("a", class_="btn-primary")["href"]
+    form = soup(client.get(record))
+    assert field_value(form, "assessed_on") == "2026-11-20"
+    response = client.post(
+        record,
+        data={
+            "assessed_on": "2026-11-20",
+            "mode": "PHONE",
+            "nrs_average": "2",
+            "nrs_now": "1",
+            "side_effects": ["NUMBNESS"],
+            "analgesic_use": "LESS",
+            "pgic": "2",
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/followups?technique_id="
+    db.session.expire_all()
+    assert db.session.get(FollowUp, followup.id).status is FollowUpStatus.DONE
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("nrs_average", "11", "between 0 and 10"),
+        ("nrs_average", "4.5", "Not a valid integer value"),
+        ("nrs_average", "", "This field is required."),
+        ("relief_pct", "120", "between 0 and 100"),
+        ("pgic", "9", "Not a valid choice"),
+        ("assessed_on", "2026-06-01", "cannot come before the procedure"),
+        ("assessed_on", "2026-11-21", "in the future"),
+    ],
+)
+def test_bad_assessments_keep_the_input_and_save_nothing(client, clinician, field, value, message):
+    procedure = make_procedure()
+    data = {
+        "assessed_on": "2026-11-20",
+        "mode": "VISIT",
+        "nrs_average": "3",
+        "note": "Walks again",
+        field: value,
+    }
+    response = client.post(f"/cases/{procedure.referral_id}/assessments/new", data=data)
+    assert response.status_code == 422
+    page = soup(response)
+    assert message in field_errors(page, field)
+    assert field_value(page, "note") == "Walks again"
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
+
+
+def test_missing_a_follow_up_from_the_list(client, clinician):
+    followup = followup_due(make_procedure(), TODAY)
+    assert client.post(f"/followups/{followup.id}/missed", data={"reason": ""}).status_code == 422
+    response = client.post(
+        f"/followups/{followup.id}/missed?next=/followups",
+        data={"reason": "No answer, three calls"},
+    )
+    assert response.headers["Location"] == "/followups"
+
+
+def test_the_case_page_shows_the_verdict_chart_and_table(client, clinician):
+    procedure = make_procedure()
+    assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=5)
+    page = soup(client.get(f"/cases/{procedure.referral_id}"))
+    block = page.find(id="followup")
+    assert "Eligible for re-discussion" in text(block)
+    assert "Responded: 83% less pain on 23 Jun 2026" in text(block)
+    assert "The pain has come back: only 17% less pain on 2 Nov 2026" in text(block)
+    rows = (
+        block.find("caption", string="Average pain over time")
+        .find_parent("table")
+        .select("tbody tr")
+    )
+    assert len(rows) == 3  # baseline and two assessments
+    assert block.find("img")["src"] == f"/cases/{procedure.referral_id}/trajectory.svg"
+
+
+def test_the_trajectory_chart_is_a_valid_svg_with_every_point(client, clinician):
+    procedure = make_procedure()
+    for day, nrs in ((date(2026, 6, 23), 1), (date(2026, 7, 16), 2), (date(2026, 11, 2), 5)):
+        assess(procedure, assessed_on=day, nrs_average=nrs)
+    response = client.get(f"/cases/{procedure.referral_id}/trajectory.svg")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    root = ET.fromstring(response.data)  # noqa: S314 - our own SVG
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    body = response.get_data(as_text=True)
+    assert "Average pain (NRS)" in body
+    assert "Expected regrowth (estimate)" in body
+    # The pain line is drawn through the baseline and the three assessments.
+    svg = "{http://www.w3.org/2000/svg}"
+    line = next(g for g in root.iter(f"{svg}g") if g.get("id") == "pain-line")
+    assert len(list(line.iter(f"{svg}use"))) == 4
+
+
+def test_the_chart_speaks_french(client, auth):
+    procedure = make_procedure()
+    assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
+    auth.login_as(make_user(roles={Role.CLINICIAN}, locale="fr"))
+    body = client.get(f"/cases/{procedure.referral_id}/trajectory.svg").get_data(as_text=True)
+    assert "Douleur moyenne (EN)" in body
+
+
+def test_presenting_again_in_one_step_puts_the_case_on_the_waiting_list(client, clinician):
+    procedure = make_procedure()
+    assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=5)
+    form = soup(client.get(f"/cases/{procedure.referral_id}/present-again"))
+    assert "The pain has come back" in field_value(form, "reason")
+    data = {name: field_value(form, name) for name in ("reason", "question", "patient_agreed_on")}
+    response = client.post(f"/cases/{procedure.referral_id}/present-again", data=data)
+    assert response.status_code == 302
+    again = db.session.scalar(
+        select(Referral).where(Referral.previous_referral_id == procedure.referral_id)
+    )
+    assert again.status is CaseStatus.REFERRED
+    page = text(soup(client.get(response.headers["Location"])))
+    assert f"Presents again {procedure.referral.case_number}" in page
+    old_page = text(soup(client.get(f"/cases/{procedure.referral_id}")))
+    assert f"Presented again as {again.case_number}" in old_page
+
+
+def test_coordinators_see_follow_up_but_do_not_record_it(client, auth):
+    followup = followup_due(make_procedure(), TODAY)
+    auth.login_as(make_user(roles={Role.COORDINATOR}))
+    assert client.get("/followups").status_code == 200
+    assert client.get(f"/followups/{followup.id}/assessment").status_code == 403
+
+
+def test_the_clinicians_home_lists_their_follow_ups(client, clinician):
+    procedure = make_procedure()
+    followup_due(procedure, TODAY, responsible_id=clinician.id)
+    panel = soup(client.get("/")).find(id="home-followups").find_parent("section")
+    assert procedure.referral.case_number in text(panel)
+
+
+def test_the_worklist_runs_the_same_queries_with_10_and_500_due_follow_ups(
+    client, clinician, count_queries
+):
+    procedures = [
+        make_procedure(),
+        make_procedure(technique_code="radiofrequency", distance_mm=None),
+    ]
+
+    def add(count):
+        for number in range(count):
+            followup_due(procedures[number % 2], TODAY + timedelta(days=(number % 15) - 7))
+
+    counts = []
+    for total in (10, 490):
+        add(total)
+        with count_queries() as counter:
+            assert client.get("/followups").status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
+    assert counts[1] <= 12

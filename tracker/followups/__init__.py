@@ -1,0 +1,1 @@
+"""Follow-up after a procedure: schedules, assessments, retreatment."""

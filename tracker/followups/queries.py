@@ -1,0 +1,145 @@
+"""Reading follow-ups: the worklist, eligible cases, one case's follow-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import aliased, joinedload
+
+from tracker.cases.models import Referral
+from tracker.core.memo import once_per_request
+from tracker.decisions.models import Procedure
+from tracker.extensions import db
+from tracker.followups.models import Assessment, CaseVerdict, FollowUp, FollowUpStatus
+from tracker.followups.rules import Kind
+
+#: Rows shown per part of the worklist (the counts say how many in all).
+WORKLIST_ROWS = 100
+
+
+@dataclass
+class Worklist:
+    overdue: list[FollowUp] = field(default_factory=list)
+    today: list[FollowUp] = field(default_factory=list)
+    week: list[FollowUp] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _planned(responsible_id: int | None, technique_id: int | None) -> Any:
+    query = select(FollowUp).where(FollowUp.status == FollowUpStatus.PLANNED)
+    if responsible_id is not None:
+        query = query.where(FollowUp.responsible_id == responsible_id)
+    if technique_id is not None:
+        query = query.where(
+            FollowUp.procedure_id.in_(
+                select(Procedure.id).where(Procedure.technique_id == technique_id)
+            )
+        )
+    return query
+
+
+def worklist(
+    today: date, *, responsible_id: int | None = None, technique_id: int | None = None
+) -> Worklist:
+    """Follow-ups overdue, due today and due within the week: four queries."""
+    week_end = today + timedelta(days=7)
+    base = _planned(responsible_id, technique_id)
+    options = (
+        joinedload(FollowUp.referral).joinedload(Referral.patient),
+        joinedload(FollowUp.procedure).joinedload(Procedure.technique),
+        joinedload(FollowUp.responsible),
+    )
+    parts = {
+        "overdue": base.where(FollowUp.due_on < today),
+        "today": base.where(FollowUp.due_on == today),
+        "week": base.where(FollowUp.due_on > today, FollowUp.due_on <= week_end),
+    }
+    result = Worklist()
+    for name, query in parts.items():
+        rows = db.session.scalars(
+            query.options(*options).order_by(FollowUp.due_on, FollowUp.id).limit(WORKLIST_ROWS)
+        )
+        setattr(result, name, list(rows))
+    counted = aliased(FollowUp, base.where(FollowUp.due_on <= week_end).subquery())
+    bucket = case(
+        (counted.due_on < today, "overdue"),
+        (counted.due_on == today, "today"),
+        else_="week",
+    )
+    result.counts = {"overdue": 0, "today": 0, "week": 0} | dict(
+        db.session.execute(
+            select(bucket.label("bucket"), func.count()).select_from(counted).group_by(bucket)
+        ).all()
+    )
+    return result
+
+
+def eligible_condition(today: date) -> Any:
+    """Stored verdicts that mean "eligible" today (including those that were
+    "not yet" only because of the interval, which has now passed)."""
+    return or_(
+        CaseVerdict.kind == Kind.ELIGIBLE,
+        (CaseVerdict.kind == Kind.NOT_YET)
+        & CaseVerdict.recurrence.is_(True)
+        & (CaseVerdict.eligible_from <= today),
+    )
+
+
+def current_kind(row: CaseVerdict, today: date) -> Kind:
+    """The stored verdict as of today: the same rule as ``eligible_condition``."""
+    if (
+        row.kind is Kind.NOT_YET
+        and row.recurrence
+        and row.eligible_from is not None
+        and row.eligible_from <= today
+    ):
+        return Kind.ELIGIBLE
+    return row.kind
+
+
+def eligible_cases(today: date, *, referrer_id: int | None = None, limit: int = 50) -> list[Any]:
+    """Treated cases whose pain came back, eligible for re-discussion, not yet
+    presented again."""
+    later = aliased(Referral)
+    presented_again = select(later.id).where(later.previous_referral_id == CaseVerdict.referral_id)
+    query = (
+        select(CaseVerdict)
+        .join(CaseVerdict.referral)
+        .where(eligible_condition(today), ~presented_again.exists())
+        .options(joinedload(CaseVerdict.referral).joinedload(Referral.patient))
+        .order_by(CaseVerdict.eligible_from, CaseVerdict.referral_id)
+        .limit(limit)
+    )
+    if referrer_id is not None:
+        query = query.where(Referral.referrer_id == referrer_id)
+    return list(db.session.scalars(query))
+
+
+def case_followups(referral_id: int) -> list[FollowUp]:
+    return once_per_request(
+        ("followups", referral_id),
+        lambda: list(
+            db.session.scalars(
+                select(FollowUp)
+                .where(FollowUp.referral_id == referral_id)
+                .options(joinedload(FollowUp.assessment))
+                .order_by(FollowUp.due_on, FollowUp.id)
+            )
+        ),
+    )
+
+
+def case_assessments(referral_id: int) -> list[Assessment]:
+    return once_per_request(
+        ("assessments", referral_id),
+        lambda: list(
+            db.session.scalars(
+                select(Assessment)
+                .where(Assessment.referral_id == referral_id)
+                .order_by(Assessment.assessed_on, Assessment.id)
+            )
+        ),
+    )

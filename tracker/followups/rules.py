@@ -1,0 +1,322 @@
+"""Follow-up rules that need no database: schedules, response, retreatment.
+
+The retreatment rule is the default rule of the product's domain reference:
+
+- responded: a follow-up after the procedure showed at least 50% NRS reduction
+  from baseline (substantial), or at least 30% (partial response, flagged);
+- recurrence: the latest assessment shows the reduction has fallen below 30%,
+  or the patient reports the pain is back;
+- not before the minimum interval since the last procedure (default 6 weeks);
+- not if the last procedure caused a CIRSE grade 3 or worse adverse event;
+- after 2 consecutive sessions without response: not eligible, another therapy.
+
+Every threshold is a setting of the technique. The verdict never schedules a
+procedure: it proposes presenting the case again at the RCP, which decides.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from tracker.core.enums import LabelledEnum, with_labels
+
+#: Default follow-up time points (days after the procedure): week 1, months 1,
+#: 3, 6 and 12 - a convention, editable per technique.
+DEFAULT_SCHEDULE = (7, 30, 91, 183, 365)
+
+DAYS_PER = {"d": 1, "w": 7, "m": 30.44, "y": 365.25}
+_TOKEN = re.compile(r"^\s*(-?\d+)\s*([dwmy]?)\s*$", re.IGNORECASE)
+
+
+class ScheduleError(ValueError):
+    """A follow-up schedule that cannot be used; ``code`` says why, ``token``
+    which part (for the message shown to the admin)."""
+
+    def __init__(self, code: str, token: str = "") -> None:
+        super().__init__(f"{code}: {token}" if token else code)
+        self.code = code
+        self.token = token
+
+
+def parse_schedule(text: str) -> tuple[int, ...]:
+    """ "1w, 1m, 3m, 6m, 12m" (or plain days "7, 30") -> days after the procedure."""
+    days = []
+    for token in re.split(r"[,;\s]+", text.strip()):
+        if not token:
+            continue
+        match = _TOKEN.match(token)
+        if match is None:
+            raise ScheduleError("unreadable", token)
+        number, unit = int(match.group(1)), (match.group(2) or "d").lower()
+        if number <= 0:
+            raise ScheduleError("not_after", token)
+        days.append(round(number * DAYS_PER[unit]))
+    if not days:
+        raise ScheduleError("empty")
+    if len(set(days)) != len(days):
+        raise ScheduleError("duplicate")
+    if max(days) > 3 * 366:
+        raise ScheduleError("too_far")
+    return tuple(sorted(days))
+
+
+def describe_day(days: int) -> tuple[str, int]:
+    """("week", 1), ("month", 3)... for showing a time point in words."""
+    if days < 28 and days % 7 == 0:
+        return "week", days // 7
+    if days < 28:
+        return "day", days
+    months = round(days / DAYS_PER["m"])
+    if months and months % 12 == 0 and abs(days - months * DAYS_PER["m"]) < 7:
+        return "year", months // 12
+    if abs(days - months * DAYS_PER["m"]) < 4:
+        return "month", months
+    return "day", days
+
+
+def format_schedule(days: Iterable[int]) -> str:
+    """The reverse of ``parse_schedule``, for editing."""
+    units = {"day": "d", "week": "w", "month": "m", "year": "y"}
+    return ", ".join(f"{count}{units[unit]}" for unit, count in map(describe_day, days))
+
+
+def regrowth_window(
+    performed_on: date, distance_mm: int | None, fast_mm_per_day: float, slow_mm_per_day: float
+) -> tuple[date, date] | None:
+    """When the regrown nerve may reach its end organ: distance / fast rate to
+    distance / slow rate after the procedure. A modelling estimate, shown as such."""
+    if not distance_mm or distance_mm <= 0 or fast_mm_per_day <= 0 or slow_mm_per_day <= 0:
+        return None
+    fast, slow = sorted((fast_mm_per_day, slow_mm_per_day), reverse=True)
+    return (
+        performed_on + timedelta(days=round(distance_mm / fast)),
+        performed_on + timedelta(days=round(distance_mm / slow)),
+    )
+
+
+class Response(LabelledEnum):
+    """IMMPACT categories of change from baseline (Dworkin et al., J Pain 2008)."""
+
+    SUBSTANTIAL = "substantial"  # at least 50% reduction
+    MODERATE = "moderate"  # at least 30%
+    MINIMAL_OR_NONE = "minimal_or_none"
+    WORSE = "worse"
+
+
+with_labels(
+    Response,
+    {
+        Response.SUBSTANTIAL: _l("Substantial (at least %(pct)d%% less pain)", pct=50),
+        Response.MODERATE: _l("Moderate (at least %(pct)d%% less pain)", pct=30),
+        Response.MINIMAL_OR_NONE: _l("Minimal or none"),
+        Response.WORSE: _l("Worse"),
+    },
+)
+
+
+def reduction_pct(baseline: int | None, nrs: int) -> float | None:
+    """Percent reduction of pain from baseline (negative when worse)."""
+    if not baseline:
+        return None
+    return (baseline - nrs) * 100 / baseline
+
+
+def at_least(baseline: int, nrs: int, pct: float) -> bool:
+    """A reduction of at least ``pct`` percent, exactly (no float rounding at 30/50)."""
+    return (baseline - nrs) * 100 >= pct * baseline
+
+
+def response_category(baseline: int | None, nrs: int) -> Response | None:
+    if not baseline:
+        return None
+    if nrs > baseline:
+        return Response.WORSE
+    if at_least(baseline, nrs, 50):
+        return Response.SUBSTANTIAL
+    if at_least(baseline, nrs, 30):
+        return Response.MODERATE
+    return Response.MINIMAL_OR_NONE
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    responder_pct: int = 50
+    partial_pct: int = 30
+    recurrence_pct: int = 30
+    min_interval_days: int = 42
+    max_failed_sessions: int = 2
+    blocking_cirse_grade: int = 3
+    #: False for structural treatments (cement...): they are not expected to wear off.
+    retreatable: bool = True
+
+
+@dataclass(frozen=True)
+class Reading:
+    on: date
+    nrs: int
+    pain_is_back: bool = False
+
+
+@dataclass(frozen=True)
+class Session:
+    """One procedure, the baseline of its episode, and the assessments that
+    followed it (until the next procedure)."""
+
+    performed_on: date
+    baseline: int | None
+    readings: tuple[Reading, ...] = ()
+    worst_cirse_grade: int | None = None
+    settings: RuleSettings = RuleSettings()
+    technique: str = ""
+
+
+class Kind(LabelledEnum):
+    RESPONDING = "responding"
+    NO_RESPONSE = "no_response"
+    ELIGIBLE = "eligible"
+    NOT_YET = "not_yet"
+    NOT_ELIGIBLE = "not_eligible"
+
+
+with_labels(
+    Kind,
+    {
+        Kind.RESPONDING: _l("Responding"),
+        Kind.NO_RESPONSE: _l("No response"),
+        Kind.ELIGIBLE: _l("Eligible for re-discussion"),
+        Kind.NOT_YET: _l("Not yet"),
+        Kind.NOT_ELIGIBLE: _l("Not eligible"),
+    },
+)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One sentence of the verdict's explanation: a code and its values, put
+    into words (in the reader's language) when shown."""
+
+    code: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: Kind
+    reasons: tuple[Reason, ...]
+    #: For "not yet": the first day it may become eligible (if known).
+    eligible_from: date | None = None
+    #: The pain has come back (whatever the verdict).
+    recurrence: bool = False
+    #: The best response was partial (30-50%), not substantial.
+    partial: bool = False
+
+
+def _failed(session: Session) -> bool:
+    """Assessed, and never reached a partial response."""
+    if not session.readings or not session.baseline:
+        return False
+    best_nrs = min(reading.nrs for reading in session.readings)
+    return not at_least(session.baseline, best_nrs, session.settings.partial_pct)
+
+
+def retreatment_verdict(sessions: Sequence[Session], today: date) -> Verdict:
+    """The verdict for the latest session, with its reasons in order."""
+    if not sessions:
+        return Verdict(Kind.NOT_YET, (Reason("no_procedure"),))
+    last = sessions[-1]
+    rule = last.settings
+    if last.worst_cirse_grade is not None and last.worst_cirse_grade >= rule.blocking_cirse_grade:
+        return Verdict(
+            Kind.NOT_ELIGIBLE,
+            (
+                Reason(
+                    "severe_adverse_event",
+                    {"grade": last.worst_cirse_grade, "limit": rule.blocking_cirse_grade},
+                ),
+            ),
+        )
+    failed = 0
+    for session in reversed(sessions):
+        if not _failed(session):
+            break
+        failed += 1
+    if failed >= rule.max_failed_sessions:
+        return Verdict(Kind.NOT_ELIGIBLE, (Reason("failed_sessions", {"count": failed}),))
+    readings = sorted(last.readings, key=lambda reading: reading.on)
+    if not readings:
+        return Verdict(Kind.NOT_YET, (Reason("no_assessment", {"since": last.performed_on}),))
+    if not last.baseline:
+        return Verdict(Kind.NOT_YET, (Reason("no_baseline"),))
+
+    best_reading = min(readings, key=lambda reading: reading.nrs)
+    best = reduction_pct(last.baseline, best_reading.nrs)
+    if not at_least(last.baseline, best_reading.nrs, rule.partial_pct):
+        return Verdict(
+            Kind.NO_RESPONSE,
+            (
+                Reason(
+                    "no_response",
+                    {"best": best, "on": best_reading.on, "threshold": rule.partial_pct},
+                ),
+                Reason("failed_so_far", {"count": failed, "limit": rule.max_failed_sessions}),
+            ),
+        )
+    partial = not at_least(last.baseline, best_reading.nrs, rule.responder_pct)
+    responded = Reason(
+        "partial_response" if partial else "responded",
+        {
+            "best": best,
+            "on": best_reading.on,
+            "threshold": rule.partial_pct if partial else rule.responder_pct,
+        },
+    )
+    latest = readings[-1]
+    latest_pct = reduction_pct(last.baseline, latest.nrs)
+    fallen = not at_least(last.baseline, latest.nrs, rule.recurrence_pct)
+    if not (fallen or latest.pain_is_back):
+        return Verdict(
+            Kind.RESPONDING,
+            (responded, Reason("holding", {"latest": latest_pct, "on": latest.on})),
+            partial=partial,
+        )
+    recurrence = Reason(
+        "pain_is_back" if latest.pain_is_back else "recurrence",
+        {"latest": latest_pct, "on": latest.on, "threshold": rule.recurrence_pct},
+    )
+    if not rule.retreatable:
+        return Verdict(
+            Kind.NOT_ELIGIBLE,
+            (responded, recurrence, Reason("not_retreatable", {"technique": last.technique})),
+            recurrence=True,
+            partial=partial,
+        )
+    eligible_from = last.performed_on + timedelta(days=rule.min_interval_days)
+    if today < eligible_from:
+        return Verdict(
+            Kind.NOT_YET,
+            (
+                responded,
+                recurrence,
+                Reason("too_early", {"days": rule.min_interval_days, "from": eligible_from}),
+            ),
+            eligible_from=eligible_from,
+            recurrence=True,
+            partial=partial,
+        )
+    return Verdict(
+        Kind.ELIGIBLE,
+        (
+            responded,
+            recurrence,
+            Reason("interval_passed", {"days": rule.min_interval_days, "since": last.performed_on}),
+            Reason("no_severe_adverse_event", {"limit": rule.blocking_cirse_grade}),
+        ),
+        recurrence=True,
+        partial=partial,
+    )

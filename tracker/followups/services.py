@@ -1,0 +1,443 @@
+"""Follow-up schedules, assessments, verdicts, closing and presenting again."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from tracker.auth.models import User
+from tracker.cases import services as case_services
+from tracker.cases.models import Referral
+from tracker.cases.rules import REFERRAL_FIELDS, CaseStatus
+from tracker.catalogue.models import Technique
+from tracker.core.errors import DomainError
+from tracker.core.settings import SettingSpec, define_setting, setting
+from tracker.core.time import local_today, utcnow
+from tracker.decisions.models import Procedure
+from tracker.decisions.services import adverse_event_recorded, procedure_recorded
+from tracker.extensions import db
+from tracker.followups.models import (
+    Assessment,
+    CaseVerdict,
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+)
+from tracker.followups.rules import (
+    Reading,
+    RuleSettings,
+    Session,
+    Verdict,
+    at_least,
+    regrowth_window,
+    retreatment_verdict,
+)
+
+logger = logging.getLogger(__name__)
+
+REGROWTH_FAST = define_setting(
+    SettingSpec(
+        key="regrowth_fast_mm_per_day",
+        default=3.0,
+        minimum=0.1,
+        maximum=10.0,
+        kind=float,
+        label=_l("Nerve regrowth, fast estimate (mm per day)"),
+        help=_l("About 1 to 3 mm a day (secondary sources): the early edge of the window."),
+    )
+)
+REGROWTH_SLOW = define_setting(
+    SettingSpec(
+        key="regrowth_slow_mm_per_day",
+        default=1.0,
+        minimum=0.1,
+        maximum=10.0,
+        kind=float,
+        label=_l("Nerve regrowth, slow estimate (mm per day)"),
+        help=_l("The late edge of the expected window of recurrence."),
+    )
+)
+
+#: Statuses of a case that has been treated.
+TREATED_STATUSES = (CaseStatus.TREATED, CaseStatus.FOLLOW_UP, CaseStatus.CLOSED)
+
+SCORES = {
+    "nrs_now": (0, 10),
+    "nrs_average": (0, 10),
+    "nrs_worst": (0, 10),
+    "dn4": (0, 10),
+    "relief_pct": (0, 100),
+    "pgic": (1, 7),
+}
+ASSESSMENT_FIELDS = (
+    "assessed_on",
+    "mode",
+    "nrs_now",
+    "nrs_average",
+    "nrs_worst",
+    "relief_pct",
+    "pgic",
+    "dn4",
+    "side_effects",
+    "side_effects_other",
+    "analgesic_use",
+    "pain_is_back",
+    "note",
+)
+
+
+# --- schedules ------------------------------------------------------------------
+
+
+def window_for(procedure: Procedure) -> tuple[date, date] | None:
+    """The expected window of nerve regrowth after a nerve treatment."""
+    if not procedure.technique.acts_on_nerve:
+        return None
+    distance = procedure.distance_mm
+    if distance is None and procedure.plan is not None:
+        distance = procedure.plan.distance_mm
+    return regrowth_window(
+        procedure.performed_on,
+        distance,
+        setting(REGROWTH_FAST.key),
+        setting(REGROWTH_SLOW.key),
+    )
+
+
+@procedure_recorded.connect
+def create_schedule(procedure: Procedure, **extra: Any) -> list[FollowUp]:
+    """Plan the follow-ups of a procedure from its technique's schedule, plus a
+    check in the expected regrowth window for nerve treatments."""
+    referral = db.session.get(Referral, procedure.referral_id)
+    planned = [
+        FollowUp(
+            procedure=procedure,
+            referral_id=procedure.referral_id,
+            offset_days=days,
+            due_on=procedure.performed_on + timedelta(days=days),
+            responsible_id=referral.referrer_id,
+        )
+        for days in procedure.technique.followup_days or []
+    ]
+    window = window_for(procedure)
+    if window is not None:
+        start, end = window
+        middle = start + (end - start) / 2
+        planned.append(
+            FollowUp(
+                procedure=procedure,
+                referral_id=procedure.referral_id,
+                kind=FollowUpKind.REGROWTH,
+                offset_days=(middle - procedure.performed_on).days,
+                due_on=middle,
+                window_start_on=start,
+                window_end_on=end,
+                responsible_id=referral.referrer_id,
+            )
+        )
+    db.session.add_all(planned)
+    db.session.flush()
+    refresh_verdict(referral)
+    return planned
+
+
+# --- verdicts ------------------------------------------------------------------
+
+
+@adverse_event_recorded.connect
+def _adverse_event(procedure: Procedure, **extra: Any) -> None:
+    # A severe adverse event changes what may follow (no routine repeat).
+    referral = db.session.get(Referral, procedure.referral_id)
+    if db.session.get(CaseVerdict, referral.id) is not None:
+        refresh_verdict(referral)
+
+
+def episode_chain(referral: Referral) -> list[int]:
+    """Ids of this case and the earlier cases it presents again, oldest first
+    (one recursive query)."""
+    chain = select(Referral.id, Referral.previous_referral_id).where(Referral.id == referral.id)
+    chain = chain.cte(name="chain", recursive=True)
+    earlier = select(Referral.id, Referral.previous_referral_id).join(
+        chain, Referral.id == chain.c.previous_referral_id
+    )
+    chain = chain.union(earlier)
+    return sorted(db.session.scalars(select(chain.c.id)))
+
+
+def rule_settings(technique: Technique) -> RuleSettings:
+    return RuleSettings(
+        responder_pct=technique.responder_pct,
+        partial_pct=technique.partial_pct,
+        recurrence_pct=technique.recurrence_pct,
+        min_interval_days=technique.min_retreat_days,
+        max_failed_sessions=technique.max_failed_sessions,
+        blocking_cirse_grade=technique.blocking_cirse_grade,
+        retreatable=technique.retreatable,
+    )
+
+
+def sessions_for(referral: Referral) -> list[Session]:
+    """Every procedure of the problem (across its episodes) with the assessments
+    that followed it, for the retreatment rule. Four queries."""
+    chain = episode_chain(referral)
+    baselines = dict(
+        db.session.execute(
+            select(Referral.id, Referral.nrs_average).where(Referral.id.in_(chain))
+        ).all()
+    )
+    procedures = db.session.scalars(
+        select(Procedure)
+        .where(Procedure.referral_id.in_(chain))
+        .options(joinedload(Procedure.technique), joinedload(Procedure.adverse_events))
+        .order_by(Procedure.performed_on, Procedure.id)
+    ).unique()
+    readings: dict[int, list[Reading]] = defaultdict(list)
+    rows = db.session.execute(
+        select(
+            Assessment.procedure_id,
+            Assessment.assessed_on,
+            Assessment.nrs_average,
+            Assessment.pain_is_back,
+        ).where(Assessment.referral_id.in_(chain))
+    )
+    for procedure_id, assessed_on, nrs, pain_is_back in rows:
+        readings[procedure_id].append(Reading(assessed_on, nrs, pain_is_back))
+    return [
+        Session(
+            performed_on=procedure.performed_on,
+            baseline=baselines.get(procedure.referral_id),
+            readings=tuple(sorted(readings[procedure.id], key=lambda r: r.on)),
+            worst_cirse_grade=procedure.worst_cirse_grade,
+            settings=rule_settings(procedure.technique),
+            technique=procedure.technique.name,
+        )
+        for procedure in procedures
+    ]
+
+
+def compute_verdict(referral: Referral, today: date | None = None) -> Verdict:
+    return retreatment_verdict(sessions_for(referral), today or local_today())
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def refresh_verdict(referral: Referral, today: date | None = None) -> CaseVerdict:
+    """Recompute and keep the case's verdict (lists of eligible cases read it)."""
+    verdict = compute_verdict(referral, today)
+    row = db.session.get(CaseVerdict, referral.id)
+    if row is None:
+        row = CaseVerdict(referral_id=referral.id)
+        db.session.add(row)
+    row.kind = verdict.kind
+    row.eligible_from = verdict.eligible_from
+    row.recurrence = verdict.recurrence
+    row.partial = verdict.partial
+    row.reasons = [
+        {"code": reason.code, "values": {k: _plain(v) for k, v in reason.values.items()}}
+        for reason in verdict.reasons
+    ]
+    row.computed_at = utcnow()
+    db.session.flush()
+    return row
+
+
+# --- assessments -----------------------------------------------------------------
+
+
+def latest_procedure(referral: Referral) -> Procedure | None:
+    return db.session.scalar(
+        select(Procedure)
+        .where(Procedure.referral_id == referral.id)
+        .order_by(Procedure.performed_on.desc(), Procedure.id.desc())
+        .limit(1)
+    )
+
+
+def _check_values(values: dict[str, Any], procedure: Procedure) -> None:
+    assessed_on = values.get("assessed_on")
+    if assessed_on is None:
+        raise DomainError(_l("Give the date of the assessment."), "assessed_on")
+    if assessed_on > local_today():
+        raise DomainError(_l("This date is in the future."), "assessed_on")
+    if assessed_on < procedure.performed_on:
+        raise DomainError(
+            _l(
+                "The assessment cannot come before the procedure (%(date)s).",
+                date=procedure.performed_on,
+            ),
+            "assessed_on",
+        )
+    if values.get("nrs_average") is None:
+        raise DomainError(_l("Give the average pain (0-10)."), "nrs_average")
+    for name, (low, high) in SCORES.items():
+        value = values.get(name)
+        if value is not None and (not isinstance(value, int) or not low <= value <= high):
+            raise DomainError(
+                _l("Enter a whole number from %(low)d to %(high)d.", low=low, high=high), name
+            )
+    if values.get("mode") is None:
+        raise DomainError(_l("Say how the patient was assessed."), "mode")
+
+
+def log_assessment(
+    referral: Referral,
+    values: dict[str, Any],
+    *,
+    by: User,
+    followup: FollowUp | None = None,
+) -> Assessment:
+    """Record an assessment (for a planned follow-up, or unscheduled)."""
+    if referral.status not in TREATED_STATUSES:
+        raise DomainError(_l("Follow-up starts once the procedure is recorded."))
+    procedure = latest_procedure(referral)
+    if procedure is None:
+        raise DomainError(_l("Follow-up starts once the procedure is recorded."))
+    if followup is not None:
+        if followup.referral_id != referral.id:
+            raise DomainError(_l("This follow-up belongs to another case."))
+        if followup.status is not FollowUpStatus.PLANNED:
+            raise DomainError(_l("This follow-up has already been done or marked missed."))
+    _check_values(values, procedure)
+    assessment = Assessment(
+        referral_id=referral.id,
+        procedure_id=procedure.id,
+        followup=followup,
+        recorded_by_id=by.id,
+    )
+    for name in ASSESSMENT_FIELDS:
+        if name in values:
+            setattr(assessment, name, values[name])
+    db.session.add(assessment)
+    if followup is not None:
+        followup.status = FollowUpStatus.DONE
+    db.session.flush()
+    _follow_status(referral, assessment, procedure, by)
+    refresh_verdict(referral)
+    return assessment
+
+
+def _pain_back(referral: Referral, assessment: Assessment, technique: Technique) -> bool:
+    if assessment.pain_is_back:
+        return True
+    baseline = referral.nrs_average
+    return bool(baseline) and not at_least(
+        baseline, assessment.nrs_average, technique.recurrence_pct
+    )
+
+
+def _follow_status(
+    referral: Referral, assessment: Assessment, procedure: Procedure, by: User
+) -> None:
+    if referral.status is CaseStatus.TREATED:
+        case_services.change_status(referral, CaseStatus.FOLLOW_UP, by=by)
+    elif referral.status is CaseStatus.CLOSED and _pain_back(
+        referral, assessment, procedure.technique
+    ):
+        # A closed case is reopened by an assessment reporting recurrence.
+        case_services.change_status(referral, CaseStatus.FOLLOW_UP, by=by)
+
+
+def planned_for(procedure: Procedure) -> list[FollowUp]:
+    return list(
+        db.session.scalars(
+            select(FollowUp)
+            .where(FollowUp.procedure_id == procedure.id, FollowUp.status == FollowUpStatus.PLANNED)
+            .order_by(FollowUp.due_on)
+        )
+    )
+
+
+def mark_missed(followup: FollowUp, *, reason: str, by: User) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_l("Say why the follow-up could not be done."), "reason")
+    if followup.status is not FollowUpStatus.PLANNED:
+        raise DomainError(_l("This follow-up has already been done or marked missed."))
+    followup.status = FollowUpStatus.MISSED
+    followup.missed_reason = reason
+    db.session.flush()
+
+
+def planned_left(referral: Referral) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(FollowUp)
+        .where(FollowUp.referral_id == referral.id, FollowUp.status == FollowUpStatus.PLANNED)
+    )
+
+
+def close_case(referral: Referral, *, by: User) -> None:
+    """Close a case whose follow-ups are all done and whose pain has not come back."""
+    if referral.status is not CaseStatus.FOLLOW_UP:
+        raise DomainError(_l("Only a case in follow-up can be closed."))
+    if planned_left(referral):
+        raise DomainError(
+            _l("Follow-ups are still planned: record them or mark them missed first.")
+        )
+    if compute_verdict(referral).recurrence:
+        raise DomainError(
+            _l("The pain has come back: present the case again rather than close it.")
+        )
+    case_services.change_status(referral, CaseStatus.CLOSED, by=by)
+
+
+def present_again(
+    referral: Referral,
+    *,
+    reason: str,
+    question: str,
+    patient_agreed_on: date | None,
+    by: User,
+) -> Referral:
+    """A new referral of the same problem (the next episode), prefilled from this
+    case, its baseline taken from the latest assessment, linked to this case."""
+    if referral.status not in TREATED_STATUSES:
+        raise DomainError(_l("Only a treated case can be presented again."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_l("Say why the case is presented again."), "reason")
+    later = db.session.scalar(
+        select(Referral.case_number).where(Referral.previous_referral_id == referral.id)
+    )
+    if later is not None:
+        raise DomainError(_l("This case has already been presented again as %(case)s.", case=later))
+    details = {name: _copy(getattr(referral, name)) for name in REFERRAL_FIELDS}
+    latest = db.session.scalar(
+        select(Assessment)
+        .where(Assessment.referral_id == referral.id)
+        .order_by(Assessment.assessed_on.desc(), Assessment.id.desc())
+        .limit(1)
+    )
+    if latest is not None:
+        details.update(
+            nrs_now=latest.nrs_now if latest.nrs_now is not None else latest.nrs_average,
+            nrs_average=latest.nrs_average,
+            nrs_worst=latest.nrs_worst if latest.nrs_worst is not None else latest.nrs_average,
+        )
+        if latest.dn4 is not None:
+            details["dn4"] = latest.dn4
+    details.update(
+        referrer_id=by.id if referral.referrer_id is None else referral.referrer_id,
+        referral_on=local_today(),
+        question=(question or "").strip() or None,
+        patient_agreed_on=patient_agreed_on,
+        urgency=referral.urgency,
+    )
+    again = case_services.refer_case(referral.patient, details, by=by)
+    again.previous_referral_id = referral.id
+    again.recurrence_reason = reason
+    db.session.flush()
+    return again
+
+
+def _copy(value: Any) -> Any:
+    # Lists (treatments tried) must not be shared between the two cases' rows.
+    return list(value) if isinstance(value, list) else value

@@ -1,0 +1,301 @@
+"""Follow-up pages: the clinician's worklist, assessments, the trajectory chart,
+closing a case and presenting it again."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from tracker.auth.models import User
+from tracker.auth.services import active_users_with
+from tracker.cases.models import Referral
+from tracker.cases.sections import case_section
+from tracker.cases.views import get_referral_or_404
+from tracker.catalogue.models import Technique
+from tracker.catalogue.services import offered_entries
+from tracker.core.forms import ConfirmForm
+from tracker.core.handlers import current_path, form_status, safe_next_url, saving
+from tracker.core.home import home_panel
+from tracker.core.navigation import register_nav
+from tracker.core.permissions import Role, require_role
+from tracker.core.time import local_today
+from tracker.decisions.queries import case_procedures
+from tracker.extensions import db
+from tracker.followups import queries, services
+from tracker.followups import timeline as _timeline  # noqa: F401 (registers events)
+from tracker.followups.chart import Point, Trajectory, trajectory_svg
+from tracker.followups.explain import explain, explain_all
+from tracker.followups.forms import AssessmentForm, MissedForm, PresentAgainForm, WorklistFilterForm
+from tracker.followups.models import CaseVerdict, FollowUp, FollowUpKind, FollowUpStatus
+from tracker.followups.rules import describe_day, reduction_pct, response_category
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("followups", __name__)
+
+TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
+CARERS = (Role.CLINICIAN, Role.RADIOLOGIST)
+
+register_nav("followups.worklist", _l("Follow-up"), 300)
+
+
+@bp.app_template_global()
+def timepoint(followup: FollowUp) -> str:
+    """A follow-up's time point in words: "Week 1", "Month 3", "Regrowth check"."""
+    if followup.kind is FollowUpKind.REGROWTH:
+        return _("Regrowth check")
+    unit, count = describe_day(followup.offset_days)
+    return {
+        "day": lambda: _("Day %(n)d", n=count),
+        "week": lambda: _("Week %(n)d", n=count),
+        "month": lambda: _("Month %(n)d", n=count),
+        "year": lambda: _("Year %(n)d", n=count),
+    }[unit]()
+
+
+def get_followup_or_404(followup_id: int) -> FollowUp:
+    followup = db.session.get(FollowUp, followup_id)
+    if followup is None:
+        abort(404)
+    return followup
+
+
+# --- worklist --------------------------------------------------------------------
+
+
+@bp.route("/followups")
+@require_role(*TEAM)
+def worklist() -> str:
+    form = WorklistFilterForm(request.args)
+    form.responsible_id.choices = [SelectChoice("", _("Everyone"))] + [
+        SelectChoice(str(user.id), user.full_name) for user in active_users_with(*CARERS)
+    ]
+    form.technique_id.choices = [SelectChoice("", _("All techniques"))] + [
+        SelectChoice(str(entry.id), entry.name)
+        for entry in offered_entries(Technique, with_retired=True)
+    ]
+    filters = {"responsible_id": None, "technique_id": None}
+    if form.validate():
+        filters = {
+            "responsible_id": form.responsible_id.data,
+            "technique_id": form.technique_id.data,
+        }
+    today = local_today()
+    return render_template(
+        "followups/worklist.html",
+        form=form,
+        today=today,
+        work=queries.worklist(today, **filters),
+        eligible=queries.eligible_cases(today),
+        back=current_path(request),
+    )
+
+
+# --- assessments -------------------------------------------------------------------
+
+
+def _assessment_page(referral: Referral, followup: FollowUp | None) -> Any:
+    form = AssessmentForm()
+    if request.method == "GET":
+        form.assessed_on.data = local_today()
+    back = safe_next_url(request.args.get("next"), url_for("cases.show", referral_id=referral.id))
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.log_assessment(referral, form.values(), by=current_user, followup=followup)
+        if saved.ok:
+            flash(_("Assessment of %(case)s recorded.", case=referral.case_number), "success")
+            return redirect(back)
+    procedure = services.latest_procedure(referral)
+    return render_template(
+        "followups/assessment_form.html",
+        form=form,
+        referral=referral,
+        followup=followup,
+        procedure=procedure,
+        back=back,
+    ), form_status(form)
+
+
+@bp.route("/followups/<int:followup_id>/assessment", methods=["GET", "POST"])
+@require_role(*CARERS)
+def assess(followup_id: int) -> Any:
+    followup = get_followup_or_404(followup_id)
+    referral = get_referral_or_404(followup.referral_id)
+    if followup.status is not FollowUpStatus.PLANNED:
+        flash(_("This follow-up has already been done or marked missed."), "info")
+        return redirect(url_for("cases.show", referral_id=referral.id))
+    return _assessment_page(referral, followup)
+
+
+@bp.route("/cases/<int:referral_id>/assessments/new", methods=["GET", "POST"])
+@require_role(*CARERS)
+def assess_unscheduled(referral_id: int) -> Any:
+    return _assessment_page(get_referral_or_404(referral_id), None)
+
+
+@bp.route("/followups/<int:followup_id>/missed", methods=["GET", "POST"])
+@require_role(*CARERS)
+def missed(followup_id: int) -> Any:
+    followup = get_followup_or_404(followup_id)
+    form = MissedForm()
+    back = safe_next_url(
+        request.args.get("next"), url_for("cases.show", referral_id=followup.referral_id)
+    )
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.mark_missed(followup, reason=form.reason.data, by=current_user)
+        if saved.ok:
+            flash(_("Follow-up marked missed."), "success")
+            return redirect(back)
+    return render_template(
+        "followups/missed.html", form=form, followup=followup, back=back
+    ), form_status(form)
+
+
+# --- closing and presenting again ------------------------------------------------------
+
+
+@bp.route("/cases/<int:referral_id>/close", methods=["POST"])
+@require_role(*TEAM)
+def close(referral_id: int) -> Any:
+    referral = get_referral_or_404(referral_id)
+    if ConfirmForm().validate_on_submit():
+        with saving() as saved:
+            services.close_case(referral, by=current_user)
+        if saved.ok:
+            flash(_("%(case)s is closed.", case=referral.case_number), "success")
+    return redirect(url_for("cases.show", referral_id=referral.id))
+
+
+@bp.route("/cases/<int:referral_id>/present-again", methods=["GET", "POST"])
+@require_role(*CARERS)
+def present_again(referral_id: int) -> Any:
+    referral = get_referral_or_404(referral_id)
+    verdict = services.compute_verdict(referral)
+    form = PresentAgainForm()
+    if request.method == "GET":
+        form.reason.data = "\n".join(
+            explain(reason.code, reason.values) for reason in verdict.reasons
+        )
+        procedures = case_procedures(referral.id)
+        technique = procedures[0].technique.name if procedures else ""
+        form.question.data = _("Repeat %(technique)s after recurrence?", technique=technique)
+        form.patient_agreed_on.data = local_today()
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            again = services.present_again(
+                referral,
+                reason=form.reason.data,
+                question=form.question.data,
+                patient_agreed_on=form.patient_agreed_on.data,
+                by=current_user,
+            )
+        if saved.ok:
+            flash(
+                _(
+                    "%(case)s is referred to the RCP again as %(new)s.",
+                    case=referral.case_number,
+                    new=again.case_number,
+                ),
+                "success",
+            )
+            return redirect(url_for("cases.show", referral_id=again.id))
+    return render_template(
+        "followups/present_again.html",
+        form=form,
+        referral=referral,
+        verdict=verdict,
+        reasons=[explain(reason.code, reason.values) for reason in verdict.reasons],
+    ), form_status(form)
+
+
+# --- the trajectory ------------------------------------------------------------------
+
+
+def trajectory_of(referral: Referral) -> tuple[Trajectory, list[dict[str, Any]]]:
+    """The chart's data and the same points as table rows."""
+    procedures = sorted(case_procedures(referral.id), key=lambda p: p.performed_on)
+    assessments = queries.case_assessments(referral.id)
+    baseline = referral.nrs_average
+    points: list[Point] = []
+    if baseline is not None and referral.referral_on is not None:
+        points.append(Point(referral.referral_on, baseline, "baseline"))
+    points += [Point(a.assessed_on, a.nrs_average, "assessment") for a in assessments]
+    window = None
+    for procedure in procedures:
+        window = services.window_for(procedure) or window
+    trajectory = Trajectory(
+        baseline=baseline,
+        points=points,
+        procedures=[(p.performed_on, p.technique.name) for p in procedures],
+        window=window,
+    )
+    rows = [
+        {
+            "on": point.on,
+            "kind": point.kind,
+            "nrs": point.nrs,
+            "reduction": None if point.kind == "baseline" else reduction_pct(baseline, point.nrs),
+            "category": None
+            if point.kind == "baseline"
+            else response_category(baseline, point.nrs),
+        }
+        for point in points
+    ]
+    return trajectory, rows
+
+
+@bp.route("/cases/<int:referral_id>/trajectory.svg")
+@require_role(*TEAM)
+def chart(referral_id: int) -> Response:
+    trajectory, _rows = trajectory_of(get_referral_or_404(referral_id))
+    response = Response(trajectory_svg(trajectory), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- on the case page and the home page ----------------------------------------------------
+
+
+@case_section(20, "followups/case_section.html")
+def _case_section(referral: Referral) -> dict[str, Any]:
+    if not case_procedures(referral.id):
+        return {"treated": False}
+    trajectory, rows = trajectory_of(referral)
+    stored = db.session.get(CaseVerdict, referral.id)
+    today = local_today()
+    if stored is not None and queries.current_kind(stored, today) is stored.kind:
+        kind, reasons = stored.kind, explain_all(stored.reasons)
+    else:
+        # The minimum interval has passed since the verdict was kept: say it as of today.
+        live = services.compute_verdict(referral, today)
+        kind, reasons = live.kind, [explain(r.code, r.values) for r in live.reasons]
+    followups = queries.case_followups(referral.id)
+    return {
+        "treated": True,
+        "kind": kind,
+        "reasons": reasons,
+        "followups": followups,
+        "rows": rows,
+        "window": trajectory.window,
+        "planned_left": sum(1 for f in followups if f.status is FollowUpStatus.PLANNED),
+        "back": current_path(request),
+    }
+
+
+@home_panel(Role.CLINICIAN, 1, "followups/home_clinician.html")
+def _clinician_panel(user: User) -> dict[str, Any]:
+    today = local_today()
+    return {"work": queries.worklist(today, responsible_id=user.id), "today": today}
+
+
+@home_panel(Role.RADIOLOGIST, 25, "followups/home_eligible.html")
+@home_panel(Role.CLINICIAN, 2, "followups/home_eligible.html")
+def _eligible_panel(user: User) -> dict[str, Any]:
+    return {"eligible": queries.eligible_cases(local_today(), referrer_id=user.id, limit=10)}
