@@ -58,7 +58,7 @@ i18n: $(INSTALLED)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 	  --project "RCP Tracker" -o tracker/translations/messages.pot .
 	$(BIN)/pybabel update -i tracker/translations/messages.pot -d tracker/translations \
-	  --width 100
+	  --width 100 --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(MO)

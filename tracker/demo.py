@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -25,8 +26,10 @@ from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.core.time import frozen_clock, local_today, site_timezone
 from tracker.decisions import services as decision_services
-from tracker.decisions.models import Outcome
+from tracker.decisions.models import Outcome, Procedure
 from tracker.extensions import db
+from tracker.followups import services as followup_services
+from tracker.followups.models import AssessmentMode
 from tracker.meetings import services as meeting_services
 
 logger = logging.getLogger(__name__)
@@ -274,9 +277,81 @@ def _at(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=site_timezone())
 
 
+@dataclass(frozen=True)
+class _Story:
+    identity: tuple[Any, ...]
+    indication: str
+    technique: str
+    site: str
+    side: PainSide
+    nrs: tuple[int, int, int]
+    target: str
+    distance_mm: int | None
+    parameters: dict[str, Any]
+    referred_days_ago: int
+    #: (days after the procedure, average pain, "the pain is back")
+    follow_up: tuple[tuple[int, int, bool], ...]
+
+
+HISTORY = (
+    # A neuroma relieved by cryoneurolysis, then relapsing as the nerve regrows.
+    _Story(
+        ("80067890", "Roux", "Catherine", date(1963, 7, 14), Sex.FEMALE),
+        "morton_neuroma",
+        "cryoneurolysis",
+        "Right foot, second web space",
+        PainSide.RIGHT,
+        (8, 7, 9),
+        "Second common digital nerve (Morton's neuroma)",
+        55,
+        {"cryo_cycles": 2, "cryo_freeze_minutes": 3.0, "cryo_probe_temperature_c": -70},
+        140,
+        ((7, 2, False), (30, 2, False), (91, 3, False), (116, 6, True)),
+    ),
+    # A knee still relieved six months after genicular radiofrequency.
+    _Story(
+        ("80078901", "Lambert", "Georges", date(1947, 1, 29), Sex.MALE),
+        "limb_osteoarthritis",
+        "radiofrequency",
+        "Right knee",
+        PainSide.RIGHT,
+        (7, 6, 8),
+        "Superomedial, superolateral and inferomedial genicular nerves",
+        None,
+        {"rf_temperature_c": 80, "rf_duration_seconds": 90},
+        230,
+        ((7, 4, False), (30, 3, False), (91, 3, False), (183, 3, False)),
+    ),
+)
+
+
 def _seed_history(users: dict[str, User]) -> None:
     """Cases treated months ago, recorded as they happened (the clock is moved
     back for each step), so follow-up and outcomes have something to show."""
+    today = local_today()
+    for story in HISTORY:
+        procedure = _seed_story(story, users, today)
+        planned = {f.offset_days: f for f in followup_services.planned_for(procedure)}
+        for days, nrs, pain_is_back in story.follow_up:
+            assessed_on = procedure.performed_on + timedelta(days=days)
+            if assessed_on > today:
+                continue
+            with frozen_clock(_at(assessed_on, 11)):
+                followup_services.log_assessment(
+                    procedure.referral,
+                    {
+                        "assessed_on": assessed_on,
+                        "mode": AssessmentMode.PHONE,
+                        "nrs_average": nrs,
+                        "nrs_now": nrs,
+                        "pain_is_back": pain_is_back,
+                    },
+                    by=users["clinician@example.org"],
+                    followup=planned.get(days),
+                )
+
+
+def _seed_story(story: _Story, users: dict[str, User], today: date) -> Procedure:
     radiologist = users["radiologist@example.org"]
     coordinator = users["coordinator@example.org"]
     present = {
@@ -284,122 +359,84 @@ def _seed_history(users: dict[str, User]) -> None:
         users["clinician@example.org"].id,
         users["anaesthetist@example.org"].id,
     }
-    today = local_today()
-    stories = [
-        (
-            ("80067890", "Roux", "Catherine", date(1963, 7, 14), Sex.FEMALE),
-            "morton_neuroma",
-            "cryoneurolysis",
-            "Right foot, second web space",
-            PainSide.RIGHT,
-            (8, 7, 9),
-            "Second common digital nerve (Morton's neuroma)",
-            55,
-            {"cryo_cycles": 2, "cryo_freeze_minutes": 3.0, "cryo_probe_temperature_c": -70},
-            140,
-        ),
-        (
-            ("80078901", "Lambert", "Georges", date(1947, 1, 29), Sex.MALE),
-            "limb_osteoarthritis",
-            "radiofrequency",
-            "Right knee",
-            PainSide.RIGHT,
-            (7, 6, 8),
-            "Superomedial, superolateral and inferomedial genicular nerves",
-            None,
-            {"rf_temperature_c": 80, "rf_duration_seconds": 90},
-            230,
-        ),
-    ]
-    for (
-        identity,
-        indication,
-        technique_code,
-        site,
-        side,
-        nrs,
-        target,
-        distance,
-        params,
-        ago,
-    ) in stories:
-        referred_on = today - timedelta(days=ago)
-        meeting_day = referred_on + timedelta(days=8)
-        with frozen_clock(_at(referred_on, 9)):
-            patient = case_services.patient_for_referral(case_services.PatientIdentity(*identity))
-            referral = case_services.refer_case(
-                patient,
-                {
-                    "referrer_id": radiologist.id,
-                    "referral_on": referred_on,
-                    "indication_id": _indication(indication).id,
-                    "pain_site": site,
-                    "pain_side": side,
-                    "mechanism": Mechanism.NEUROPATHIC
-                    if technique_code == "cryoneurolysis"
-                    else Mechanism.NOCICEPTIVE,
-                    "pain_duration_months": 24,
-                    "nrs_now": nrs[0],
-                    "nrs_average": nrs[1],
-                    "nrs_worst": nrs[2],
-                    "treatments_tried": [
-                        TreatmentTried.NON_OPIOID_ANALGESICS.name,
-                        TreatmentTried.INFILTRATIONS.name,
-                    ],
-                    "anticoagulation": Anticoagulation.NONE,
-                    "allergies": "None known",
-                    "question": f"{_technique(technique_code).name_en}?",
-                    "patient_agreed_on": referred_on,
-                },
-                by=radiologist,
+    technique = _technique(story.technique)
+    referred_on = today - timedelta(days=story.referred_days_ago)
+    meeting_day = referred_on + timedelta(days=8)
+    with frozen_clock(_at(referred_on, 9)):
+        patient = case_services.patient_for_referral(case_services.PatientIdentity(*story.identity))
+        referral = case_services.refer_case(
+            patient,
+            {
+                "referrer_id": radiologist.id,
+                "referral_on": referred_on,
+                "indication_id": _indication(story.indication).id,
+                "pain_site": story.site,
+                "pain_side": story.side,
+                "mechanism": Mechanism.NEUROPATHIC
+                if technique.acts_on_nerve and story.technique == "cryoneurolysis"
+                else Mechanism.NOCICEPTIVE,
+                "pain_duration_months": 24,
+                "nrs_now": story.nrs[0],
+                "nrs_average": story.nrs[1],
+                "nrs_worst": story.nrs[2],
+                "treatments_tried": [
+                    TreatmentTried.NON_OPIOID_ANALGESICS.name,
+                    TreatmentTried.INFILTRATIONS.name,
+                ],
+                "anticoagulation": Anticoagulation.NONE,
+                "allergies": "None known",
+                "question": f"{technique.name_en}?",
+                "patient_agreed_on": referred_on,
+            },
+            by=radiologist,
+        )
+        meeting = meeting_services.create_meeting(
+            meeting_services.MeetingDetails(
+                starts_at=_at(meeting_day, 17),
+                duration_minutes=90,
+                capacity=12,
+                place="Salle de staff, imagerie interventionnelle",
+                chair_id=radiologist.id,
+                coordinator_id=coordinator.id,
             )
-            meeting = meeting_services.create_meeting(
-                meeting_services.MeetingDetails(
-                    starts_at=_at(meeting_day, 17),
-                    duration_minutes=90,
-                    capacity=12,
-                    place="Salle de staff, imagerie interventionnelle",
-                    chair_id=radiologist.id,
-                    coordinator_id=coordinator.id,
-                )
-            )
-            item = meeting_services.add_to_agenda(meeting, referral, by=coordinator)
-        with frozen_clock(_at(meeting_day, 17)):
-            meeting_services.set_members_present(meeting, present)
-            meeting_services.start_meeting(meeting)
-            decision = decision_services.save_draft(
-                item,
-                {
-                    "outcome": Outcome.PROCEDURE_PROPOSED,
-                    "reasons": "Refractory pain despite medical treatment and infiltrations.",
-                    "follows_guidelines": True,
-                },
-                {
-                    "technique_id": _technique(technique_code).id,
-                    "target": target,
-                    "side": side,
-                    "guidance": ["ULTRASOUND"],
-                    "distance_mm": distance,
-                },
-                by=radiologist,
-            )
-            decision_services.validate(decision, by=radiologist)
-            meeting_services.hold_meeting(meeting, by=radiologist)
-        performed_on = meeting_day + timedelta(days=14)
-        with frozen_clock(_at(performed_on, 14)):
-            decision_services.record_procedure(
-                decision.plan,
-                {
-                    "performed_on": performed_on,
-                    "technique_id": decision.plan.technique_id,
-                    "target": target,
-                    "distance_mm": distance,
-                    "immediate_result": "Immediate relief, no complication.",
-                    **params,
-                },
-                operator_ids=[radiologist.id],
-                by=radiologist,
-            )
+        )
+        item = meeting_services.add_to_agenda(meeting, referral, by=coordinator)
+    with frozen_clock(_at(meeting_day, 17)):
+        meeting_services.set_members_present(meeting, present)
+        meeting_services.start_meeting(meeting)
+        decision = decision_services.save_draft(
+            item,
+            {
+                "outcome": Outcome.PROCEDURE_PROPOSED,
+                "reasons": "Refractory pain despite medical treatment and infiltrations.",
+                "follows_guidelines": True,
+            },
+            {
+                "technique_id": technique.id,
+                "target": story.target,
+                "side": story.side,
+                "guidance": ["ULTRASOUND"],
+                "distance_mm": story.distance_mm,
+            },
+            by=radiologist,
+        )
+        decision_services.validate(decision, by=radiologist)
+        meeting_services.hold_meeting(meeting, by=radiologist)
+    performed_on = meeting_day + timedelta(days=14)
+    with frozen_clock(_at(performed_on, 14)):
+        return decision_services.record_procedure(
+            decision.plan,
+            {
+                "performed_on": performed_on,
+                "technique_id": technique.id,
+                "target": story.target,
+                "distance_mm": story.distance_mm,
+                "immediate_result": "Immediate relief, no complication.",
+                **story.parameters,
+            },
+            operator_ids=[radiologist.id],
+            by=radiologist,
+        )
 
 
 def _technique(code: str) -> Technique:
