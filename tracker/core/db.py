@@ -5,6 +5,9 @@ from __future__ import annotations
 import enum
 import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -102,8 +105,23 @@ def _tune_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+_writing: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Work outside a request that changes data (a background job): on SQLite its
+    transactions take the write lock when they begin, as write requests do."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
 
 def _request_writes() -> bool:
+    if _writing.get():
+        return True
     return has_request_context() and request.method not in SAFE_METHODS
 
 

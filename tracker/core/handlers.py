@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import flash, url_for
+from flask import current_app, flash, url_for
 from flask_wtf import FlaskForm
 
 from tracker.core.errors import DomainError
@@ -72,3 +72,13 @@ def safe_next_url(target: str | None, default: str | None = None) -> str:
 def current_path(request: Any) -> str:
     """The path and query of this request, for ``next=`` links."""
     return request.full_path if request.query_string else request.path
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link to a page, outside any request (e-mails, calendars
+    built by the scheduler), from the site's configured address."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, url_scheme=base.scheme or "http", script_name=base.path or "/"
+    )
+    return adapter.build(endpoint, values, force_external=True)
