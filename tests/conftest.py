@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -143,6 +144,39 @@ def db_session(request: pytest.FixtureRequest) -> Iterator[Any]:
             transaction.rollback()
             connection.close()
             engines[None] = engine
+
+
+@pytest.fixture
+def scratch_database_url(database_url: str, tmp_path) -> Iterator[str]:
+    """An empty database on the same kind of server as the suite's."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    name = f"rcp_scratch_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def committed_app(scratch_database_url: str, instance_path: str) -> Iterator[Any]:
+    """An application on its own freshly migrated database whose transactions
+    really commit: for tests of several connections at once (concurrency)."""
+    from flask_migrate import upgrade
+
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": scratch_database_url})
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
 
 
 class IsolatedClient(FlaskClient):

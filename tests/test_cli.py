@@ -126,7 +126,10 @@ def test_seed_demo_creates_one_account_per_role_and_prints_the_logins(runner, in
 
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0
-    assert "already has accounts" in again.output
+    assert "demo password 2026" in again.output  # the kept logins, shown again
+    kept.unlink()
+    without_file = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert "already has accounts" in without_file.output
     refused = runner.invoke(args=["seed-demo"])
     assert refused.exit_code != 0
 

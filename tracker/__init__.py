@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_hooks(app)
 
+    import tracker.jobs  # noqa: F401 - declares the background jobs
     from tracker.cli import register_commands
 
     register_commands(app)
@@ -80,6 +81,8 @@ def _register_models() -> None:
     import tracker.cases.models
     import tracker.catalogue.models
     import tracker.core.audit
+    import tracker.core.mail
+    import tracker.core.scheduler
     import tracker.core.settings
     import tracker.decisions.models
     import tracker.followups.models

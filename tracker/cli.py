@@ -89,7 +89,11 @@ def seed_demo_command(password: str | None, if_empty: bool) -> None:
 
     if database_has_accounts():
         if if_empty:
-            click.echo("The database already has accounts: no demo data added.")
+            kept = Path(current_app.instance_path) / DEMO_LOGINS_FILE
+            if kept.exists():
+                click.echo(kept.read_text().rstrip())
+            else:
+                click.echo("The database already has accounts: no demo data added.")
             return
         raise click.ClickException(
             "The database already has accounts: demo data goes only into an empty database."
@@ -120,6 +124,45 @@ def _keep_demo_logins(instance: Path, text: str) -> None:
         fh.write(text)
 
 
+@click.group("scheduler")
+def scheduler_group() -> None:
+    """The background jobs (reminders, digests, roll-over, backups)."""
+
+
+@scheduler_group.command("run")
+@with_appcontext
+def scheduler_run() -> None:
+    """Run the scheduler in the foreground: one such process per installation."""
+    from tracker.core.scheduler import build_scheduler, jobs, next_run
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    scheduler = build_scheduler(app)
+    for spec in jobs():
+        click.echo(f"  {spec.id:<12} next run {next_run(spec):%Y-%m-%d %H:%M %Z}")
+    click.echo("Scheduler running (Ctrl-C to stop).")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("Scheduler stopped.")
+
+
+@scheduler_group.command("run-once")
+@click.argument("job_id")
+@with_appcontext
+def scheduler_run_once(job_id: str) -> None:
+    """Run one job now (for cron users and for checking a job by hand)."""
+    from tracker.core.scheduler import RunOutcome, get_job, jobs, run_job
+
+    if get_job(job_id) is None:
+        known = ", ".join(spec.id for spec in jobs())
+        raise click.BadParameter(f"unknown job {job_id!r}; jobs: {known}", param_hint="JOB")
+    run = run_job(job_id)
+    click.echo(f"{job_id}: {run.outcome.name} {run.counts}")
+    if run.outcome is not RunOutcome.OK:
+        raise click.ClickException(run.error or "the job failed")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(scheduler_group)

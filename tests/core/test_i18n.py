@@ -15,7 +15,11 @@ from tracker.extensions import db
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "tracker/translations/fr/LC_MESSAGES/messages.po"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
-METHOD_MAP = [("tracker/**.py", "python"), ("templates/**.html", "jinja2")]
+METHOD_MAP = [
+    ("tracker/**.py", "python"),
+    ("templates/**.html", "jinja2"),
+    ("templates/**.txt", "jinja2"),
+]
 
 
 def test_the_browser_language_is_used(client):

@@ -8,7 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from tracker.core.forms import EnumCheckboxField, EnumSelectField, email_address
@@ -83,3 +83,18 @@ class UserEditForm(_AccountFields):
 class PasswordResetForm(_NewPassword, FlaskForm):
     password = _new_password_field(_l("New password"))
     confirm = _confirmation_field()
+
+
+class EmailPreferencesForm(FlaskForm):
+    email_followup_digest = BooleanField(
+        _l("Daily summary of my follow-ups due"),
+        description=_l("Sent in the morning when some of your follow-ups are due or overdue."),
+    )
+    email_meeting_reminders = BooleanField(
+        _l("Reminders of coming meetings"),
+        description=_l("When you chair, coordinate or present, or referred a case on the agenda."),
+    )
+    email_eligible_cases = BooleanField(
+        _l("My patients who become eligible for re-discussion"),
+    )
+    email_draft_reminders = BooleanField(_l("Reminders of my referrals still in draft"))

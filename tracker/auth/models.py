@@ -36,6 +36,11 @@ class User(Audited, UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    #: Which e-mails the person wants (each can be turned off).
+    email_followup_digest: Mapped[bool] = mapped_column(default=True)
+    email_meeting_reminders: Mapped[bool] = mapped_column(default=True)
+    email_eligible_cases: Mapped[bool] = mapped_column(default=True)
+    email_draft_reminders: Mapped[bool] = mapped_column(default=True)
 
     role_links: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

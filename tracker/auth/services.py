@@ -227,6 +227,21 @@ def active_users_with(*roles: Role) -> list[User]:
     return list(db.session.scalars(query))
 
 
+EMAIL_PREFERENCES = (
+    "email_followup_digest",
+    "email_meeting_reminders",
+    "email_eligible_cases",
+    "email_draft_reminders",
+)
+
+
+def set_email_preferences(user: User, wanted: dict[str, bool]) -> None:
+    for name in EMAIL_PREFERENCES:
+        if name in wanted:
+            setattr(user, name, bool(wanted[name]))
+    db.session.flush()
+
+
 def list_users() -> list[User]:
     return list(
         db.session.scalars(

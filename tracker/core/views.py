@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("core", __name__)
 
 register_nav("core.settings", _l("Settings"), 920)
+register_nav("core.jobs", _l("Background jobs"), 930)
+register_nav("core.notifications", _l("My e-mails"), 810)
 
 LANGUAGE_COOKIE = "rcp_lang"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
@@ -77,7 +79,75 @@ def settings() -> Any:
         if saved.ok:
             flash(_("Settings saved."), "success")
             return redirect(url_for("core.settings"))
-    return render_template("core/settings.html", form=form), form_status(form)
+    return render_template(
+        "core/form_page.html",
+        form=form,
+        title=_("Settings"),
+        intro=_(
+            "Conventions of the unit. The defaults follow the published guidance; changes "
+            "apply at once and are recorded in the audit trail."
+        ),
+    ), form_status(form)
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@login_required
+def notifications() -> Any:
+    from tracker.auth.forms import EmailPreferencesForm
+    from tracker.auth.services import EMAIL_PREFERENCES, set_email_preferences
+
+    form = EmailPreferencesForm(obj=current_user)
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            set_email_preferences(
+                current_user, {name: getattr(form, name).data for name in EMAIL_PREFERENCES}
+            )
+        if saved.ok:
+            flash(_("Your e-mail choices are saved."), "success")
+            return redirect(url_for("core.notifications"))
+    return render_template(
+        "core/form_page.html",
+        form=form,
+        title=_("E-mails I receive"),
+        intro=_("E-mails carry case numbers and links, never a patient's name."),
+    ), form_status(form)
+
+
+@bp.route("/admin/jobs")
+@require_role(Role.ADMIN)
+def jobs() -> str:
+    from sqlalchemy import select
+
+    from tracker.core.mail import OutboxMessage
+    from tracker.core.scheduler import jobs as declared
+    from tracker.core.scheduler import last_runs, next_run
+
+    runs = last_runs()
+    page = db.paginate(
+        select(OutboxMessage).order_by(OutboxMessage.sent_at.is_not(None), OutboxMessage.id.desc()),
+        per_page=50,
+        error_out=False,
+    )
+    return render_template(
+        "core/jobs.html",
+        jobs=[(spec, runs.get(spec.id), next_run(spec)) for spec in declared()],
+        page=page,
+        configured=bool(current_app.config.get("MAIL_HOST")),
+    )
+
+
+@bp.route("/admin/outbox/<int:message_id>/retry", methods=["POST"])
+@require_role(Role.ADMIN)
+def outbox_retry(message_id: int) -> Any:
+    from tracker.core.forms import ConfirmForm
+    from tracker.core.mail import OutboxMessage, retry
+
+    message = db.get_or_404(OutboxMessage, message_id)
+    if ConfirmForm().validate_on_submit():
+        with saving():
+            retry(message)
+        flash(_("The message will be sent at the next run of the outbox job."), "success")
+    return redirect(url_for("core.jobs"))
 
 
 @bp.route("/language", methods=["POST"])

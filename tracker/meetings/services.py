@@ -380,6 +380,8 @@ def start_meeting(meeting: Meeting) -> None:
 
 def hold_meeting(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
     """Mark the meeting held; undiscussed cases roll over."""
+    _lock(meeting)
+    db.session.refresh(meeting)  # closed meanwhile by someone (or a scheduler) else?
     if meeting.status not in OPEN:
         raise DomainError(_l("This meeting is already closed."))
     meeting.status = MeetingStatus.HELD
