@@ -23,12 +23,15 @@ $(INSTALLED): pyproject.toml
 %.mo: %.po $(INSTALLED)
 	@$(BIN)/pybabel compile --statistics -i $< -o $@
 
+# The web server and, beside it, the one scheduler process (background jobs).
 run: install
 	@$(FLASK) db upgrade
-	@$(FLASK) seed-demo --if-empty >/dev/null
-	@test ! -f instance/demo-logins.txt || cat instance/demo-logins.txt
-	@echo "RCP Tracker: http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	@$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@$(FLASK) seed-demo --if-empty
+	@echo "RCP Tracker: http://127.0.0.1:$(PORT)  (Ctrl-C stops the web server and the scheduler)"
+	@$(FLASK) scheduler run & scheduler=$$!; \
+	  trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
+	  TRACKER_BASE_URL=$${TRACKER_BASE_URL:-http://127.0.0.1:$(PORT)} \
+	    $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install lint check-migrations pytest
 

@@ -43,6 +43,18 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "PASSWORD_MIN_LENGTH": (12, int),
     "SESSION_COOKIE_SECURE": (None, _as_bool),
     "PER_PAGE": (25, int),
+    # Outgoing mail; with no host, messages wait in the outbox (visible to admins).
+    "MAIL_HOST": (None, str),
+    "MAIL_PORT": (25, int),
+    "MAIL_SECURITY": ("none", str),
+    "MAIL_USER": (None, str),
+    "MAIL_PASSWORD": (None, str),
+    "MAIL_SENDER": ("rcp-tracker@localhost", str),
+    # The address users open the application at, for links in e-mails.
+    "BASE_URL": ("http://127.0.0.1:5000", str),
+    # SQLite backups made by the scheduler.
+    "BACKUP_DIR": (None, str),
+    "BACKUP_KEEP_DAYS": (14, int),
     # Hospital patient identifiers (MRN): a regular expression the whole value matches.
     "MRN_PATTERN": (r"[A-Za-z0-9]{4,20}", str),
 }
@@ -104,6 +116,11 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
         else:
             secret_key = _development_secret_key(instance)
 
+    if settings["MAIL_SECURITY"] not in {"none", "starttls", "ssl"}:
+        raise ConfigurationError(
+            f"{ENV_PREFIX}MAIL_SECURITY must be none, starttls or ssl, "
+            f"not {settings['MAIL_SECURITY']!r}."
+        )
     database_url = settings["DATABASE_URL"] or f"sqlite:///{instance / 'tracker.db'}"
     secure_cookies = settings["SESSION_COOKIE_SECURE"]
     if secure_cookies is None:
@@ -125,6 +142,15 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
         "PASSWORD_MIN_LENGTH": settings["PASSWORD_MIN_LENGTH"],
         "PER_PAGE": settings["PER_PAGE"],
         "MRN_PATTERN": settings["MRN_PATTERN"],
+        "MAIL_HOST": settings["MAIL_HOST"],
+        "MAIL_PORT": settings["MAIL_PORT"],
+        "MAIL_SECURITY": settings["MAIL_SECURITY"],
+        "MAIL_USER": settings["MAIL_USER"],
+        "MAIL_PASSWORD": settings["MAIL_PASSWORD"],
+        "MAIL_SENDER": settings["MAIL_SENDER"],
+        "BASE_URL": settings["BASE_URL"].rstrip("/"),
+        "BACKUP_DIR": settings["BACKUP_DIR"] or str(instance / "backups"),
+        "BACKUP_KEEP_DAYS": settings["BACKUP_KEEP_DAYS"],
         "SESSION_COOKIE_SECURE": secure_cookies,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
