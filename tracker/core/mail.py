@@ -88,8 +88,10 @@ def queue_mail(*, key: str, to: User, subject: str, body: str) -> bool:
             attempts=0,
         )
         .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(OutboxMessage.id)
     )
-    return db.session.execute(statement).rowcount == 1
+    # A row comes back only when this call inserted it.
+    return db.session.execute(statement).scalar() is not None
 
 
 @dataclass(frozen=True)
