@@ -116,6 +116,7 @@ def _register_hooks(app: Flask) -> None:
     from tracker.auth.services import load_session_user
     from tracker.auth.views import unauthorized
     from tracker.core import views as core_views
+    from tracker.core.afterwards import run_writes_after_response
     from tracker.core.handlers import current_path
     from tracker.core.navigation import nav_for
     from tracker.core.permissions import Role, enforce_access
@@ -123,6 +124,7 @@ def _register_hooks(app: Flask) -> None:
     login_manager.user_loader(load_session_user)
     login_manager.unauthorized_handler(unauthorized)
     app.before_request(enforce_access)
+    app.after_request(run_writes_after_response)
 
     app.register_error_handler(CSRFError, core_views.handle_csrf_error)
     app.register_error_handler(HTTPException, core_views.handle_http_error)

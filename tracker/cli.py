@@ -162,7 +162,30 @@ def scheduler_run_once(job_id: str) -> None:
         raise click.ClickException(run.error or "the job failed")
 
 
+@click.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check that no audit entry was altered, removed or inserted behind the
+    application's back (exit status 1 if one was)."""
+    from tracker.core.audit import verify_chain
+
+    report = verify_chain(db.session.connection())
+    db.session.rollback()
+    if not report.intact:
+        raise click.ClickException(
+            f"audit trail broken at entry {report.broken_at}: {report.problem} "
+            f"({report.checked} entries before it verify)"
+        )
+    click.echo(f"Audit trail intact: {report.checked} entries; last hash {report.head}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(scheduler_group)
+    app.cli.add_command(audit_group)

@@ -80,6 +80,9 @@ class Patient(Audited, db.Model):
     def age(self) -> int:
         return age_on(self.birth_on, local_today())
 
+    def audit_patient_id(self) -> int | None:
+        return self.id
+
 
 def age_on(birth_on: date, day: date) -> int:
     return day.year - birth_on.year - ((day.month, day.day) < (birth_on.month, birth_on.day))
@@ -263,6 +266,12 @@ class Referral(Audited, db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
+
+    def audit_case_id(self) -> int | None:
+        return self.id
+
+    def audit_patient_id(self) -> int | None:
+        return self.patient_id
 
     @property
     def treatments(self) -> list[TreatmentTried]:

@@ -1,27 +1,53 @@
-"""The audit trail: who changed what, when, from which value to which.
+"""The audit trail: who changed or opened what, when, from which value to which.
 
 Models opt in by inheriting :class:`Audited`.  One session hook records every
 insert, update and delete of those models in the same transaction as the change
 itself, so a change can never be committed without its audit entry and services
-do not write audit code by hand.
+do not write audit code by hand.  Logins, downloads, exports and views of a
+case page are recorded with :func:`record_access`.
+
+The trail is append-only (database triggers refuse updates and deletes) and
+each entry carries the SHA-256 of its content and of the entry before it, so
+that a row altered or removed behind the application's back breaks the chain
+and ``flask --app tracker audit verify`` says where.  Entries are appended one
+writer at a time: on PostgreSQL under a transaction-scoped advisory lock that
+write transactions take first (see ``tracker.core.db``), on SQLite under the
+database's own write lock.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import g, has_request_context
-from sqlalchemy import JSON, ForeignKey, Index, String, event, insert, inspect
+from flask import Response, g, has_request_context, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    Connection,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    event,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.orm import Mapped, Mapper, Session, attributes, mapped_column, object_session
 
+from tracker.core.afterwards import write_after_response
+from tracker.core.db import SAFE_METHODS, take_writer_lock
+from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.time import utcnow
 from tracker.extensions import db
 
@@ -30,19 +56,49 @@ logger = logging.getLogger(__name__)
 SECRET_PLACEHOLDER = "***"  # noqa: S105 - shown in place of a secret value
 
 
-class AuditAction(enum.Enum):
+class AuditAction(LabelledEnum):
     INSERT = "insert"
     UPDATE = "update"
     DELETE = "delete"
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    LOGOUT = "logout"
+    VIEW = "view"
+    DOWNLOAD = "download"
+    EXPORT = "export"
+
+
+with_labels(
+    AuditAction,
+    {
+        AuditAction.INSERT: _l("Created"),
+        AuditAction.UPDATE: _l("Changed"),
+        AuditAction.DELETE: _l("Deleted"),
+        AuditAction.LOGIN: _l("Logged in"),
+        AuditAction.LOGIN_FAILED: _l("Failed login"),
+        AuditAction.LOGOUT: _l("Logged out"),
+        AuditAction.VIEW: _l("Opened"),
+        AuditAction.DOWNLOAD: _l("Downloaded"),
+        AuditAction.EXPORT: _l("Exported"),
+    },
+)
+
+#: Changes to rows, as opposed to access events (logins, views, downloads).
+CHANGE_ACTIONS = frozenset({AuditAction.INSERT, AuditAction.UPDATE, AuditAction.DELETE})
+
+#: The ``previous_hash`` of the first entry.
+GENESIS_HASH = "0" * 64
 
 
 class AuditEntry(db.Model):
-    """One change to one audited row."""
+    """One change to one audited row, or one access to data (login, view, download)."""
 
     __tablename__ = "audit_entries"
     __table_args__ = (
         Index(None, "entity_type", "entity_id"),
         Index(None, "recorded_at"),
+        # Two entries can never follow the same one: the chain cannot fork.
+        UniqueConstraint("previous_hash"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,8 +113,35 @@ class AuditEntry(db.Model):
     entity_type: Mapped[str] = mapped_column(String(64))
     #: The primary key of the changed row, as text.
     entity_id: Mapped[str] = mapped_column(String(64))
-    #: ``{field: [old, new]}`` for every field that changed.
+    #: ``{field: [old, new]}`` for every field that changed; for access events,
+    #: what was opened or exported (``{"format": "pdf"}``...).
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The case (referral) the row belongs to, for the case's history tab.  No
+    #: foreign key: the trail outlives what it describes.
+    referral_id: Mapped[int | None] = mapped_column(index=True)
+    #: The patient, for rows of the patient record itself and of their referrals.
+    patient_id: Mapped[int | None] = mapped_column(index=True)
+    #: ``entry_hash`` of the entry before this one (``GENESIS_HASH`` for the first).
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 of ``previous_hash`` and of this entry's content.
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+    @property
+    def is_change(self) -> bool:
+        return self.action in CHANGE_ACTIONS
+
+    def content(self) -> dict[str, Any]:
+        return {
+            "recorded_at": self.recorded_at,
+            "actor_id": self.actor_id,
+            "actor_label": self.actor_label,
+            "action": self.action,
+            "entity_type": self.entity_type,
+            "entity_id": self.entity_id,
+            "changes": self.changes,
+            "referral_id": self.referral_id,
+            "patient_id": self.patient_id,
+        }
 
 
 class Audited:
@@ -68,6 +151,15 @@ class Audited:
     __audit_exclude__: frozenset[str] = frozenset()
     #: Columns recorded as changed without their value (password hashes).
     __audit_secret__: frozenset[str] = frozenset()
+
+    def audit_case_id(self) -> int | None:
+        """The case (referral) this row belongs to; rows with a ``referral_id``
+        column belong to that case."""
+        return getattr(self, "referral_id", None)
+
+    def audit_patient_id(self) -> int | None:
+        """The patient this row describes directly (patient record, referral)."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -193,7 +285,14 @@ def _collect(action: AuditAction) -> Any:
         session = object_session(target)
         if session is not None:
             session.info.setdefault(_PENDING, []).append(
-                (action, type(target).__name__, _entity_id(target), changes)
+                {
+                    "action": action,
+                    "entity_type": type(target).__name__,
+                    "entity_id": _entity_id(target),
+                    "changes": changes,
+                    "referral_id": target.audit_case_id(),
+                    "patient_id": target.audit_patient_id(),
+                }
             )
 
     return listener
@@ -212,28 +311,149 @@ for _action, _event in (
     event.listen(Audited, _event, _collect(_action), propagate=True)
 
 
+# --- the hash chain -------------------------------------------------------------
+
+
+def _canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _canonical_moment(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def entry_digest(previous_hash: str, content: dict[str, Any]) -> str:
+    """The hash of one entry: its content (as read back from the database) and
+    the hash of the entry before it.
+
+    The migration that introduced the chain has its own copy of this function;
+    changing it means a migration that re-hashes nothing but says so.
+    """
+    payload = _canonical_json(
+        [
+            previous_hash,
+            _canonical_moment(content["recorded_at"]),
+            content["actor_id"],
+            content["actor_label"],
+            content["action"].name,
+            content["entity_type"],
+            content["entity_id"],
+            content["referral_id"],
+            content["patient_id"],
+            content["changes"],
+        ]
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _chain_head(connection: Connection) -> str:
+    head = connection.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
+    return head or GENESIS_HASH
+
+
+def _append(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Add entries at the end of the chain, in one statement."""
+    actor, moment = current_actor(), utcnow()
+    # Usually held since the transaction began; taking it again is harmless.
+    take_writer_lock(connection)
+    previous = _chain_head(connection)
+    values = []
+    for row in rows:
+        content = {
+            "recorded_at": moment,
+            "actor_id": actor.user_id,
+            "actor_label": actor.label[:200],
+            "referral_id": None,
+            "patient_id": None,
+            **row,
+            # Stored as it will be read back, so that the digest can be recomputed.
+            "changes": json.loads(_canonical_json(row.get("changes") or {})),
+        }
+        digest = entry_digest(previous, content)
+        values.append({**content, "previous_hash": previous, "entry_hash": digest})
+        previous = digest
+    connection.execute(insert(AuditEntry), values)
+
+
 @event.listens_for(Session, "after_flush")
 def _record_changes(session: Session, flush_context: Any) -> None:
     """Write the flush's audit entries in one statement, inside its transaction."""
     pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    actor, moment = current_actor(), utcnow()
-    session.connection().execute(
-        insert(AuditEntry),
-        [
-            {
-                "recorded_at": moment,
-                "actor_id": actor.user_id,
-                "actor_label": actor.label[:200],
-                "action": action,
-                "entity_type": entity_type,
-                "entity_id": entity_id,
-                "changes": changes,
-            }
-            for action, entity_type, entity_id, changes in pending
-        ],
-    )
+    if pending:
+        _append(session.connection(), pending)
+
+
+def record_access(
+    action: AuditAction,
+    entity_type: str,
+    entity_id: object,
+    *,
+    referral_id: int | None = None,
+    patient_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record a login, a view, a download or an export.
+
+    In a request that changes data the entry joins the request's transaction.
+    A page that only reads (GET) is recorded after its response is ready, in a
+    short write transaction of its own, and only if the page was shown: a
+    read-only request never holds the write lock while it renders.
+    """
+    row = {
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id)[:64],
+        "referral_id": referral_id,
+        "patient_id": patient_id,
+        "changes": details or {},
+    }
+    if has_request_context() and request.method in SAFE_METHODS:
+
+        def write(response: Response) -> None:
+            if response.status_code < 400:
+                _append(db.session.connection(), [row])
+
+        write_after_response(write)
+    else:
+        _append(db.session.connection(), [row])
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What ``verify_chain`` found."""
+
+    checked: int
+    head: str
+    #: The id of the first entry that does not verify, and why.
+    broken_at: int | None = None
+    problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None
+
+
+def verify_chain(connection: Connection, batch: int = 1000) -> ChainReport:
+    """Recompute every entry's hash, oldest first, and check each link."""
+    table = AuditEntry.__table__
+    query = select(table).order_by(table.c.id).execution_options(yield_per=batch)
+    previous, checked = GENESIS_HASH, 0
+    with connection.execute(query) as rows:
+        for row in rows:
+            entry = row._mapping
+            if entry["previous_hash"] != previous:
+                return ChainReport(
+                    checked,
+                    previous,
+                    entry["id"],
+                    "it does not follow the entry before it: an entry was removed, "
+                    "inserted or reordered",
+                )
+            if entry_digest(previous, dict(entry)) != entry["entry_hash"]:
+                return ChainReport(checked, previous, entry["id"], "its content was altered")
+            previous = entry["entry_hash"]
+            checked += 1
+    return ChainReport(checked, previous)
 
 
 @event.listens_for(Session, "after_rollback")

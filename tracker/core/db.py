@@ -125,14 +125,31 @@ def _request_writes() -> bool:
     return has_request_context() and request.method not in SAFE_METHODS
 
 
-@event.listens_for(Engine, "begin")
-def _sqlite_begin(connection: Any) -> None:
-    """Requests that change data take SQLite's write lock when they begin.
+#: The PostgreSQL advisory lock that write transactions take first.  The audit
+#: trail is one hash chain, so its entries are appended one writer at a time;
+#: taking that lock before any row lock means two writers can never each hold
+#: what the other waits for (a deadlock).
+WRITER_LOCK_KEY = 0x52435054  # "RCPT"
 
-    A deferred transaction that read first and writes later fails at once
-    ("database is locked") if another writer committed in between; taking the
-    lock up front makes concurrent writers queue (busy timeout) instead, and
-    makes read-then-write checks (agenda capacity) safe.
+
+def take_writer_lock(connection: Any) -> None:
+    """Wait for the writer lock until this transaction ends (PostgreSQL only:
+    SQLite's own write lock does the same)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
+
+
+@event.listens_for(Engine, "begin")
+def _begin(connection: Any) -> None:
+    """Transactions that change data take the write lock when they begin.
+
+    SQLite: a deferred transaction that read first and writes later fails at
+    once ("database is locked") if another writer committed in between; taking
+    the lock up front makes concurrent writers queue (busy timeout) instead, and
+    makes read-then-write checks (agenda capacity) safe.  PostgreSQL: the
+    writer lock above, for the audit chain.
     """
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _request_writes() else "BEGIN")
+    elif _request_writes():
+        take_writer_lock(connection)

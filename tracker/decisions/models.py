@@ -328,6 +328,9 @@ class AdverseEvent(Audited, db.Model):
 
     procedure: Mapped[Procedure] = relationship(back_populates="adverse_events")
 
+    def audit_case_id(self) -> int | None:
+        return self.procedure.referral_id
+
     @property
     def grade_label(self) -> str:
         return str(CIRSE_GRADES[self.cirse_grade])
