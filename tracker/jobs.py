@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from tracker.auth import services as auth_services
 from tracker.auth.models import User
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus, missing_labels
@@ -90,6 +91,21 @@ def _notify(user: User, key: str, template: str, subject: Any, **context: Any) -
 
 def _local_day(now: datetime) -> Any:
     return to_local(now).date()
+
+
+# --- logins -------------------------------------------------------------------
+
+
+@job(
+    "sessions",
+    lambda zone: CronTrigger(hour=3, minute=30, timezone=zone),
+    _l("Close login sessions that ran out and forget old failed logins"),
+)
+def sessions(now: datetime) -> dict[str, int]:
+    return {
+        "closed": auth_services.close_lapsed_sessions(now),
+        "forgotten": auth_services.forget_old_login_failures(now),
+    }
 
 
 # --- mail ---------------------------------------------------------------------

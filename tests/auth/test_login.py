@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.factories import PASSWORD, make_user
+from tracker.auth import services
 from tracker.auth.models import User, UserSession
+from tracker.core.audit import AuditAction, AuditEntry
 from tracker.core.permissions import Role
 from tracker.extensions import db
 
@@ -125,3 +127,73 @@ def test_password_is_rehashed_when_the_cost_settings_change(app, client, auth):
     assert new_hash != old_hash
     assert "t=2" in new_hash
     assert new_hash.startswith("$argon2id$")
+
+
+def fail_logins(auth, email: str, times: int) -> None:
+    for _ in range(times):
+        assert auth.login(email, "a wrong guess at it").status_code == 422
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(client, auth, clock):
+    user = make_user()
+    fail_logins(auth, user.email, services.LOCKOUT_ATTEMPTS)
+    response = auth.login(user.email)  # the right password, too late
+    assert response.status_code == 422
+    assert "Too many failed attempts" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+    clock.advance(minutes=14)
+    assert auth.login(user.email).status_code == 422
+    clock.advance(minutes=1)
+    auth.login_as(user)
+
+
+def test_four_failures_do_not_lock_and_a_success_resets_the_count(client, auth):
+    user = make_user()
+    fail_logins(auth, user.email, services.LOCKOUT_ATTEMPTS - 1)
+    auth.login_as(user)
+    auth.logout()
+    fail_logins(auth, user.email, services.LOCKOUT_ATTEMPTS - 1)
+    auth.login_as(user)
+
+
+def test_unknown_addresses_lock_out_the_same_way(client, auth):
+    """The lockout must not tell which addresses have accounts."""
+    known = make_user()
+    fail_logins(auth, known.email, services.LOCKOUT_ATTEMPTS)
+    fail_logins(auth, "nobody@hospital.test", services.LOCKOUT_ATTEMPTS)
+    known_page = auth.login(known.email, "again").get_data(as_text=True)
+    unknown_page = auth.login("nobody@hospital.test", "again").get_data(as_text=True)
+    assert "Too many failed attempts" in known_page
+    assert known_page.replace(known.email, "") == unknown_page.replace("nobody@hospital.test", "")
+
+
+def test_the_lockout_is_shared_by_every_web_worker(app, auth):
+    """Counted in the database: another worker (another client) sees it."""
+    user = make_user()
+    fail_logins(auth, user.email, services.LOCKOUT_ATTEMPTS)
+    other_worker = app.test_client()
+    response = other_worker.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 422
+
+
+def test_an_admin_password_reset_lifts_the_lockout(client, auth):
+    user = make_user()
+    fail_logins(auth, user.email, services.LOCKOUT_ATTEMPTS)
+    services.set_password(db.session.get(User, user.id), "a brand new long password")
+    db.session.commit()
+    assert auth.login(user.email, "a brand new long password").status_code == 302
+
+
+def test_failed_logins_are_audited_with_their_reason(auth):
+    user = make_user(email="known@hospital.test")
+    auth.login("known@hospital.test", "wrong")
+    auth.login("Unknown@Hospital.test", "wrong")
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == AuditAction.LOGIN_FAILED)
+        .order_by(AuditEntry.id)
+    ).all()
+    assert [(e.entity_id, e.changes) for e in entries] == [
+        (str(user.id), {"email": "known@hospital.test", "reason": "password"}),
+        ("", {"email": "unknown@hospital.test", "reason": "unknown"}),
+    ]

@@ -385,7 +385,15 @@ def test_the_scheduler_has_every_job_with_a_misfire_grace_time(app):
 
     scheduler = build_scheduler(app)
     ids = {job.id for job in scheduler.get_jobs()}
-    assert ids == {"outbox", "followups", "retreatment", "meetings", "drafts", "backup"}
+    assert ids == {
+        "outbox",
+        "followups",
+        "retreatment",
+        "meetings",
+        "drafts",
+        "backup",
+        "sessions",
+    }
     assert scheduler._job_defaults["misfire_grace_time"] == MISFIRE_GRACE_SECONDS
     assert scheduler._job_defaults["max_instances"] == 1
 

@@ -219,13 +219,14 @@ def test_the_chair_validates_the_attendance_sheet(app, client, coordinator):
     assert db.session.get(Meeting, meeting.id).attendance_validated_by_id == chair.id
 
 
-def test_holding_the_meeting_carries_cases_over(client, coordinator, clock):
+def test_holding_the_meeting_carries_cases_over(client, auth, coordinator, clock):
     today = make_meeting()
     following = make_meeting(starts_at=datetime(2026, 12, 1, 17, 0, tzinfo=PARIS))
     referral = make_referral()
     services.add_to_agenda(today, referral, by=None)
     db.session.commit()
     clock.set(datetime(2026, 11, 24, 18, 45, tzinfo=PARIS))
+    auth.login_as(coordinator)  # days later: a new login
     client.post(f"/meetings/{today.id}/start")
     response = client.post(f"/meetings/{today.id}/hold", follow_redirects=True)
     assert "1 case(s) not discussed were carried over" in text(soup(response))

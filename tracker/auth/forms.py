@@ -11,8 +11,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from tracker.auth.services import SESSION_MAX_HOURS
 from tracker.core.forms import EnumCheckboxField, EnumSelectField, email_address
 from tracker.core.permissions import Role
+from tracker.core.settings import setting
 from tracker.core.specialties import Specialty
 
 
@@ -27,6 +29,15 @@ class LoginForm(FlaskForm):
         validators=[DataRequired(), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
+    remember = BooleanField(_l("Keep me logged in when the browser closes"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.remember.description = _(
+            "Only on a computer that is yours alone. The login still ends after "
+            "%(hours)d hours, or sooner when unused.",
+            hours=setting(SESSION_MAX_HOURS.key),
+        )
 
 
 class _AccountFields(FlaskForm):
@@ -81,6 +92,16 @@ class UserEditForm(_AccountFields):
 
 
 class PasswordResetForm(_NewPassword, FlaskForm):
+    password = _new_password_field(_l("New password"))
+    confirm = _confirmation_field()
+
+
+class PasswordChangeForm(_NewPassword, FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
     password = _new_password_field(_l("New password"))
     confirm = _confirmation_field()
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.core.audit import Audited
+from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
@@ -97,11 +99,36 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class SessionEnd(LabelledEnum):
+    """Why a login session ended."""
+
+    LOGOUT = "logout"
+    IDLE = "idle"
+    EXPIRED = "expired"
+    PASSWORD = "password"  # noqa: S105 - a reason, not a secret
+    REVOKED = "revoked"
+    DEACTIVATED = "deactivated"
+
+
+with_labels(
+    SessionEnd,
+    {
+        SessionEnd.LOGOUT: _l("Logged out"),
+        SessionEnd.IDLE: _l("Unused for too long"),
+        SessionEnd.EXPIRED: _l("Reached its maximum length"),
+        SessionEnd.PASSWORD: _l("Password changed"),
+        SessionEnd.REVOKED: _l("Ended from another browser"),
+        SessionEnd.DEACTIVATED: _l("Account deactivated"),
+    },
+)
+
+
 class UserSession(db.Model):
     """One login on one browser.
 
     Only a hash of the token is stored, so a copy of the database does not let
-    anyone take over a session.
+    anyone take over a session.  The time limits are fixed when the session
+    opens, from the site settings of that moment.
     """
 
     __tablename__ = "user_sessions"
@@ -110,7 +137,16 @@ class UserSession(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Last request made with the session (kept to the minute).
+    last_seen_at: Mapped[datetime]
+    #: The session ends this long after its last request...
+    idle_minutes: Mapped[int]
+    #: ... and at this moment whatever happens (absolute lifetime).
+    expires_at: Mapped[datetime]
+    #: The user asked to stay logged in after closing the browser.
+    remember: Mapped[bool] = mapped_column(default=False)
     ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[SessionEnd | None]
     user_agent: Mapped[str | None] = mapped_column(String(300))
     ip_address: Mapped[str | None] = mapped_column(String(45))
 
@@ -123,3 +159,40 @@ class UserSession(db.Model):
     @property
     def is_open(self) -> bool:
         return self.ended_at is None
+
+    @property
+    def idle_until(self) -> datetime:
+        return self.last_seen_at + timedelta(minutes=self.idle_minutes)
+
+    def lapse(self, now: datetime) -> SessionEnd | None:
+        """Why the session is over by ``now`` without anyone ending it, if it is."""
+        if now < min(self.expires_at, self.idle_until):
+            return None
+        # Whichever limit came first ended it.
+        return SessionEnd.IDLE if self.idle_until < self.expires_at else SessionEnd.EXPIRED
+
+    def end_reason(self, now: datetime) -> SessionEnd | None:
+        return self.ended_reason or self.lapse(now)
+
+    @property
+    def over_at(self) -> datetime:
+        """When a session that is over ended (or lapsed, if nobody noticed yet)."""
+        return self.ended_at or min(self.expires_at, self.idle_until)
+
+
+class LoginFailure(db.Model):
+    """A failed login, counted to lock an account name out for a while.
+
+    Keyed by the e-mail typed, whether or not an account has it, so that the
+    lockout says nothing about which addresses exist.  Kept in the database so
+    that every web worker sees the same count.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index(None, "email_key", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The e-mail typed, normalised (lower case, no surrounding spaces).
+    email_key: Mapped[str] = mapped_column(String(254))
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ip_address: Mapped[str | None] = mapped_column(String(45))

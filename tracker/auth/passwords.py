@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
+import re
 from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -61,12 +64,48 @@ def burn_verification_time(password: str) -> None:
     verify_password(dummy, password)
 
 
+COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt.gz"
+
+#: Digits, punctuation and spaces around a word: "Password2024!" is "password".
+_DECORATION = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+
+#: Fewer different characters than this is a pattern, not a password ("aaaa...", "1212...").
+MIN_DISTINCT_CHARACTERS = 5
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The 49,000 passwords people choose most (zxcvbn's list, see data/NOTICE)."""
+    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as fh:
+        return frozenset(line.strip() for line in fh if line.strip())
+
+
+def _forms(password: str) -> set[str]:
+    """The password and its bare word, lower-cased and without spaces."""
+    lowered = password.strip().lower()
+    return {lowered, lowered.replace(" ", ""), _DECORATION.sub("", lowered).replace(" ", "")}
+
+
 def password_problems(password: str, email: str | None = None) -> list[str]:
     """What is wrong with a new password, as messages for the user (empty: fine)."""
     problems = []
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
         problems.append(_("Use at least %(n)d characters.", n=minimum))
-    if email and password.strip().lower() == email.strip().lower():
-        problems.append(_("The password must not be your e-mail address."))
+    forms = _forms(password)
+    if email:
+        email = email.strip().lower()
+        if forms & {email, email.split("@")[0]}:
+            problems.append(_("The password must not be your e-mail address."))
+            return problems
+    if forms & common_passwords():
+        problems.append(
+            _(
+                "This password, or its word without the digits and signs around it, is "
+                "among the most common ones: choose another (a sentence of several words "
+                "works well)."
+            )
+        )
+    elif len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        problems.append(_("Use more different characters."))
     return problems

@@ -9,12 +9,22 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
-from tracker.auth.models import User, UserRole, UserSession, hash_token
+from tracker.auth.models import (
+    LoginFailure,
+    SessionEnd,
+    User,
+    UserRole,
+    UserSession,
+    hash_token,
+)
 from tracker.auth.passwords import (
     burn_verification_time,
     hash_password,
@@ -22,13 +32,45 @@ from tracker.auth.passwords import (
     password_problems,
     verify_password,
 )
+from tracker.core.afterwards import write_after_response
+from tracker.core.audit import AuditAction, record_access, set_request_actor
 from tracker.core.errors import DomainError
 from tracker.core.permissions import Role
+from tracker.core.settings import SettingSpec, define_setting, setting
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
 from tracker.extensions import db
 
 logger = logging.getLogger(__name__)
+
+SESSION_IDLE_MINUTES = define_setting(
+    SettingSpec(
+        key="session_idle_minutes",
+        default=30,
+        minimum=5,
+        maximum=240,
+        label=_l("Minutes without activity after which a login ends"),
+        help=_l("Applies to logins opened after the change."),
+    )
+)
+SESSION_MAX_HOURS = define_setting(
+    SettingSpec(
+        key="session_max_hours",
+        default=12,
+        minimum=1,
+        maximum=24,
+        label=_l("Hours after which a login ends however active"),
+        help=_l("Applies to logins opened after the change."),
+    )
+)
+
+#: Failed logins with one e-mail address that lock it out...
+LOCKOUT_ATTEMPTS = 5
+#: ... when they fall within this many minutes, for as long again after the first.
+LOCKOUT_MINUTES = 15
+
+#: How often the last use of a session is written down.
+TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 def normalize_email(email: str) -> str:
@@ -119,11 +161,36 @@ def update_user(
 
 
 def set_password(user: User, password: str) -> None:
-    """A new password; every open session of the account ends."""
+    """A new password; every open session of the account ends, and a lockout
+    after failed logins is lifted."""
     _check_password(password, user.email)
     user.password_hash = hash_password(password)
-    end_all_sessions(user)
+    end_all_sessions(user, SessionEnd.PASSWORD)
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email_key == user.email))
     db.session.flush()
+
+
+def check_current_password(user: User, password: str) -> None:
+    """Refuse (``DomainError``) unless ``password`` is the user's own.
+
+    Guessing the current password from an unattended browser counts as
+    guessing it at the login page: a wrong one is a failed login, kept even
+    though the change is refused, so the caller commits after a refusal.
+    """
+    if lockout_ends_at(user.email, utcnow()) is not None:
+        raise DomainError(_LOCKED_MESSAGE, "current_password")
+    if not verify_password(user.password_hash, password):
+        _count_failure(user.email, None)
+        raise DomainError(_l("This is not your current password."), "current_password")
+
+
+def change_own_password(user: User, new: str) -> None:
+    """The user's own change, once ``check_current_password`` passed.  Every
+    session ends, this one included: the caller opens a fresh one for this
+    browser."""
+    if verify_password(user.password_hash, new):
+        raise DomainError(_l("Choose a password different from the current one."), "password")
+    set_password(user, new)
 
 
 def deactivate_user(user: User, *, acting_user: User) -> None:
@@ -134,7 +201,7 @@ def deactivate_user(user: User, *, acting_user: User) -> None:
     if user.has_role(Role.ADMIN) and not _other_active_admins(user):
         raise DomainError(_l("The last active administrator cannot be deactivated."))
     user.is_active = False
-    end_all_sessions(user)
+    end_all_sessions(user, SessionEnd.DEACTIVATED)
     db.session.flush()
 
 
@@ -145,42 +212,148 @@ def reactivate_user(user: User) -> None:
     db.session.flush()
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active account with these credentials, or None.
+_LOCKED_MESSAGE = _l(
+    "Too many failed attempts: logging in with this e-mail address is blocked for "
+    "%(minutes)d minutes. Wait, or ask an administrator to set a new password.",
+    minutes=LOCKOUT_MINUTES,
+)
 
-    The caller gets no hint of why a login failed: unknown e-mail, wrong
-    password and deactivated account look the same from outside.
+
+class LoginRefused(Exception):
+    """The login did not succeed; ``message`` is what the person is told."""
+
+    def __init__(self, message: object) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def lockout_ends_at(email: str, now: datetime) -> datetime | None:
+    """When the lockout of this e-mail address ends, if it is locked out now."""
+    window = timedelta(minutes=LOCKOUT_MINUTES)
+    recent = db.session.scalars(
+        select(LoginFailure.attempted_at)
+        .where(
+            LoginFailure.email_key == normalize_email(email)[:254],
+            LoginFailure.attempted_at > now - window,
+        )
+        .order_by(LoginFailure.attempted_at.desc())
+        .limit(LOCKOUT_ATTEMPTS)
+    ).all()
+    if len(recent) < LOCKOUT_ATTEMPTS:
+        return None
+    return recent[-1] + window
+
+
+def _count_failure(email: str, ip_address: str | None) -> None:
+    db.session.add(
+        LoginFailure(
+            email_key=normalize_email(email)[:254],
+            attempted_at=utcnow(),
+            ip_address=(ip_address or "")[:45] or None,
+        )
+    )
+    db.session.flush()
+
+
+def _refuse(email: str, reason: str, user: User | None, message: object) -> LoginRefused:
+    record_access(
+        AuditAction.LOGIN_FAILED,
+        "User",
+        user.id if user is not None else "",
+        details={"email": normalize_email(email)[:254], "reason": reason},
+    )
+    return LoginRefused(message)
+
+
+def authenticate(email: str, password: str, *, ip_address: str | None = None) -> User:
+    """The active account with these credentials, or ``LoginRefused``.
+
+    The person gets no hint of why a login failed: unknown e-mail, wrong
+    password and deactivated account look the same from outside, and so does
+    the lockout after too many failures (the audit trail says which).  While
+    locked out, attempts are refused without being checked or counted.
     """
+    now = utcnow()
     user = find_user_by_email(email)
+    if lockout_ends_at(email, now) is not None:
+        raise _refuse(email, "locked", user, _LOCKED_MESSAGE)
+    failure = None
     if user is None:
         burn_verification_time(password)
-        return None
-    if not verify_password(user.password_hash, password) or not user.is_active:
-        return None
+        failure = "unknown"
+    elif not verify_password(user.password_hash, password):
+        failure = "password"
+    elif not user.is_active:
+        failure = "inactive"
+    if failure is not None:
+        _count_failure(email, ip_address)
+        raise _refuse(
+            email,
+            failure,
+            user,
+            _l("Wrong e-mail or password, or the account is inactive."),
+        )
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         logger.info("Rehashed the password of user %s with the current settings", user.id)
+    db.session.execute(delete(LoginFailure).where(LoginFailure.email_key == user.email))
     return user
 
 
-def open_session(user: User, *, user_agent: str | None, ip_address: str | None) -> UserSession:
+def open_session(
+    user: User,
+    *,
+    user_agent: str | None,
+    ip_address: str | None,
+    remember: bool = False,
+) -> UserSession:
+    """A new login for ``user`` on one browser, with the site's time limits."""
+    now = utcnow()
     token = secrets.token_urlsafe(32)
     session = UserSession(
         user=user,
         token_hash=hash_token(token),
+        created_at=now,
+        last_seen_at=now,
+        idle_minutes=setting(SESSION_IDLE_MINUTES.key),
+        expires_at=now + timedelta(hours=setting(SESSION_MAX_HOURS.key)),
+        remember=remember,
         user_agent=(user_agent or "")[:300] or None,
         ip_address=(ip_address or "")[:45] or None,
     )
     session.token = token
     user.current_session = session
-    user.last_login_at = utcnow()
+    user.last_login_at = now
     db.session.add(session)
     db.session.flush()
+    set_request_actor(user.id, user.email)
+    record_access(AuditAction.LOGIN, "User", user.id, details={"session": session.id})
     return session
 
 
+def _end_lapsed(session_id: int, reason: SessionEnd, now: datetime) -> None:
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id, UserSession.ended_at.is_(None))
+        .values(ended_at=now, ended_reason=reason)
+    )
+
+
+def _touch(session_id: int, now: datetime) -> None:
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id, UserSession.ended_at.is_(None))
+        .values(last_seen_at=now)
+    )
+
+
 def load_session_user(token: str) -> User | None:
-    """The active user behind an open session token, or None (the login is over)."""
+    """The active user behind an open session token, or None (the login is over).
+
+    A session unused for its idle time, or older than its lifetime, is over:
+    it is marked ended once the response is ready, and the request says why
+    (``g.session_lapsed``) so that the login page can tell the person.
+    """
     # One query per request: session, user and roles together.
     session = (
         db.session.scalars(
@@ -198,25 +371,92 @@ def load_session_user(token: str) -> User | None:
     )
     if session is None:
         return None
+    now = utcnow()
+    lapse = session.lapse(now)
+    session_id = session.id
+    if lapse is not None:
+        if has_request_context():
+            g.session_lapsed = lapse
+            write_after_response(lambda response: _end_lapsed(session_id, lapse, now))
+        return None
+    if now - session.last_seen_at >= TOUCH_INTERVAL and has_request_context():
+        write_after_response(lambda response: _touch(session_id, now))
     session.token = token
     session.user.current_session = session
     return session.user
 
 
-def end_session(session: UserSession) -> None:
+def end_session(session: UserSession, reason: SessionEnd = SessionEnd.LOGOUT) -> None:
     if session.ended_at is None:
         session.ended_at = utcnow()
+        session.ended_reason = reason
         db.session.flush()
+        if reason is SessionEnd.LOGOUT:
+            record_access(AuditAction.LOGOUT, "User", session.user_id)
 
 
-def end_all_sessions(user: User) -> None:
+def end_all_sessions(user: User, reason: SessionEnd, *, keep: UserSession | None = None) -> int:
+    """End every open session of ``user`` but ``keep``; how many ended."""
     if user.id is None:
-        return
-    db.session.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
-        .values(ended_at=utcnow())
+        return 0
+    query = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None)
     )
+    if keep is not None:
+        query = query.where(UserSession.id != keep.id)
+    return db.session.execute(query.values(ended_at=utcnow(), ended_reason=reason)).rowcount
+
+
+@dataclass(frozen=True)
+class SessionList:
+    open: list[UserSession]
+    ended: list[UserSession]
+
+
+def sessions_of(user: User, *, recent: int = 10) -> SessionList:
+    """The user's logins still open, then the last ``recent`` that ended."""
+    now = utcnow()
+    rows = db.session.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user.id)
+        .order_by(UserSession.ended_at.is_not(None), UserSession.created_at.desc())
+        .limit(200)
+    ).all()
+    still_open = [row for row in rows if row.is_open and row.lapse(now) is None]
+    ended = [row for row in rows if row not in still_open][:recent]
+    return SessionList(still_open, ended)
+
+
+def end_other_session(user: User, session_id: int) -> UserSession:
+    """End one of the user's own sessions from another browser."""
+    session = db.session.get(UserSession, session_id)
+    if session is None or session.user_id != user.id:
+        raise DomainError(_l("This login session does not exist."))
+    if user.current_session is not None and session.id == user.current_session.id:
+        raise DomainError(_l("To end this session, log out."))
+    if not session.is_open:
+        raise DomainError(_l("This login session has already ended."))
+    end_session(session, SessionEnd.REVOKED)
+    return session
+
+
+def close_lapsed_sessions(now: datetime) -> int:
+    """Mark ended the sessions that ran out without anyone coming back to them."""
+    closed = 0
+    for session in db.session.scalars(select(UserSession).where(UserSession.ended_at.is_(None))):
+        reason = session.lapse(now)
+        if reason is not None:
+            session.ended_at, session.ended_reason = session.over_at, reason
+            closed += 1
+    db.session.flush()
+    return closed
+
+
+def forget_old_login_failures(now: datetime) -> int:
+    """Failed logins older than a day count for nothing any more."""
+    return db.session.execute(
+        delete(LoginFailure).where(LoginFailure.attempted_at < now - timedelta(days=1))
+    ).rowcount
 
 
 def active_users_with(*roles: Role) -> list[User]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -15,24 +16,26 @@ from sqlalchemy.orm import selectinload
 from tracker.auth import services
 from tracker.auth.forms import (
     LoginForm,
+    PasswordChangeForm,
     PasswordResetForm,
     UserCreateForm,
     UserEditForm,
 )
-from tracker.auth.models import User
-from tracker.core.audit import set_request_actor
-from tracker.core.forms import ConfirmForm
+from tracker.auth.models import SessionEnd, User
+from tracker.core.errors import DomainError
+from tracker.core.forms import ConfirmForm, apply_domain_error
 from tracker.core.handlers import INVALID, current_path, form_status, safe_next_url, saving
 from tracker.core.home import home_panel
-from tracker.core.navigation import register_nav
+from tracker.core.navigation import ACCOUNT, ADMIN, register_nav
 from tracker.core.permissions import Role, login_required, public, require_role
+from tracker.core.time import utcnow
 from tracker.extensions import db
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
-register_nav("auth.users", _l("Users"), 900)
+register_nav("auth.users", _l("Users"), 900, ADMIN)
 
 
 @home_panel(Role.ADMIN, 90, "auth/home_admin.html")
@@ -47,25 +50,34 @@ def login() -> Any:
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is None:
-            db.session.commit()
-            form.password.errors.append(_("Wrong e-mail or password, or the account is inactive."))
+        try:
+            user = services.authenticate(
+                form.email.data, form.password.data, ip_address=request.remote_addr
+            )
+        except services.LoginRefused as refused:
+            db.session.commit()  # the failure counts, and is audited
+            form.password.errors.append(str(refused.message))
             return render_template("auth/login.html", form=form), INVALID
-        set_request_actor(user.id, user.email)
         # A fresh session cookie at login: an identifier planted before login
         # (session fixation) is never promoted to a logged-in session.
         next_url = safe_next_url(request.args.get("next"))
         session.clear()
-        services.open_session(
-            user,
-            user_agent=request.user_agent.string,
-            ip_address=request.remote_addr,
-        )
-        login_user(user)
+        _log_in(user, remember=form.remember.data)
         db.session.commit()
         return redirect(next_url)
     return render_template("auth/login.html", form=form), form_status(form)
+
+
+def _log_in(user: User, *, remember: bool) -> None:
+    """A new login session for ``user`` on this browser."""
+    opened = services.open_session(
+        user,
+        user_agent=request.user_agent.string,
+        ip_address=request.remote_addr,
+        remember=remember,
+    )
+    # The remember-me cookie lasts no longer than the session it restores.
+    login_user(user, remember=remember, duration=opened.expires_at - opened.created_at)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -82,8 +94,88 @@ def logout() -> Any:
 
 def unauthorized() -> Any:
     """Anonymous visitor on a page that needs a login: to the login page and back."""
-    flash(_("Please log in to open this page."), "info")
+    lapsed = g.get("session_lapsed")
+    if lapsed is SessionEnd.IDLE:
+        flash(_("Your login ended because it was not used for a while. Please log in again."))
+    elif lapsed is SessionEnd.EXPIRED:
+        flash(_("Your login reached its maximum length. Please log in again."), "info")
+    else:
+        flash(_("Please log in to open this page."), "info")
     return redirect(url_for("auth.login", next=current_path(request)))
+
+
+# --- the person's own account -------------------------------------------------
+
+register_nav("auth.password", _l("Change my password"), 820, ACCOUNT)
+register_nav("auth.sessions", _l("My login sessions"), 830, ACCOUNT)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password() -> Any:
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        remembered = bool(current_user.current_session and current_user.current_session.remember)
+        try:
+            services.check_current_password(current_user, form.current_password.data)
+        except DomainError as refusal:
+            db.session.commit()  # a wrong current password counts as a failed login
+            apply_domain_error(form, refusal)
+            return render_template("auth/password.html", form=form), INVALID
+        user = current_user._get_current_object()
+        with saving(form) as saved:
+            services.change_own_password(user, form.password.data)
+            # Every session ended with the change: this browser gets a new one,
+            # so a copy of the old cookie is worth nothing.
+            session.clear()
+            _log_in(user, remember=remembered)
+        if saved.ok:
+            flash(_("Your password is changed. Your other login sessions have ended."), "success")
+            return redirect(url_for("core.home"))
+    return render_template("auth/password.html", form=form), form_status(form)
+
+
+@bp.route("/account/sessions")
+@login_required
+def sessions() -> str:
+    listed = services.sessions_of(current_user)
+    return render_template(
+        "auth/sessions.html",
+        listed=listed,
+        current=current_user.current_session,
+        form=ConfirmForm(),
+        now=utcnow(),
+    )
+
+
+@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def session_end(session_id: int) -> Any:
+    if ConfirmForm().validate_on_submit():
+        with saving() as saved:
+            services.end_other_session(current_user, session_id)
+        if saved.ok:
+            flash(_("That login session has ended."), "success")
+    return redirect(url_for("auth.sessions"))
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def sessions_end_others() -> Any:
+    if ConfirmForm().validate_on_submit():
+        ended = services.end_all_sessions(
+            current_user, SessionEnd.REVOKED, keep=current_user.current_session
+        )
+        db.session.commit()
+        flash(
+            ngettext(
+                "%(num)d other login session has ended.",
+                "%(num)d other login sessions have ended.",
+                ended,
+            ),
+            "success",
+        )
+    return redirect(url_for("auth.sessions"))
 
 
 # --- account administration -------------------------------------------------

@@ -13,13 +13,13 @@ from tracker.catalogue import services
 from tracker.catalogue.forms import IndicationForm, TechniqueForm
 from tracker.catalogue.models import Indication, Technique
 from tracker.core.handlers import form_status, saving
-from tracker.core.navigation import register_nav
+from tracker.core.navigation import ADMIN, register_nav
 from tracker.core.permissions import Role, require_role
 from tracker.extensions import db
 
 bp = Blueprint("catalogue", __name__, url_prefix="/admin/catalogue")
 
-register_nav("catalogue.index", _l("Catalogues"), 910)
+register_nav("catalogue.index", _l("Catalogues"), 910, ADMIN)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from wtforms.validators import InputRequired, NumberRange
 
 from tracker.core.handlers import form_status, safe_next_url, saving
 from tracker.core.home import panels_for
-from tracker.core.navigation import register_nav
+from tracker.core.navigation import ACCOUNT, ADMIN, register_nav
 from tracker.core.permissions import Role, login_required, public, require_role
 from tracker.core.settings import set_setting, setting, setting_specs
 from tracker.extensions import db
@@ -34,9 +34,9 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("core", __name__)
 
-register_nav("core.settings", _l("Settings"), 920)
-register_nav("core.jobs", _l("Background jobs"), 930)
-register_nav("core.notifications", _l("My e-mails"), 810)
+register_nav("core.settings", _l("Settings"), 920, ADMIN)
+register_nav("core.jobs", _l("Background jobs"), 930, ADMIN)
+register_nav("core.notifications", _l("My e-mails"), 800, ACCOUNT)
 
 LANGUAGE_COOKIE = "rcp_lang"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600

@@ -28,7 +28,7 @@ from tracker.cases.models import Referral
 from tracker.core.forms import ConfirmForm
 from tracker.core.handlers import form_status, saving
 from tracker.core.home import home_panel
-from tracker.core.navigation import register_nav
+from tracker.core.navigation import ACCOUNT, register_nav
 from tracker.core.permissions import Role, login_required, public, require_role
 from tracker.core.time import local_today, to_local
 from tracker.extensions import db
@@ -51,7 +51,7 @@ bp = Blueprint("meetings", __name__)
 TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
 
 register_nav("meetings.index", _l("Meetings"), 200)
-register_nav("meetings.calendar_settings", _l("My calendar"), 800)
+register_nav("meetings.calendar_settings", _l("My calendar"), 810, ACCOUNT)
 
 
 # --- loading and access -------------------------------------------------------------
