@@ -184,6 +184,9 @@ class IsolatedClient(FlaskClient):
     application context, ``g`` and database session, not the test's."""
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        # Buffered: a streamed body (CSV export) is read inside the request's
+        # own context, as the server would.
+        kwargs.setdefault("buffered", True)
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from tracker.auth.views import bp as auth_bp
     from tracker.cases.views import bp as cases_bp
     from tracker.catalogue.views import bp as catalogue_bp
+    from tracker.core.audit_views import bp as audit_bp
     from tracker.core.views import bp as core_bp
     from tracker.decisions.views import bp as decisions_bp
     from tracker.followups.views import bp as followups_bp
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (
         core_bp,
         auth_bp,
+        audit_bp,
         catalogue_bp,
         cases_bp,
         meetings_bp,

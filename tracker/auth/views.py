@@ -22,6 +22,7 @@ from tracker.auth.forms import (
     UserEditForm,
 )
 from tracker.auth.models import SessionEnd, User
+from tracker.core.audit_trail import register_field_labels
 from tracker.core.errors import DomainError
 from tracker.core.forms import ConfirmForm, apply_domain_error
 from tracker.core.handlers import INVALID, current_path, form_status, safe_next_url, saving
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
 register_nav("auth.users", _l("Users"), 900, ADMIN)
+register_field_labels("User", UserCreateForm)
 
 
 @home_panel(Role.ADMIN, 90, "auth/home_admin.html")

@@ -18,9 +18,11 @@ from tracker.auth.services import active_users_with
 from tracker.cases import services
 from tracker.cases.forms import (
     CaseFilterForm,
+    PatientFields,
     PatientForm,
     ReferralCreateForm,
     ReferralEditForm,
+    ReferralFields,
     WithdrawForm,
 )
 from tracker.cases.models import Patient, Referral
@@ -31,11 +33,19 @@ from tracker.cases.queries import (
     referred_by,
     worklist,
 )
-from tracker.cases.rules import EDITABLE, CaseStatus, can_transition, missing_labels
+from tracker.cases.rules import (
+    EDITABLE,
+    FIELD_LABELS,
+    CaseStatus,
+    can_transition,
+    missing_labels,
+)
 from tracker.cases.sections import sections_for
 from tracker.cases.timeline import timeline_for
 from tracker.catalogue.models import Indication
 from tracker.catalogue.services import offered_entries
+from tracker.core.audit import AuditAction, record_access
+from tracker.core.audit_trail import case_history_query, describe, register_field_labels
 from tracker.core.handlers import form_status, saving
 from tracker.core.home import home_panel
 from tracker.core.navigation import register_nav
@@ -52,6 +62,8 @@ TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
 
 register_nav("cases.index", _l("Cases"), 100)
 register_nav("cases.create", _l("Refer a case"), 110)
+register_field_labels("Referral", ReferralFields, FIELD_LABELS)
+register_field_labels("Patient", PatientFields)
 
 
 # --- access to one case -------------------------------------------------------
@@ -188,10 +200,23 @@ def create() -> Any:
     ), form_status(form)
 
 
+def _record_view(referral: Referral, **details: str) -> None:
+    """Opening a patient's case is recorded in the audit trail."""
+    record_access(
+        AuditAction.VIEW,
+        "Referral",
+        referral.id,
+        referral_id=referral.id,
+        patient_id=referral.patient_id,
+        details=details,
+    )
+
+
 @bp.route("/cases/<int:referral_id>")
 @require_role(*TEAM)
 def show(referral_id: int) -> str:
     referral = get_referral_or_404(referral_id)
+    _record_view(referral)
     return render_template(
         "cases/show.html",
         referral=referral,
@@ -202,6 +227,27 @@ def show(referral_id: int) -> str:
         can_edit=may_edit(current_user, referral) and referral.status in EDITABLE,
         can_withdraw=may_edit(current_user, referral)
         and can_transition(referral.status, CaseStatus.WITHDRAWN),
+    )
+
+
+@bp.route("/cases/<int:referral_id>/history")
+@require_role(*TEAM)
+def history(referral_id: int) -> str:
+    """Who changed the case and its patient's identity, or who opened it."""
+    referral = get_referral_or_404(referral_id)
+    access = request.args.get("show") == "access"
+    _record_view(referral, page="history")
+    page = db.paginate(
+        case_history_query(referral.id, referral.patient_id, changes=not access),
+        per_page=50,
+        error_out=False,
+    )
+    return render_template(
+        "cases/history.html",
+        referral=referral,
+        page=page,
+        lines=describe(list(page.items)),
+        access=access,
     )
 
 

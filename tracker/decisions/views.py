@@ -16,6 +16,8 @@ from tracker.cases.rules import CaseStatus
 from tracker.cases.sections import case_section
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
+from tracker.core.audit import AuditAction, record_access
+from tracker.core.audit_trail import register_field_labels
 from tracker.core.forms import ConfirmForm
 from tracker.core.handlers import form_status, saving
 from tracker.core.permissions import Role, require_role
@@ -49,6 +51,11 @@ from tracker.meetings.models import ItemState, Meeting, MeetingStatus
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("decisions", __name__)
+
+register_field_labels("Decision", DecisionForm, LABELS)
+register_field_labels("ProcedurePlan", PlanForm)
+register_field_labels("Procedure", ProcedureForm)
+register_field_labels("AdverseEvent", AdverseEventForm)
 
 TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
 
@@ -170,11 +177,23 @@ def get_decision_or_404(decision_id: int) -> Decision:
     return decision
 
 
+def _record(action: AuditAction, decision: Decision, **details: str) -> None:
+    record_access(
+        action,
+        "Decision",
+        decision.id,
+        referral_id=decision.referral_id,
+        patient_id=decision.referral.patient_id,
+        details=details,
+    )
+
+
 @bp.route("/decisions/<int:decision_id>")
 @require_role(*TEAM)
 def sheet(decision_id: int) -> str:
     decision = get_decision_or_404(decision_id)
     procedures = queries.procedures_of_decision(decision)
+    _record(AuditAction.VIEW, decision)
     return render_template(
         "decisions/sheet.html",
         decision=decision,
@@ -189,6 +208,7 @@ def sheet(decision_id: int) -> str:
 def sheet_as_pdf(decision_id: int) -> Response:
     decision = get_decision_or_404(decision_id)
     body = sheet_pdf(decision, queries.procedures_of_decision(decision))
+    _record(AuditAction.DOWNLOAD, decision, format="pdf")
     response = Response(body, mimetype="application/pdf")
     name = f"fiche-rcp-{decision.referral.case_number}.pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'

@@ -19,6 +19,7 @@ from tracker.cases.sections import case_section
 from tracker.cases.views import get_referral_or_404
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
+from tracker.core.audit_trail import register_field_labels
 from tracker.core.forms import ConfirmForm
 from tracker.core.handlers import current_path, form_status, safe_next_url, saving
 from tracker.core.home import home_panel
@@ -43,6 +44,7 @@ TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
 CARERS = (Role.CLINICIAN, Role.RADIOLOGIST)
 
 register_nav("followups.worklist", _l("Follow-up"), 300)
+register_field_labels("Assessment", AssessmentForm)
 
 
 @bp.app_template_global()

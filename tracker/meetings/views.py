@@ -25,6 +25,8 @@ from wtforms import SelectChoice
 from tracker.auth.models import User
 from tracker.auth.services import active_users_with
 from tracker.cases.models import Referral
+from tracker.core.audit import AuditAction, record_access
+from tracker.core.audit_trail import register_field_labels
 from tracker.core.forms import ConfirmForm
 from tracker.core.handlers import form_status, saving
 from tracker.core.home import home_panel
@@ -52,6 +54,8 @@ TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
 
 register_nav("meetings.index", _l("Meetings"), 200)
 register_nav("meetings.calendar_settings", _l("My calendar"), 810, ACCOUNT)
+register_field_labels("Meeting", MeetingForm)
+register_field_labels("MeetingSeries", SeriesForm)
 
 
 # --- loading and access -------------------------------------------------------------
@@ -459,6 +463,8 @@ def validate_attendance(meeting_id: int) -> Any:
 @require_role(*TEAM)
 def print_agenda(meeting_id: int) -> str:
     meeting = get_meeting_or_404(meeting_id, full=True)
+    # The printed agenda names every patient on it.
+    record_access(AuditAction.DOWNLOAD, "Meeting", meeting.id, details={"format": "print"})
     return render_template("meetings/print.html", meeting=meeting)
 
 

@@ -1,0 +1,282 @@
+"""Reading the audit trail: filters, and entries put into words for people.
+
+The administrators' viewer, its CSV export and each case's history tab share
+these queries and this presentation.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import Any
+
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import Date, Select, or_, select
+from sqlalchemy import Enum as EnumType
+from wtforms.fields.core import UnboundField
+
+from tracker.core.audit import CHANGE_ACTIONS, SECRET_PLACEHOLDER, AuditAction, AuditEntry
+from tracker.core.db import UTCDateTime
+from tracker.core.time import site_timezone, to_local
+from tracker.extensions import db
+
+logger = logging.getLogger(__name__)
+
+_FIELD_LABELS: dict[str, dict[str, Any]] = {}
+
+
+def register_field_labels(entity_type: str, *sources: Any) -> None:
+    """Words for the columns of one model, as its forms name them: from dicts
+    of labels, or from form classes whose fields share the columns' names."""
+    labels = _FIELD_LABELS.setdefault(entity_type, {})
+    for source in sources:
+        labels.update(source if isinstance(source, dict) else labels_of(source))
+
+
+def labels_of(form_class: type) -> dict[str, Any]:
+    """The labels of a form class's fields, by field name."""
+    labels = {}
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        if isinstance(unbound, UnboundField):
+            label = unbound.args[0] if unbound.args else unbound.kwargs.get("label")
+            if label is not None:
+                labels[name] = label
+    return labels
+
+
+@cache
+def _model(entity_type: str) -> type | None:
+    for mapper in db.Model.registry.mappers:
+        if mapper.class_.__name__ == entity_type:
+            return mapper.class_
+    return None
+
+
+@cache
+def _column_kinds(entity_type: str) -> dict[str, Any]:
+    """For each column: its enumeration class, or "user" for a link to an account."""
+    model = _model(entity_type)
+    kinds: dict[str, Any] = {}
+    if model is None:
+        return kinds
+    for prop in db.inspect(model).column_attrs:
+        column = prop.columns[0]
+        if isinstance(column.type, EnumType) and column.type.enum_class is not None:
+            kinds[prop.key] = column.type.enum_class
+        elif any(fk.column.table.name == "users" for fk in column.foreign_keys):
+            kinds[prop.key] = "user"
+        elif isinstance(column.type, UTCDateTime):
+            kinds[prop.key] = "datetime"
+        elif isinstance(column.type, Date):
+            kinds[prop.key] = "date"
+    return kinds
+
+
+def entity_types() -> list[str]:
+    """Every kind of row the trail records, for the viewer's filter."""
+    from tracker.core.audit import Audited
+
+    names = {
+        mapper.class_.__name__
+        for mapper in db.Model.registry.mappers
+        if issubclass(mapper.class_, Audited)
+    }
+    return sorted(names)
+
+
+def field_label(entity_type: str, key: str) -> str:
+    label = _FIELD_LABELS.get(entity_type, {}).get(key)
+    if label is not None:
+        return str(label)
+    return key.removesuffix("_id").replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """One entry, in words."""
+
+    entry: AuditEntry
+    changes: list[Change]
+    #: For access events: what was opened or exported, as "key: value".
+    details: list[str]
+
+
+def _show(kind: Any, value: Any, users: dict[int, str]) -> str:
+    if value is None or value == "":
+        return "—"
+    if value == SECRET_PLACEHOLDER:
+        return _("(not shown)")
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, list):
+        return ", ".join(_show(kind, item, users) for item in value) or "—"
+    if kind == "user" and isinstance(value, int):
+        return users.get(value, f"#{value}")
+    if kind in ("datetime", "date") and isinstance(value, str):
+        try:
+            if kind == "date":
+                return format_date(date.fromisoformat(value), "d MMM y")
+            return format_datetime(datetime.fromisoformat(value), "d MMM y, HH:mm")
+        except ValueError:
+            return value
+    if isinstance(kind, type) and issubclass(kind, enum.Enum) and isinstance(value, str):
+        member = kind.__members__.get(value)
+        if member is not None:
+            return str(getattr(member, "label", member.name))
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _user_names(entries: list[AuditEntry]) -> dict[int, str]:
+    """Names of the accounts the entries point at, in one query."""
+    from tracker.auth.models import User
+
+    wanted: set[int] = set()
+    for entry in entries:
+        if not entry.is_change:
+            continue
+        kinds = _column_kinds(entry.entity_type)
+        for key, values in entry.changes.items():
+            if kinds.get(key) == "user":
+                wanted.update(v for v in values if isinstance(v, int))
+    if not wanted:
+        return {}
+    return dict(
+        db.session.execute(select(User.id, User.full_name).where(User.id.in_(wanted))).all()
+    )
+
+
+def describe(entries: list[AuditEntry]) -> list[Line]:
+    users = _user_names(entries)
+    lines = []
+    for entry in entries:
+        if entry.is_change:
+            kinds = _column_kinds(entry.entity_type)
+            changes = [
+                Change(
+                    field_label(entry.entity_type, key),
+                    _show(kinds.get(key), old, users),
+                    _show(kinds.get(key), new, users),
+                )
+                for key, (old, new) in sorted(entry.changes.items())
+            ]
+            lines.append(Line(entry, changes, []))
+        else:
+            details = [
+                f"{key}: {_show(None, value, users)}" for key, value in entry.changes.items()
+            ]
+            lines.append(Line(entry, [], details))
+    return lines
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    actor_id: int | None = None
+    patient_id: int | None = None
+    referral_id: int | None = None
+    entity_type: str | None = None
+    action: AuditAction | None = None
+    #: Local dates, both included.
+    since: date | None = None
+    until: date | None = None
+
+
+def _start_of_local_day(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=site_timezone())
+
+
+def patient_scope(patient_id: int) -> Any:
+    """Entries about a patient: their record, and anything about their cases."""
+    from tracker.cases.models import Referral
+
+    return or_(
+        AuditEntry.patient_id == patient_id,
+        AuditEntry.referral_id.in_(select(Referral.id).where(Referral.patient_id == patient_id)),
+    )
+
+
+def audit_query(filters: AuditFilters) -> Select[tuple[AuditEntry]]:
+    """Entries matching ``filters``, newest first."""
+    query = select(AuditEntry)
+    if filters.actor_id is not None:
+        query = query.where(AuditEntry.actor_id == filters.actor_id)
+    if filters.patient_id is not None:
+        query = query.where(patient_scope(filters.patient_id))
+    if filters.referral_id is not None:
+        query = query.where(AuditEntry.referral_id == filters.referral_id)
+    if filters.entity_type:
+        query = query.where(AuditEntry.entity_type == filters.entity_type)
+    if filters.action is not None:
+        query = query.where(AuditEntry.action == filters.action)
+    if filters.since is not None:
+        query = query.where(AuditEntry.recorded_at >= _start_of_local_day(filters.since))
+    if filters.until is not None:
+        query = query.where(
+            AuditEntry.recorded_at < _start_of_local_day(filters.until + timedelta(days=1))
+        )
+    return query.order_by(AuditEntry.id.desc())
+
+
+def case_history_query(referral_id: int, patient_id: int, *, changes: bool) -> Select[Any]:
+    """A case's own history: its rows, and changes to its patient's identity."""
+    query = select(AuditEntry).where(
+        or_(
+            AuditEntry.referral_id == referral_id,
+            (AuditEntry.entity_type == "Patient") & (AuditEntry.patient_id == patient_id),
+        )
+    )
+    wanted = [action for action in AuditAction if (action in CHANGE_ACTIONS) == changes]
+    return query.where(AuditEntry.action.in_(wanted)).order_by(AuditEntry.id.desc())
+
+
+CSV_HEADER = [
+    "id",
+    "recorded_at",
+    "actor_id",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "referral_id",
+    "patient_id",
+    "changes",
+    "previous_hash",
+    "entry_hash",
+]
+
+
+def csv_rows(filters: AuditFilters, batch: int = 500) -> Iterator[list[Any]]:
+    """The export: every matching entry, exactly as stored (with its hashes, so
+    that the copy can be checked), read in batches."""
+    query = audit_query(filters).execution_options(yield_per=batch)
+    for entry in db.session.scalars(query):
+        yield [
+            entry.id,
+            to_local(entry.recorded_at).isoformat(timespec="seconds"),
+            entry.actor_id,
+            entry.actor_label,
+            entry.action.name,
+            entry.entity_type,
+            entry.entity_id,
+            entry.referral_id,
+            entry.patient_id,
+            json.dumps(entry.changes, ensure_ascii=False, sort_keys=True),
+            entry.previous_hash,
+            entry.entry_hash,
+        ]
+        db.session.expunge(entry)
