@@ -1,4 +1,7 @@
-"""Every route declares one access rule, and undeclared routes are refused."""
+"""Every route declares one access rule, and undeclared routes are refused.
+
+Who may open each route is checked in ``test_access_matrix``.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,6 @@ from flask import Blueprint
 
 from tests.factories import make_user
 from tracker.core.permissions import RULE_ATTRIBUTE, Role, require_role
-
-#: Routes anyone may open, logged in or not (the calendar feed checks its secret token).
-PUBLIC_ENDPOINTS = {"static", "auth.login", "core.set_language", "meetings.feed"}
 
 
 def test_every_route_declares_an_access_rule(app):
@@ -19,26 +19,6 @@ def test_every_route_declares_an_access_rule(app):
         and not hasattr(app.view_functions[rule.endpoint], RULE_ATTRIBUTE)
     ]
     assert missing == []
-
-
-def test_only_the_expected_routes_are_public(app):
-    public = {
-        rule.endpoint
-        for rule in app.url_map.iter_rules()
-        if rule.endpoint == "static"
-        or getattr(app.view_functions[rule.endpoint], RULE_ATTRIBUTE).public
-    }
-    assert public == PUBLIC_ENDPOINTS
-
-
-def test_anonymous_visitors_are_sent_to_login_from_every_private_get_page(app, client):
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint in PUBLIC_ENDPOINTS or "GET" not in rule.methods:
-            continue
-        url = rule.build(dict.fromkeys(rule.arguments, 1), append_unknown=False)[1]
-        response = client.get(url)
-        assert response.status_code == 302, url
-        assert response.headers["Location"].startswith("/login"), url
 
 
 def test_a_view_without_a_rule_is_refused(app):

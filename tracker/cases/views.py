@@ -259,7 +259,10 @@ def edit(referral_id: int) -> Any:
     _fill_choices(form, referral)
     conflict = None
     if form.validate_on_submit():
-        expected = int(form.version.data) if (form.version.data or "").isdigit() else 0
+        # The version the editor started from, as the page sent it: a form that
+        # does not say is treated as made from no version at all (a conflict).
+        sent = request.form.get("version", "")
+        expected = int(sent) if sent.isdigit() and len(sent) < 10 else 0
         with saving(form) as saved:
             services.update_referral(
                 referral, form.details(), expected_version=expected, by=current_user
