@@ -120,6 +120,7 @@ def _register_hooks(app: Flask) -> None:
     from tracker.core import views as core_views
     from tracker.core.afterwards import run_writes_after_response
     from tracker.core.handlers import current_path
+    from tracker.core.headers import add_security_headers
     from tracker.core.navigation import nav_for
     from tracker.core.permissions import Role, enforce_access
 
@@ -127,6 +128,7 @@ def _register_hooks(app: Flask) -> None:
     login_manager.unauthorized_handler(unauthorized)
     app.before_request(enforce_access)
     app.after_request(run_writes_after_response)
+    app.after_request(add_security_headers)
 
     app.register_error_handler(CSRFError, core_views.handle_csrf_error)
     app.register_error_handler(HTTPException, core_views.handle_http_error)

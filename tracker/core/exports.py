@@ -50,5 +50,4 @@ def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]
     """A CSV download, written as the rows are read (large exports stay small in memory)."""
     response = Response(stream_with_context(_lines(header, rows)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
     return response

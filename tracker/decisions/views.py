@@ -212,7 +212,6 @@ def sheet_as_pdf(decision_id: int) -> Response:
     response = Response(body, mimetype="application/pdf")
     name = f"fiche-rcp-{decision.referral.case_number}.pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -258,7 +258,6 @@ def trajectory_of(referral: Referral) -> tuple[Trajectory, list[dict[str, Any]]]
 def chart(referral_id: int) -> Response:
     trajectory, _rows = trajectory_of(get_referral_or_404(referral_id))
     response = Response(trajectory_svg(trajectory), mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -475,7 +475,6 @@ def _meeting_link(meeting: Meeting) -> str:
 def _ics(body: bytes, filename: str) -> Response:
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
