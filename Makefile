@@ -38,6 +38,8 @@ test: install lint check-migrations pytest
 lint: $(INSTALLED)
 	$(BIN)/ruff check tracker tests migrations wsgi.py
 	$(BIN)/ruff format --check tracker tests wsgi.py
+	@# Security linter: no finding of medium or high severity.
+	$(BIN)/bandit -q -r tracker --severity-level medium
 
 # The models and the migrations must describe the same schema.
 check-migrations: $(INSTALLED)

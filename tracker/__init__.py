@@ -58,6 +58,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     _register_models()
+    from tracker.core.handlers import RecordId
+
+    app.url_map.converters["int"] = RecordId
     _register_blueprints(app)
     _register_hooks(app)
 

@@ -7,18 +7,17 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from tracker.auth.services import SESSION_MAX_HOURS
-from tracker.core.forms import EnumCheckboxField, EnumSelectField, email_address
+from tracker.core.forms import EnumCheckboxField, EnumSelectField, Form, email_address
 from tracker.core.permissions import Role
 from tracker.core.settings import setting
 from tracker.core.specialties import Specialty
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(
         _l("E-mail"),
         validators=[DataRequired(), Length(max=254)],
@@ -40,7 +39,7 @@ class LoginForm(FlaskForm):
         )
 
 
-class _AccountFields(FlaskForm):
+class _AccountFields(Form):
     email = EmailField(
         _l("E-mail"),
         validators=[DataRequired(), Length(max=254), email_address],
@@ -91,12 +90,12 @@ class UserEditForm(_AccountFields):
     pass
 
 
-class PasswordResetForm(_NewPassword, FlaskForm):
+class PasswordResetForm(_NewPassword, Form):
     password = _new_password_field(_l("New password"))
     confirm = _confirmation_field()
 
 
-class PasswordChangeForm(_NewPassword, FlaskForm):
+class PasswordChangeForm(_NewPassword, Form):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(), Length(max=1024)],
@@ -106,7 +105,7 @@ class PasswordChangeForm(_NewPassword, FlaskForm):
     confirm = _confirmation_field()
 
 
-class EmailPreferencesForm(FlaskForm):
+class EmailPreferencesForm(Form):
     email_followup_digest = BooleanField(
         _l("Daily summary of my follow-ups due"),
         description=_l("Sent in the morning when some of your follow-ups are due or overdue."),

@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -46,7 +45,7 @@ from tracker.cases.rules import (
     mrn_problem,
     not_in_future_problem,
 )
-from tracker.core.forms import EnumCheckboxField, EnumSelectField, optional_int
+from tracker.core.forms import EnumCheckboxField, EnumSelectField, Form, optional_int
 from tracker.core.time import local_today
 
 L = FIELD_LABELS
@@ -82,7 +81,7 @@ def _score(label: Any, description: Any = None) -> IntegerField:
     )
 
 
-class PatientFields(FlaskForm):
+class PatientFields(Form):
     mrn = StringField(
         _l("Hospital number (MRN)"),
         validators=[DataRequired(), Length(max=20), hospital_number],
@@ -98,7 +97,7 @@ class PatientForm(PatientFields):
     """Correcting a patient's identity."""
 
 
-class ReferralFields(FlaskForm):
+class ReferralFields(Form):
     referrer_id = SelectField(L["referrer_id"], coerce=optional_int, validate_choice=True)
     external_referrer = StringField(L["external_referrer"], validators=[Length(max=200)])
     referral_on = DateField(L["referral_on"], validators=[Optional(), not_in_future])
@@ -166,7 +165,7 @@ class ReferralEditForm(ReferralFields):
     version = HiddenField()
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     reason = TextAreaField(
         _l("Why is the case withdrawn?"),
         validators=[DataRequired(), Length(max=2000)],
@@ -182,7 +181,7 @@ SORTS = {
 }
 
 
-class CaseFilterForm(FlaskForm):
+class CaseFilterForm(Form):
     """The case list's search box and filters (a GET form: no CSRF token)."""
 
     class Meta:

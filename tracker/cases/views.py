@@ -46,7 +46,7 @@ from tracker.catalogue.models import Indication
 from tracker.catalogue.services import offered_entries
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.audit_trail import case_history_query, describe, register_field_labels
-from tracker.core.handlers import form_status, saving
+from tracker.core.handlers import form_status, record_id, saving
 from tracker.core.home import home_panel
 from tracker.core.navigation import register_nav
 from tracker.core.permissions import Role, require_role
@@ -261,8 +261,7 @@ def edit(referral_id: int) -> Any:
     if form.validate_on_submit():
         # The version the editor started from, as the page sent it: a form that
         # does not say is treated as made from no version at all (a conflict).
-        sent = request.form.get("version", "")
-        expected = int(sent) if sent.isdigit() and len(sent) < 10 else 0
+        expected = record_id(request.form.get("version")) or 0
         with saving(form) as saved:
             services.update_referral(
                 referral, form.details(), expected_version=expected, by=current_user
@@ -303,7 +302,7 @@ def withdraw(referral_id: int) -> Any:
 def patient_edit(patient_id: int) -> Any:
     patient = db.get_or_404(Patient, patient_id)
     form = PatientForm(obj=patient)
-    back = request.args.get("case", type=int)
+    back = record_id(request.args.get("case"))
     if form.validate_on_submit():
         with saving(form) as saved:
             services.update_patient(patient, _identity(form))

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from tracker.catalogue.models import ActsOn, WearsOffBy
-from tracker.core.forms import EnumSelectField
+from tracker.core.forms import EnumSelectField, Form
 from tracker.followups.rules import ScheduleError, format_schedule, parse_schedule
 
 #: The technique's follow-up and retreatment settings, as named on the model.
@@ -26,7 +25,7 @@ TECHNIQUE_SETTINGS = (
 )
 
 
-class IndicationForm(FlaskForm):
+class IndicationForm(Form):
     name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
     name_fr = StringField(_l("Name in French"), validators=[DataRequired(), Length(max=200)])
 

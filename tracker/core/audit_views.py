@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
@@ -23,7 +22,7 @@ from tracker.core.audit_trail import (
     entity_types,
 )
 from tracker.core.exports import csv_response
-from tracker.core.forms import EnumSelectField, optional_int
+from tracker.core.forms import EnumSelectField, Form, optional_int
 from tracker.core.handlers import INVALID
 from tracker.core.navigation import ADMIN, register_nav
 from tracker.core.permissions import Role, require_role
@@ -37,7 +36,7 @@ bp = Blueprint("audit", __name__)
 register_nav("audit.index", _l("Audit trail"), 940, ADMIN)
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     """The viewer's filters (a GET form: no CSRF token)."""
 
     class Meta:

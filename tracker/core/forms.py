@@ -1,18 +1,72 @@
-"""Form pieces shared by every feature: enum choices, e-mail checks, error mapping."""
+"""Form pieces shared by every feature: the base form, enum choices, e-mail
+checks, error mapping."""
 
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectChoice, SelectField, SelectMultipleField, widgets
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from tracker.core.errors import DomainError
+
+#: Invisible characters no one types (C0 controls but tab and line breaks, DEL).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: What an integer column holds on every database.
+INT_LIMIT = 2**31 - 1
+#: Dates the application can compute with; each field's own rules are narrower
+#: and say so in words of their own (a birth date, a follow-up).
+EARLIEST, LATEST = date(1800, 1, 1), date(2199, 12, 31)
+
+
+def _storable(form: Any, field: Field) -> None:
+    """What any field must hold to be stored at all, whatever its own rules.
+
+    First in every field's chain, and it stops the chain: later checks (some
+    of which query the database) never see such a value.
+    """
+    value = field.data
+    if isinstance(value, list):
+        for item in value:
+            _check_storable(item)
+    else:
+        _check_storable(value)
+
+
+def _check_storable(value: Any) -> None:
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise StopValidation(
+            _l("Remove the invisible control characters (pasted from another program?).")
+        )
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, int) and not -INT_LIMIT <= value <= INT_LIMIT:
+        raise StopValidation(_l("This number is too large."))
+    if isinstance(value, float | Decimal) and not math.isfinite(value):
+        raise StopValidation(_l("Enter a number."))
+    if isinstance(value, date) and not EARLIEST <= value <= LATEST:
+        raise StopValidation(_l("Enter a date between 1800 and 2199."))
+
+
+class Form(FlaskForm):
+    """The base of every form: FlaskForm (CSRF, request data), plus a last
+    check on every field that what was sent can be stored, so that hostile or
+    accidental input is a message on the field, never a database error."""
+
+    class Meta(FlaskForm.Meta):
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+            field = super().bind_field(form, unbound_field, options)
+            field.validators = [_storable, *field.validators]
+            return field
+
 
 # Hospital addresses are often on internal domains (``hopital.local``), which
 # strict validators refuse; an account name only needs to be a plausible address.
@@ -133,7 +187,7 @@ class YesNoField(SelectField):
         super().__init__(label, validators, coerce=yes_no_unknown, choices=YES_NO_UNKNOWN, **kwargs)
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """An empty form: a confirmation button protected against CSRF."""
 
 

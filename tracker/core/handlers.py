@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,9 +11,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, url_for
 from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter
 
 from tracker.core.errors import DomainError
-from tracker.core.forms import apply_domain_error
+from tracker.core.forms import INT_LIMIT, apply_domain_error
 from tracker.extensions import db
 
 #: Status of a page shown again because what was sent is invalid.
@@ -82,3 +84,21 @@ def external_url(endpoint: str, **values: Any) -> str:
         base.netloc, url_scheme=base.scheme or "http", script_name=base.path or "/"
     )
     return adapter.build(endpoint, values, force_external=True)
+
+
+class RecordId(IntegerConverter):
+    """``<int:...>`` in routes: a number a database id can be.  A larger one is
+    simply not found (404), rather than an error from the database."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", INT_LIMIT)
+        super().__init__(map, *args, **kwargs)
+
+
+def record_id(value: str | None) -> int | None:
+    """An id sent in a form or a query string, or None if it cannot be one."""
+    # ASCII digits only: str.isdigit() also accepts "²" and other digits int() refuses.
+    if value is None or not re.fullmatch(r"[0-9]{1,10}", value):
+        return None
+    number = int(value)
+    return number if 0 < number <= INT_LIMIT else None

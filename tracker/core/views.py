@@ -17,12 +17,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from wtforms import FloatField, IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
+from tracker.core.forms import Form
 from tracker.core.handlers import form_status, safe_next_url, saving
 from tracker.core.home import panels_for
 from tracker.core.navigation import ACCOUNT, ADMIN, register_nav
@@ -48,10 +48,10 @@ def home() -> str:
     return render_template("core/home.html", panels=panels_for(current_user))
 
 
-def _settings_form() -> FlaskForm:
+def _settings_form() -> Form:
     """A form with one number field per declared setting."""
 
-    class SettingsForm(FlaskForm):
+    class SettingsForm(Form):
         pass
 
     for spec in setting_specs():

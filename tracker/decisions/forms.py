@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -25,6 +24,7 @@ from tracker.core.forms import (
     EnumCheckboxField,
     EnumRadioField,
     EnumSelectField,
+    Form,
     YesNoField,
     optional_int,
 )
@@ -53,7 +53,7 @@ def _text(value: Any) -> Any:
     return value.strip() or None if isinstance(value, str) else value
 
 
-class _DecisionFields(FlaskForm):
+class _DecisionFields(Form):
     reasons = TextAreaField(_l("Reasons"), validators=[Length(max=8000)], render_kw={"rows": 4})
     follows_guidelines = YesNoField(_l("Follows the reference guidelines"))
     guideline_reference = StringField(
@@ -65,7 +65,7 @@ class _DecisionFields(FlaskForm):
     clinical_trial = StringField(LABELS["clinical_trial"], validators=[Length(max=300)])
 
 
-class _PlanFields(FlaskForm):
+class _PlanFields(Form):
     technique_id = SelectField(_l("Technique"), coerce=optional_int)
     target = StringField(
         _l("Target"),
@@ -113,7 +113,7 @@ class PlanForm(_PlanFields):
     pass
 
 
-class PatientAnswerForm(FlaskForm):
+class PatientAnswerForm(Form):
     informed_on = DateField(_l("Date the patient was informed"), validators=[InputRequired()])
     informed_by_id = SelectField(_l("Informed by"), coerce=optional_int)
     patient_answer = EnumRadioField(
@@ -121,7 +121,7 @@ class PatientAnswerForm(FlaskForm):
     )
 
 
-class PrerequisiteForm(FlaskForm):
+class PrerequisiteForm(Form):
     done_on = DateField(_l("Done on"), validators=[Optional()])
 
 
@@ -130,7 +130,7 @@ GRADE_CHOICES = [SelectChoice("", "—")] + [
 ]
 
 
-class AdverseEventForm(FlaskForm):
+class AdverseEventForm(Form):
     cirse_grade = SelectField(
         _l("CIRSE grade"), coerce=optional_int, choices=GRADE_CHOICES, validators=[InputRequired()]
     )
@@ -163,7 +163,7 @@ def _count(label: Any, maximum: int, description: Any = None) -> IntegerField:
     )
 
 
-class ProcedureForm(FlaskForm):
+class ProcedureForm(Form):
     performed_on = DateField(_l("Date of the procedure"), validators=[InputRequired()])
     operator_ids = SelectMultipleField(
         _l("Operators"),

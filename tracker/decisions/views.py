@@ -19,7 +19,7 @@ from tracker.catalogue.services import offered_entries
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.audit_trail import register_field_labels
 from tracker.core.forms import ConfirmForm
-from tracker.core.handlers import form_status, saving
+from tracker.core.handlers import form_status, record_id, saving
 from tracker.core.permissions import Role, require_role
 from tracker.core.time import local_today
 from tracker.decisions import queries, services
@@ -91,7 +91,7 @@ def meeting_mode(meeting_id: int) -> Any:
         abort(404)
     agenda = meeting.agenda
     decisions = queries.decisions_of_meeting(meeting)
-    wanted = request.args.get("item", type=int)
+    wanted = record_id(request.args.get("item"))
     current = next((item for item in agenda if item.id == wanted), None)
     if current is None:
         current = next(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,7 +16,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from tracker.core.forms import EnumCheckboxField, EnumRadioField, EnumSelectField, optional_int
+from tracker.core.forms import (
+    EnumCheckboxField,
+    EnumRadioField,
+    EnumSelectField,
+    Form,
+    optional_int,
+)
 from tracker.followups.models import PGIC, AnalgesicUse, AssessmentMode, SideEffect
 from tracker.followups.services import ASSESSMENT_FIELDS
 
@@ -37,7 +42,7 @@ PGIC_CHOICES = [SelectChoice("", "—")] + [
 ]
 
 
-class AssessmentForm(FlaskForm):
+class AssessmentForm(Form):
     assessed_on = DateField(_l("Date"), validators=[InputRequired()])
     mode = EnumRadioField(_l("How"), enum=AssessmentMode, validators=[InputRequired()])
     nrs_average = _score(
@@ -75,7 +80,7 @@ class AssessmentForm(FlaskForm):
         return values
 
 
-class MissedForm(FlaskForm):
+class MissedForm(Form):
     reason = TextAreaField(
         _l("Why could the follow-up not be done?"),
         validators=[DataRequired(), Length(max=2000)],
@@ -84,7 +89,7 @@ class MissedForm(FlaskForm):
     )
 
 
-class PresentAgainForm(FlaskForm):
+class PresentAgainForm(Form):
     reason = TextAreaField(
         _l("Why is the case presented again?"),
         validators=[DataRequired(), Length(max=4000)],
@@ -102,7 +107,7 @@ class PresentAgainForm(FlaskForm):
     )
 
 
-class WorklistFilterForm(FlaskForm):
+class WorklistFilterForm(Form):
     class Meta:
         csrf = False
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
@@ -20,11 +19,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from tracker.core.forms import EnumSelectField, optional_int, web_link
+from tracker.core.forms import EnumSelectField, Form, optional_int, web_link
 from tracker.core.specialties import Specialty
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(Form):
     day = DateField(_l("Date"), validators=[InputRequired()])
     starts = TimeField(_l("Starts at"), validators=[InputRequired()])
     ends = TimeField(_l("Ends at"), validators=[InputRequired()])
@@ -70,20 +69,20 @@ class SeriesForm(MeetingForm):
     until = DateField(_l("Last date"), validators=[Optional()])
 
 
-class AddCaseForm(FlaskForm):
+class AddCaseForm(Form):
     referral_id = HiddenField(validators=[DataRequired()])
 
 
-class ItemForm(FlaskForm):
+class ItemForm(Form):
     presenter_id = SelectField(_l("Presenter"), coerce=optional_int)
     minutes = IntegerField(_l("Minutes"), validators=[InputRequired(), NumberRange(min=1, max=240)])
 
 
-class MoveItemForm(FlaskForm):
+class MoveItemForm(Form):
     meeting_id = SelectField(_l("Move to the meeting of"), coerce=int)
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(Form):
     present = SelectMultipleField(
         _l("Team members present"),
         coerce=int,
@@ -93,6 +92,6 @@ class AttendanceForm(FlaskForm):
     )
 
 
-class GuestForm(FlaskForm):
+class GuestForm(Form):
     guest_name = StringField(_l("Guest's name"), validators=[DataRequired(), Length(max=200)])
     specialty = EnumSelectField(_l("Specialty"), enum=Specialty)

@@ -28,7 +28,7 @@ from tracker.cases.models import Referral
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.audit_trail import register_field_labels
 from tracker.core.forms import ConfirmForm
-from tracker.core.handlers import form_status, saving
+from tracker.core.handlers import form_status, record_id, saving
 from tracker.core.home import home_panel
 from tracker.core.navigation import ACCOUNT, register_nav
 from tracker.core.permissions import Role, login_required, public, require_role
@@ -305,10 +305,11 @@ def hold(meeting_id: int) -> Any:
 @require_role(Role.COORDINATOR)
 def add_case(meeting_id: int) -> Any:
     meeting = get_meeting_or_404(meeting_id)
-    referral_id = request.form.get("referral_id", type=int)
+    referral_id = record_id(request.form.get("referral_id"))
     referral = db.session.get(Referral, referral_id) if referral_id else None
-    if referral is None or not ConfirmForm().validate_on_submit():
-        abort(400)
+    if referral is None:
+        flash(_("Choose a case from the list of cases waiting for a meeting."), "danger")
+        return _back(meeting, "#add-cases")
     with saving() as saved:
         services.add_to_agenda(meeting, referral, by=current_user)
     if saved.ok:

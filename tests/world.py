@@ -1,0 +1,54 @@
+"""A small world with one real object behind every kind of id in the URL map,
+for tests that walk every route (access matrix, form fuzzing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from tests.factories import first_indication, make_meeting, make_procedure, make_referral, make_user
+from tracker.auth import services as auth_services
+from tracker.core.mail import OutboxMessage, queue_mail
+from tracker.core.specialties import Specialty
+from tracker.decisions.models import PREREQUISITES
+from tracker.extensions import db
+from tracker.followups.models import FollowUp
+from tracker.meetings import services as meeting_services
+
+
+def build_world(app: Any) -> dict[str, Any]:
+    """Objects for every URL argument, by argument name."""
+    procedure = make_procedure()
+    followup = db.session.scalars(
+        select(FollowUp).where(FollowUp.procedure_id == procedure.id).order_by(FollowUp.id)
+    ).first()
+    upcoming = make_meeting()
+    item = meeting_services.add_to_agenda(upcoming, make_referral(), by=None)
+    guest = meeting_services.add_guest(upcoming, name="Dr Invited", specialty=Specialty.ONCOLOGY)
+    target = make_user(full_name="Someone Else")
+    make_user(full_name="Former Colleague", is_active=False)
+    with app.test_request_context():
+        other_session = auth_services.open_session(target, user_agent=None, ip_address=None)
+    queue_mail(key="world", to=target, subject="Subject", body="Body")
+    token = meeting_services.create_feed(target)
+    db.session.commit()
+    return {
+        "referral_id": procedure.referral_id,
+        "patient_id": procedure.referral.patient_id,
+        "decision_id": procedure.plan.decision_id,
+        "plan_id": procedure.plan_id,
+        "procedure_id": procedure.id,
+        "followup_id": followup.id,
+        "meeting_id": upcoming.id,
+        "item_id": item.id,
+        "attendance_id": guest.id,
+        "direction": "up",
+        "user_id": target.id,
+        "session_id": other_session.id,
+        "message_id": db.session.scalar(select(OutboxMessage.id)),
+        "kind": "indications",
+        "entry_id": first_indication().id,
+        "name": PREREQUISITES[0][0],
+        "token": token,
+    }
