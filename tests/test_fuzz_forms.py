@@ -28,7 +28,7 @@ from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.extensions import db
 
-EXAMPLES_PER_FORM = 10
+EXAMPLES_PER_FORM = 8
 
 #: Sent in every field of every form at once.
 SWEEP = [

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from tests.factories import make_patient, make_referral, make_user, referral_details
 from tracker.cases import services
 from tracker.cases.models import CaseEvent, Patient, Referral, Sex
-from tracker.cases.rules import CaseStatus, InvalidTransition
+from tracker.cases.rules import FIELD_LABELS, CaseStatus, InvalidTransition
 from tracker.core.audit import AuditAction, AuditEntry
 from tracker.core.errors import DomainError
 from tracker.core.permissions import Role
@@ -198,11 +198,15 @@ def test_an_edit_from_an_old_version_conflicts_and_lists_the_changes(app):
             referral, {"nrs_now": 5}, expected_version=started_from, by=make_user()
         )
     changes = {
-        change.field: (change.old, change.new, change.actor) for change in conflict.value.changes
+        change.label: (change.old, change.new, change.actor) for change in conflict.value.changes
     }
     assert changes == {
-        "nrs_now": (7, 8, "sophie@hospital.test"),
-        "pain_site": ("Left foot, third web space", "Left foot, 3rd space", "sophie@hospital.test"),
+        str(FIELD_LABELS["nrs_now"]): ("7", "8", "sophie@hospital.test"),
+        str(FIELD_LABELS["pain_site"]): (
+            "Left foot, third web space",
+            "Left foot, 3rd space",
+            "sophie@hospital.test",
+        ),
     }
     db.session.rollback()
     assert db.session.get(Referral, referral.id).nrs_now == 8

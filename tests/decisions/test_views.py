@@ -65,7 +65,9 @@ def test_a_whole_meeting_from_first_to_last_case(chair_client):
     assert draft.headers["Location"].endswith(f"item={items[0].id}")
     resumed = soup(client.get(url))
     assert field_value(resumed, "reasons") == "Still discussing"
-    validated = client.post(url, data=decision_data(action="validate"))
+    validated = client.post(
+        url, data=decision_data(action="validate", version=field_value(resumed, "version"))
+    )
     assert validated.headers["Location"].endswith(f"item={items[1].id}")
 
     # The other two: medical treatment and a postponement.

@@ -230,7 +230,10 @@ class Referral(Audited, db.Model):
 
     # History and risks
     #: Names of ``TreatmentTried`` members.
-    treatments_tried: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Names of ``TreatmentTried`` members (the audit trail shows their labels).
+    treatments_tried: Mapped[list[str]] = mapped_column(
+        JSON, default=list, info={"enum": TreatmentTried}
+    )
     treatments_other: Mapped[str | None] = mapped_column(Text)
     anticoagulation: Mapped[Anticoagulation | None]
     anticoagulation_details: Mapped[str | None] = mapped_column(String(500))

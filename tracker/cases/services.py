@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from blinker import Namespace
@@ -22,12 +22,10 @@ from tracker.cases.models import (
     Patient,
     Referral,
     Sex,
-    TreatmentTried,
     name_key,
 )
 from tracker.cases.rules import (
     EDITABLE,
-    FIELD_LABELS,
     REFERRAL_FIELDS,
     CaseStatus,
     birth_date_problem,
@@ -35,8 +33,7 @@ from tracker.cases.rules import (
     not_in_future_problem,
     status_after_edit,
 )
-from tracker.catalogue.models import Indication
-from tracker.core.audit import AuditAction, AuditEntry
+from tracker.core.audit_trail import ChangeSince, changes_since
 from tracker.core.errors import ConflictError, DomainError
 from tracker.core.time import local_today
 from tracker.extensions import db
@@ -73,20 +70,10 @@ class PatientMismatch(DomainError):
         self.existing = existing
 
 
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    label: str
-    old: Any
-    new: Any
-    actor: str
-    at: datetime
-
-
 class EditConflict(ConflictError):
     """Someone saved the case after the editor opened it."""
 
-    def __init__(self, changes: list[FieldChange]) -> None:
+    def __init__(self, changes: list[ChangeSince]) -> None:
         super().__init__(
             _l(
                 "Someone else saved this case while you were editing it. Your changes are "
@@ -275,58 +262,6 @@ def refer_case(patient: Patient, details: dict[str, Any], *, by: User) -> Referr
     return referral
 
 
-def changes_since(referral: Referral, version: int) -> list[FieldChange]:
-    """What others saved on the referral since ``version``, from the audit trail."""
-    entries = db.session.scalars(
-        select(AuditEntry)
-        .where(
-            AuditEntry.entity_type == "Referral",
-            AuditEntry.entity_id == str(referral.id),
-            AuditEntry.action == AuditAction.UPDATE,
-        )
-        .order_by(AuditEntry.id)
-    )
-    changes = []
-    for entry in entries:
-        old_version = (entry.changes.get("version") or [None])[0]
-        if old_version is None or old_version < version:
-            continue
-        for field, (old, new) in entry.changes.items():
-            if field == "version":
-                continue
-            label = str(FIELD_LABELS.get(field, field))
-            changes.append(
-                FieldChange(
-                    field,
-                    label,
-                    _readable(field, old),
-                    _readable(field, new),
-                    entry.actor_label,
-                    entry.recorded_at,
-                )
-            )
-    return changes
-
-
-def _readable(field: str, value: Any) -> Any:
-    """An audited value as the editor would recognise it (labels, names)."""
-    if value is None:
-        return None
-    if field == "treatments_tried":
-        return ", ".join(TreatmentTried[name].label for name in value)
-    if field in ("referrer_id", "created_by_id"):
-        user = db.session.get(User, value)
-        return user.full_name if user else value
-    if field == "indication_id":
-        indication = db.session.get(Indication, value)
-        return indication.name if indication else value
-    column_type = Referral.__table__.c[field].type if field in Referral.__table__.c else None
-    enum_class = getattr(column_type, "enum_class", None)
-    if enum_class is not None and value in enum_class.__members__:
-        return enum_class[value].label
-    return value
-
-
 def update_referral(
     referral: Referral, details: dict[str, Any], *, expected_version: int, by: User
 ) -> None:
@@ -343,7 +278,7 @@ def update_referral(
             )
         )
     if referral.version != expected_version:
-        raise EditConflict(changes_since(referral, expected_version))
+        raise EditConflict(changes_since("Referral", referral.id, expected_version))
     _check_details(details)
     for name in REFERRAL_FIELDS:
         if name in details:
@@ -359,7 +294,7 @@ def update_referral(
         db.session.flush()
     except StaleDataError:
         db.session.rollback()
-        raise EditConflict(changes_since(referral, expected_version)) from None
+        raise EditConflict(changes_since("Referral", referral.id, expected_version)) from None
     _settle_status(referral, by)
 
 

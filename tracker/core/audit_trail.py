@@ -59,19 +59,39 @@ def _model(entity_type: str) -> type | None:
     return None
 
 
+@dataclass(frozen=True)
+class Reference:
+    """A column pointing at another row, shown by that row's name."""
+
+    model: type
+
+
+@cache
+def _model_of_table(table_name: str) -> type | None:
+    for mapper in db.Model.registry.mappers:
+        if mapper.local_table is not None and mapper.local_table.name == table_name:
+            return mapper.class_
+    return None
+
+
 @cache
 def _column_kinds(entity_type: str) -> dict[str, Any]:
-    """For each column: its enumeration class, or "user" for a link to an account."""
+    """How to show each column's values: an enumeration class (also for JSON
+    lists of members, named by the column's ``info["enum"]``), a ``Reference``
+    to another table, or "date" / "datetime"."""
     model = _model(entity_type)
     kinds: dict[str, Any] = {}
     if model is None:
         return kinds
     for prop in db.inspect(model).column_attrs:
         column = prop.columns[0]
+        targets = [_model_of_table(fk.column.table.name) for fk in column.foreign_keys]
         if isinstance(column.type, EnumType) and column.type.enum_class is not None:
             kinds[prop.key] = column.type.enum_class
-        elif any(fk.column.table.name == "users" for fk in column.foreign_keys):
-            kinds[prop.key] = "user"
+        elif "enum" in column.info:
+            kinds[prop.key] = column.info["enum"]
+        elif targets and targets[0] is not None:
+            kinds[prop.key] = Reference(targets[0])
         elif isinstance(column.type, UTCDateTime):
             kinds[prop.key] = "datetime"
         elif isinstance(column.type, Date):
@@ -100,6 +120,7 @@ def field_label(entity_type: str, key: str) -> str:
 
 @dataclass(frozen=True)
 class Change:
+    key: str
     field: str
     old: str
     new: str
@@ -115,7 +136,10 @@ class Line:
     details: list[str]
 
 
-def _show(kind: Any, value: Any, users: dict[int, str]) -> str:
+Names = dict[tuple[type, int], str]
+
+
+def _show(kind: Any, value: Any, names: Names) -> str:
     if value is None or value == "":
         return "—"
     if value == SECRET_PLACEHOLDER:
@@ -123,9 +147,9 @@ def _show(kind: Any, value: Any, users: dict[int, str]) -> str:
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, list):
-        return ", ".join(_show(kind, item, users) for item in value) or "—"
-    if kind == "user" and isinstance(value, int):
-        return users.get(value, f"#{value}")
+        return ", ".join(_show(kind, item, names) for item in value) or "—"
+    if isinstance(kind, Reference) and isinstance(value, int):
+        return names.get((kind.model, value), f"#{value}")
     if kind in ("datetime", "date") and isinstance(value, str):
         try:
             if kind == "date":
@@ -142,46 +166,122 @@ def _show(kind: Any, value: Any, users: dict[int, str]) -> str:
     return str(value)
 
 
-def _user_names(entries: list[AuditEntry]) -> dict[int, str]:
-    """Names of the accounts the entries point at, in one query."""
-    from tracker.auth.models import User
+def _name_of(row: Any) -> str | None:
+    """How a person recognises a row: a name, a case number."""
+    for attribute in ("full_name", "case_number", "name"):
+        value = getattr(row, attribute, None)
+        if value:
+            return str(value)
+    return None
 
-    wanted: set[int] = set()
+
+def _names(entries: list[AuditEntry]) -> Names:
+    """Names of the rows the entries point at: one query per kind of row."""
+    wanted: dict[type, set[int]] = {}
     for entry in entries:
         if not entry.is_change:
             continue
         kinds = _column_kinds(entry.entity_type)
         for key, values in entry.changes.items():
-            if kinds.get(key) == "user":
-                wanted.update(v for v in values if isinstance(v, int))
-    if not wanted:
-        return {}
-    return dict(
-        db.session.execute(select(User.id, User.full_name).where(User.id.in_(wanted))).all()
-    )
+            kind = kinds.get(key)
+            if isinstance(kind, Reference):
+                wanted.setdefault(kind.model, set()).update(v for v in values if isinstance(v, int))
+    names: Names = {}
+    for model, ids in wanted.items():
+        if not ids:
+            continue
+        for row in db.session.scalars(select(model).where(model.id.in_(ids))):
+            name = _name_of(row)
+            if name is not None:
+                names[(model, row.id)] = name
+    return names
 
 
 def describe(entries: list[AuditEntry]) -> list[Line]:
-    users = _user_names(entries)
+    names = _names(entries)
     lines = []
     for entry in entries:
         if entry.is_change:
             kinds = _column_kinds(entry.entity_type)
             changes = [
                 Change(
+                    key,
                     field_label(entry.entity_type, key),
-                    _show(kinds.get(key), old, users),
-                    _show(kinds.get(key), new, users),
+                    _show(kinds.get(key), old, names),
+                    _show(kinds.get(key), new, names),
                 )
                 for key, (old, new) in sorted(entry.changes.items())
             ]
             lines.append(Line(entry, changes, []))
         else:
             details = [
-                f"{key}: {_show(None, value, users)}" for key, value in entry.changes.items()
+                f"{key}: {_show(None, value, names)}" for key, value in entry.changes.items()
             ]
             lines.append(Line(entry, [], details))
     return lines
+
+
+@dataclass(frozen=True)
+class ChangeSince:
+    """A field someone else saved on a row since an editor opened it."""
+
+    label: str
+    old: str
+    new: str
+    actor: str
+    at: datetime
+
+
+def changes_since(
+    entity_type: str,
+    entity_id: object,
+    version: int,
+    related: tuple[str, object] | None = None,
+) -> list[ChangeSince]:
+    """What was saved on a versioned row since ``version``, in words, oldest
+    first: shown to an editor whose save came from an older version.
+
+    ``related`` names one more row saved together with it (a decision's plan):
+    its changes from the first save after ``version`` on are listed too.
+    """
+    saves = [
+        entry
+        for entry in db.session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.entity_type == entity_type,
+                AuditEntry.entity_id == str(entity_id),
+                AuditEntry.action == AuditAction.UPDATE,
+            )
+            .order_by(AuditEntry.id)
+        )
+        if (entry.changes.get("version") or [None])[0] is not None
+        and entry.changes["version"][0] >= version
+    ]
+    entries = list(saves)
+    if saves and related is not None:
+        related_type, related_id = related
+        entries += db.session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.entity_type == related_type,
+                AuditEntry.entity_id == str(related_id),
+                AuditEntry.action.in_(CHANGE_ACTIONS),
+                AuditEntry.id > saves[0].id,
+            )
+        )
+        entries.sort(key=lambda entry: entry.id)
+    return [
+        ChangeSince(
+            change.field, change.old, change.new, line.entry.actor_label, line.entry.recorded_at
+        )
+        for line in describe(entries)
+        for change in line.changes
+        if change.key not in HIDDEN_FROM_EDITORS
+    ]
+
+
+#: Bookkeeping columns an editor has no use for in a list of changes.
+HIDDEN_FROM_EDITORS = frozenset({"version", "id", "draft_saved_at", "draft_saved_by_id"})
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,10 @@ class Decision(Audited, db.Model):
     validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The last save of the draft (each one moves the version on, so that an
+    #: editor working from an older one is told).
+    draft_saved_at: Mapped[datetime | None]
+    draft_saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: Explaining the proposal to the patient, who may accept or refuse.
     informed_on: Mapped[date | None]
     informed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -107,6 +111,7 @@ class Decision(Audited, db.Model):
     agenda_item: Mapped[AgendaItem] = relationship()
     validated_by: Mapped[User | None] = relationship(foreign_keys=[validated_by_id])
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    draft_saved_by: Mapped[User | None] = relationship(foreign_keys=[draft_saved_by_id])
     informed_by: Mapped[User | None] = relationship(foreign_keys=[informed_by_id])
     plan: Mapped[ProcedurePlan | None] = relationship(back_populates="decision", uselist=False)
     amendments: Mapped[list[DecisionAmendment]] = relationship(

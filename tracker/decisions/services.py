@@ -13,7 +13,8 @@ from tracker.auth.models import User
 from tracker.cases import services as case_services
 from tracker.cases.rules import CaseStatus
 from tracker.catalogue.models import Technique
-from tracker.core.errors import DomainError
+from tracker.core.audit_trail import ChangeSince, changes_since
+from tracker.core.errors import ConflictError, DomainError
 from tracker.core.permissions import Role
 from tracker.core.time import local_today, to_local, utcnow
 from tracker.decisions.models import (
@@ -99,23 +100,47 @@ def _apply_plan(decision: Decision, plan_values: dict[str, Any] | None) -> None:
             setattr(plan, name, plan_values[name])
 
 
+class DraftConflict(ConflictError):
+    """Someone saved the decision after this editor opened it."""
+
+    def __init__(self, changes: list[ChangeSince]) -> None:
+        super().__init__(
+            _l(
+                "Someone else saved this decision while you were typing. What you typed is "
+                "not saved yet: check what they changed below, then save again."
+            )
+        )
+        self.changes = changes
+
+
 def save_draft(
     item: AgendaItem,
     values: dict[str, Any],
     plan_values: dict[str, Any] | None,
     *,
     by: User,
+    expected_version: int | None = None,
 ) -> Decision:
     """Create or update the draft decision of an agenda line.
 
     Saving a draft means the case came up at the meeting: it is marked
     discussed, so that holding the meeting does not carry it over.
+    ``expected_version`` is the version the editor's form was made from (0
+    for a decision not yet saved): if someone saved since, nothing is written
+    and ``DraftConflict`` lists their changes.
     """
     decision = decision_for(item)
     if decision is not None and decision.is_validated:
         raise DomainError(
             _l("This decision is validated: correct it with an amendment and its reason.")
         )
+    current = decision.version if decision is not None else 0
+    if expected_version is not None and expected_version != current:
+        changes = []
+        if decision is not None:
+            plan = ("ProcedurePlan", decision.plan.id) if decision.plan else None
+            changes = changes_since("Decision", decision.id, expected_version, related=plan)
+        raise DraftConflict(changes)
     if item.state is ItemState.PENDING:
         meeting_services.mark_discussed(item, by=by)
     elif item.state is not ItemState.DISCUSSED:
@@ -132,6 +157,9 @@ def save_draft(
         if name in values:
             setattr(decision, name, values[name])
     _apply_plan(decision, plan_values)
+    # Every save moves the version on, even one that changed only the plan.
+    decision.draft_saved_at = utcnow()
+    decision.draft_saved_by_id = by.id
     db.session.flush()
     return decision
 

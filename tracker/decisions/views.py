@@ -106,14 +106,21 @@ def meeting_mode(meeting_id: int) -> Any:
     )
     _fill_techniques(form, decision.plan.technique_id if decision and decision.plan else None)
 
+    conflict = None
     if request.method == "POST":
         if current is None or not can_record or current.state is ItemState.REMOVED:
             abort(403)
         action = request.form.get("action", "save")
         if form.validate_on_submit():
+            # The version the form was made from (0: the decision was not saved yet).
+            expected = record_id(request.form.get("version")) or 0
             with saving(form) as saved:
                 decision = services.save_draft(
-                    current, form.decision_values(), form.plan_values(), by=current_user
+                    current,
+                    form.decision_values(),
+                    form.plan_values(),
+                    by=current_user,
+                    expected_version=expected,
                 )
                 if action == "validate":
                     services.validate(decision, by=current_user)
@@ -138,6 +145,10 @@ def meeting_mode(meeting_id: int) -> Any:
                 return redirect(
                     url_for("decisions.meeting_mode", meeting_id=meeting.id, item=target.id)
                 )
+            if isinstance(saved.error, services.DraftConflict):
+                conflict = saved.error
+                # The next save is made knowingly over the other person's changes.
+                decision = services.decision_for(current)
 
     patient_id = current.referral.patient_id if current else None
     context = {
@@ -147,6 +158,8 @@ def meeting_mode(meeting_id: int) -> Any:
         "current": current,
         "decision": decision,
         "form": form,
+        "version": decision.version if decision is not None else 0,
+        "conflict": conflict,
         "can_record": can_record,
         "is_chair": meeting.chair_id == current_user.id,
         "recording": recording,

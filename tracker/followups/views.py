@@ -129,9 +129,11 @@ def _assessment_page(referral: Referral, followup: FollowUp | None) -> Any:
 def assess(followup_id: int) -> Any:
     followup = get_followup_or_404(followup_id)
     referral = get_referral_or_404(followup.referral_id)
-    if followup.status is not FollowUpStatus.PLANNED:
+    if followup.status is not FollowUpStatus.PLANNED and request.method == "GET":
         flash(_("This follow-up has already been done or marked missed."), "info")
         return redirect(url_for("cases.show", referral_id=referral.id))
+    # A form sent for a follow-up someone recorded meanwhile is shown again with
+    # what was typed and why it was not saved.
     return _assessment_page(referral, followup)
 
 
