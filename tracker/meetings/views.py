@@ -484,6 +484,7 @@ def _ics(body: bytes, filename: str) -> Response:
 def meeting_ics(meeting_id: int) -> Response:
     meeting = get_meeting_or_404(meeting_id, full=True)
     day = to_local(meeting.starts_at).date().isoformat()
+    record_access(AuditAction.DOWNLOAD, "Meeting", meeting.id, details={"format": "ics"})
     return _ics(calendar_for([meeting], _meeting_link), f"rcp-{day}-{meeting.id}.ics")
 
 
