@@ -214,6 +214,7 @@ def make_procedure(
     performed_on: Any = None,
     distance_mm: int | None = 60,
     referral: Any = None,
+    referral_values: dict[str, Any] | None = None,
     adverse_event: dict[str, Any] | None = None,
     **procedure_values: Any,
 ) -> Any:
@@ -237,7 +238,10 @@ def make_procedure(
         if referral is None:
             referred_on = meeting_day - timedelta(days=7)
             referral = make_referral(
-                referrer_id=chair.id, referral_on=referred_on, patient_agreed_on=referred_on
+                referrer_id=chair.id,
+                referral_on=referred_on,
+                patient_agreed_on=referred_on,
+                **(referral_values or {}),
             )
         meeting = make_meeting(
             starts_at=datetime.combine(meeting_day, time(17), tzinfo=paris), chair_id=chair.id

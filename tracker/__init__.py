@@ -101,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     from tracker.decisions.views import bp as decisions_bp
     from tracker.followups.views import bp as followups_bp
     from tracker.meetings.views import bp as meetings_bp
+    from tracker.outcomes.views import bp as outcomes_bp
 
     for blueprint in (
         core_bp,
@@ -111,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
         meetings_bp,
         decisions_bp,
         followups_bp,
+        outcomes_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -55,6 +55,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     # SQLite backups made by the scheduler.
     "BACKUP_DIR": (None, str),
     "BACKUP_KEEP_DAYS": (14, int),
+    # Key of the pseudonymised exports' hashes and date shifts; derived from the
+    # secret key when not set (set it to keep pseudonyms across key rotations).
+    "PSEUDONYM_KEY": (None, str),
     # Hospital patient identifiers (MRN): a regular expression the whole value matches.
     "MRN_PATTERN": (r"[A-Za-z0-9]{4,20}", str),
 }
@@ -142,6 +145,7 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
         "PASSWORD_MIN_LENGTH": settings["PASSWORD_MIN_LENGTH"],
         "PER_PAGE": settings["PER_PAGE"],
         "MRN_PATTERN": settings["MRN_PATTERN"],
+        "PSEUDONYM_KEY": settings["PSEUDONYM_KEY"],
         "MAIL_HOST": settings["MAIL_HOST"],
         "MAIL_PORT": settings["MAIL_PORT"],
         "MAIL_SECURITY": settings["MAIL_SECURITY"],

@@ -299,3 +299,61 @@ def test_the_regrowth_window():
     assert regrowth_window(TREATED, 60, 1, 3) == (on(20), on(60))  # rates in either order
     assert regrowth_window(TREATED, None, 3, 1) is None
     assert regrowth_window(TREATED, 0, 3, 1) is None
+
+
+def _session(*readings, baseline=8, settings=None):
+    from datetime import date
+
+    from tracker.followups.rules import Reading, RuleSettings, Session
+
+    performed = date(2026, 1, 1)
+    return Session(
+        performed_on=performed,
+        baseline=baseline,
+        readings=tuple(
+            Reading(date.fromordinal(performed.toordinal() + days), nrs, back)
+            for days, nrs, back in readings
+        ),
+        settings=settings or RuleSettings(),
+    )
+
+
+def test_relief_lasts_until_the_first_recurrence_after_a_response():
+    from tracker.followups.rules import relief_duration
+
+    # Baseline 8: 2 is a response, 6 (25% less) is a recurrence (below 30%).
+    session = _session((7, 2, False), (30, 3, False), (91, 6, False), (183, 7, False))
+    assert relief_duration(session) == (91, True)
+
+
+def test_relief_without_recurrence_is_followed_to_the_last_assessment():
+    from tracker.followups.rules import relief_duration
+
+    assert relief_duration(_session((7, 3, False), (30, 4, False))) == (30, False)
+
+
+def test_pain_reported_back_ends_the_relief_whatever_the_score():
+    from tracker.followups.rules import relief_duration
+
+    assert relief_duration(_session((7, 2, False), (60, 3, True))) == (60, True)
+
+
+def test_no_response_or_no_baseline_has_no_relief_to_measure():
+    from tracker.followups.rules import relief_duration
+
+    assert relief_duration(_session((7, 7, False), (30, 6, False))) is None
+    assert relief_duration(_session((7, 2, False), baseline=None)) is None
+    assert relief_duration(_session()) is None
+
+
+def test_the_relief_starts_at_a_partial_response_and_uses_the_technique_thresholds():
+    from tracker.followups.rules import RuleSettings, relief_duration
+
+    # 5 from 8 is 37.5% less: partial response; 6 is 25% less: recurrence at 30%.
+    assert relief_duration(_session((7, 5, False), (30, 6, False))) == (30, True)
+    # A technique that calls a recurrence only below 20% less pain.
+    lenient = RuleSettings(recurrence_pct=20)
+    assert relief_duration(_session((7, 5, False), (30, 6, False), settings=lenient)) == (
+        30,
+        False,
+    )

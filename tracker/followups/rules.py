@@ -320,3 +320,35 @@ def retreatment_verdict(sessions: Sequence[Session], today: date) -> Verdict:
         recurrence=True,
         partial=partial,
     )
+
+
+def relief_duration(session: Session) -> tuple[int, bool] | None:
+    """How long a procedure relieved the pain, for the outcomes' survival curve:
+    ``(days, ended)``, or None when there was no response to last.
+
+    The relief starts with the first assessment showing at least a partial
+    response and ends (``ended``) at the first later assessment where the
+    retreatment rule sees a recurrence: the reduction fallen below its
+    threshold, or the patient saying the pain is back. Without a recurrence the
+    relief is followed up to the last assessment (censored there). Days count
+    from the procedure.
+    """
+    if not session.baseline or not session.readings:
+        return None
+    rule = session.settings
+    readings = sorted(session.readings, key=lambda reading: reading.on)
+    responded = next(
+        (
+            index
+            for index, reading in enumerate(readings)
+            if at_least(session.baseline, reading.nrs, rule.partial_pct)
+            and not reading.pain_is_back
+        ),
+        None,
+    )
+    if responded is None:
+        return None
+    for reading in readings[responded + 1 :]:
+        if reading.pain_is_back or not at_least(session.baseline, reading.nrs, rule.recurrence_pct):
+            return (reading.on - session.performed_on).days, True
+    return (readings[-1].on - session.performed_on).days, False

@@ -52,7 +52,13 @@ def timepoint(followup: FollowUp) -> str:
     """A follow-up's time point in words: "Week 1", "Month 3", "Regrowth check"."""
     if followup.kind is FollowUpKind.REGROWTH:
         return _("Regrowth check")
-    unit, count = describe_day(followup.offset_days)
+    return day_label(followup.offset_days)
+
+
+@bp.app_template_global()
+def day_label(days: int) -> str:
+    """Days after a procedure in words: "Week 1", "Month 3", "Day 10"."""
+    unit, count = describe_day(days)
     return {
         "day": lambda: _("Day %(n)d", n=count),
         "week": lambda: _("Week %(n)d", n=count),

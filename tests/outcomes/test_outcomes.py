@@ -1,0 +1,169 @@
+"""The outcomes page: figures that agree with a hand calculation, filters, and a
+number of queries that does not grow with the data."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import assess, make_procedure, make_user, technique
+from tests.html import soup, text
+from tracker.catalogue.models import Indication
+from tracker.core.permissions import Role
+from tracker.extensions import db
+from tracker.followups.models import FollowUp, FollowUpKind
+from tracker.outcomes.analysis import analyse
+from tracker.outcomes.queries import OutcomeFilters, techniques, treated_and_scheduled
+from tracker.outcomes.stats import wilson
+
+PERFORMED = date(2026, 4, 1)
+
+
+def indication(code: str) -> Indication:
+    return db.session.scalars(select(Indication).where(Indication.code == code)).one()
+
+
+def treated(readings, *, technique_code="cryoneurolysis", baseline=8, indication_code=None):
+    """A procedure on 1 April 2026 and the scheduled assessments ``{days: nrs}``
+    (an ``nrs`` of ``(n, True)`` says the pain is back)."""
+    values = {"nrs_average": baseline}
+    if indication_code:
+        values["indication_id"] = indication(indication_code).id
+    procedure = make_procedure(
+        technique_code=technique_code, performed_on=PERFORMED, referral_values=values
+    )
+    followups = {
+        followup.offset_days: followup
+        for followup in db.session.scalars(
+            select(FollowUp).where(
+                FollowUp.procedure_id == procedure.id, FollowUp.kind == FollowUpKind.SCHEDULED
+            )
+        )
+    }
+    for days, nrs in readings.items():
+        nrs, back = nrs if isinstance(nrs, tuple) else (nrs, False)
+        assess(
+            procedure,
+            followup=followups[days],
+            assessed_on=PERFORMED + timedelta(days=days),
+            nrs_average=nrs,
+            pain_is_back=back,
+        )
+    return procedure
+
+
+@pytest.fixture
+def morton_cases(app):
+    """Four patients treated by cryoneurolysis for Morton's neuroma, baseline 8."""
+    return [
+        treated({7: 2, 30: 2, 91: 3, 183: 7}, indication_code="morton_neuroma"),  # back at 183
+        treated({7: 3, 30: 4, 91: 6}, indication_code="morton_neuroma"),  # 25% less at 91
+        treated({7: 7, 30: 7}, indication_code="morton_neuroma"),  # no response
+        treated({7: 4, 30: 4}, indication_code="morton_neuroma"),  # still relieved at 30
+    ]
+
+
+def report(filters: OutcomeFilters | None = None):
+    filters = filters or OutcomeFilters()
+    catalogue = techniques()
+    rows, scheduled = treated_and_scheduled(filters, catalogue)
+    return analyse(rows, scheduled, date(2026, 11, 20))
+
+
+def test_responders_and_relief_agree_with_a_hand_calculation(morton_cases):
+    cryo = technique("cryoneurolysis")
+    outcome = report().by_technique[cryo.id]
+    assert outcome.treated == 4
+    week1, month1, month3, month6 = (outcome.timepoints[d] for d in (7, 30, 91, 183))
+    # Week 1: 2, 3, 7, 4 from 8 -> 75%, 62.5%, 12.5%, 50% less.
+    assert (week1.compared, week1.moderate_count, week1.substantial_count) == (4, 3, 3)
+    assert week1.moderate == wilson(3, 4)
+    # Month 1: 2, 4, 7, 4 -> 75%, 50%, 12.5%, 50%.
+    assert (month1.moderate_count, month1.substantial_count) == (3, 3)
+    # Month 3: 3 and 6 -> 62.5% and 25%: one moderate, and the second is a recurrence.
+    assert (month3.compared, month3.moderate_count) == (2, 1)
+    assert month3.mean_nrs == 4.5
+    # Month 6 (due on 1 Oct 2026): due for all four, done once.
+    assert (month6.due, month6.done, month6.pending) == (4, 1, 3)
+    # Relief: 183 days (recurrence), 91 days (recurrence), 30 days (censored);
+    # the third patient never responded.
+    curve = outcome.relief
+    assert outcome.no_response == 1
+    assert (curve.subjects, curve.events) == (3, 2)
+    assert [round(step.time * 30.44) for step in curve.steps] == [30, 91, 183]
+    assert [step.survival for step in curve.steps] == [1.0, 0.5, 0.0]
+    assert round(curve.median * 30.44) == 91
+
+
+def test_the_coordinator_reads_the_answer_on_the_page(client, auth, morton_cases):
+    auth.login_as(make_user(roles={Role.COORDINATOR}))
+    response = client.get(
+        "/outcomes",
+        query_string={
+            "technique_id": technique("cryoneurolysis").id,
+            "indication_id": indication("morton_neuroma").id,
+        },
+    )
+    assert response.status_code == 200
+    page = soup(response)
+    relief = page.find(id="relief").find("tr", attrs={"data-technique": "cryoneurolysis"})
+    cells = [cell.get_text(" ", strip=True) for cell in relief.find_all(["th", "td"])]
+    assert cells[1:3] == ["3", "2"]  # responded, recurrences
+    assert cells[3].startswith("3.0")  # median: 91 days is 3.0 months
+    responders = page.find("table", attrs={"data-technique": "cryoneurolysis"})
+    first_row = responders.find("tbody").find("tr")
+    week1 = [cell.get_text(" ", strip=True) for cell in first_row.find_all(["th", "td"])]
+    low, high = wilson(3, 4).low * 100, wilson(3, 4).high * 100
+    dash = "\N{EN DASH}"
+    assert week1[:3] == ["Week 1", "4", f"3 · 75% ({low:.0f}{dash}{high:.0f}%)"]
+    assert page.find("img", src=lambda src: src and src.startswith("data:image/svg+xml"))
+    assert "Yoon et al., 2016" in text(page.find(id="published"))
+
+
+def test_filters_keep_only_what_they_say(client, auth, morton_cases):
+    other = treated({7: 2}, technique_code="radiofrequency", indication_code="spinal_pain")
+    everything = report()
+    assert everything.treated == 5
+    assert report(OutcomeFilters(technique_id=technique("radiofrequency").id)).treated == 1
+    assert report(OutcomeFilters(indication_id=indication("morton_neuroma").id)).treated == 4
+    assert report(OutcomeFilters(since=PERFORMED + timedelta(days=1))).treated == 0
+    assert report(OutcomeFilters(until=PERFORMED)).treated == 5
+    operator = other.operators[0]
+    assert report(OutcomeFilters(operator_id=operator.id)).treated == 1
+
+
+def test_an_impossible_period_is_a_clear_error(client, auth):
+    auth.login_as(make_user(roles={Role.RADIOLOGIST}))
+    response = client.get("/outcomes", query_string={"since": "2026-06-01", "until": "2026-01-01"})
+    assert response.status_code == 422
+    assert "The end comes before the start." in text(soup(response))
+
+
+def test_adverse_events_are_counted_by_their_worst_grade(client, auth):
+    make_procedure(adverse_event={"cirse_grade": 2, "description": "Haematoma"})
+    make_procedure()
+    auth.login_as(make_user(roles={Role.CLINICIAN}))
+    rows = soup(client.get("/outcomes")).find(id="adverse").find("tbody").find_all("tr")
+    counts = [row.find_all("td")[0].get_text(strip=True) for row in rows]
+    assert counts == ["0", "1", "0", "0", "0", "0"]
+    assert rows[1].find_all("td")[1].get_text(strip=True) == "50.0%"
+
+
+def test_the_page_runs_the_same_queries_for_3_and_30_procedures(client, auth, count_queries):
+    auth.login_as(make_user(roles={Role.COORDINATOR}))
+
+    def queries_for_page() -> int:
+        client.get("/outcomes")  # warm: settings and sessions read once
+        with count_queries() as counter:
+            assert client.get("/outcomes").status_code == 200
+        return counter.count
+
+    for _ in range(3):
+        treated({7: 3, 30: 4})
+    small = queries_for_page()
+    for _ in range(27):
+        treated({7: 3, 30: 4, 91: 7})
+    assert queries_for_page() == small
+    assert small <= 20

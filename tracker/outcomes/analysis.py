@@ -1,0 +1,228 @@
+"""From the rows of treated cases to the figures of the outcomes page, in one
+pass over plain data (no database).
+
+Definitions, as the page states them:
+
+- a case is counted at a time point of its follow-up schedule once that time
+  point is due; it is complete there when the scheduled assessment was done;
+- responders at a time point: an NRS reduction from the baseline of the
+  referral of at least 30% (moderate) or at least 50% (substantial), among the
+  assessments done at that time point (IMMPACT thresholds);
+- relief duration: from the procedure to the recurrence as the retreatment rule
+  of the technique defines it (``tracker.followups.rules.relief_duration``),
+  censored at the last assessment without recurrence; only procedures that
+  brought at least a partial response count.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from tracker.followups.rules import Session, at_least, relief_duration
+from tracker.outcomes.stats import KaplanMeier, Proportion, kaplan_meier, percentile, wilson
+
+#: Months, for the relief curves.
+DAYS_PER_MONTH = 30.44
+
+MODERATE_PCT, SUBSTANTIAL_PCT = 30, 50
+
+
+@dataclass(frozen=True)
+class Treated:
+    """One procedure performed, with the assessments that followed it."""
+
+    procedure_id: int
+    patient_id: int
+    technique_id: int
+    session: Session
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """One scheduled follow-up of a procedure, and its assessment if done."""
+
+    procedure_id: int
+    offset_days: int
+    due_on: date
+    status: str  # FollowUpStatus name
+    nrs: int | None = None
+
+
+@dataclass
+class TimePoint:
+    days: int
+    due: int = 0
+    done: int = 0
+    missed: int = 0
+    #: Done, with a baseline to compare with.
+    compared: int = 0
+    moderate_count: int = 0
+    substantial_count: int = 0
+    nrs_total: int = 0
+    nrs_count: int = 0
+
+    @property
+    def pending(self) -> int:
+        return self.due - self.done - self.missed
+
+    @property
+    def completeness(self) -> Proportion | None:
+        return wilson(self.done, self.due)
+
+    @property
+    def moderate(self) -> Proportion | None:
+        return wilson(self.moderate_count, self.compared)
+
+    @property
+    def substantial(self) -> Proportion | None:
+        return wilson(self.substantial_count, self.compared)
+
+    @property
+    def mean_nrs(self) -> float | None:
+        return self.nrs_total / self.nrs_count if self.nrs_count else None
+
+
+@dataclass
+class TechniqueOutcomes:
+    technique_id: int
+    treated: int = 0
+    patients: set[int] = field(default_factory=set)
+    timepoints: dict[int, TimePoint] = field(default_factory=dict)
+    baseline_total: int = 0
+    baseline_count: int = 0
+    #: Relief durations in months, and whether each ended with a recurrence.
+    relief_months: list[float] = field(default_factory=list)
+    relief_ended: list[bool] = field(default_factory=list)
+    #: Procedures assessed that never reached a partial response.
+    no_response: int = 0
+
+    @property
+    def mean_baseline(self) -> float | None:
+        return self.baseline_total / self.baseline_count if self.baseline_count else None
+
+    @property
+    def relief(self) -> KaplanMeier | None:
+        if not self.relief_months:
+            return None
+        return kaplan_meier(self.relief_months, self.relief_ended)
+
+    def ordered_timepoints(self) -> list[TimePoint]:
+        return [self.timepoints[days] for days in sorted(self.timepoints)]
+
+
+@dataclass
+class Outcomes:
+    by_technique: dict[int, TechniqueOutcomes]
+    treated: int
+    patients: int
+    #: Every technique's time points together, for the completeness table.
+    timepoints: dict[int, TimePoint]
+
+    def ordered_timepoints(self) -> list[TimePoint]:
+        return [self.timepoints[days] for days in sorted(self.timepoints)]
+
+
+def _count(point: TimePoint, row: Scheduled, baseline: int | None, today: date) -> None:
+    if row.due_on > today and row.status != "DONE":
+        return
+    point.due += 1
+    if row.status == "MISSED":
+        point.missed += 1
+    if row.status != "DONE" or row.nrs is None:
+        return
+    point.done += 1
+    point.nrs_total += row.nrs
+    point.nrs_count += 1
+    if baseline:
+        point.compared += 1
+        point.moderate_count += at_least(baseline, row.nrs, MODERATE_PCT)
+        point.substantial_count += at_least(baseline, row.nrs, SUBSTANTIAL_PCT)
+
+
+def analyse(treated: Iterable[Treated], scheduled: Iterable[Scheduled], today: date) -> Outcomes:
+    """Every figure of the outcomes page but the adverse events, in one pass."""
+    by_technique: dict[int, TechniqueOutcomes] = {}
+    procedures: dict[int, Treated] = {}
+    patients: set[int] = set()
+    for row in treated:
+        procedures[row.procedure_id] = row
+        patients.add(row.patient_id)
+        outcome = by_technique.setdefault(row.technique_id, TechniqueOutcomes(row.technique_id))
+        outcome.treated += 1
+        outcome.patients.add(row.patient_id)
+        if row.session.baseline:
+            outcome.baseline_total += row.session.baseline
+            outcome.baseline_count += 1
+        relief = relief_duration(row.session)
+        if relief is not None:
+            days, ended = relief
+            outcome.relief_months.append(days / DAYS_PER_MONTH)
+            outcome.relief_ended.append(ended)
+        elif row.session.readings and row.session.baseline:
+            outcome.no_response += 1
+    overall: dict[int, TimePoint] = defaultdict(lambda: TimePoint(0))
+    for row in scheduled:
+        procedure = procedures.get(row.procedure_id)
+        if procedure is None:
+            continue
+        outcome = by_technique[procedure.technique_id]
+        point = outcome.timepoints.setdefault(row.offset_days, TimePoint(row.offset_days))
+        baseline = procedure.session.baseline
+        _count(point, row, baseline, today)
+        total = overall[row.offset_days]
+        total.days = row.offset_days
+        _count(total, row, baseline, today)
+    return Outcomes(by_technique, len(procedures), len(patients), dict(overall))
+
+
+@dataclass(frozen=True)
+class Activity:
+    """The RCP's activity over a period, from ``ActivityRows``."""
+
+    meetings: int
+    discussed: int
+    per_meeting_median: float | None
+    per_meeting_max: int | None
+    with_quorum: Proportion | None
+    to_discussion: tuple[float | None, float | None]
+    to_procedure: tuple[float | None, float | None]
+    proposed: int
+    as_planned: int
+    refused: int
+    deviations: list[Any]
+
+    @property
+    def followed(self) -> Proportion | None:
+        """Decisions carried out as planned, among those carried out."""
+        return wilson(self.as_planned, self.as_planned + len(self.deviations))
+
+    @property
+    def not_yet(self) -> int:
+        return max(0, self.proposed - self.as_planned - len(self.deviations) - self.refused)
+
+
+def summarise_activity(rows: Any, quorum_minimum: int) -> Activity:
+    from tracker.meetings.rules import quorum
+
+    counts = [rows.discussed.get(meeting_id, 0) for meeting_id, _day in rows.meetings]
+    met = sum(
+        quorum(rows.specialties.get(meeting_id, []), quorum_minimum).is_met
+        for meeting_id, _day in rows.meetings
+    )
+    return Activity(
+        meetings=len(rows.meetings),
+        discussed=sum(counts),
+        per_meeting_median=percentile(counts, 50),
+        per_meeting_max=max(counts) if counts else None,
+        with_quorum=wilson(met, len(rows.meetings)),
+        to_discussion=(percentile(rows.to_discussion, 50), percentile(rows.to_discussion, 90)),
+        to_procedure=(percentile(rows.to_procedure, 50), percentile(rows.to_procedure, 90)),
+        proposed=rows.proposed,
+        as_planned=rows.as_planned,
+        refused=rows.refused,
+        deviations=rows.deviated,
+    )

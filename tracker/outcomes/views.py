@@ -1,0 +1,162 @@
+"""The outcomes page (what works for whom, how long relief lasts, how the RCP
+runs) and the data exports."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import lazy_gettext as _l
+
+from tracker.core.audit import AuditAction, record_access
+from tracker.core.exports import csv_response
+from tracker.core.handlers import INVALID
+from tracker.core.navigation import register_nav
+from tracker.core.permissions import Role, require_role
+from tracker.core.settings import setting
+from tracker.core.time import local_today
+from tracker.decisions.models import CIRSE_GRADES
+from tracker.meetings.services import QUORUM_MINIMUM
+from tracker.outcomes import exports, queries
+from tracker.outcomes.analysis import analyse, summarise_activity
+from tracker.outcomes.charts import Curve, Line, at_risk_months, pain_chart, relief_chart
+from tracker.outcomes.forms import OutcomeFilterForm
+from tracker.outcomes.queries import OutcomeFilters
+from tracker.outcomes.references import figures_for
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("outcomes", __name__)
+
+TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
+#: Who exports the unit's data: with names, the coordinators who keep the
+#: unit's records; pseudonymised, for research, also the radiologists.
+EXPORT_IDENTIFIED = (Role.COORDINATOR,)
+EXPORT_PSEUDONYMISED = (Role.COORDINATOR, Role.RADIOLOGIST)
+
+register_nav("outcomes.index", _l("Outcomes"), 400)
+
+
+KIND_LABELS = {
+    "cases": _l("cases"),
+    "decisions": _l("decisions"),
+    "procedures": _l("procedures"),
+    "assessments": _l("assessments"),
+}
+
+
+@bp.app_template_global()
+def kind_label(name: str) -> str:
+    return str(KIND_LABELS[name])
+
+
+@bp.app_template_global()
+def cirse_label(grade: int) -> str:
+    return str(CIRSE_GRADES.get(grade, grade))
+
+
+def _filter_form() -> tuple[OutcomeFilterForm, OutcomeFilters, bool]:
+    form = OutcomeFilterForm(request.args)
+    valid = not request.args or form.validate()
+    return form, (form.filters() if valid else OutcomeFilters()), valid
+
+
+@bp.route("/outcomes")
+@require_role(*TEAM)
+def index() -> Any:
+    form, filters, valid = _filter_form()
+    catalogue = queries.techniques()
+    treated, scheduled = queries.treated_and_scheduled(filters, catalogue)
+    outcomes = analyse(treated, scheduled, local_today())
+    techniques = [
+        (catalogue[technique_id], outcome)
+        for technique_id, outcome in sorted(
+            outcomes.by_technique.items(), key=lambda item: catalogue[item[0]].position
+        )
+    ]
+    curves = [
+        Curve(technique.name, outcome.relief)
+        for technique, outcome in techniques
+        if outcome.relief is not None
+    ]
+    lines = [
+        Line(
+            technique.name,
+            [(0, outcome.mean_baseline)] * (outcome.mean_baseline is not None)
+            + [
+                (point.days, point.mean_nrs)
+                for point in outcome.ordered_timepoints()
+                if point.mean_nrs is not None
+            ],
+        )
+        for technique, outcome in techniques
+    ]
+    published = [(technique, figures_for(technique.code)) for technique, _outcome in techniques]
+    lines += [
+        Line(f"{figure.source} ({technique.name})", figure.pain, dashed=True)
+        for technique, figures in published
+        for figure in figures
+        if figure.pain
+    ]
+    activity = summarise_activity(
+        queries.activity_rows(filters, catalogue), setting(QUORUM_MINIMUM.key)
+    )
+    return render_template(
+        "outcomes/index.html",
+        form=form,
+        outcomes=outcomes,
+        techniques=techniques,
+        published=[(technique, figures) for technique, figures in published if figures],
+        relief_chart=relief_chart(curves) if curves else None,
+        at_risk=at_risk_months(curves),
+        pain_chart=pain_chart(lines) if any(line.points for line in lines) else None,
+        adverse=queries.adverse_events_by_grade(filters),
+        activity=activity,
+        args={key: value for key, value in request.args.items() if value},
+    ), (200 if valid else INVALID)
+
+
+@bp.route("/outcomes/exports")
+@require_role(*EXPORT_PSEUDONYMISED)
+def exports_page() -> Any:
+    form, _filters, valid = _filter_form()
+    return render_template(
+        "outcomes/exports.html",
+        form=form,
+        kinds=exports.KINDS,
+        columns={
+            name: (exports.header(kind, exports.IDENTIFIED), exports.header(kind, "pseudonymised"))
+            for name, kind in exports.KINDS.items()
+        },
+        args={key: value for key, value in request.args.items() if value},
+    ), (200 if valid else INVALID)
+
+
+def _export(kind_name: str, variant: str) -> Any:
+    kind = exports.KINDS.get(kind_name)
+    if kind is None:
+        abort(404)
+    _form, filters, valid = _filter_form()
+    if not valid:
+        return exports_page()
+    record_access(
+        AuditAction.EXPORT,
+        "Export",
+        kind.name,
+        details={"variant": variant, **{k: v for k, v in request.args.items() if v}},
+    )
+    name = f"rcp-{kind.name}-{variant}-{local_today().isoformat()}.csv"
+    return csv_response(name, exports.header(kind, variant), exports.rows(kind, variant, filters))
+
+
+@bp.route("/outcomes/exports/<kind>.csv")
+@require_role(*EXPORT_IDENTIFIED)
+def export_identified(kind: str) -> Any:
+    return _export(kind, exports.IDENTIFIED)
+
+
+@bp.route("/outcomes/research/<kind>.csv")
+@require_role(*EXPORT_PSEUDONYMISED)
+def export_pseudonymised(kind: str) -> Any:
+    return _export(kind, exports.PSEUDONYMISED)
