@@ -26,7 +26,7 @@ PAGE_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-#: matplotlib writes its styles inside the SVG; nothing in it may run.
+#: A chart served as an SVG file: inline presentation only; nothing in it may run.
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 #: Browsers show a PDF in a viewer of their own that a stricter policy breaks.
 PDF_POLICY = "frame-ancestors 'none'"

@@ -1,15 +1,20 @@
-"""The pain trajectory of a case, drawn as an SVG image (matplotlib, no pyplot).
+"""The pain trajectory of a case, drawn as an SVG image.
 
 The same points are given to the page as a table, for screen readers.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
+from flask_babel import format_date
 from flask_babel import gettext as _
+
+from tracker.core.svgchart import Chart
+
+BASELINE, PARTIAL, SUBSTANTIAL = "#6c757d", "#0d6efd", "#198754"
+PROCEDURE, PAIN, REGROWTH = "#842029", "#212529", "#f0ad4e"
 
 
 @dataclass(frozen=True)
@@ -29,66 +34,55 @@ class Trajectory:
     window: tuple[date, date] | None = None
 
 
+def _date_ticks(first: date, last: date, count: int = 6) -> list[tuple[float, str]]:
+    span = max((last - first).days, 1)
+    step = max(1, round(span / count))
+    days = range(0, span + 1, step)
+    return [
+        (
+            (first + timedelta(days=day)).toordinal(),
+            format_date(first + timedelta(days=day), "d/MM/yy"),
+        )
+        for day in days
+    ]
+
+
 def trajectory_svg(trajectory: Trajectory) -> bytes:
-    # Imported here: matplotlib is heavy and only this image needs it.
-    import matplotlib
-    import matplotlib.dates as mdates
-    from matplotlib.figure import Figure
-
-    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text
-    matplotlib.rcParams["svg.hashsalt"] = "rcp-tracker"  # stable element ids
-
-    figure = Figure(figsize=(8, 3.6), dpi=100)
-    axes = figure.add_subplot()
-    baseline = trajectory.baseline
+    chart = Chart(_("Pain over time"), width=800, height=360)
+    moments = [point.on for point in trajectory.points] + [day for day, _ in trajectory.procedures]
+    if trajectory.window is not None:
+        moments += list(trajectory.window)
+    first = min(moments, default=date.today())  # noqa: DTZ011 - only for an empty chart
+    last = max(moments, default=first)
+    margin = max(7, (last - first).days // 20)
+    first, last = first - timedelta(days=margin), last + timedelta(days=margin)
+    chart.scale((first.toordinal(), last.toordinal()), (0, 10.5))
+    chart.axes(
+        _date_ticks(first, last),
+        [(value, str(value)) for value in range(0, 11, 2)],
+        y_label=_("Pain (NRS 0-10)"),
+    )
     if trajectory.window is not None:
         start, end = trajectory.window
-        axes.axvspan(
-            start, end, color="#f0ad4e", alpha=0.2, label=_("Expected regrowth (estimate)")
+        chart.vspan(
+            start.toordinal(), end.toordinal(), REGROWTH, label=_("Expected regrowth (estimate)")
         )
+    baseline = trajectory.baseline
     if baseline:
-        axes.axhline(baseline, color="#6c757d", linewidth=1, label=_("Baseline"))
-        axes.axhline(
-            baseline * 0.7,
-            color="#0d6efd",
-            linewidth=1,
-            linestyle="--",
-            label=_("%(pct)d%% less pain", pct=30),
-        )
-        axes.axhline(
-            baseline * 0.5,
-            color="#198754",
-            linewidth=1,
-            linestyle="--",
-            label=_("%(pct)d%% less pain", pct=50),
-        )
+        chart.hline(baseline, BASELINE, label=_("Baseline"))
+        chart.hline(baseline * 0.7, PARTIAL, dash="5 4", label=_("%(pct)d%% less pain", pct=30))
+        chart.hline(baseline * 0.5, SUBSTANTIAL, dash="5 4", label=_("%(pct)d%% less pain", pct=50))
     for index, (day, technique) in enumerate(trajectory.procedures):
-        axes.axvline(
-            day, color="#842029", linewidth=1.5, label=_("Procedure") if index == 0 else None
-        )
-        axes.annotate(
-            technique[:28], (day, 10.3), fontsize=7, color="#842029", annotation_clip=False
-        )
+        chart.vline(day.toordinal(), PROCEDURE)
+        chart.text(day.toordinal(), 10.2, technique[:28], colour=PROCEDURE, size=9)
+        if index == 0:
+            chart.legend(_("Procedure"), PROCEDURE)
     if trajectory.points:
-        days = [point.on for point in trajectory.points]
-        values = [point.nrs for point in trajectory.points]
-        axes.plot(
-            days,
-            values,
-            marker="o",
-            color="#212529",
-            linewidth=2,
+        chart.line(
+            [(point.on.toordinal(), point.nrs) for point in trajectory.points],
+            PAIN,
+            markers=True,
             label=_("Average pain (NRS)"),
             gid="pain-line",
         )
-    axes.set_ylim(0, 10.5)
-    axes.set_yticks(range(0, 11, 2))
-    axes.set_ylabel(_("Pain (NRS 0-10)"))
-    axes.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m/%y"))
-    axes.grid(axis="y", color="#e9ecef")
-    axes.legend(loc="upper right", fontsize=7, framealpha=0.9)
-    figure.autofmt_xdate()
-    figure.tight_layout()
-    output = io.BytesIO()
-    figure.savefig(output, format="svg", metadata={"Date": None, "Creator": "RCP Tracker"})
-    return output.getvalue()
+    return chart.render().encode()
