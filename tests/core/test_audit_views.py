@@ -142,7 +142,9 @@ def test_the_export_neutralises_formulas_and_is_itself_recorded(client, admin):
         ("\t=1", "'\t=1"),
         ("Plain", "Plain"),
         (None, ""),
-        (7, "7"),
+        (7, 7),
+        (-70, -70),  # a negative number is a number, not a formula
+        (-2.5, -2.5),
     ],
 )
 def test_csv_cells_that_a_spreadsheet_would_run_are_made_text(value, cell):

@@ -178,3 +178,11 @@ def test_exports_read_the_same_queries_for_3_and_30_procedures(client, coordinat
     for _ in range(27):
         make_procedure()
     assert {kind: queries(kind) for kind in KINDS} == small
+
+
+def test_an_export_read_in_many_batches_has_every_row(app, data):
+    from tracker.outcomes.queries import OutcomeFilters
+
+    for variant in (exports.IDENTIFIED, exports.PSEUDONYMISED):
+        rows = list(exports.rows(exports.KINDS["assessments"], variant, OutcomeFilters(), batch=2))
+        assert len(rows) == count(Assessment)
