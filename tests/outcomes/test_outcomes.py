@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.factories import assess, make_procedure, make_user, technique
 from tests.html import soup, text
+from tracker.cases.models import Referral
 from tracker.catalogue.models import Indication
 from tracker.core.permissions import Role
 from tracker.extensions import db
@@ -167,3 +170,87 @@ def test_the_page_runs_the_same_queries_for_3_and_30_procedures(client, auth, co
         treated({7: 3, 30: 4, 91: 7})
     assert queries_for_page() == small
     assert small <= 20
+
+
+def figures(outcomes) -> dict:
+    """Everything the page shows, comparable between two computations."""
+
+    def point(p) -> tuple:
+        return (p.days, p.due, p.done, p.missed, p.compared, p.moderate_count,
+                p.substantial_count, p.nrs_total, p.nrs_count)  # fmt: skip
+
+    return {
+        "treated": outcomes.treated,
+        "patients": outcomes.patients,
+        "timepoints": sorted(point(p) for p in outcomes.timepoints.values()),
+        "techniques": {
+            technique_id: {
+                "treated": o.treated,
+                "baseline": (o.baseline_total, o.baseline_count),
+                "timepoints": sorted(point(p) for p in o.timepoints.values()),
+                "relief": sorted(
+                    (round(months * 30.44), ended)
+                    for months, ended in zip(o.relief_months, o.relief_ended, strict=True)
+                ),
+                "no_response": o.no_response,
+            }
+            for technique_id, o in outcomes.by_technique.items()
+        },
+    }
+
+
+reading = st.tuples(
+    st.sampled_from([7, 30, 91, 183, None]),  # a scheduled time point, or unscheduled
+    st.integers(0, 10),
+    st.booleans(),
+)
+case_strategy = st.tuples(
+    st.sampled_from(["cryoneurolysis", "radiofrequency"]),
+    st.integers(0, 10),  # baseline, 0 meaning "not stated"
+    st.lists(reading, max_size=5),
+)
+
+
+@settings(
+    max_examples=8,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(cases=st.lists(case_strategy, min_size=1, max_size=3))
+# Exactly 50% and 30% less at week 1 and month 1: the thresholds are inclusive.
+@example(cases=[("cryoneurolysis", 10, [(7, 5, False), (30, 7, False), (91, 2, True)])])
+def test_the_database_computes_what_the_definitions_say(app, cases):
+    """``queries.outcomes`` (aggregated in SQL) gives the figures of
+    ``analysis.analyse`` (the definitions in Python) on any data."""
+    from tracker.followups.models import FollowUpStatus
+    from tracker.outcomes import queries
+
+    for technique_code, baseline, readings in cases:
+        procedure = make_procedure(technique_code=technique_code, performed_on=PERFORMED)
+        referral = db.session.get(Referral, procedure.referral_id)
+        referral.nrs_average = baseline or None
+        followups = {
+            f.offset_days: f
+            for f in db.session.scalars(
+                select(FollowUp).where(
+                    FollowUp.procedure_id == procedure.id, FollowUp.kind == FollowUpKind.SCHEDULED
+                )
+            )
+        }
+        extra = 190  # unscheduled readings after the last time point, before today
+        for days, nrs, back in readings:
+            followup = followups.get(days) if days is not None else None
+            if followup is not None and followup.status is not FollowUpStatus.PLANNED:
+                followup = None
+            on = PERFORMED + timedelta(days=days if days is not None else extra)
+            extra += 5
+            assess(procedure, followup=followup, assessed_on=on, nrs_average=nrs, pain_is_back=back)
+        if 183 in followups and followups[183].status is FollowUpStatus.PLANNED:
+            followups[183].status = FollowUpStatus.MISSED
+        db.session.commit()
+    today = date(2026, 11, 20)
+    in_python = report()
+    in_sql = queries.outcomes(OutcomeFilters(), today)
+    assert figures(in_sql) == figures(in_python)

@@ -12,8 +12,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import Date, DateTime, Engine, Enum, MetaData, event
+from sqlalchemy import Date, DateTime, Engine, Enum, Integer, MetaData, event
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 logger = logging.getLogger(__name__)
@@ -153,3 +155,25 @@ def _begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _request_writes() else "BEGIN")
     elif _request_writes():
         take_writer_lock(connection)
+
+
+class days_between(FunctionElement[int]):
+    """Whole days from one date to another, on SQLite and PostgreSQL alike."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(days_between)
+def _days_default(element: Any, compiler: Any, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return f"({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)})"
+
+
+@compiles(days_between, "sqlite")
+def _days_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return (
+        f"CAST(julianday({compiler.process(later, **kw)}) - "
+        f"julianday({compiler.process(earlier, **kw)}) AS INTEGER)"
+    )

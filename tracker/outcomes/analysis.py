@@ -91,6 +91,8 @@ class TechniqueOutcomes:
     technique_id: int
     treated: int = 0
     patients: set[int] = field(default_factory=set)
+    #: When computed by the database: the number of patients (no set of ids).
+    patient_count: int | None = None
     timepoints: dict[int, TimePoint] = field(default_factory=dict)
     baseline_total: int = 0
     baseline_count: int = 0

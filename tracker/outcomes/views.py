@@ -19,7 +19,7 @@ from tracker.core.time import local_today
 from tracker.decisions.models import CIRSE_GRADES
 from tracker.meetings.services import QUORUM_MINIMUM
 from tracker.outcomes import exports, queries
-from tracker.outcomes.analysis import analyse, summarise_activity
+from tracker.outcomes.analysis import summarise_activity
 from tracker.outcomes.charts import Curve, Line, at_risk_months, pain_chart, relief_chart
 from tracker.outcomes.forms import OutcomeFilterForm
 from tracker.outcomes.queries import OutcomeFilters
@@ -67,8 +67,7 @@ def _filter_form() -> tuple[OutcomeFilterForm, OutcomeFilters, bool]:
 def index() -> Any:
     form, filters, valid = _filter_form()
     catalogue = queries.techniques()
-    treated, scheduled = queries.treated_and_scheduled(filters, catalogue)
-    outcomes = analyse(treated, scheduled, local_today())
+    outcomes = queries.outcomes(filters, local_today())
     techniques = [
         (catalogue[technique_id], outcome)
         for technique_id, outcome in sorted(
