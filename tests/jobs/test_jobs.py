@@ -106,7 +106,9 @@ def test_a_newly_eligible_case_is_announced_once_to_its_referrer(app, clock):
     assert message.recipient_id == procedure.referral.referrer_id
     assert procedure.referral.case_number in message.subject
     assert "Responded: 83% less pain" in message.body
-    assert run("retreatment", clock, at(date(2026, 11, 21), 6, 30)).counts["queued"] == 0
+    # The next day the case is not even looked at again: its referrer was told.
+    again = run("retreatment", clock, at(date(2026, 11, 21), 6, 30))
+    assert again.counts == {"refreshed": 0, "eligible": 0, "queued": 0}
 
 
 def test_a_verdict_waiting_for_the_interval_becomes_eligible_with_time(app, clock):

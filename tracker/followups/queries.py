@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import String, case, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from tracker.cases.models import Referral
+from tracker.core.mail import OutboxMessage
 from tracker.core.memo import once_per_request
 from tracker.decisions.models import Procedure
 from tracker.extensions import db
@@ -100,9 +101,15 @@ def current_kind(row: CaseVerdict, today: date) -> Kind:
     return row.kind
 
 
-def eligible_cases(today: date, *, referrer_id: int | None = None, limit: int = 50) -> list[Any]:
+def eligible_cases(
+    today: date,
+    *,
+    referrer_id: int | None = None,
+    limit: int = 50,
+    not_yet_told: bool = False,
+) -> list[Any]:
     """Treated cases whose pain came back, eligible for re-discussion, not yet
-    presented again."""
+    presented again (with ``not_yet_told``: whose referrer has not been e-mailed)."""
     later = aliased(Referral)
     presented_again = select(later.id).where(later.previous_referral_id == CaseVerdict.referral_id)
     query = (
@@ -115,7 +122,16 @@ def eligible_cases(today: date, *, referrer_id: int | None = None, limit: int = 
     )
     if referrer_id is not None:
         query = query.where(Referral.referrer_id == referrer_id)
+    if not_yet_told:
+        told = select(OutboxMessage.id).where(
+            OutboxMessage.dedup_key == literal(ELIGIBLE_KEY) + cast(CaseVerdict.referral_id, String)
+        )
+        query = query.where(~told.exists())
     return list(db.session.scalars(query))
+
+
+#: The outbox key of the e-mail telling a referrer a case became eligible.
+ELIGIBLE_KEY = "eligible:"
 
 
 def case_followups(referral_id: int) -> list[FollowUp]:
