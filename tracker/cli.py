@@ -8,6 +8,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -15,6 +16,7 @@ from flask.cli import with_appcontext
 
 from tracker.auth import services as auth_services
 from tracker.core.audit import acting_as
+from tracker.core.db import writing
 from tracker.core.errors import DomainError
 from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
@@ -82,9 +84,18 @@ def create_user_command(
 @click.command("seed-demo")
 @click.option("--password", help="Password of every demo account (generated if not given).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has accounts.")
+@click.option(
+    "--cases",
+    type=click.IntRange(min=1),
+    help="Generate this many synthetic cases (years of activity) instead of the small demo.",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="The same seed gives the same data."
+)
 @with_appcontext
-def seed_demo_command(password: str | None, if_empty: bool) -> None:
-    """Fill an empty database with a demonstration team."""
+def seed_demo_command(password: str | None, if_empty: bool, cases: int | None, seed: int) -> None:
+    """Fill an empty database with a demonstration team (and, with --cases,
+    with years of synthetic activity)."""
     from tracker.demo import database_has_accounts, seed_demo
 
     if database_has_accounts():
@@ -99,9 +110,9 @@ def seed_demo_command(password: str | None, if_empty: bool) -> None:
             "The database already has accounts: demo data goes only into an empty database."
         )
     password = password or secrets.token_urlsafe(12)
-    with acting_as(_cli_actor("seed-demo")):
+    with acting_as(_cli_actor("seed-demo")), writing():
         try:
-            accounts = seed_demo(password)
+            accounts = _seed_synthetic(cases, seed, password) if cases else seed_demo(password)
         except DomainError as error:
             db.session.rollback()
             raise click.ClickException(str(error.message)) from None
@@ -113,6 +124,23 @@ def seed_demo_command(password: str | None, if_empty: bool) -> None:
     ]
     _keep_demo_logins(Path(current_app.instance_path), "\n".join(lines) + "\n")
     click.echo("\n".join(lines))
+
+
+def _seed_synthetic(cases: int, seed: int, password: str) -> Any:
+    import time as clock
+
+    from tracker.demo import DEMO_ACCOUNTS
+    from tracker.synthetic import seed_synthetic
+
+    started = clock.perf_counter()
+    with click.progressbar(length=cases, label=f"Generating {cases} cases", width=30) as bar:
+        summary = seed_synthetic(cases, seed, password, progress=bar.update)
+    click.echo(
+        f"{summary.cases} cases of {summary.patients} patients, {summary.meetings} meetings, "
+        f"{summary.procedures} procedures, {summary.assessments} assessments "
+        f"({summary.rows} rows) in {clock.perf_counter() - started:.0f} s."
+    )
+    return list(DEMO_ACCOUNTS)
 
 
 def _keep_demo_logins(instance: Path, text: str) -> None:

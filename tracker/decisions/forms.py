@@ -37,6 +37,7 @@ from tracker.decisions.models import (
     PatientAnswer,
     PlanPriority,
 )
+from tracker.decisions.rules import TECHNIQUE_PARAMETERS
 from tracker.decisions.services import DECISION_FIELDS, PLAN_FIELDS
 
 #: Labels of the decision's own fields, shared by the forms and the amendment history.
@@ -145,14 +146,7 @@ PROCEDURE_FIELDS = (
     "deviation_reason",
     "target",
     "distance_mm",
-    "cryo_cycles",
-    "cryo_freeze_minutes",
-    "cryo_probe_temperature_c",
-    "rf_temperature_c",
-    "rf_duration_seconds",
-    "toxin_units",
-    "cement_volume_ml",
-    "cement_levels",
+    *TECHNIQUE_PARAMETERS,
     "immediate_result",
 )
 

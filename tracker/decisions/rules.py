@@ -64,6 +64,18 @@ def check_plan(plan: Any) -> None:
         )
 
 
+# The typed parameters of a procedure, one group per technique family.
+TECHNIQUE_PARAMETERS = (
+    "cryo_cycles",
+    "cryo_freeze_minutes",
+    "cryo_probe_temperature_c",
+    "rf_temperature_c",
+    "rf_duration_seconds",
+    "toxin_units",
+    "cement_volume_ml",
+    "cement_levels",
+)
+
 NON_NEGATIVE = (
     "distance_mm",
     "cryo_cycles",
