@@ -230,13 +230,18 @@ class QueryCounter:
         return len(self.statements)
 
 
-_SAVEPOINT = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", re.I)
+# Transaction control, not queries: the savepoints that only the test harness
+# adds, and PostgreSQL's writer lock that SQLite's BEGIN IMMEDIATE stands for.
+_SAVEPOINT = re.compile(
+    r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT|SELECT pg_advisory_xact_lock)\b",
+    re.I,
+)
 
 
 @pytest.fixture
 def count_queries(app: Any) -> Any:
     """``with count_queries() as counter:`` counts the SQL statements run inside,
-    leaving out the savepoints that only the test harness adds."""
+    leaving out transaction control (see ``_SAVEPOINT``)."""
     from contextlib import contextmanager
 
     @contextmanager

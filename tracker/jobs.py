@@ -27,6 +27,7 @@ from tracker.auth import services as auth_services
 from tracker.auth.models import User
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus, missing_labels
+from tracker.core.db import refresh_statistics
 from tracker.core.errors import DomainError
 from tracker.core.handlers import external_url
 from tracker.core.mail import deliver_pending, queue_mail
@@ -336,6 +337,8 @@ def backup(now: datetime) -> dict[str, int]:
             url.get_backend_name(),
         )
         return {"skipped": 1}
+    # The night's housekeeping: the query planner's statistics.
+    refresh_statistics(db.session.connection())
     folder = Path(current_app.config["BACKUP_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"tracker-{now.astimezone(site_timezone()):%Y%m%d-%H%M%S}.db"

@@ -233,3 +233,27 @@ def test_the_worklist_runs_the_same_queries_with_10_and_500_due_follow_ups(
         counts.append(counter.count)
     assert counts[0] == counts[1]
     assert counts[1] <= 12
+
+
+def test_a_treated_case_page_runs_the_same_queries_with_1_and_20_assessments(
+    client, clinician, count_queries
+):
+    """The page users open most: its procedures (with operators), follow-ups,
+    trajectory and verdict come in a fixed number of queries."""
+    from tracker.decisions.models import Procedure
+
+    def page_queries(procedure) -> int:
+        url = f"/cases/{procedure.referral_id}"
+        with count_queries() as counter:
+            assert client.get(url).status_code == 200
+        return counter.count
+
+    short = make_procedure(performed_on=TODAY - timedelta(days=400))
+    assess(short, assessed_on=TODAY - timedelta(days=390), nrs_average=3)
+    long = make_procedure(performed_on=TODAY - timedelta(days=700))
+    for month in range(20):
+        assess(long, assessed_on=TODAY - timedelta(days=690 - 30 * month), nrs_average=2)
+    second = db.session.get(Procedure, long.id)
+    assert len(second.operators) >= 1
+    assert page_queries(short) == page_queries(long)
+    assert page_queries(long) <= 12

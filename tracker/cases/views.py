@@ -29,6 +29,7 @@ from tracker.cases.models import Patient, Referral
 from tracker.cases.queries import (
     CaseFilters,
     case_list_query,
+    cases_by_id,
     other_episodes,
     referred_by,
     worklist,
@@ -87,6 +88,7 @@ def get_referral_or_404(referral_id: int, *, for_edit: bool = False) -> Referral
             joinedload(Referral.indication),
             joinedload(Referral.referrer),
             joinedload(Referral.previous),
+            joinedload(Referral.verdict),  # the retreatment verdict of a treated case
         )
     )
     if referral is None:
@@ -167,6 +169,7 @@ def index() -> Any:
         error_out=False,
         max_per_page=100,
     )
+    page.items = cases_by_id(page.items)
     args = {key: value for key, value in request.args.items() if key != "page" and value}
     return render_template("cases/list.html", form=form, page=page, args=args)
 

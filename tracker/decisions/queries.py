@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
+from tracker.auth.models import User
 from tracker.cases.models import Referral
 from tracker.core.memo import once_per_request
-from tracker.decisions.models import Decision, DecisionAmendment, Procedure, ProcedurePlan
+from tracker.decisions.models import (
+    Decision,
+    DecisionAmendment,
+    Procedure,
+    ProcedurePlan,
+    procedure_operators,
+)
 from tracker.extensions import db
 from tracker.meetings.models import Meeting
 
@@ -45,16 +52,21 @@ def case_decisions(referral_id: int) -> list[Decision]:
 
 def case_procedures(referral_id: int) -> list[Procedure]:
     """One case's procedures with technique, operators and adverse events, in one query."""
+    operator = aliased(User)
 
     def load() -> list[Procedure]:
         return list(
             db.session.scalars(
                 select(Procedure)
                 .where(Procedure.referral_id == referral_id)
+                # Flat outer joins: SQLite would read the whole operators table
+                # for the nested join that joinedload writes.
+                .outerjoin(procedure_operators, procedure_operators.c.procedure_id == Procedure.id)
+                .outerjoin(operator, operator.id == procedure_operators.c.user_id)
                 .options(
                     joinedload(Procedure.technique),
                     joinedload(Procedure.adverse_events),
-                    joinedload(Procedure.operators),
+                    contains_eager(Procedure.operators.of_type(operator)),
                 )
                 .order_by(Procedure.performed_on.desc())
             ).unique()

@@ -6,8 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from tracker.auth.models import User
 from tracker.cases.models import Referral
@@ -187,13 +187,27 @@ class Assessment(Audited, db.Model):
         return [SideEffect[name] for name in self.side_effects or []]
 
 
+#: The verdicts that are or may become "eligible" (in SQL, for a partial index).
+OPEN_KINDS = "kind IN ('ELIGIBLE', 'NOT_YET')"
+
+
 class CaseVerdict(db.Model):
     """The retreatment verdict of a treated case, kept up to date so that lists
     of eligible cases are one indexed query (recomputed when an assessment,
     procedure or adverse event is recorded, and daily by the scheduler)."""
 
     __tablename__ = "case_verdicts"
-    __table_args__ = (Index(None, "kind", "eligible_from"),)
+    __table_args__ = (
+        Index(None, "kind", "eligible_from"),
+        # Lists of eligible cases walk this in order and stop at their page.
+        Index(
+            "ix_case_verdicts_open",
+            "eligible_from",
+            "referral_id",
+            sqlite_where=text(OPEN_KINDS),
+            postgresql_where=text(OPEN_KINDS),
+        ),
+    )
 
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
     kind: Mapped[Kind]
@@ -204,4 +218,5 @@ class CaseVerdict(db.Model):
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    referral: Mapped[Referral] = relationship()
+    #: ``referral.verdict`` lets the case page load it with the case.
+    referral: Mapped[Referral] = relationship(backref=backref("verdict", uselist=False))

@@ -33,7 +33,7 @@ from tracker.followups import timeline as _timeline  # noqa: F401 (registers eve
 from tracker.followups.chart import Point, Trajectory, trajectory_svg
 from tracker.followups.explain import explain, explain_all
 from tracker.followups.forms import AssessmentForm, MissedForm, PresentAgainForm, WorklistFilterForm
-from tracker.followups.models import CaseVerdict, FollowUp, FollowUpKind, FollowUpStatus
+from tracker.followups.models import FollowUp, FollowUpKind, FollowUpStatus
 from tracker.followups.rules import describe_day, reduction_pct, response_category
 
 logger = logging.getLogger(__name__)
@@ -277,7 +277,7 @@ def _case_section(referral: Referral) -> dict[str, Any]:
     if not case_procedures(referral.id):
         return {"treated": False}
     trajectory, rows = trajectory_of(referral)
-    stored = db.session.get(CaseVerdict, referral.id)
+    stored = referral.verdict  # loaded with the case
     today = local_today()
     if stored is not None and queries.current_kind(stored, today) is stored.kind:
         kind, reasons = stored.kind, explain_all(stored.reasons)

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, String, case, cast, func, select, type_coerce
+from sqlalchemy import Numeric, Select, String, case, cast, func, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from tracker.auth.models import User
@@ -241,7 +241,12 @@ ASSESSMENT_COLUMNS = (
             (
                 Referral.nrs_average > 0,
                 func.round(
-                    (Referral.nrs_average - Assessment.nrs_average) * 100.0 / Referral.nrs_average,
+                    cast(
+                        (Referral.nrs_average - Assessment.nrs_average)
+                        * 100.0
+                        / Referral.nrs_average,
+                        Numeric,
+                    ),
                     1,
                 ),
             ),
@@ -413,9 +418,11 @@ def _age(referral_on: date | None, row: Any) -> int | None:
 
 
 def _as_list(value: Any) -> Any:
-    if value is None or value == "[]":
+    if isinstance(value, str):  # SQLite hands JSON over as text
+        value = json.loads(value)
+    if not value:
         return None
-    return ";".join(str(item) for item in json.loads(value))
+    return ";".join(str(item) for item in value)
 
 
 def _local_date(value: datetime | None) -> date | None:

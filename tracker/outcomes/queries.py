@@ -203,6 +203,15 @@ def _case_filters(query: Select[Any], filters: OutcomeFilters) -> Select[Any]:
     return query
 
 
+def _meeting_days(connection: Any) -> dict[int, date]:
+    """Every meeting's day on the site's calendar (meetings are few: one
+    conversion each, not one per decision)."""
+    return {
+        meeting_id: to_local(starts_at).date()
+        for meeting_id, starts_at in connection.execute(select(Meeting.id, Meeting.starts_at))
+    }
+
+
 def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> ActivityRows:
     """The RCP's activity over held meetings in the period: six queries."""
     meetings = [
@@ -236,7 +245,7 @@ def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> A
         _meeting_period(
             select(
                 Referral.referral_on,
-                Meeting.starts_at,
+                Decision.meeting_id,
                 Decision.outcome,
                 Decision.patient_answer,
                 ProcedurePlan.id,
@@ -253,10 +262,13 @@ def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> A
     )
     if filters.technique_id is not None:
         decided = decided.where(ProcedurePlan.technique_id == filters.technique_id)
+    # Plain rows from the cursor: one per decision, the meeting's day looked up.
+    connection = db.session.connection()
+    day_of = _meeting_days(connection)
     to_discussion, proposed, refused = [], 0, 0
-    for referral_on, starts_at, outcome, answer, _plan, _technique in db.session.execute(decided):
+    for referral_on, meeting_id, outcome, answer, _plan, _technique in connection.execute(decided):
         if referral_on is not None:
-            to_discussion.append((to_local(starts_at).date() - referral_on).days)
+            to_discussion.append((day_of[meeting_id] - referral_on).days)
         if outcome is Outcome.PROCEDURE_PROPOSED:
             proposed += 1
             refused += answer is PatientAnswer.REFUSES
@@ -267,7 +279,7 @@ def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> A
                 Decision.id,
                 Referral.id,
                 Referral.case_number,
-                Meeting.starts_at,
+                Decision.meeting_id,
                 Procedure.performed_on,
                 Procedure.technique_id,
                 ProcedurePlan.technique_id,
@@ -289,12 +301,12 @@ def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> A
     if filters.technique_id is not None:
         performed = performed.where(ProcedurePlan.technique_id == filters.technique_id)
     to_procedure, as_planned, deviated, followed = [], 0, [], set()
-    for row in db.session.execute(performed):
-        decision_id, referral_id, number, starts_at, performed_on, used, planned, reason = row
+    for row in connection.execute(performed):
+        decision_id, referral_id, number, meeting_id, performed_on, used, planned, reason = row
         if decision_id in followed:
             continue  # a decision is followed, or not, by its first procedure
         followed.add(decision_id)
-        to_procedure.append((performed_on - to_local(starts_at).date()).days)
+        to_procedure.append((performed_on - day_of[meeting_id]).days)
         if planned is None or used == planned:
             as_planned += 1
         else:
