@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 PO := $(wildcard tracker/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install run test lint check-migrations pytest i18n clean
+.PHONY: install run test lint check-migrations pytest bench i18n clean
 
 install: $(INSTALLED) $(MO)
 
@@ -36,8 +36,8 @@ run: install
 test: install lint check-migrations pytest
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check tracker tests migrations wsgi.py
-	$(BIN)/ruff format --check tracker tests wsgi.py
+	$(BIN)/ruff check tracker tests migrations bench wsgi.py
+	$(BIN)/ruff format --check tracker tests bench wsgi.py
 	@# Security linter: no finding of medium or high severity.
 	$(BIN)/bandit -q -r tracker --severity-level medium
 
@@ -59,6 +59,11 @@ pytest: install
 	fi
 
 # After changing visible text: refresh the catalogue, then translate the new entries.
+# Times the pages people live on at 1,000 and 100,000 cases (databases cached
+# in bench/cache/); TRACKER_BENCH_DATABASE_URL runs it on PostgreSQL as well.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 i18n: $(INSTALLED)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 	  --project "RCP Tracker" -o tracker/translations/messages.pot .
