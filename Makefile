@@ -51,6 +51,8 @@ check-migrations: $(INSTALLED)
 
 pytest: install
 	$(BIN)/pytest -q
+	@command -v chromium >/dev/null 2>&1 || \
+	  echo "(Chromium is not installed: the browser journeys were SKIPPED; apt-get install chromium)"
 	@if [ -n "$$TRACKER_TEST_DATABASE_URL" ]; then \
 	  echo "== The same suite on $$TRACKER_TEST_DATABASE_URL"; \
 	  $(BIN)/pytest -q --db-url "$$TRACKER_TEST_DATABASE_URL"; \

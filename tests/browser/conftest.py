@@ -1,0 +1,190 @@
+"""Browser journeys: the real application behind gunicorn on a free localhost port,
+with its own SQLite database and the demo team, driven by Playwright in Debian's
+Chromium (``apt-get install chromium``; Playwright downloads no browser here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"
+SHOTS = ROOT / "build" / "screenshots"
+PASSWORD = "demo password 2026"
+LANGUAGES = ("en", "fr")
+#: The flags Chromium needs in a container without a user session.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """One installation: migrated, seeded with the demo team, served by gunicorn."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "TRACKER_ENV": "production",
+            "TRACKER_SECRET_KEY": "browser journeys",
+            "TRACKER_INSTANCE_PATH": str(folder),
+            "TRACKER_DATABASE_URL": f"sqlite:///{folder / 'tracker.db'}",
+            "TRACKER_BASE_URL": self.url,
+            "TRACKER_BACKUP_DIR": str(folder / "backups"),
+            # Plain http on localhost: cookies cannot be Secure.
+            "TRACKER_SESSION_COOKIE_SECURE": "false",
+            "TRACKER_MAIL_HOST": "127.0.0.1",
+            "TRACKER_MAIL_PORT": str(_free_port()),  # nobody listens: mail waits
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def flask(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "tracker", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        return result.stdout
+
+    def start(self) -> None:
+        self.flask("db", "upgrade")
+        self.flask("seed-demo", "--if-empty", "--password", PASSWORD)
+        self.log = (self.folder / "gunicorn.log").open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "2",
+                "--access-logfile",
+                "-",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)  # waiting for a server to listen, not for a result
+        raise RuntimeError((self.folder / "gunicorn.log").read_text())
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.log.close()
+
+
+@pytest.fixture(scope="session")
+def browser(request: Any) -> Iterator[Any]:
+    if request.config.getoption("--db-url", None):
+        pytest.skip("browser journeys run once, against their own SQLite server")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install chromium): journeys skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module", params=LANGUAGES)
+def site(request: Any, browser: Any, tmp_path_factory: Any) -> Iterator[Site]:
+    """A fresh installation per journey module and language."""
+    server = Server(tmp_path_factory.mktemp(f"site-{request.param}"))
+    server.start()
+    try:
+        yield Site(browser, server, request.param)
+    finally:
+        server.stop()
+
+
+class Site:
+    def __init__(self, browser: Any, server: Server, language: str) -> None:
+        self.browser = browser
+        self.server = server
+        self.language = language
+        self.url = server.url
+
+    def t(self, english: str, french: str) -> str:
+        """The text the user reads, in the journey's language."""
+        return french if self.language == "fr" else english
+
+    def page_as(self, email: str, *, width: int = 1280, height: int = 900) -> Any:
+        context = self.browser.new_context(
+            viewport={"width": width, "height": height},
+            locale="fr-FR" if self.language == "fr" else "en-GB",
+            accept_downloads=True,
+            bypass_csp=True,  # lets the tests inject axe-core; the pages keep their policy
+        )
+        context.add_cookies([{"name": "rcp_lang", "value": self.language, "url": self.url}])
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{self.url}/login")
+        page.locator("input[name=email]").fill(email)
+        page.locator("input[name=password]").fill(PASSWORD)
+        page.locator("form:has(input[name=password]) button[type=submit]").click()
+        page.wait_for_url(f"{self.url}/")
+        return page
+
+    def check(self, page: Any, name: str | None = None) -> None:
+        """No critical or serious accessibility violation (axe-core), and a
+        screenshot of what the user sees."""
+        assert page.evaluate("document.documentElement.lang") == self.language
+        violations = axe(page)
+        assert violations == [], json.dumps(violations, indent=1, ensure_ascii=False)
+        if name:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"{name}-{self.language}.png"), full_page=True)
+
+
+def axe(page: Any) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {resultTypes: ['violations']});
+            return r.violations
+              .filter(v => v.impact === 'critical' || v.impact === 'serious')
+              .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                          nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
+        }"""
+    )
+    return list(result)
