@@ -12,8 +12,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -57,12 +59,14 @@ class Server:
             "TRACKER_SESSION_COOKIE_SECURE": "false",
             "TRACKER_MAIL_HOST": "127.0.0.1",
             "TRACKER_MAIL_PORT": str(_free_port()),  # nobody listens: mail waits
+            # The site's calendar starts on a fixed day (see clocked.py).
+            "TRACKER_JOURNEY_STARTED": str(time.time()),
         }
         self.process: subprocess.Popen[bytes] | None = None
 
     def flask(self, *args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "tracker", *args],
+            [sys.executable, "-m", "flask", "--app", "tests.browser.clocked:app", *args],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
@@ -87,7 +91,7 @@ class Server:
                 "2",
                 "--access-logfile",
                 "-",
-                "wsgi:app",
+                "tests.browser.clocked:app",
             ],
             cwd=ROOT,
             env=self.env,
@@ -174,6 +178,13 @@ class Site:
         if name:
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / f"{name}-{self.language}.png"), full_page=True)
+
+
+def site_today() -> date:
+    """Today on the site's calendar (the journeys run on ``clocked.START``)."""
+    from tests.browser.clocked import START
+
+    return START.astimezone(ZoneInfo("Europe/Paris")).date()
 
 
 def axe(page: Any) -> list[dict[str, Any]]:

@@ -1,0 +1,82 @@
+"""The coordinator's day: a weekly series, the next meeting's agenda filled with
+complete referrals, attendance with the quorum shown as it changes, the .ics."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from tests.browser.conftest import site_today
+
+
+def test_the_coordinators_day(site):
+    t = site.t
+    page = site.page_as("coordinator@example.org")
+
+    # A weekly series of four meetings, starting in ten days.
+    page.goto(site.url + "/meetings/series/new")
+    site.check(page, "coordinator-series")
+    first = site_today() + timedelta(days=10)
+    page.locator("input[name=day]").fill(first.isoformat())
+    page.locator("input[name=starts]").fill("17:00")
+    page.locator("input[name=ends]").fill("19:00")
+    page.locator("input[name=place]").fill("Salle 4")
+    chair = page.locator("select[name=chair_id] option").nth(1).get_attribute("value")
+    page.locator("select[name=chair_id]").select_option(chair)
+    page.locator("select[name=interval_weeks]").select_option("1")
+    page.locator("input[name=count]").fill("4")
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_load_state()
+    created = t("4 meetings created.", "4 réunions créées.")
+    assert created in page.locator(".alert-success").first.inner_text()
+
+    # The series' first meeting (the newest ids are the series').
+    ids = [
+        int(match.group(1))
+        for href in page.locator("a[href^='/meetings/']").evaluate_all(
+            "links => links.map(link => link.getAttribute('href'))"
+        )
+        if (match := re.fullmatch(r"/meetings/(\d+)", href or ""))
+    ]
+    page.goto(f"{site.url}/meetings/{min(sorted(ids)[-4:])}")
+    site.check(page, "coordinator-meeting-empty")
+
+    # The agenda: complete referrals from the waiting list.
+    added = []
+    for _ in range(2):
+        button = page.locator("#add-cases form[method=post] button").first
+        if not button.count():
+            break
+        added.append(re.search(r"RCP-\d{4}-\d{4}", button.text_content()).group(0))
+        button.click()
+        page.wait_for_load_state()
+    assert added, "the demo team has complete referrals waiting"
+    agenda = page.locator("main").inner_text()
+    for number in added:
+        assert number in agenda
+
+    # Attendance: the quorum changes as people are ticked, before saving.
+    quorum = page.locator("#quorum")
+    assert quorum.locator(".quorum-not-met").is_visible()
+    seen: set[str] = set()
+    for box in page.locator("#attendance-form input[name=present]").all():
+        specialty = box.get_attribute("data-specialty")
+        if specialty in seen or specialty in {"NURSING", "OTHER"}:
+            continue
+        box.check()
+        seen.add(specialty)
+    assert quorum.locator(".quorum-met").is_visible()
+    page.locator("#attendance-form button").click()
+    page.wait_for_load_state()
+    assert page.locator("#quorum .quorum-met").is_visible()
+    site.check(page, "coordinator-meeting")
+
+    # The calendar file: case numbers only, never a patient's name.
+    with page.expect_download() as download:
+        page.get_by_role(
+            "link", name=t("Add to my calendar (.ics)", "Ajouter à mon agenda (.ics)")
+        ).click()
+    calendar = download.value.path().read_text()
+    assert calendar.startswith("BEGIN:VCALENDAR")
+    assert "DTSTART" in calendar
+    page.context.close()

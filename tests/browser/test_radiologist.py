@@ -1,0 +1,131 @@
+"""The radiologist's day: refers a case (the form catches a mistake, which is
+fixed), presents it in meeting mode, records the decision and the procedure plan,
+downloads the decision sheet, and later records the procedure."""
+
+from __future__ import annotations
+
+import re
+
+from tests.browser.conftest import site_today
+
+
+def choose(page, name: str, text: str) -> None:
+    """Select the option of ``name`` whose label contains ``text``."""
+    options = page.locator(f"select[name={name}] option")
+    for index in range(options.count()):
+        if text.lower() in options.nth(index).inner_text().lower():
+            page.locator(f"select[name={name}]").select_option(index=index)
+            return
+    raise AssertionError(f"no option {text!r} in {name}")
+
+
+def first_choice(page, name: str) -> None:
+    page.locator(f"select[name={name}]").select_option(index=1)
+
+
+def test_the_radiologists_day(site):
+    t = site.t
+    today = site_today().isoformat()
+    radiologist = site.page_as("radiologist@example.org")
+
+    # The referral, with NRS 12: refused with a message, and nothing typed is lost.
+    radiologist.goto(site.url + "/cases/new")
+    form = radiologist.locator("main form")
+    form.locator("input[name=mrn]").fill("81234567")
+    form.locator("input[name=last_name]").fill("Lefèvre")
+    form.locator("input[name=first_name]").fill("Anaïs")
+    form.locator("input[name=birth_on]").fill("1970-05-14")
+    first_choice(radiologist, "sex")
+    choose(radiologist, "indication_id", t("Morton", "Morton"))
+    form.locator("input[name=pain_site]").fill("Left foot, third web space")
+    first_choice(radiologist, "pain_side")
+    first_choice(radiologist, "mechanism")
+    form.locator("input[name=pain_duration_months]").fill("18")
+    form.locator("input[name=nrs_now]").fill("12")
+    form.locator("input[name=nrs_average]").fill("7")
+    form.locator("input[name=nrs_worst]").fill("9")
+    form.locator("input[name=treatments_tried]").first.check()
+    first_choice(radiologist, "anticoagulation")
+    form.locator("input[name=allergies]").fill("None known")
+    form.locator("textarea[name=question]").fill("Cryoneurolysis of the neuroma?")
+    form.locator("input[name=patient_agreed_on]").fill(today)
+    form.locator("button[type=submit]").last.click()
+    radiologist.wait_for_load_state()
+    nrs_now = radiologist.locator("input[name=nrs_now]")
+    assert "is-invalid" in nrs_now.get_attribute("class")
+    assert (
+        radiologist.locator("input[name=pain_site]").input_value() == "Left foot, third web space"
+    )
+    site.check(radiologist, "radiologist-referral-mistake")
+    nrs_now.fill("6")
+    radiologist.locator("main form button[type=submit]").last.click()
+    radiologist.wait_for_load_state()
+    case_number = re.search(r"RCP-\d{4}-\d{4}", radiologist.locator("h1").inner_text()).group(0)
+    case_url = radiologist.url
+    site.check(radiologist, "radiologist-case-referred")
+
+    # The coordinator puts it on today's meeting, chaired by the radiologist.
+    coordinator = site.page_as("coordinator@example.org")
+    coordinator.goto(site.url + "/meetings/new")
+    coordinator.locator("input[name=day]").fill(today)
+    coordinator.locator("input[name=starts]").fill("14:00")
+    coordinator.locator("input[name=ends]").fill("16:00")
+    coordinator.locator("input[name=place]").fill("Salle 4")
+    choose(coordinator, "chair_id", "Moreau")
+    coordinator.locator("main form button[type=submit]").last.click()
+    coordinator.wait_for_load_state()
+    errors = coordinator.locator(".invalid-feedback, .alert-danger").all_inner_texts()
+    assert re.search(r"/meetings/\d+$", coordinator.url), errors
+    meeting_url = coordinator.url.split("?")[0].split("#")[0]
+    coordinator.goto(f"{meeting_url}?q={case_number}#add-cases")
+    coordinator.locator("#add-cases form[method=post] button").first.click()
+    coordinator.wait_for_load_state()
+    seen: set[str] = set()
+    for box in coordinator.locator("#attendance-form input[name=present]").all():
+        specialty = box.get_attribute("data-specialty")
+        if specialty not in seen and specialty not in {"NURSING", "OTHER"}:
+            box.check()
+            seen.add(specialty)
+    coordinator.locator("#attendance-form button").click()
+    coordinator.wait_for_load_state()
+    coordinator.get_by_role("button", name=t("Start the meeting", "Commencer la réunion")).click()
+    coordinator.wait_for_load_state()
+    coordinator.context.close()
+
+    # Meeting mode: the radiologist presents the case; the team's decision and plan.
+    radiologist.goto(meeting_url + "/mode")
+    assert case_number in radiologist.locator("main").inner_text()
+    site.check(radiologist, "radiologist-meeting-mode")
+    radiologist.locator("input[name=outcome][value=PROCEDURE_PROPOSED]").check()
+    radiologist.locator("textarea[name=reasons]").fill("Refractory neuroma pain.")
+    choose(radiologist, "technique_id", t("Cryo", "Cryo"))
+    radiologist.locator("input[name=target]").fill("Third common digital nerve")
+    first_choice(radiologist, "side")
+    radiologist.locator("input[name=distance_mm]").fill("40")
+    radiologist.locator("button[name=action][value=validate]").click()
+    radiologist.wait_for_load_state()
+    validated = t("Decision for {} validated.", "Décision pour {} validée.").format(case_number)
+    assert validated in radiologist.locator(".alert-success").first.inner_text()
+
+    # The decision sheet, as a PDF.
+    radiologist.goto(case_url)
+    pdf = radiologist.locator("a[href$='.pdf']").first.get_attribute("href")
+    response = radiologist.context.request.get(site.url + pdf)
+    assert response.ok
+    assert response.body().startswith(b"%PDF")
+    site.check(radiologist, "radiologist-case-planned")
+
+    # Later: the procedure performed.
+    radiologist.get_by_role("link", name=t("Record the procedure", "Enregistrer le geste")).click()
+    radiologist.locator("input[name=performed_on]").fill(today)
+    # Prefilled from the plan; the radiologist recording it is the operator.
+    assert radiologist.locator("input[name=operator_ids]:checked").count() == 1
+    assert radiologist.locator("input[name=target]").input_value() == "Third common digital nerve"
+    site.check(radiologist, "radiologist-procedure")
+    radiologist.locator("main form button[type=submit]").last.click()
+    radiologist.wait_for_load_state()
+    assert (
+        t("Procedure recorded.", "Geste enregistré.")
+        in radiologist.locator(".alert-success").first.inner_text()
+    )
+    radiologist.context.close()
