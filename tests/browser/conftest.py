@@ -79,6 +79,15 @@ class Server:
     def start(self) -> None:
         self.flask("db", "upgrade")
         self.flask("seed-demo", "--if-empty", "--password", PASSWORD)
+        self.story_case = subprocess.run(
+            [sys.executable, "-m", "tests.browser.story"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout.strip()
         self.log = (self.folder / "gunicorn.log").open("wb")
         self.process = subprocess.Popen(
             [

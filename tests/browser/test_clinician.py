@@ -1,6 +1,6 @@
-"""The clinician's day: the worklist, an assessment typed with the keyboard only,
-the trajectory, then a relapse that makes the case eligible for re-discussion, and
-the case presented again."""
+"""The clinician's day: the worklist, the week-1 assessment typed with the keyboard
+only and the month-3 one, the trajectory, then a relapse that makes the case
+eligible for re-discussion (it was not before), and the case presented again."""
 
 from __future__ import annotations
 
@@ -16,54 +16,76 @@ def tab_to(page, name: str, limit: int = 60) -> None:
     raise AssertionError(f"Tab never reached {name}")
 
 
+def record_link(page, case_number: str, timepoint: str):
+    row = page.locator("li").filter(has_text=case_number).filter(has_text=timepoint)
+    return row.locator("a[href*='/assessment']")
+
+
+def open_case(page, site, case_number: str) -> None:
+    page.goto(f"{site.url}/cases?q={case_number}")
+    page.get_by_role("link", name=case_number).first.click()
+
+
 def test_the_clinicians_day(site):
     t = site.t
+    case = site.server.story_case  # treated 95 days ago, nothing logged yet
     page = site.page_as("clinician@example.org")
     page.goto(site.url + "/followups")
     site.check(page, "clinician-worklist")
-    page.locator("a[href*='/assessment']").first.click()
-    heading = page.locator("h1").inner_text()
-    case_number = re.search(r"RCP-\d{4}-\d{4}", heading).group(0)
-    site.check(page, "clinician-assessment")
 
-    # Keyboard only: the date is today's, the first way of assessing, NRS 2, Enter.
+    # Week 1, with the keyboard only: Tab to the way of assessing, Space, Tab to the
+    # average pain, type, Enter (the date is today's).
+    record_link(page, case, t("Week 1", "Semaine 1")).click()
+    assert case in page.locator("h1").inner_text()
+    site.check(page, "clinician-assessment")
     tab_to(page, "mode")
     page.keyboard.press("Space")
     tab_to(page, "nrs_average")
     page.keyboard.type("2")
     page.keyboard.press("Enter")
     page.wait_for_load_state()
-    recorded = t("Assessment of {} recorded.", "Évaluation de {} enregistrée.").format(case_number)
+    recorded = t("Assessment of {} recorded.", "Évaluation de {} enregistrée.").format(case)
     assert recorded in page.locator(".alert-success").first.inner_text()
 
-    # The case: the trajectory (a chart and the same values as a table).
-    page.goto(f"{site.url}/cases?q={case_number}")
-    page.get_by_role("link", name=case_number).first.click()
+    # Month 3, back on the worklist (week 1 has left it).
+    assert record_link(page, case, t("Week 1", "Semaine 1")).count() == 0
+    record_link(page, case, t("Month 3", "Mois 3")).click()
+    page.locator("input[name=mode]").first.check()
+    page.locator("input[name=nrs_average]").fill("3")
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_load_state()
+    assert recorded in page.locator(".alert-success").first.inner_text()
+
+    # The trajectory: a chart and the same values as a table; relieved, not eligible.
+    open_case(page, site, case)
     chart = page.locator("#followup img")
-    assert chart.count() == 1
-    assert chart.evaluate("image => image.complete && image.naturalWidth > 0")
-    table = page.locator("#followup table").first
-    assert "2" in table.inner_text()
+    chart.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "image => image.complete && image.naturalWidth > 0", arg=chart.element_handle()
+    )
+    rows = page.locator("#followup table").first.locator("tbody tr")
+    assert [rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())] == [
+        "7",
+        "2",
+        "3",
+    ]
+    eligible = t("Eligible for re-discussion", "Éligible à une nouvelle discussion")
+    verdict = page.locator("#followup [role=status]")
+    assert eligible not in verdict.inner_text()
     site.check(page, "clinician-case")
 
     # The pain comes back.
-    page.get_by_role(
-        "link", name=t("Record an unscheduled assessment", "Saisir une évaluation non programmée")
-    ).click()
+    unscheduled = t("Record an unscheduled assessment", "Saisir une évaluation non programmée")
+    page.get_by_role("link", name=unscheduled).click()
     page.locator("input[name=mode]").first.check()
-    page.locator("input[name=nrs_average]").fill("8")
+    page.locator("input[name=nrs_average]").fill("7")
     page.locator("input[name=pain_is_back]").check()
-    page.locator("form:has(input[name=nrs_average]) button[type=submit]").click()
+    page.locator("main form button[type=submit]").last.click()
     page.wait_for_load_state()
-    if case_number not in page.locator("h1").inner_text():
-        page.goto(f"{site.url}/cases?q={case_number}")
-        page.get_by_role("link", name=case_number).first.click()
-    verdict = page.locator("#followup [role=status]")
-    assert (
-        t("Eligible for re-discussion", "Éligible à une nouvelle discussion")
-        in verdict.inner_text()
-    )
-    assert verdict.locator("li").count() >= 1
+    if case not in page.locator("h1").inner_text():
+        open_case(page, site, case)
+    assert eligible in verdict.inner_text()
+    assert verdict.locator("li").count() >= 2  # why, in words
     site.check(page, "clinician-eligible")
 
     # Presented again: a new episode, prefilled, straight onto the waiting list.
@@ -74,5 +96,6 @@ def test_the_clinicians_day(site):
     page.locator("main form button[type=submit]").last.click()
     page.wait_for_load_state()
     new_number = re.search(r"RCP-\d{4}-\d{4}", page.locator("h1").inner_text()).group(0)
-    assert new_number != case_number
+    assert new_number != case
+    site.check(page, "clinician-presented-again")
     page.context.close()
