@@ -64,9 +64,10 @@ class Server:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
-    def flask(self, *args: str) -> str:
+    def python(self, *args: str) -> str:
+        """Run ``python -m ...`` against this installation; its output."""
         result = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "tests.browser.clocked:app", *args],
+            [sys.executable, "-m", *args],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
@@ -74,20 +75,13 @@ class Server:
             check=True,
             timeout=120,
         )
-        return result.stdout
+        return result.stdout.strip()
 
     def start(self) -> None:
-        self.flask("db", "upgrade")
-        self.flask("seed-demo", "--if-empty", "--password", PASSWORD)
-        self.story_case = subprocess.run(
-            [sys.executable, "-m", "tests.browser.story"],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout.strip()
+        flask = ("flask", "--app", "tests.browser.clocked:app")
+        self.python(*flask, "db", "upgrade")
+        self.python(*flask, "seed-demo", "--if-empty", "--password", PASSWORD)
+        self.story_case = self.python("tests.browser.story")
         self.log = (self.folder / "gunicorn.log").open("wb")
         self.process = subprocess.Popen(
             [
