@@ -72,9 +72,11 @@ class Server:
             env=self.env,
             capture_output=True,
             text=True,
-            check=True,
+            check=False,
             timeout=120,
         )
+        if result.returncode:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
         return result.stdout.strip()
 
     def start(self) -> None:

@@ -20,6 +20,7 @@ from tracker.followups.models import FollowUp, FollowUpKind
 from tracker.outcomes.analysis import analyse
 from tracker.outcomes.queries import OutcomeFilters, techniques, treated_and_scheduled
 from tracker.outcomes.stats import wilson
+from tracker.outcomes.views import _FIGURES
 
 PERFORMED = date(2026, 4, 1)
 
@@ -159,6 +160,7 @@ def test_the_page_runs_the_same_queries_for_3_and_30_procedures(client, auth, co
 
     def queries_for_page() -> int:
         client.get("/outcomes")  # warm: settings and sessions read once
+        _FIGURES.clear()  # computed, not kept
         with count_queries() as counter:
             assert client.get("/outcomes").status_code == 200
         return counter.count
@@ -254,3 +256,25 @@ def test_the_database_computes_what_the_definitions_say(app, cases):
     in_python = report()
     in_sql = queries.outcomes(OutcomeFilters(), today)
     assert figures(in_sql) == figures(in_python)
+
+
+def test_figures_are_kept_until_the_data_changes(client, auth, count_queries):
+    """The page's aggregates are kept between views and recomputed after any
+    change: a kept figure is never stale."""
+    auth.login_as(make_user(roles={Role.COORDINATOR}))
+
+    def week1() -> list[str]:
+        table = soup(client.get("/outcomes")).find("table", {"data-technique": "cryoneurolysis"})
+        row = table.find("tbody").find("tr")
+        return [cell.get_text(" ", strip=True) for cell in row.find_all("td")]
+
+    treated({7: 2})
+    _FIGURES.clear()
+    with count_queries() as computed:
+        first = week1()
+    with count_queries() as kept:
+        assert week1() == first
+    assert kept.count < computed.count  # nothing aggregated again
+    assert first[0] == "1"  # one patient assessed at week 1
+    treated({7: 7})  # one more, not relieved: the figures change at once
+    assert week1()[0] == "2"

@@ -39,6 +39,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     event,
+    func,
     insert,
     inspect,
     select,
@@ -97,6 +98,8 @@ class AuditEntry(db.Model):
     __table_args__ = (
         Index(None, "entity_type", "entity_id"),
         Index(None, "recorded_at"),
+        # The latest change of each kind in one index step (see ``latest_change``).
+        Index(None, "action", "id"),
         # Two entries can never follow the same one: the chain cannot fork.
         UniqueConstraint("previous_hash"),
     )
@@ -478,3 +481,20 @@ def _track_old_values(mapper: Mapper[Any], class_: type) -> None:
         event.listen(
             getattr(class_, prop.key), "set", _load_old_values, active_history=True, retval=True
         )
+
+
+def latest_change() -> str | None:
+    """The hash of the newest change entry (not an access): it changes whenever
+    any audited data changes, and it names the whole history before it, so a
+    result computed from the data can be kept until it changes. One query, one
+    index step per kind of change."""
+    newest = [
+        select(func.max(AuditEntry.id)).where(AuditEntry.action == action).scalar_subquery()
+        for action in sorted(CHANGE_ACTIONS, key=lambda action: action.name)
+    ]
+    return db.session.scalar(
+        select(AuditEntry.entry_hash)
+        .where(AuditEntry.id.in_(newest))
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )

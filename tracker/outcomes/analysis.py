@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from tracker.followups.rules import Session, at_least, relief_duration
@@ -106,7 +107,7 @@ class TechniqueOutcomes:
     def mean_baseline(self) -> float | None:
         return self.baseline_total / self.baseline_count if self.baseline_count else None
 
-    @property
+    @cached_property
     def relief(self) -> KaplanMeier | None:
         if not self.relief_months:
             return None

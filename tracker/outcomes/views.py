@@ -4,14 +4,17 @@ runs) and the data exports."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from tracker.core.audit import AuditAction, record_access
+from tracker.core.audit import AuditAction, latest_change, record_access
 from tracker.core.exports import csv_response
 from tracker.core.handlers import INVALID
+from tracker.core.memo import KeptResults
 from tracker.core.navigation import register_nav
 from tracker.core.permissions import Role, require_role
 from tracker.core.settings import setting
@@ -62,18 +65,26 @@ def _filter_form() -> tuple[OutcomeFilterForm, OutcomeFilters, bool]:
     return form, (form.filters() if valid else OutcomeFilters()), valid
 
 
-@bp.route("/outcomes")
-@require_role(*TEAM)
-def index() -> Any:
-    form, filters, valid = _filter_form()
-    catalogue = queries.techniques()
-    outcomes = queries.outcomes(filters, local_today())
-    techniques = [
-        (catalogue[technique_id], outcome)
-        for technique_id, outcome in sorted(
-            outcomes.by_technique.items(), key=lambda item: catalogue[item[0]].position
-        )
-    ]
+#: The page's figures, kept until the data changes (about 4 s of aggregation at
+#: 100,000 cases; a kept result is a few megabytes).
+_FIGURES = KeptResults(size=16)
+
+
+@dataclass
+class Figures:
+    outcomes: Any
+    relief_chart: str | None
+    at_risk: Any
+    pain_chart: str | None
+    adverse: dict[int, int]
+    activity: Any
+
+
+def _figures(filters: OutcomeFilters, catalogue: dict[int, Any]) -> Figures:
+    """Everything the page computes from the data, for these filters today."""
+    today = local_today()
+    outcomes = queries.outcomes(filters, today)
+    techniques = _by_position(outcomes, catalogue)
     curves = [
         Curve(technique.name, outcome.relief)
         for technique, outcome in techniques
@@ -91,27 +102,53 @@ def index() -> Any:
         )
         for technique, outcome in techniques
     ]
-    published = [(technique, figures_for(technique.code)) for technique, _outcome in techniques]
     lines += [
         Line(f"{figure.source} ({technique.name})", figure.pain, dashed=True)
-        for technique, figures in published
-        for figure in figures
+        for technique, _outcome in techniques
+        for figure in figures_for(technique.code)
         if figure.pain
     ]
-    activity = summarise_activity(
-        queries.activity_rows(filters, catalogue), setting(QUORUM_MINIMUM.key)
-    )
-    return render_template(
-        "outcomes/index.html",
-        form=form,
+    return Figures(
         outcomes=outcomes,
-        techniques=techniques,
-        published=[(technique, figures) for technique, figures in published if figures],
         relief_chart=relief_chart(curves) if curves else None,
         at_risk=at_risk_months(curves),
         pain_chart=pain_chart(lines) if any(line.points for line in lines) else None,
         adverse=queries.adverse_events_by_grade(filters),
-        activity=activity,
+        activity=summarise_activity(
+            queries.activity_rows(filters, catalogue), setting(QUORUM_MINIMUM.key)
+        ),
+    )
+
+
+def _by_position(outcomes: Any, catalogue: dict[int, Any]) -> list[tuple[Any, Any]]:
+    return [
+        (catalogue[technique_id], outcome)
+        for technique_id, outcome in sorted(
+            outcomes.by_technique.items(), key=lambda item: catalogue[item[0]].position
+        )
+    ]
+
+
+@bp.route("/outcomes")
+@require_role(*TEAM)
+def index() -> Any:
+    form, filters, valid = _filter_form()
+    catalogue = queries.techniques()
+    key = (latest_change(), filters, local_today(), str(get_locale()))
+    figures = _FIGURES.get(key, lambda: _figures(filters, catalogue))
+    techniques = _by_position(figures.outcomes, catalogue)
+    published = [(technique, figures_for(technique.code)) for technique, _outcome in techniques]
+    return render_template(
+        "outcomes/index.html",
+        form=form,
+        outcomes=figures.outcomes,
+        techniques=techniques,
+        published=[(technique, found) for technique, found in published if found],
+        relief_chart=figures.relief_chart,
+        at_risk=figures.at_risk,
+        pain_chart=figures.pain_chart,
+        adverse=figures.adverse,
+        activity=figures.activity,
         args={key: value for key, value in request.args.items() if value},
     ), (200 if valid else INVALID)
 
