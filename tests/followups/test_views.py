@@ -257,3 +257,20 @@ def test_a_treated_case_page_runs_the_same_queries_with_1_and_20_assessments(
     assert len(second.operators) >= 1
     assert page_queries(short) == page_queries(long)
     assert page_queries(long) <= 12
+
+
+def test_a_long_worklist_shows_a_days_work_and_says_how_many_in_all(client, clinician):
+    from tracker.followups.queries import WORKLIST_ROWS
+
+    def overdue_section():
+        return soup(client.get("/followups")).find(id="overdue-title").find_parent("section")
+
+    procedure = make_procedure()
+    already = int(text(overdue_section().find(class_="badge")))  # its own time points
+    for number in range(WORKLIST_ROWS + 5):
+        followup_due(procedure, TODAY - timedelta(days=1 + number % 20))
+    overdue = overdue_section()
+    total = already + WORKLIST_ROWS + 5
+    assert text(overdue.find(class_="badge")) == str(total)
+    assert len(overdue.find_all("li")) == WORKLIST_ROWS
+    assert f"The first {WORKLIST_ROWS} of {total}" in text(overdue)

@@ -23,8 +23,9 @@ from tracker.followups.models import (
 )
 from tracker.followups.rules import Kind
 
-#: Rows shown per part of the worklist (the counts say how many in all).
-WORKLIST_ROWS = 100
+#: Rows shown per part of the worklist (the counts say how many in all): a
+#: day's work, not the whole backlog.
+WORKLIST_ROWS = 30
 
 
 @dataclass
@@ -145,6 +146,17 @@ def eligible_cases(
         )
         query = query.where(~told.exists())
     return list(db.session.scalars(query))
+
+
+def eligible_count(today: date) -> int:
+    """How many cases ``eligible_cases`` would list without a limit."""
+    later = aliased(Referral)
+    presented_again = select(later.id).where(later.previous_referral_id == CaseVerdict.referral_id)
+    return db.session.scalar(
+        select(func.count())
+        .select_from(CaseVerdict)
+        .where(eligible_condition(today), ~presented_again.exists())
+    )
 
 
 #: The outbox key of the e-mail telling a referrer a case became eligible.

@@ -100,7 +100,8 @@ def worklist() -> str:
         form=form,
         today=today,
         work=queries.worklist(today, **filters),
-        eligible=queries.eligible_cases(today),
+        eligible=queries.eligible_cases(today, limit=queries.WORKLIST_ROWS),
+        eligible_total=queries.eligible_count(today),
         back=current_path(request),
     )
 
