@@ -41,6 +41,12 @@ def test_the_clinicians_day(site):
     tab_to(page, "mode")
     page.keyboard.press("Space")
     tab_to(page, "nrs_average")
+    # The focus is visible: Bootstrap's focus ring (a box shadow) or an outline.
+    ring = page.evaluate(
+        """() => { const style = getComputedStyle(document.activeElement);
+                   return [style.boxShadow, style.outlineStyle]; }"""
+    )
+    assert ring[0] != "none" or ring[1] != "none", ring
     page.keyboard.type("2")
     page.keyboard.press("Enter")
     page.wait_for_load_state()
