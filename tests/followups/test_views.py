@@ -274,3 +274,22 @@ def test_a_long_worklist_shows_a_days_work_and_says_how_many_in_all(client, clin
     assert text(overdue.find(class_="badge")) == str(total)
     assert len(overdue.find_all("li")) == WORKLIST_ROWS
     assert f"The first {WORKLIST_ROWS} of {total}" in text(overdue)
+
+
+def test_the_eligible_count_stops_at_its_cap(client, clinician, monkeypatch):
+    from tracker.followups import queries
+
+    for _ in range(3):  # three relapses after a response: three eligible cases
+        procedure = make_procedure()
+        assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
+        assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=6)
+
+    def eligible_section():
+        page = soup(client.get("/followups"))
+        return page.find(id="eligible-title").find_parent("section")
+
+    assert text(eligible_section().find(class_="badge")) == "3"
+    monkeypatch.setattr(queries, "ELIGIBLE_COUNT_CAP", 1)
+    section = eligible_section()
+    assert text(section.find(class_="badge")) == "1+"
+    assert "more than 1" in text(section)

@@ -148,15 +148,23 @@ def eligible_cases(
     return list(db.session.scalars(query))
 
 
+#: Beyond this many eligible cases the worklist says "more than" (counting them
+#: all would read every open verdict).
+ELIGIBLE_COUNT_CAP = 1000
+
+
 def eligible_count(today: date) -> int:
-    """How many cases ``eligible_cases`` would list without a limit."""
+    """How many cases ``eligible_cases`` would list without a limit, counted up
+    to ``ELIGIBLE_COUNT_CAP + 1``."""
     later = aliased(Referral)
     presented_again = select(later.id).where(later.previous_referral_id == CaseVerdict.referral_id)
-    return db.session.scalar(
-        select(func.count())
-        .select_from(CaseVerdict)
+    found = (
+        select(CaseVerdict.referral_id)
         .where(eligible_condition(today), ~presented_again.exists())
+        .limit(ELIGIBLE_COUNT_CAP + 1)
+        .subquery()
     )
+    return db.session.scalar(select(func.count()).select_from(found))
 
 
 #: The outbox key of the e-mail telling a referrer a case became eligible.

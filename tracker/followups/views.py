@@ -102,6 +102,7 @@ def worklist() -> str:
         work=queries.worklist(today, **filters),
         eligible=queries.eligible_cases(today, limit=queries.WORKLIST_ROWS),
         eligible_total=queries.eligible_count(today),
+        eligible_cap=queries.ELIGIBLE_COUNT_CAP,
         back=current_path(request),
     )
 
