@@ -10,6 +10,7 @@ import pytest
 from tests.factories import (
     PASSWORD,
     make_decision,
+    make_procedure,
     make_user,
     radiologist,
     running_meeting,
@@ -257,3 +258,26 @@ def test_meeting_mode_runs_the_same_queries_with_5_and_40_cases(client, auth, co
     assert (
         db.session.query(Decision).filter(Decision.status == DecisionStatus.VALIDATED).count() == 2
     )
+
+
+def test_meeting_mode_runs_the_same_queries_with_and_without_a_patients_history(
+    client, auth, count_queries
+):
+    """A patient treated before (procedures with operators and adverse events)
+    costs no more queries than a new one."""
+    meeting = running_meeting(2)
+    new, known = meeting.agenda
+    make_procedure(
+        referral_values={"patient": known.referral.patient},
+        adverse_event={"cirse_grade": 1, "description": "Bruise"},
+    )
+    auth.login_as(make_user(roles={Role.COORDINATOR}))
+    counts = []
+    for item in (new, known):
+        url = f"/meetings/{meeting.id}/mode?item={item.id}"
+        with count_queries() as counter:
+            response = client.get(url)
+        assert response.status_code == 200
+        counts.append(counter.count)
+    assert "CIRSE 1" in response.get_data(as_text=True)  # the history is on the page
+    assert counts[0] == counts[1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
 from tracker.auth.models import User
@@ -50,24 +50,34 @@ def case_decisions(referral_id: int) -> list[Decision]:
     return once_per_request(("decisions", referral_id), load)
 
 
+def _procedures_with_details() -> Select[tuple[Procedure]]:
+    """Procedures with technique, operators and adverse events, in the same query
+    whatever the data (a selectin load would add queries only when rows exist).
+
+    Flat outer joins for the operators: SQLite reads the whole operators table
+    for the nested join that ``joinedload`` writes.
+    """
+    operator = aliased(User)
+    return (
+        select(Procedure)
+        .outerjoin(procedure_operators, procedure_operators.c.procedure_id == Procedure.id)
+        .outerjoin(operator, operator.id == procedure_operators.c.user_id)
+        .options(
+            joinedload(Procedure.technique),
+            joinedload(Procedure.adverse_events),
+            contains_eager(Procedure.operators.of_type(operator)),
+        )
+    )
+
+
 def case_procedures(referral_id: int) -> list[Procedure]:
     """One case's procedures with technique, operators and adverse events, in one query."""
-    operator = aliased(User)
 
     def load() -> list[Procedure]:
         return list(
             db.session.scalars(
-                select(Procedure)
+                _procedures_with_details()
                 .where(Procedure.referral_id == referral_id)
-                # Flat outer joins: SQLite would read the whole operators table
-                # for the nested join that joinedload writes.
-                .outerjoin(procedure_operators, procedure_operators.c.procedure_id == Procedure.id)
-                .outerjoin(operator, operator.id == procedure_operators.c.user_id)
-                .options(
-                    joinedload(Procedure.technique),
-                    joinedload(Procedure.adverse_events),
-                    contains_eager(Procedure.operators.of_type(operator)),
-                )
                 .order_by(Procedure.performed_on.desc())
             ).unique()
         )
@@ -97,15 +107,10 @@ def decisions_of_patient(patient_id: int) -> list[Decision]:
 
 def procedures_of_patient(patient_id: int) -> list[Procedure]:
     query = (
-        select(Procedure)
+        _procedures_with_details()
         .join(Procedure.referral)
         .where(Referral.patient_id == patient_id)
-        .options(
-            joinedload(Procedure.technique),
-            joinedload(Procedure.referral),
-            selectinload(Procedure.adverse_events),
-            selectinload(Procedure.operators),
-        )
+        .options(contains_eager(Procedure.referral))
         .order_by(Procedure.performed_on.desc())
     )
     return list(db.session.scalars(query).unique())
@@ -137,13 +142,8 @@ def procedures_of_decision(decision: Decision) -> list[Procedure]:
         return []
     return list(
         db.session.scalars(
-            select(Procedure)
+            _procedures_with_details()
             .where(Procedure.plan_id == decision.plan.id)
-            .options(
-                joinedload(Procedure.technique),
-                selectinload(Procedure.adverse_events),
-                selectinload(Procedure.operators),
-            )
             .order_by(Procedure.performed_on)
-        )
+        ).unique()
     )
