@@ -196,6 +196,7 @@ class Referral(Audited, db.Model):
         Index(None, "referral_on"),
         Index(None, "indication_id", "referral_on"),
         Index(None, "referrer_id", "referral_on"),
+        Index(None, "referrer_id", "created_at"),  # "my referrals", newest first
         Index(None, "urgency", "referral_on"),
     )
 
