@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tracker.auth import services as auth_services
@@ -39,7 +39,7 @@ from tracker.extensions import db
 from tracker.followups import queries as followup_queries
 from tracker.followups import services as followup_services
 from tracker.followups.explain import explain_all
-from tracker.followups.models import OPEN_KINDS, CaseVerdict, FollowUp, FollowUpStatus
+from tracker.followups.models import CaseVerdict, FollowUp, FollowUpStatus, open_verdict
 from tracker.followups.rules import Kind
 from tracker.meetings import services as meeting_services
 from tracker.meetings.models import OPEN, AgendaItem, ItemState, Meeting, MeetingStatus
@@ -180,7 +180,7 @@ def retreatment(now: datetime) -> dict[str, int]:
     stale = db.session.scalars(
         select(CaseVerdict)
         .where(
-            text(f"case_verdicts.{OPEN_KINDS}"),  # as in the partial index
+            open_verdict(),
             CaseVerdict.kind == Kind.NOT_YET,
             CaseVerdict.eligible_from <= today,
         )

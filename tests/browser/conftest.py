@@ -185,6 +185,17 @@ class Site:
             page.screenshot(path=str(SHOTS / f"{name}-{self.language}.png"), full_page=True)
 
 
+def tick_one_of_each_specialty(page: Any) -> None:
+    """On a meeting page: tick one team member per physician specialty (nursing
+    and "other" do not count for the quorum), without saving."""
+    seen: set[str] = set()
+    for box in page.locator("#attendance-form input[name=present]").all():
+        specialty = box.get_attribute("data-specialty")
+        if specialty not in seen and specialty not in {"NURSING", "OTHER"}:
+            box.check()
+            seen.add(specialty)
+
+
 def site_today() -> date:
     """Today on the site's calendar (the journeys run on ``clocked.START``)."""
     from tests.browser.clocked import START

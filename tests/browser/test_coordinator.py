@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from tests.browser.conftest import site_today
+from tests.browser.conftest import site_today, tick_one_of_each_specialty
 
 
 def test_the_coordinators_day(site):
@@ -58,13 +58,7 @@ def test_the_coordinators_day(site):
     # Attendance: the quorum changes as people are ticked, before saving.
     quorum = page.locator("#quorum")
     assert quorum.locator(".quorum-not-met").is_visible()
-    seen: set[str] = set()
-    for box in page.locator("#attendance-form input[name=present]").all():
-        specialty = box.get_attribute("data-specialty")
-        if specialty in seen or specialty in {"NURSING", "OTHER"}:
-            continue
-        box.check()
-        seen.add(specialty)
+    tick_one_of_each_specialty(page)
     assert quorum.locator(".quorum-met").is_visible()
     page.locator("#attendance-form button").click()
     page.wait_for_load_state()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import site_today
+from tests.browser.conftest import site_today, tick_one_of_each_specialty
 
 
 def choose(page, name: str, text: str) -> None:
@@ -80,12 +80,7 @@ def test_the_radiologists_day(site):
     coordinator.goto(f"{meeting_url}?q={case_number}#add-cases")
     coordinator.locator("#add-cases form[method=post] button").first.click()
     coordinator.wait_for_load_state()
-    seen: set[str] = set()
-    for box in coordinator.locator("#attendance-form input[name=present]").all():
-        specialty = box.get_attribute("data-specialty")
-        if specialty not in seen and specialty not in {"NURSING", "OTHER"}:
-            box.check()
-            seen.add(specialty)
+    tick_one_of_each_specialty(coordinator)
     coordinator.locator("#attendance-form button").click()
     coordinator.wait_for_load_state()
     coordinator.get_by_role("button", name=t("Start the meeting", "Commencer la réunion")).click()

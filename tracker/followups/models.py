@@ -191,6 +191,12 @@ class Assessment(Audited, db.Model):
 OPEN_KINDS = "kind IN ('ELIGIBLE', 'NOT_YET')"
 
 
+def open_verdict() -> Any:
+    """The partial index's condition, written as it is there: a query that says
+    it in these words lets the database use ``ix_case_verdicts_open``."""
+    return text(f"case_verdicts.{OPEN_KINDS}")
+
+
 class CaseVerdict(db.Model):
     """The retreatment verdict of a treated case, kept up to date so that lists
     of eligible cases are one indexed query (recomputed when an assessment,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal, select, text
+from sqlalchemy import String, and_, case, cast, func, literal, select
 from sqlalchemy.orm import aliased, joinedload
 
 from tracker.cases.models import Referral
@@ -15,11 +15,11 @@ from tracker.core.memo import once_per_request
 from tracker.decisions.models import Procedure
 from tracker.extensions import db
 from tracker.followups.models import (
-    OPEN_KINDS,
     Assessment,
     CaseVerdict,
     FollowUp,
     FollowUpStatus,
+    open_verdict,
 )
 from tracker.followups.rules import Kind
 
@@ -94,7 +94,7 @@ def eligible_condition(today: date) -> Any:
     index in order (or a referrer's cases) instead of sorting every verdict.
     """
     return and_(
-        text(f"case_verdicts.{OPEN_KINDS}"),
+        open_verdict(),
         case(
             (CaseVerdict.kind == Kind.ELIGIBLE, 1),
             (
@@ -119,6 +119,13 @@ def current_kind(row: CaseVerdict, today: date) -> Kind:
     return row.kind
 
 
+def _waiting_for_discussion(today: date) -> Any:
+    """Eligible today, and not presented again yet (no later episode)."""
+    later = aliased(Referral)
+    presented_again = select(later.id).where(later.previous_referral_id == CaseVerdict.referral_id)
+    return and_(eligible_condition(today), ~presented_again.exists())
+
+
 def eligible_cases(
     today: date,
     *,
@@ -128,12 +135,10 @@ def eligible_cases(
 ) -> list[Any]:
     """Treated cases whose pain came back, eligible for re-discussion, not yet
     presented again (with ``not_yet_told``: whose referrer has not been e-mailed)."""
-    later = aliased(Referral)
-    presented_again = select(later.id).where(later.previous_referral_id == CaseVerdict.referral_id)
     query = (
         select(CaseVerdict)
         .join(CaseVerdict.referral)
-        .where(eligible_condition(today), ~presented_again.exists())
+        .where(_waiting_for_discussion(today))
         .options(joinedload(CaseVerdict.referral).joinedload(Referral.patient))
         .order_by(CaseVerdict.eligible_from, CaseVerdict.referral_id)
         .limit(limit)
@@ -156,11 +161,9 @@ ELIGIBLE_COUNT_CAP = 1000
 def eligible_count(today: date) -> int:
     """How many cases ``eligible_cases`` would list without a limit, counted up
     to ``ELIGIBLE_COUNT_CAP + 1``."""
-    later = aliased(Referral)
-    presented_again = select(later.id).where(later.previous_referral_id == CaseVerdict.referral_id)
     found = (
         select(CaseVerdict.referral_id)
-        .where(eligible_condition(today), ~presented_again.exists())
+        .where(_waiting_for_discussion(today))
         .limit(ELIGIBLE_COUNT_CAP + 1)
         .subquery()
     )

@@ -147,7 +147,8 @@ def _count(point: TimePoint, row: Scheduled, baseline: int | None, today: date) 
 
 
 def analyse(treated: Iterable[Treated], scheduled: Iterable[Scheduled], today: date) -> Outcomes:
-    """Every figure of the outcomes page but the adverse events, in one pass."""
+    """Every figure of the outcomes page but the adverse events, in one pass: the
+    definitions that ``queries.outcomes`` computes in the database (tested equal)."""
     by_technique: dict[int, TechniqueOutcomes] = {}
     procedures: dict[int, Treated] = {}
     patients: set[int] = set()

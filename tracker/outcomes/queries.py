@@ -83,7 +83,9 @@ def treated_and_scheduled(
     filters: OutcomeFilters, catalogue: dict[int, Technique]
 ) -> tuple[list[Treated], list[Scheduled]]:
     """The procedures kept by the filters with their assessments, and their
-    scheduled follow-ups: three queries."""
+    scheduled follow-ups: three queries, every row. With ``analysis.analyse`` this
+    is the definition, row by row, that ``outcomes`` (aggregated by the database,
+    which the page uses) is tested against."""
     scope = procedure_scope(filters)
     readings: dict[int, list[Reading]] = defaultdict(list)
     for procedure_id, on, nrs, back in db.session.execute(
@@ -248,8 +250,6 @@ def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> A
                 Decision.meeting_id,
                 Decision.outcome,
                 Decision.patient_answer,
-                ProcedurePlan.id,
-                ProcedurePlan.technique_id,
             )
             .select_from(Decision)
             .join(Referral, Referral.id == Decision.referral_id)
@@ -266,7 +266,7 @@ def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> A
     connection = db.session.connection()
     day_of = _meeting_days(connection)
     to_discussion, proposed, refused = [], 0, 0
-    for referral_on, meeting_id, outcome, answer, _plan, _technique in connection.execute(decided):
+    for referral_on, meeting_id, outcome, answer in connection.execute(decided):
         if referral_on is not None:
             to_discussion.append((day_of[meeting_id] - referral_on).days)
         if outcome is Outcome.PROCEDURE_PROPOSED:

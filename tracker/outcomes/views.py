@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
@@ -80,9 +81,8 @@ class Figures:
     activity: Any
 
 
-def _figures(filters: OutcomeFilters, catalogue: dict[int, Any]) -> Figures:
-    """Everything the page computes from the data, for these filters today."""
-    today = local_today()
+def _figures(filters: OutcomeFilters, catalogue: dict[int, Any], today: date) -> Figures:
+    """Everything the page computes from the data, for these filters on this day."""
     outcomes = queries.outcomes(filters, today)
     techniques = _by_position(outcomes, catalogue)
     curves = [
@@ -134,8 +134,9 @@ def _by_position(outcomes: Any, catalogue: dict[int, Any]) -> list[tuple[Any, An
 def index() -> Any:
     form, filters, valid = _filter_form()
     catalogue = queries.techniques()
-    key = (latest_change(), filters, local_today(), str(get_locale()))
-    figures = _FIGURES.get(key, lambda: _figures(filters, catalogue))
+    today = local_today()
+    key = (latest_change(), filters, today, str(get_locale()))
+    figures = _FIGURES.get(key, lambda: _figures(filters, catalogue, today))
     techniques = _by_position(figures.outcomes, catalogue)
     published = [(technique, figures_for(technique.code)) for technique, _outcome in techniques]
     return render_template(
