@@ -8,9 +8,9 @@ from typing import Any
 
 from tracker.auth import services as auth_services
 from tracker.auth.models import User
-from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 PASSWORD = "a long enough test password"
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from tracker.auth.models import User
 from tracker.core.audit import AuditEntry
-from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 ROOT = Path(__file__).resolve().parents[1]
 

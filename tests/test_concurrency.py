@@ -27,12 +27,12 @@ from tests.factories import (
 from tests.html import field_value, soup, text
 from tracker.cases.models import Referral
 from tracker.core.audit import AuditAction, AuditEntry, verify_chain
-from tracker.core.permissions import Role
 from tracker.decisions.models import Decision
 from tracker.extensions import db
 from tracker.followups.models import Assessment, FollowUp, FollowUpStatus
 from tracker.meetings import services as meeting_services
 from tracker.meetings.models import AgendaItem, ItemState
+from tracker.web.permissions import Role
 
 
 def at_once(*requests: Callable[[], Any]) -> list[Any]:

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from tests.factories import make_decision, make_meeting, make_patient, make_referral, make_user
 from tracker.cases.rules import CaseStatus
 from tracker.core.mail import MailSettings, OutboxMessage, _email
-from tracker.core.permissions import Role
 from tracker.extensions import db
 from tracker.meetings.calendar import calendar_for
+from tracker.web.permissions import Role
 
 SCRIPT = '<script>alert("rcp")</script>'
 IMAGE = '"><img src=x onerror=alert(1)>'
@@ -49,7 +49,7 @@ def test_the_pdf_sheet_prints_markup_as_it_was_typed(client, auth):
 
 
 def test_e_mails_are_plain_text_with_the_value_as_typed(app, clock):
-    from tracker.jobs import draft_reminders
+    from tracker.cases.tasks import draft_reminders
 
     person = make_user(full_name=f"Dr {SCRIPT}\r\nBcc: everyone@example.com")
     draft = make_referral(by=person, referrer_id=person.id, question=None)

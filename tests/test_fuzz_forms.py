@@ -24,9 +24,9 @@ from tracker.auth import services as auth_services
 from tracker.catalogue import services as catalogue_services
 from tracker.catalogue.models import Technique
 from tracker.core.audit import CHANGE_ACTIONS, AuditEntry, verify_chain
-from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 EXAMPLES_PER_FORM = 8
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 
 from flask import Flask, has_request_context, request
@@ -12,6 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from tracker.config import build_config
+from tracker.core import signals
 from tracker.extensions import babel, csrf, db, login_manager, migrate
 
 logger = logging.getLogger(__name__)
@@ -21,7 +24,7 @@ def select_locale() -> str | None:
     """The user's chosen language, else the remembered one, else the browser's."""
     from flask import current_app
 
-    from tracker.core.views import LANGUAGE_COOKIE
+    from tracker.web.pages import LANGUAGE_COOKIE
 
     if not has_request_context():
         return None
@@ -57,14 +60,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
 
-    _register_models()
-    from tracker.core.handlers import RecordId
+    load_features()
+    from tracker.web.handlers import RecordId
 
     app.url_map.converters["int"] = RecordId
-    _register_blueprints(app)
+    from tracker.web.pages import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+    # Each feature registers its blueprint; its menu items, panels, settings,
+    # jobs... are asked for when first needed.
+    signals.app_created.send(app)
     _register_hooks(app)
 
-    import tracker.jobs  # noqa: F401 - declares the background jobs
     from tracker.cli import register_commands
 
     register_commands(app)
@@ -77,67 +84,57 @@ def _migrations_dir() -> Any:
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _register_models() -> None:
-    # Imported for their side effect of declaring the tables on the metadata,
-    # which Alembic compares against the migrations.
-    import tracker.auth.models
-    import tracker.cases.models
-    import tracker.catalogue.models
-    import tracker.core.audit
-    import tracker.core.mail
-    import tracker.core.scheduler
-    import tracker.core.settings
-    import tracker.decisions.models
-    import tracker.followups.models
-    import tracker.meetings.models  # noqa: F401
+#: The features RCP Tracker is made of. Each wires itself in from its own
+#: ``__init__.py`` through ``tracker.core.signals``; their order is the order of
+#: their blueprints.
+FEATURES = (
+    "tracker.auth",
+    "tracker.admin",
+    "tracker.catalogue",
+    "tracker.cases",
+    "tracker.meetings",
+    "tracker.decisions",
+    "tracker.followups",
+    "tracker.outcomes",
+)
+
+#: Infrastructure that keeps tables of its own.
+CORE_MODELS = (
+    "tracker.core.audit",
+    "tracker.core.mail",
+    "tracker.core.scheduler",
+    "tracker.core.settings",
+)
 
 
-def _register_blueprints(app: Flask) -> None:
-    from tracker.auth.views import bp as auth_bp
-    from tracker.cases.views import bp as cases_bp
-    from tracker.catalogue.views import bp as catalogue_bp
-    from tracker.core.audit_views import bp as audit_bp
-    from tracker.core.views import bp as core_bp
-    from tracker.decisions.views import bp as decisions_bp
-    from tracker.followups.views import bp as followups_bp
-    from tracker.meetings.views import bp as meetings_bp
-    from tracker.outcomes.views import bp as outcomes_bp
-
-    for blueprint in (
-        core_bp,
-        auth_bp,
-        audit_bp,
-        catalogue_bp,
-        cases_bp,
-        meetings_bp,
-        decisions_bp,
-        followups_bp,
-        outcomes_bp,
-    ):
-        app.register_blueprint(blueprint)
+def load_features() -> None:
+    """Import every feature, and every module that declares tables, so that the
+    metadata (which Alembic compares with the migrations) is complete."""
+    for name in CORE_MODELS:
+        import_module(name)
+    for name in FEATURES:
+        import_module(name)
+        if find_spec(f"{name}.models") is not None:
+            import_module(f"{name}.models")
 
 
 def _register_hooks(app: Flask) -> None:
     from flask_babel import format_date, format_datetime, get_locale
 
-    from tracker.auth.services import load_session_user
-    from tracker.auth.views import unauthorized
-    from tracker.core import views as core_views
     from tracker.core.afterwards import run_writes_after_response
-    from tracker.core.handlers import current_path
-    from tracker.core.headers import add_security_headers
-    from tracker.core.navigation import nav_for
-    from tracker.core.permissions import Role, enforce_access
+    from tracker.web import pages
+    from tracker.web.handlers import current_path
+    from tracker.web.headers import add_security_headers
+    from tracker.web.navigation import nav_for
+    from tracker.web.permissions import Role, enforce_access
 
-    login_manager.user_loader(load_session_user)
-    login_manager.unauthorized_handler(unauthorized)
     app.before_request(enforce_access)
     app.after_request(run_writes_after_response)
     app.after_request(add_security_headers)
 
-    app.register_error_handler(CSRFError, core_views.handle_csrf_error)
-    app.register_error_handler(HTTPException, core_views.handle_http_error)
-    app.register_error_handler(500, core_views.handle_server_error)
+    app.register_error_handler(CSRFError, pages.handle_csrf_error)
+    app.register_error_handler(HTTPException, pages.handle_http_error)
+    app.register_error_handler(500, pages.handle_server_error)
 
     app.jinja_env.globals["current_path"] = current_path
     # Day before month in both languages, and a 24-hour clock: never 11/12 ambiguity.

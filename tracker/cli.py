@@ -18,9 +18,9 @@ from tracker.auth import services as auth_services
 from tracker.core.audit import acting_as
 from tracker.core.db import writing
 from tracker.core.errors import DomainError
-from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ from tracker.cases.models import (
     Urgency,
 )
 from tracker.catalogue.models import Indication, Technique
-from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.core.time import frozen_clock, local_today, site_timezone
 from tracker.decisions import services as decision_services
@@ -31,6 +30,7 @@ from tracker.extensions import db
 from tracker.followups import services as followup_services
 from tracker.followups.models import AssessmentMode
 from tracker.meetings import services as meeting_services
+from tracker.web.permissions import Role
 
 logger = logging.getLogger(__name__)
 

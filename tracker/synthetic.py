@@ -45,7 +45,6 @@ from tracker.catalogue.models import Indication, Technique
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.db import refresh_statistics
 from tracker.core.mail import OutboxMessage
-from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.core.time import local_today, site_timezone, utcnow
 from tracker.decisions.models import (
@@ -77,6 +76,7 @@ from tracker.followups.models import (
 from tracker.followups.rules import Reading, Session, regrowth_window, retreatment_verdict
 from tracker.followups.services import rule_settings
 from tracker.meetings.models import AgendaItem, Attendance, ItemState, Meeting, MeetingStatus
+from tracker.web.permissions import Role
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from tests.factories import PASSWORD, make_user
 from tests.html import checked_values, field_errors, field_value, soup
 from tracker.auth.models import User, UserSession
-from tracker.core.permissions import Role
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 ADMIN_PAGES = [
     ("get", "/admin/users"),

@@ -8,8 +8,8 @@ from tests.factories import PASSWORD, make_user
 from tracker.auth import services
 from tracker.auth.models import User, UserSession
 from tracker.core.audit import AuditAction, AuditEntry
-from tracker.core.permissions import Role
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 
 def test_login_page_is_served(client):

@@ -11,6 +11,7 @@ from tests.factories import PASSWORD, make_user
 from tests.html import soup, text
 from tracker.auth import services
 from tracker.auth.models import SessionEnd, UserSession
+from tracker.auth.settings import SESSION_IDLE_MINUTES, SESSION_MAX_HOURS
 from tracker.core.audit import AuditAction, AuditEntry
 from tracker.core.settings import set_setting
 from tracker.extensions import db
@@ -59,8 +60,8 @@ def test_a_login_ends_after_twelve_hours_however_active(client, auth, clock):
 
 
 def test_the_time_limits_are_site_settings_taken_at_login(client, auth, clock):
-    set_setting("session_idle_minutes", 10)
-    set_setting("session_max_hours", 2)
+    set_setting(SESSION_IDLE_MINUTES, 10)
+    set_setting(SESSION_MAX_HOURS, 2)
     db.session.commit()
     user = make_user()
     auth.login_as(user)
@@ -240,7 +241,7 @@ def test_logins_and_logouts_are_in_the_audit_trail(client, auth):
 
 
 def test_the_nightly_job_closes_lapsed_sessions_and_forgets_old_failures(client, auth, clock):
-    from tracker.jobs import sessions as sessions_job
+    from tracker.auth.tasks import sessions as sessions_job
 
     user = make_user()
     auth.login("someone@hospital.test", "wrong")

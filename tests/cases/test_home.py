@@ -7,7 +7,7 @@ from datetime import date
 from tests.factories import make_referral, make_user
 from tests.html import soup, text
 from tracker.cases.models import Urgency
-from tracker.core.permissions import Role
+from tracker.web.permissions import Role
 
 
 def listed(page, section_id: str) -> list[str]:

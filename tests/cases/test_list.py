@@ -10,8 +10,8 @@ from tests.factories import first_indication, make_patient, make_referral, make_
 from tests.html import soup, text
 from tracker.cases import services
 from tracker.cases.models import Urgency
-from tracker.core.permissions import Role
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from tracker.cases.models import CaseEvent, Patient, Referral, Sex
 from tracker.cases.rules import FIELD_LABELS, CaseStatus, InvalidTransition
 from tracker.core.audit import AuditAction, AuditEntry
 from tracker.core.errors import DomainError
-from tracker.core.permissions import Role
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 
 def identity(**overrides):

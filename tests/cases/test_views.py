@@ -9,9 +9,9 @@ from tests.factories import first_indication, make_referral, make_user
 from tests.html import checked_values, field_errors, field_value, soup, text
 from tracker.cases.models import Patient, Referral
 from tracker.cases.rules import CaseStatus
-from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 
 def referral_count() -> int:

@@ -10,8 +10,8 @@ from tests.html import soup, text
 from tracker.catalogue import services
 from tracker.catalogue.models import Indication, Technique, WearsOffBy
 from tracker.core.errors import DomainError
-from tracker.core.permissions import Role
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 
 def test_the_lists_are_seeded_from_the_domain_reference(app):

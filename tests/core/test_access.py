@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from tests.factories import make_user
-from tracker.core.permissions import RULE_ATTRIBUTE, Role, require_role
+from tracker.web.permissions import RULE_ATTRIBUTE, Role, require_role
 
 
 def test_every_route_declares_an_access_rule(app):

@@ -14,9 +14,9 @@ import pytest
 
 from tests.factories import make_meeting, make_referral, make_user
 from tests.world import build_world
-from tracker.core.permissions import RULE_ATTRIBUTE, Role
 from tracker.extensions import db
 from tracker.meetings.models import Attendance
+from tracker.web.permissions import RULE_ATTRIBUTE, Role
 
 PUBLIC, ANY = "public", "any"
 TEAM = {"COORDINATOR", "RADIOLOGIST", "CLINICIAN"}
@@ -27,11 +27,11 @@ TREATING = {"RADIOLOGIST", "CLINICIAN"}
 EXPECTED: dict[str, Any] = {
     "static": PUBLIC,
     "auth.login": PUBLIC,
-    "core.set_language": PUBLIC,
+    "pages.set_language": PUBLIC,
     "meetings.feed": PUBLIC,  # the secret token in its URL is the key
     "auth.logout": ANY,
-    "core.home": ANY,
-    "core.notifications": ANY,
+    "pages.home": ANY,
+    "auth.notifications": ANY,
     "meetings.calendar_settings": ANY,
     "auth.password": ANY,
     "auth.sessions": ANY,
@@ -51,9 +51,9 @@ EXPECTED: dict[str, Any] = {
     "catalogue.edit": ADMIN,
     "catalogue.retire": ADMIN,
     "catalogue.restore": ADMIN,
-    "core.settings": ADMIN,
-    "core.jobs": ADMIN,
-    "core.outbox_retry": ADMIN,
+    "admin.settings": ADMIN,
+    "admin.jobs": ADMIN,
+    "admin.outbox_retry": ADMIN,
     "cases.index": TEAM,
     "cases.create": TEAM,
     "cases.show": TEAM,

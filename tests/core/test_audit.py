@@ -7,9 +7,9 @@ from sqlalchemy import select
 from tests.factories import make_user
 from tracker.auth.models import User, UserRole
 from tracker.core.audit import SECRET_PLACEHOLDER, AuditAction, AuditEntry, acting_as
-from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 
 def entries_for(entity_type: str, entity_id: object) -> list[AuditEntry]:

@@ -12,9 +12,9 @@ from tests.factories import make_decision, make_patient, make_referral, make_use
 from tests.html import field_errors, soup, text
 from tracker.cases import services as case_services
 from tracker.core.audit import AuditAction, AuditEntry, acting_as
-from tracker.core.exports import csv_cell
-from tracker.core.permissions import Role
 from tracker.extensions import db
+from tracker.web.exports import csv_cell
+from tracker.web.permissions import Role
 
 
 @pytest.fixture

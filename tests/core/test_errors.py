@@ -67,7 +67,7 @@ def test_forms_carry_a_csrf_token(app, client):
 def failing_app(database_url, instance_path):
     """An app with a page that changes data and then crashes."""
     from tracker import create_app
-    from tracker.core.permissions import public
+    from tracker.web.permissions import public
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
     app.config["PROPAGATE_EXCEPTIONS"] = False

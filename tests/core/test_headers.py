@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from tests.factories import make_decision, make_referral, make_user
 from tracker import create_app
 from tracker.core.audit import AuditEntry
-from tracker.core.headers import PAGE_POLICY
-from tracker.core.permissions import Role
 from tracker.extensions import db
+from tracker.web.headers import PAGE_POLICY
+from tracker.web.permissions import Role
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 

@@ -18,13 +18,13 @@ from tests.factories import (
 )
 from tracker.cases.rules import CaseStatus
 from tracker.core.errors import DomainError
-from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.decisions import services
 from tracker.decisions.models import DecisionStatus, Outcome, PatientAnswer
 from tracker.extensions import db
 from tracker.meetings import services as meeting_services
 from tracker.meetings.models import ItemState
+from tracker.web.permissions import Role
 
 PARIS = ZoneInfo("Europe/Paris")
 

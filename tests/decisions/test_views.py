@@ -18,9 +18,9 @@ from tests.factories import (
 )
 from tests.html import field_errors, field_value, soup, text
 from tracker.cases.rules import CaseStatus
-from tracker.core.permissions import Role
 from tracker.decisions.models import Decision, DecisionStatus
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 PARIS = ZoneInfo("Europe/Paris")
 

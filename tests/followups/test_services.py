@@ -11,7 +11,6 @@ from tests.factories import assess, make_procedure, make_user
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
 from tracker.core.errors import DomainError
-from tracker.core.permissions import Role
 from tracker.core.settings import set_setting
 from tracker.extensions import db
 from tracker.followups import services
@@ -22,6 +21,8 @@ from tracker.followups.models import (
     FollowUpStatus,
 )
 from tracker.followups.rules import Kind
+from tracker.followups.settings import REGROWTH_FAST, REGROWTH_SLOW
+from tracker.web.permissions import Role
 
 JUNE_16 = date(2026, 6, 16)
 
@@ -51,8 +52,8 @@ def test_a_procedure_gets_its_schedule_and_a_regrowth_check(app):
 
 
 def test_the_regrowth_rates_are_settings(app):
-    set_setting("regrowth_fast_mm_per_day", 2.0)
-    set_setting("regrowth_slow_mm_per_day", 0.5)
+    set_setting(REGROWTH_FAST, 2.0)
+    set_setting(REGROWTH_SLOW, 0.5)
     procedure = make_procedure(distance_mm=60)
     [regrowth] = [f for f in followups_of(procedure) if f.kind is FollowUpKind.REGROWTH]
     assert regrowth.window_start_on == JUNE_16 + timedelta(days=30)

@@ -12,9 +12,9 @@ from tests.factories import assess, make_procedure, make_user
 from tests.html import field_errors, field_value, soup, text
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
-from tracker.core.permissions import Role
 from tracker.extensions import db
 from tracker.followups.models import Assessment, FollowUp, FollowUpStatus
+from tracker.web.permissions import Role
 
 TODAY = date(2026, 11, 20)
 

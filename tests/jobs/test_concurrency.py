@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from tests.factories import make_meeting, make_referral, make_user, radiologist
 from tracker.core.mail import OutboxMessage, queue_mail
-from tracker.core.permissions import Role
 from tracker.core.scheduler import RunOutcome, run_job
 from tracker.extensions import db
 from tracker.meetings import services as meeting_services
+from tracker.web.permissions import Role
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -18,16 +18,16 @@ from tests.factories import (
     make_user,
     radiologist,
 )
+from tracker.admin.tasks import make_backup, prune_backups
 from tracker.cases.models import Referral
 from tracker.core.mail import OutboxMessage
-from tracker.core.permissions import Role
 from tracker.core.scheduler import JobRun, RunOutcome, run_job
 from tracker.extensions import db
 from tracker.followups.models import CaseVerdict, FollowUp
 from tracker.followups.rules import Kind
-from tracker.jobs import make_backup, prune_backups
 from tracker.meetings import services as meeting_services
 from tracker.meetings.models import Meeting, MeetingStatus
+from tracker.web.permissions import Role
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -363,12 +363,11 @@ def test_a_failing_job_is_recorded_and_its_changes_rolled_back(app, clock, monke
         db.session.add(Referral(case_number="RCP-BROKEN", patient_id=make_patient().id, version=1))
         raise RuntimeError("disk full")
 
-    monkeypatch.setitem(
-        scheduler._JOBS,
-        "drafts",
-        scheduler._JOBS["drafts"].__class__(
-            "drafts", broken, scheduler._JOBS["drafts"].trigger, "broken"
-        ),
+    declared = scheduler.get_job("drafts")
+    monkeypatch.setattr(
+        scheduler,
+        "get_job",
+        lambda job_id: scheduler.JobSpec("drafts", broken, declared.trigger, "broken"),
     )
     record = run_job("drafts", at(date(2026, 11, 20)))
     assert record.outcome is RunOutcome.FAILED

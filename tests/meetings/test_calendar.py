@@ -9,9 +9,9 @@ from icalendar import Calendar
 
 from tests.factories import make_meeting, make_patient, make_referral, make_user, radiologist
 from tests.html import soup
-from tracker.core.permissions import Role
 from tracker.extensions import db
 from tracker.meetings import services
+from tracker.web.permissions import Role
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -15,12 +15,13 @@ from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
 from tracker.cases.timeline import timeline_for
 from tracker.core.errors import DomainError
-from tracker.core.permissions import Role
 from tracker.core.settings import set_setting
 from tracker.core.specialties import Specialty
 from tracker.extensions import db
 from tracker.meetings import services
 from tracker.meetings.models import AgendaItem, ItemState, MeetingStatus
+from tracker.meetings.settings import QUORUM_MINIMUM
+from tracker.web.permissions import Role
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -223,7 +224,7 @@ def test_quorum_from_attendance_members_and_guests(app):
     assert services.meeting_quorum(meeting).count == 2
     services.add_guest(meeting, name="Dr Nadia Benali", specialty=Specialty.SURGERY)
     assert services.meeting_quorum(meeting).is_met
-    set_setting("quorum_min_specialties", 4)
+    set_setting(QUORUM_MINIMUM, 4)
     assert not services.meeting_quorum(meeting).is_met
 
 

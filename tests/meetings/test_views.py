@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from tests.factories import make_meeting, make_referral, make_user, radiologist
 from tests.html import field_errors, field_value, soup, text
 from tracker.cases.rules import CaseStatus
-from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.extensions import db
 from tracker.meetings import services
 from tracker.meetings.models import ItemState, Meeting
+from tracker.web.permissions import Role
 
 PARIS = ZoneInfo("Europe/Paris")
 

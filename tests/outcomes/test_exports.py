@@ -14,11 +14,11 @@ from tests.factories import make_decision, make_procedure, make_user
 from tests.outcomes.test_outcomes import treated
 from tracker.cases.models import Referral
 from tracker.core.audit import AuditAction, AuditEntry
-from tracker.core.permissions import Role
 from tracker.decisions.models import Decision, Procedure
 from tracker.extensions import db
 from tracker.followups.models import Assessment
 from tracker.outcomes import exports
+from tracker.web.permissions import Role
 
 KINDS = ("cases", "decisions", "procedures", "assessments")
 

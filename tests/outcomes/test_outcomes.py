@@ -14,13 +14,13 @@ from tests.factories import assess, make_procedure, make_user, technique
 from tests.html import soup, text
 from tracker.cases.models import Referral
 from tracker.catalogue.models import Indication
-from tracker.core.permissions import Role
 from tracker.extensions import db
 from tracker.followups.models import FollowUp, FollowUpKind
 from tracker.outcomes.analysis import analyse
 from tracker.outcomes.queries import OutcomeFilters, techniques, treated_and_scheduled
 from tracker.outcomes.stats import wilson
 from tracker.outcomes.views import _FIGURES
+from tracker.web.permissions import Role
 
 PERFORMED = date(2026, 4, 1)
 

@@ -10,11 +10,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from tracker.auth.services import SESSION_MAX_HOURS
-from tracker.core.forms import EnumCheckboxField, EnumSelectField, Form, email_address
-from tracker.core.permissions import Role
-from tracker.core.settings import setting
+from tracker.auth.settings import SESSION_MAX_HOURS
 from tracker.core.specialties import Specialty
+from tracker.web.forms import EnumCheckboxField, EnumSelectField, Form, email_address
+from tracker.web.permissions import Role
 
 
 class LoginForm(Form):
@@ -35,7 +34,7 @@ class LoginForm(Form):
         self.remember.description = _(
             "Only on a computer that is yours alone. The login still ends after "
             "%(hours)d hours, or sooner when unused.",
-            hours=setting(SESSION_MAX_HOURS.key),
+            hours=SESSION_MAX_HOURS.value,
         )
 
 

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
-from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 
 class User(Audited, UserMixin, db.Model):

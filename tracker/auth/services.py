@@ -32,37 +32,17 @@ from tracker.auth.passwords import (
     password_problems,
     verify_password,
 )
+from tracker.auth.settings import SESSION_IDLE_MINUTES, SESSION_MAX_HOURS
 from tracker.core.afterwards import write_after_response
 from tracker.core.audit import AuditAction, record_access, set_request_actor
 from tracker.core.errors import DomainError
-from tracker.core.permissions import Role
-from tracker.core.settings import SettingSpec, define_setting, setting
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 logger = logging.getLogger(__name__)
 
-SESSION_IDLE_MINUTES = define_setting(
-    SettingSpec(
-        key="session_idle_minutes",
-        default=30,
-        minimum=5,
-        maximum=240,
-        label=_l("Minutes without activity after which a login ends"),
-        help=_l("Applies to logins opened after the change."),
-    )
-)
-SESSION_MAX_HOURS = define_setting(
-    SettingSpec(
-        key="session_max_hours",
-        default=12,
-        minimum=1,
-        maximum=24,
-        label=_l("Hours after which a login ends however active"),
-        help=_l("Applies to logins opened after the change."),
-    )
-)
 
 #: Failed logins with one e-mail address that lock it out...
 LOCKOUT_ATTEMPTS = 5
@@ -315,8 +295,8 @@ def open_session(
         token_hash=hash_token(token),
         created_at=now,
         last_seen_at=now,
-        idle_minutes=setting(SESSION_IDLE_MINUTES.key),
-        expires_at=now + timedelta(hours=setting(SESSION_MAX_HOURS.key)),
+        idle_minutes=SESSION_IDLE_MINUTES.value,
+        expires_at=now + timedelta(hours=SESSION_MAX_HOURS.value),
         remember=remember,
         user_agent=(user_agent or "")[:300] or None,
         ip_address=(ip_address or "")[:45] or None,

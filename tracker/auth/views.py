@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker.auth import services
 from tracker.auth.forms import (
+    EmailPreferencesForm,
     LoginForm,
     PasswordChangeForm,
     PasswordResetForm,
@@ -22,26 +22,19 @@ from tracker.auth.forms import (
     UserEditForm,
 )
 from tracker.auth.models import SessionEnd, User
-from tracker.core.audit_trail import register_field_labels
 from tracker.core.errors import DomainError
-from tracker.core.forms import ConfirmForm, apply_domain_error
-from tracker.core.handlers import INVALID, current_path, form_status, safe_next_url, saving
-from tracker.core.home import home_panel
-from tracker.core.navigation import ACCOUNT, ADMIN, register_nav
-from tracker.core.permissions import Role, login_required, public, require_role
 from tracker.core.time import utcnow
 from tracker.extensions import db
+from tracker.web.forms import ConfirmForm, apply_domain_error
+from tracker.web.handlers import INVALID, current_path, form_status, safe_next_url, saving
+from tracker.web.permissions import Role, login_required, public, require_role
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
-register_nav("auth.users", _l("Users"), 900, ADMIN)
-register_field_labels("User", UserCreateForm)
 
-
-@home_panel(Role.ADMIN, 90, "auth/home_admin.html")
-def _admin_panel(user: User) -> dict[str, Any]:
+def admin_panel(user: User) -> dict[str, Any]:
     return {}
 
 
@@ -49,7 +42,7 @@ def _admin_panel(user: User) -> dict[str, Any]:
 @public
 def login() -> Any:
     if current_user.is_authenticated:
-        return redirect(url_for("core.home"))
+        return redirect(url_for("pages.home"))
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -108,8 +101,26 @@ def unauthorized() -> Any:
 
 # --- the person's own account -------------------------------------------------
 
-register_nav("auth.password", _l("Change my password"), 820, ACCOUNT)
-register_nav("auth.sessions", _l("My login sessions"), 830, ACCOUNT)
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@login_required
+def notifications() -> Any:
+    form = EmailPreferencesForm(obj=current_user)
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.set_email_preferences(
+                current_user,
+                {name: getattr(form, name).data for name in services.EMAIL_PREFERENCES},
+            )
+        if saved.ok:
+            flash(_("Your e-mail choices are saved."), "success")
+            return redirect(url_for("auth.notifications"))
+    return render_template(
+        "core/form_page.html",
+        form=form,
+        title=_("E-mails I receive"),
+        intro=_("E-mails carry case numbers and links, never a patient's name."),
+    ), form_status(form)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -133,7 +144,7 @@ def password() -> Any:
             _log_in(user, remember=remembered)
         if saved.ok:
             flash(_("Your password is changed. Your other login sessions have ended."), "success")
-            return redirect(url_for("core.home"))
+            return redirect(url_for("pages.home"))
     return render_template("auth/password.html", form=form), form_status(form)
 
 

@@ -45,8 +45,8 @@ from tracker.cases.rules import (
     mrn_problem,
     not_in_future_problem,
 )
-from tracker.core.forms import EnumCheckboxField, EnumSelectField, Form, optional_int
 from tracker.core.time import local_today
+from tracker.web.forms import EnumCheckboxField, EnumSelectField, Form, optional_int
 
 L = FIELD_LABELS
 

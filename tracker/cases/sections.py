@@ -7,28 +7,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.cases.models import Referral
+from tracker.core import signals
 
 
 @dataclass(frozen=True)
 class CaseSection:
+    """A block of the case page, given by a feature on ``signals.case_sections``."""
+
     order: int
     template: str
     #: Builds the block's template context for a case (a fixed number of queries).
     context: Callable[[Referral], dict[str, Any]]
 
 
-_SECTIONS: list[CaseSection] = []
-
-
-def case_section(order: int, template: str) -> Callable[[Any], Any]:
-    def register(context: Callable[[Referral], dict[str, Any]]) -> Any:
-        if not any(section.template == template for section in _SECTIONS):
-            _SECTIONS.append(CaseSection(order, template, context))
-            _SECTIONS.sort(key=lambda section: section.order)
-        return context
-
-    return register
-
-
 def sections_for(referral: Referral) -> list[tuple[CaseSection, dict[str, Any]]]:
-    return [(section, section.context(referral)) for section in _SECTIONS]
+    sections: list[CaseSection] = sorted(
+        signals.collected(signals.case_sections), key=lambda section: section.order
+    )
+    return [(section, section.context(referral)) for section in sections]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tracker.cases.models import CaseEvent, CaseEventKind, Referral
+from tracker.core import signals
 from tracker.core.time import site_timezone
 from tracker.extensions import db
 
@@ -38,23 +39,16 @@ def start_of_day(day: date) -> datetime:
 
 
 Provider = Callable[[Referral], Iterable[TimelineEvent]]
-_PROVIDERS: list[Provider] = []
-
-
-def timeline_provider(provider: Provider) -> Provider:
-    if provider not in _PROVIDERS:
-        _PROVIDERS.append(provider)
-    return provider
 
 
 def timeline_for(referral: Referral) -> list[TimelineEvent]:
-    """Newest first."""
-    events = [event for provider in _PROVIDERS for event in provider(referral)]
+    """Newest first, from every feature's ``signals.timeline_providers``."""
+    providers: list[Provider] = signals.collected(signals.timeline_providers)
+    events = [event for provider in providers for event in provider(referral)]
     return sorted(events, key=lambda event: event.at, reverse=True)
 
 
-@timeline_provider
-def _case_events(referral: Referral) -> list[TimelineEvent]:
+def case_events(referral: Referral) -> list[TimelineEvent]:
     rows = db.session.scalars(
         select(CaseEvent)
         .where(CaseEvent.referral_id == referral.id)

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -18,11 +17,9 @@ from tracker.auth.services import active_users_with
 from tracker.cases import services
 from tracker.cases.forms import (
     CaseFilterForm,
-    PatientFields,
     PatientForm,
     ReferralCreateForm,
     ReferralEditForm,
-    ReferralFields,
     WithdrawForm,
 )
 from tracker.cases.models import Patient, Referral
@@ -36,7 +33,6 @@ from tracker.cases.queries import (
 )
 from tracker.cases.rules import (
     EDITABLE,
-    FIELD_LABELS,
     CaseStatus,
     can_transition,
     missing_labels,
@@ -46,13 +42,11 @@ from tracker.cases.timeline import timeline_for
 from tracker.catalogue.models import Indication
 from tracker.catalogue.services import offered_entries
 from tracker.core.audit import AuditAction, record_access
-from tracker.core.audit_trail import case_history_query, describe, register_field_labels
-from tracker.core.handlers import form_status, record_id, saving
-from tracker.core.home import home_panel
-from tracker.core.navigation import register_nav
-from tracker.core.permissions import Role, require_role
+from tracker.core.audit_trail import case_history_query, describe
 from tracker.core.time import local_today
 from tracker.extensions import db
+from tracker.web.handlers import form_status, record_id, saving
+from tracker.web.permissions import Role, require_role
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +54,6 @@ bp = Blueprint("cases", __name__)
 
 #: Everyone who works on cases; admins manage the tool, not patients.
 TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
-
-register_nav("cases.index", _l("Cases"), 100)
-register_nav("cases.create", _l("Refer a case"), 110)
-register_field_labels("Referral", ReferralFields, FIELD_LABELS)
-register_field_labels("Patient", PatientFields)
 
 
 # --- access to one case -------------------------------------------------------
@@ -322,15 +311,12 @@ def patient_edit(patient_id: int) -> Any:
 # --- home panels ---------------------------------------------------------------
 
 
-@home_panel(Role.COORDINATOR, 10, "cases/home_coordinator.html")
-def _coordinator_panel(user: User) -> dict[str, Any]:
+def coordinator_panel(user: User) -> dict[str, Any]:
     return {
         "drafts": worklist(CaseStatus.DRAFT, 15),
         "waiting": worklist(CaseStatus.REFERRED, 15),
     }
 
 
-@home_panel(Role.RADIOLOGIST, 20, "cases/home_referrer.html")
-@home_panel(Role.CLINICIAN, 20, "cases/home_referrer.html")
-def _referrer_panel(user: User) -> dict[str, Any]:
+def referrer_panel(user: User) -> dict[str, Any]:
     return {"mine": referred_by(user, 10)}

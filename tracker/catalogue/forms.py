@@ -9,8 +9,8 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from tracker.catalogue.models import ActsOn, WearsOffBy
-from tracker.core.forms import EnumSelectField, Form
 from tracker.followups.rules import ScheduleError, format_schedule, parse_schedule
+from tracker.web.forms import EnumSelectField, Form
 
 #: The technique's follow-up and retreatment settings, as named on the model.
 TECHNIQUE_SETTINGS = (

@@ -12,17 +12,11 @@ from flask_babel import lazy_gettext as _l
 from tracker.catalogue import services
 from tracker.catalogue.forms import IndicationForm, TechniqueForm
 from tracker.catalogue.models import Indication, Technique
-from tracker.core.audit_trail import register_field_labels
-from tracker.core.handlers import form_status, saving
-from tracker.core.navigation import ADMIN, register_nav
-from tracker.core.permissions import Role, require_role
 from tracker.extensions import db
+from tracker.web.handlers import form_status, saving
+from tracker.web.permissions import Role, require_role
 
 bp = Blueprint("catalogue", __name__, url_prefix="/admin/catalogue")
-
-register_nav("catalogue.index", _l("Catalogues"), 910, ADMIN)
-register_field_labels("Indication", IndicationForm)
-register_field_labels("Technique", TechniqueForm)
 
 
 @dataclass(frozen=True)

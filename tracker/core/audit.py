@@ -187,7 +187,7 @@ def acting_as(label: str, user_id: int | None = None) -> Iterator[Actor]:
 
 
 def set_request_actor(user_id: int | None, label: str) -> None:
-    """Called once the request's user is known (see ``tracker.core.permissions``)."""
+    """Called once the request's user is known (see ``tracker.web.permissions``)."""
     g.audit_actor = Actor(user_id, label)
 
 

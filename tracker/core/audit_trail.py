@@ -15,12 +15,14 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
+from flask import current_app
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import Date, Select, or_, select
 from sqlalchemy import Enum as EnumType
 from wtforms.fields.core import UnboundField
 
+from tracker.core import signals
 from tracker.core.audit import CHANGE_ACTIONS, SECRET_PLACEHOLDER, AuditAction, AuditEntry
 from tracker.core.db import UTCDateTime
 from tracker.core.time import site_timezone, to_local
@@ -28,15 +30,24 @@ from tracker.extensions import db
 
 logger = logging.getLogger(__name__)
 
-_FIELD_LABELS: dict[str, dict[str, Any]] = {}
+
+def field_labels() -> dict[str, dict[str, Any]]:
+    """Words for the columns of each model, as its forms name them: what the
+    features give on ``signals.field_labels``, as dicts of labels or as form
+    classes whose fields share the columns' names."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    labels: dict[str, dict[str, Any]] | None = app.extensions.get(_LABELS)
+    if labels is None:
+        labels = {}
+        for entity_type, source in signals.collected(signals.field_labels, app):
+            labels.setdefault(entity_type, {}).update(
+                source if isinstance(source, dict) else labels_of(source)
+            )
+        app.extensions[_LABELS] = labels
+    return labels
 
 
-def register_field_labels(entity_type: str, *sources: Any) -> None:
-    """Words for the columns of one model, as its forms name them: from dicts
-    of labels, or from form classes whose fields share the columns' names."""
-    labels = _FIELD_LABELS.setdefault(entity_type, {})
-    for source in sources:
-        labels.update(source if isinstance(source, dict) else labels_of(source))
+_LABELS = "tracker.field_labels"
 
 
 def labels_of(form_class: type) -> dict[str, Any]:
@@ -112,7 +123,7 @@ def entity_types() -> list[str]:
 
 
 def field_label(entity_type: str, key: str) -> str:
-    label = _FIELD_LABELS.get(entity_type, {}).get(key)
+    label = field_labels().get(entity_type, {}).get(key)
     if label is not None:
         return str(label)
     return key.removesuffix("_id").replace("_", " ").capitalize()
@@ -288,6 +299,8 @@ HIDDEN_FROM_EDITORS = frozenset({"version", "id", "draft_saved_at", "draft_saved
 class AuditFilters:
     actor_id: int | None = None
     patient_id: int | None = None
+    #: The ids of the patient's cases (a subquery), from the feature that keeps cases.
+    patient_cases: Any = None
     referral_id: int | None = None
     entity_type: str | None = None
     action: AuditAction | None = None
@@ -300,23 +313,17 @@ def _start_of_local_day(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=site_timezone())
 
 
-def patient_scope(patient_id: int) -> Any:
-    """Entries about a patient: their record, and anything about their cases."""
-    from tracker.cases.models import Referral
-
-    return or_(
-        AuditEntry.patient_id == patient_id,
-        AuditEntry.referral_id.in_(select(Referral.id).where(Referral.patient_id == patient_id)),
-    )
-
-
 def audit_query(filters: AuditFilters) -> Select[tuple[AuditEntry]]:
     """Entries matching ``filters``, newest first."""
     query = select(AuditEntry)
     if filters.actor_id is not None:
         query = query.where(AuditEntry.actor_id == filters.actor_id)
     if filters.patient_id is not None:
-        query = query.where(patient_scope(filters.patient_id))
+        # Entries about a patient: their record, and anything about their cases.
+        scope = AuditEntry.patient_id == filters.patient_id
+        if filters.patient_cases is not None:
+            scope = or_(scope, AuditEntry.referral_id.in_(filters.patient_cases))
+        query = query.where(scope)
     if filters.referral_id is not None:
         query = query.where(AuditEntry.referral_id == filters.referral_id)
     if filters.entity_type:

@@ -21,14 +21,13 @@ import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Protocol
 
 from flask import current_app
 from sqlalchemy import ForeignKey, Index, String, Text, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from tracker.auth.models import User
 from tracker.core.time import utcnow
 from tracker.extensions import db
 
@@ -40,6 +39,13 @@ CLAIM_LEASE = timedelta(minutes=10)
 #: After this many failed attempts a message waits for an admin's retry.
 MAX_ATTEMPTS = 8
 BATCH = 50
+
+
+class Recipient(Protocol):
+    """Whom a message goes to: a user account (``tracker.auth``)."""
+
+    id: int
+    email: str
 
 
 class OutboxMessage(db.Model):
@@ -61,14 +67,12 @@ class OutboxMessage(db.Model):
     claimed_at: Mapped[datetime | None]
     claim_token: Mapped[str | None] = mapped_column(String(32), index=True)
 
-    recipient: Mapped[User | None] = relationship()
-
     @property
     def has_given_up(self) -> bool:
         return self.sent_at is None and self.attempts >= MAX_ATTEMPTS
 
 
-def queue_mail(*, key: str, to: User, subject: str, body: str) -> bool:
+def queue_mail(*, key: str, to: Recipient, subject: str, body: str) -> bool:
     """Write a message to the outbox unless one with ``key`` exists already.
 
     Returns True when this call created it. Part of the caller's transaction.

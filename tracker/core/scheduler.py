@@ -22,6 +22,7 @@ from flask import Flask
 from sqlalchemy import JSON, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tracker.core import signals
 from tracker.core.audit import acting_as
 from tracker.core.db import writing
 from tracker.core.enums import LabelledEnum, with_labels
@@ -37,6 +38,8 @@ MISFIRE_GRACE_SECONDS = 15 * 60
 
 @dataclass(frozen=True)
 class JobSpec:
+    """A background job: ``run(now) -> counts``, declared in a feature's ``tasks.py``."""
+
     id: str
     run: Callable[[datetime], dict[str, int]]
     #: Builds the APScheduler trigger in the site's time zone.
@@ -44,25 +47,13 @@ class JobSpec:
     description: Any
 
 
-_JOBS: dict[str, JobSpec] = {}
-
-
-def job(job_id: str, trigger: Callable[[ZoneInfo], Any], description: Any) -> Callable[[Any], Any]:
-    """Declare a job: ``run(now) -> counts``."""
-
-    def register(run: Callable[[datetime], dict[str, int]]) -> Callable[[datetime], dict[str, int]]:
-        _JOBS[job_id] = JobSpec(job_id, run, trigger, description)
-        return run
-
-    return register
-
-
 def jobs() -> list[JobSpec]:
-    return list(_JOBS.values())
+    """Every job the features declare on ``signals.jobs`` (in their ``tasks.py``)."""
+    return list(signals.collected(signals.jobs))
 
 
 def get_job(job_id: str) -> JobSpec | None:
-    return _JOBS.get(job_id)
+    return next((spec for spec in jobs() if spec.id == job_id), None)
 
 
 class RunOutcome(LabelledEnum):
@@ -92,7 +83,9 @@ class JobRun(db.Model):
 
 def run_job(job_id: str, now: datetime | None = None) -> JobRun:
     """Run a job once now, commit its work, record the run (even a failed one)."""
-    spec = _JOBS[job_id]
+    spec = get_job(job_id)
+    if spec is None:
+        raise KeyError(f"no job {job_id!r}")
     started = utcnow()
     now = now or started
     logger.info("Job %s starting", job_id)

@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SettingSpec:
+    """One setting, declared in its feature's ``settings.py`` and read as
+    ``SPEC.value``; the feature lists it on ``signals.settings`` so that it
+    appears on the settings page."""
+
     key: str
     default: int | float
     minimum: int | float
@@ -34,19 +38,20 @@ class SettingSpec:
     #: ``int`` or ``float``.
     kind: type = int
 
+    def __post_init__(self) -> None:
+        if not self.minimum <= self.default <= self.maximum:
+            raise ValueError(f"default of {self.key} outside its range")
 
-_SPECS: dict[str, SettingSpec] = {}
-
-
-def define_setting(spec: SettingSpec) -> SettingSpec:
-    if not spec.minimum <= spec.default <= spec.maximum:
-        raise ValueError(f"default of {spec.key} outside its range")
-    _SPECS[spec.key] = spec
-    return spec
-
-
-def setting_specs() -> list[SettingSpec]:
-    return list(_SPECS.values())
+    @property
+    def value(self) -> Any:
+        """The site's value, or the default when none (or an unusable one) is stored."""
+        value = _stored().get(self.key, self.default)
+        try:
+            value = self.kind(value)
+        except (TypeError, ValueError):
+            logger.warning("Setting %s holds %r: using the default", self.key, value)
+            return self.default
+        return value if self.minimum <= value <= self.maximum else self.default
 
 
 class SiteSetting(Audited, db.Model):
@@ -65,19 +70,8 @@ def _stored() -> dict[str, Any]:
     return g._site_settings
 
 
-def setting(key: str) -> Any:
-    spec = _SPECS[key]
-    value = _stored().get(key, spec.default)
-    try:
-        value = spec.kind(value)
-    except (TypeError, ValueError):
-        logger.warning("Setting %s holds %r: using the default", key, value)
-        return spec.default
-    return value if spec.minimum <= value <= spec.maximum else spec.default
-
-
-def set_setting(key: str, value: int | float) -> None:
-    spec = _SPECS[key]
+def set_setting(spec: SettingSpec, value: int | float) -> None:
+    key = spec.key
     if not spec.minimum <= value <= spec.maximum:
         raise DomainError(
             _l("Choose a value from %(low)s to %(high)s.", low=spec.minimum, high=spec.maximum),

@@ -1,1 +1,50 @@
 """Decisions of the meeting, procedure plans and procedures performed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from tracker.core import signals
+
+
+@signals.app_created.connect
+def _blueprint(app: Flask) -> None:
+    from tracker.decisions.views import bp
+
+    app.register_blueprint(bp)
+
+
+@signals.case_sections.connect
+def _case_page(sender: Any) -> Any:
+    from tracker.cases.sections import CaseSection
+    from tracker.decisions.views import case_section
+
+    return CaseSection(10, "decisions/case_section.html", case_section)
+
+
+@signals.timeline_providers.connect
+def _timeline(sender: Any) -> list[Any]:
+    from tracker.decisions.timeline import decision_events, procedure_events
+
+    return [decision_events, procedure_events]
+
+
+@signals.field_labels.connect
+def _labels(sender: Any) -> list[tuple[str, Any]]:
+    from tracker.decisions.forms import (
+        LABELS,
+        AdverseEventForm,
+        DecisionForm,
+        PlanForm,
+        ProcedureForm,
+    )
+
+    return [
+        ("Decision", DecisionForm),
+        ("Decision", LABELS),
+        ("ProcedurePlan", PlanForm),
+        ("Procedure", ProcedureForm),
+        ("AdverseEvent", AdverseEventForm),
+    ]

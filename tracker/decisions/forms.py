@@ -20,14 +20,6 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from tracker.cases.models import PainSide
-from tracker.core.forms import (
-    EnumCheckboxField,
-    EnumRadioField,
-    EnumSelectField,
-    Form,
-    YesNoField,
-    optional_int,
-)
 from tracker.decisions.models import (
     CIRSE_GRADES,
     Anaesthesia,
@@ -39,6 +31,14 @@ from tracker.decisions.models import (
 )
 from tracker.decisions.rules import TECHNIQUE_PARAMETERS
 from tracker.decisions.services import DECISION_FIELDS, PLAN_FIELDS
+from tracker.web.forms import (
+    EnumCheckboxField,
+    EnumRadioField,
+    EnumSelectField,
+    Form,
+    YesNoField,
+    optional_int,
+)
 
 #: Labels of the decision's own fields, shared by the forms and the amendment history.
 LABELS: dict[str, Any] = {

@@ -15,7 +15,6 @@ from tracker.cases.rules import CaseStatus
 from tracker.catalogue.models import Technique
 from tracker.core.audit_trail import ChangeSince, changes_since
 from tracker.core.errors import ConflictError, DomainError
-from tracker.core.permissions import Role
 from tracker.core.time import local_today, to_local, utcnow
 from tracker.decisions.models import (
     PREREQUISITES,
@@ -39,6 +38,7 @@ from tracker.decisions.rules import (
 from tracker.extensions import db
 from tracker.meetings import services as meeting_services
 from tracker.meetings.models import AgendaItem, ItemState
+from tracker.web.permissions import Role
 
 logger = logging.getLogger(__name__)
 

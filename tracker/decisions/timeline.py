@@ -7,12 +7,11 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from tracker.cases.models import Referral
-from tracker.cases.timeline import TimelineEvent, start_of_day, timeline_provider
+from tracker.cases.timeline import TimelineEvent, start_of_day
 from tracker.decisions.models import CIRSE_GRADES
 from tracker.decisions.queries import case_decisions, case_procedures
 
 
-@timeline_provider
 def decision_events(referral: Referral) -> list[TimelineEvent]:
     events = []
     for decision in case_decisions(referral.id):
@@ -62,7 +61,6 @@ def decision_events(referral: Referral) -> list[TimelineEvent]:
     return events
 
 
-@timeline_provider
 def procedure_events(referral: Referral) -> list[TimelineEvent]:
     events = []
     for procedure in case_procedures(referral.id):

@@ -13,17 +13,11 @@ from wtforms import SelectChoice
 from tracker.auth.services import active_users_with
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
-from tracker.cases.sections import case_section
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
 from tracker.core.audit import AuditAction, record_access
-from tracker.core.audit_trail import register_field_labels
-from tracker.core.forms import ConfirmForm
-from tracker.core.handlers import form_status, record_id, saving
-from tracker.core.permissions import Role, require_role
 from tracker.core.time import local_today
 from tracker.decisions import queries, services
-from tracker.decisions import timeline as _timeline  # noqa: F401 (registers events)
 from tracker.decisions.forms import (
     LABELS,
     AdverseEventForm,
@@ -47,15 +41,14 @@ from tracker.extensions import db
 from tracker.meetings import queries as meeting_queries
 from tracker.meetings import services as meeting_services
 from tracker.meetings.models import ItemState, Meeting, MeetingStatus
+from tracker.web.forms import ConfirmForm
+from tracker.web.handlers import form_status, record_id, saving
+from tracker.web.permissions import Role, require_role
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("decisions", __name__)
 
-register_field_labels("Decision", DecisionForm, LABELS)
-register_field_labels("ProcedurePlan", PlanForm)
-register_field_labels("Procedure", ProcedureForm)
-register_field_labels("AdverseEvent", AdverseEventForm)
 
 TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
 
@@ -372,8 +365,7 @@ def adverse_event(procedure_id: int) -> Any:
 # --- on the case page ---------------------------------------------------------------
 
 
-@case_section(10, "decisions/case_section.html")
-def _case_section(referral: Referral) -> dict[str, Any]:
+def case_section(referral: Referral) -> dict[str, Any]:
     decisions = queries.case_decisions(referral.id)
     procedures = queries.case_procedures(referral.id)
     plan = next((d.plan for d in decisions if d.plan is not None and d.is_validated), None)

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from tracker.core.svgchart import Chart
+from tracker.web.svgchart import Chart
 
 BASELINE, PARTIAL, SUBSTANTIAL = "#6c757d", "#0d6efd", "#198754"
 PROCEDURE, PAIN, REGROWTH = "#842029", "#212529", "#f0ad4e"

@@ -16,15 +16,15 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from tracker.core.forms import (
+from tracker.followups.models import PGIC, AnalgesicUse, AssessmentMode, SideEffect
+from tracker.followups.services import ASSESSMENT_FIELDS
+from tracker.web.forms import (
     EnumCheckboxField,
     EnumRadioField,
     EnumSelectField,
     Form,
     optional_int,
 )
-from tracker.followups.models import PGIC, AnalgesicUse, AssessmentMode, SideEffect
-from tracker.followups.services import ASSESSMENT_FIELDS
 
 
 def _score(label: Any, required: bool = False, description: Any = None) -> IntegerField:

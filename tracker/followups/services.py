@@ -17,7 +17,6 @@ from tracker.cases.models import Referral
 from tracker.cases.rules import REFERRAL_FIELDS, CaseStatus
 from tracker.catalogue.models import Technique
 from tracker.core.errors import DomainError
-from tracker.core.settings import SettingSpec, define_setting, setting
 from tracker.core.time import local_today, utcnow
 from tracker.decisions.models import Procedure
 from tracker.decisions.services import adverse_event_recorded, procedure_recorded
@@ -38,31 +37,10 @@ from tracker.followups.rules import (
     regrowth_window,
     retreatment_verdict,
 )
+from tracker.followups.settings import REGROWTH_FAST, REGROWTH_SLOW
 
 logger = logging.getLogger(__name__)
 
-REGROWTH_FAST = define_setting(
-    SettingSpec(
-        key="regrowth_fast_mm_per_day",
-        default=3.0,
-        minimum=0.1,
-        maximum=10.0,
-        kind=float,
-        label=_l("Nerve regrowth, fast estimate (mm per day)"),
-        help=_l("About 1 to 3 mm a day (secondary sources): the early edge of the window."),
-    )
-)
-REGROWTH_SLOW = define_setting(
-    SettingSpec(
-        key="regrowth_slow_mm_per_day",
-        default=1.0,
-        minimum=0.1,
-        maximum=10.0,
-        kind=float,
-        label=_l("Nerve regrowth, slow estimate (mm per day)"),
-        help=_l("The late edge of the expected window of recurrence."),
-    )
-)
 
 #: Statuses of a case that has been treated.
 TREATED_STATUSES = (CaseStatus.TREATED, CaseStatus.FOLLOW_UP, CaseStatus.CLOSED)
@@ -105,8 +83,8 @@ def window_for(procedure: Procedure) -> tuple[date, date] | None:
     return regrowth_window(
         procedure.performed_on,
         distance,
-        setting(REGROWTH_FAST.key),
-        setting(REGROWTH_SLOW.key),
+        REGROWTH_FAST.value,
+        REGROWTH_SLOW.value,
     )
 
 

@@ -8,14 +8,13 @@ from flask_babel import gettext as _
 
 from tracker.cases.models import Referral
 from tracker.cases.queries import other_episodes
-from tracker.cases.timeline import TimelineEvent, start_of_day, timeline_provider
+from tracker.cases.timeline import TimelineEvent, start_of_day
 from tracker.decisions.queries import case_procedures
 from tracker.followups.models import FollowUpStatus
 from tracker.followups.queries import case_assessments, case_followups
 from tracker.followups.rules import reduction_pct, response_category
 
 
-@timeline_provider
 def followup_events(referral: Referral) -> list[TimelineEvent]:
     events = _links(referral)
     if not case_procedures(referral.id):

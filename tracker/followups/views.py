@@ -8,33 +8,27 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from tracker.auth.models import User
 from tracker.auth.services import active_users_with
 from tracker.cases.models import Referral
-from tracker.cases.sections import case_section
 from tracker.cases.views import get_referral_or_404
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
-from tracker.core.audit_trail import register_field_labels
-from tracker.core.forms import ConfirmForm
-from tracker.core.handlers import current_path, form_status, safe_next_url, saving
-from tracker.core.home import home_panel
-from tracker.core.navigation import register_nav
-from tracker.core.permissions import Role, require_role
 from tracker.core.time import local_today
 from tracker.decisions.queries import case_procedures
 from tracker.extensions import db
 from tracker.followups import queries, services
-from tracker.followups import timeline as _timeline  # noqa: F401 (registers events)
 from tracker.followups.chart import Point, Trajectory, trajectory_svg
 from tracker.followups.explain import explain, explain_all
 from tracker.followups.forms import AssessmentForm, MissedForm, PresentAgainForm, WorklistFilterForm
 from tracker.followups.models import FollowUp, FollowUpKind, FollowUpStatus
 from tracker.followups.rules import describe_day, reduction_pct, response_category
+from tracker.web.forms import ConfirmForm
+from tracker.web.handlers import current_path, form_status, safe_next_url, saving
+from tracker.web.permissions import Role, require_role
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +36,6 @@ bp = Blueprint("followups", __name__)
 
 TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
 CARERS = (Role.CLINICIAN, Role.RADIOLOGIST)
-
-register_nav("followups.worklist", _l("Follow-up"), 300)
-register_field_labels("Assessment", AssessmentForm)
 
 
 @bp.app_template_global()
@@ -274,8 +265,7 @@ def chart(referral_id: int) -> Response:
 # --- on the case page and the home page ----------------------------------------------------
 
 
-@case_section(20, "followups/case_section.html")
-def _case_section(referral: Referral) -> dict[str, Any]:
+def case_section(referral: Referral) -> dict[str, Any]:
     if not case_procedures(referral.id):
         return {"treated": False}
     trajectory, rows = trajectory_of(referral)
@@ -300,13 +290,10 @@ def _case_section(referral: Referral) -> dict[str, Any]:
     }
 
 
-@home_panel(Role.CLINICIAN, 1, "followups/home_clinician.html")
-def _clinician_panel(user: User) -> dict[str, Any]:
+def clinician_panel(user: User) -> dict[str, Any]:
     today = local_today()
     return {"work": queries.worklist(today, responsible_id=user.id), "today": today}
 
 
-@home_panel(Role.RADIOLOGIST, 25, "followups/home_eligible.html")
-@home_panel(Role.CLINICIAN, 2, "followups/home_eligible.html")
-def _eligible_panel(user: User) -> dict[str, Any]:
+def eligible_panel(user: User) -> dict[str, Any]:
     return {"eligible": queries.eligible_cases(local_today(), referrer_id=user.id, limit=10)}

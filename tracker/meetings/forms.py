@@ -19,8 +19,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from tracker.core.forms import EnumSelectField, Form, optional_int, web_link
 from tracker.core.specialties import Specialty
+from tracker.web.forms import EnumSelectField, Form, optional_int, web_link
 
 
 class MeetingForm(Form):

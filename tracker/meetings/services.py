@@ -16,8 +16,6 @@ from tracker.cases import services as case_services
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
 from tracker.core.errors import DomainError
-from tracker.core.permissions import Role
-from tracker.core.settings import SettingSpec, define_setting, setting
 from tracker.core.specialties import Specialty
 from tracker.core.time import site_timezone, utcnow
 from tracker.extensions import db
@@ -32,28 +30,10 @@ from tracker.meetings.models import (
     MeetingStatus,
 )
 from tracker.meetings.rules import AgendaLoad, Quorum, agenda_load, quorum, series_starts
+from tracker.meetings.settings import CASE_MINUTES, QUORUM_MINIMUM
+from tracker.web.permissions import Role
 
 logger = logging.getLogger(__name__)
-
-QUORUM_MINIMUM = define_setting(
-    SettingSpec(
-        key="quorum_min_specialties",
-        default=3,
-        minimum=1,
-        maximum=12,
-        label=_l("Quorum: distinct physician specialties present"),
-        help=_l("The HAS method asks for at least 3 physicians of different specialties."),
-    )
-)
-CASE_MINUTES = define_setting(
-    SettingSpec(
-        key="default_case_minutes",
-        default=10,
-        minimum=1,
-        maximum=120,
-        label=_l("Minutes per case on a new agenda item"),
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -240,7 +220,7 @@ def add_to_agenda(
     if presenter_id is None:
         presenter_id = _default_presenter(referral)
     _check_presenter(presenter_id)
-    minutes = minutes if minutes is not None else setting(CASE_MINUTES.key)
+    minutes = minutes if minutes is not None else CASE_MINUTES.value
     _check_minutes(minutes)
     if at_top:
         for item in pending:
@@ -469,7 +449,7 @@ def remove_guest(meeting: Meeting, attendance_id: int) -> None:
 
 
 def meeting_quorum(meeting: Meeting) -> Quorum:
-    return quorum((row.specialty for row in meeting.attendance), setting(QUORUM_MINIMUM.key))
+    return quorum((row.specialty for row in meeting.attendance), QUORUM_MINIMUM.value)
 
 
 def validate_attendance(meeting: Meeting, *, by: User) -> None:

@@ -9,13 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tracker.cases.models import Referral
-from tracker.cases.timeline import TimelineEvent, timeline_provider
+from tracker.cases.timeline import TimelineEvent
 from tracker.core.time import to_local
 from tracker.extensions import db
 from tracker.meetings.models import AgendaItem, ItemState
 
 
-@timeline_provider
 def agenda_events(referral: Referral) -> list[TimelineEvent]:
     items = db.session.scalars(
         select(AgendaItem)

@@ -18,7 +18,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -26,15 +25,9 @@ from tracker.auth.models import User
 from tracker.auth.services import active_users_with
 from tracker.cases.models import Referral
 from tracker.core.audit import AuditAction, record_access
-from tracker.core.audit_trail import register_field_labels
-from tracker.core.forms import ConfirmForm
-from tracker.core.handlers import form_status, record_id, saving
-from tracker.core.home import home_panel
-from tracker.core.navigation import ACCOUNT, register_nav
-from tracker.core.permissions import Role, login_required, public, require_role
 from tracker.core.time import local_today, to_local
 from tracker.extensions import db
-from tracker.meetings import queries, services, timeline  # noqa: F401 (registers events)
+from tracker.meetings import queries, services
 from tracker.meetings.calendar import calendar_for
 from tracker.meetings.forms import (
     AttendanceForm,
@@ -45,17 +38,15 @@ from tracker.meetings.forms import (
     SeriesForm,
 )
 from tracker.meetings.models import AgendaItem, CalendarFeed, Meeting, MeetingStatus
+from tracker.web.forms import ConfirmForm
+from tracker.web.handlers import form_status, record_id, saving
+from tracker.web.permissions import Role, login_required, public, require_role
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("meetings", __name__)
 
 TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
-
-register_nav("meetings.index", _l("Meetings"), 200)
-register_nav("meetings.calendar_settings", _l("My calendar"), 810, ACCOUNT)
-register_field_labels("Meeting", MeetingForm)
-register_field_labels("MeetingSeries", SeriesForm)
 
 
 # --- loading and access -------------------------------------------------------------
@@ -523,12 +514,10 @@ def calendar_settings() -> Any:
 # --- home --------------------------------------------------------------------------
 
 
-@home_panel(Role.RADIOLOGIST, 15, "meetings/home_radiologist.html")
-def _radiologist_panel(user: User) -> dict[str, Any]:
+def radiologist_panel(user: User) -> dict[str, Any]:
     return {"agenda_items": queries.coming_items_for(user)}
 
 
-@home_panel(Role.COORDINATOR, 5, "meetings/home_coordinator.html")
-def _coordinator_panel(user: User) -> dict[str, Any]:
+def coordinator_panel(user: User) -> dict[str, Any]:
     upcoming = db.session.scalars(queries.upcoming_query().limit(3)).all()
     return {"meetings": upcoming}

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
-from tracker.core.svgchart import Chart, value_ticks
 from tracker.outcomes.stats import KaplanMeier
+from tracker.web.svgchart import Chart, value_ticks
 
 COLOURS = ("#0d6efd", "#d63384", "#198754", "#fd7e14", "#6f42c1", "#20c997", "#6c757d")
 

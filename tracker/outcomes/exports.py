@@ -34,7 +34,6 @@ from tracker.auth.models import User
 from tracker.cases.models import Patient, Referral, age_on
 from tracker.catalogue.models import Indication, Technique
 from tracker.core.db import days_between
-from tracker.core.exports import csv_cell
 from tracker.core.time import to_local
 from tracker.decisions.models import AdverseEvent, Decision, Procedure, ProcedurePlan
 from tracker.decisions.models import procedure_operators as operators
@@ -42,6 +41,7 @@ from tracker.extensions import db
 from tracker.followups.models import Assessment, FollowUp
 from tracker.meetings.models import Meeting
 from tracker.outcomes.queries import OutcomeFilters, procedure_scope
+from tracker.web.exports import csv_cell
 
 logger = logging.getLogger(__name__)
 

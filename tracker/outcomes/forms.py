@@ -12,10 +12,10 @@ from wtforms.validators import Optional, ValidationError
 
 from tracker.auth.models import User, UserRole
 from tracker.catalogue.models import Indication, Technique
-from tracker.core.forms import Form, optional_int
-from tracker.core.permissions import Role
 from tracker.extensions import db
 from tracker.outcomes.queries import OutcomeFilters
+from tracker.web.forms import Form, optional_int
+from tracker.web.permissions import Role
 
 
 class OutcomeFilterForm(Form):

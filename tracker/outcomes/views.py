@@ -13,21 +13,19 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from tracker.core.audit import AuditAction, latest_change, record_access
-from tracker.core.exports import csv_response
-from tracker.core.handlers import INVALID
 from tracker.core.memo import KeptResults
-from tracker.core.navigation import register_nav
-from tracker.core.permissions import Role, require_role
-from tracker.core.settings import setting
 from tracker.core.time import local_today
 from tracker.decisions.models import CIRSE_GRADES
-from tracker.meetings.services import QUORUM_MINIMUM
+from tracker.meetings.settings import QUORUM_MINIMUM
 from tracker.outcomes import exports, queries
 from tracker.outcomes.analysis import summarise_activity
 from tracker.outcomes.charts import Curve, Line, at_risk_months, pain_chart, relief_chart
 from tracker.outcomes.forms import OutcomeFilterForm
 from tracker.outcomes.queries import OutcomeFilters
 from tracker.outcomes.references import figures_for
+from tracker.web.exports import csv_response
+from tracker.web.handlers import INVALID
+from tracker.web.permissions import Role, require_role
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +36,6 @@ TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
 #: unit's records; pseudonymised, for research, also the radiologists.
 EXPORT_IDENTIFIED = (Role.COORDINATOR,)
 EXPORT_PSEUDONYMISED = (Role.COORDINATOR, Role.RADIOLOGIST)
-
-register_nav("outcomes.index", _l("Outcomes"), 400)
 
 
 KIND_LABELS = {
@@ -115,7 +111,7 @@ def _figures(filters: OutcomeFilters, catalogue: dict[int, Any], today: date) ->
         pain_chart=pain_chart(lines) if any(line.points for line in lines) else None,
         adverse=queries.adverse_events_by_grade(filters),
         activity=summarise_activity(
-            queries.activity_rows(filters, catalogue), setting(QUORUM_MINIMUM.key)
+            queries.activity_rows(filters, catalogue), QUORUM_MINIMUM.value
         ),
     )
 

@@ -14,8 +14,8 @@ from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 
 from tracker.core.errors import DomainError
-from tracker.core.forms import INT_LIMIT, apply_domain_error
 from tracker.extensions import db
+from tracker.web.forms import INT_LIMIT, apply_domain_error
 
 #: Status of a page shown again because what was sent is invalid.
 INVALID = 422
@@ -62,7 +62,7 @@ def safe_next_url(target: str | None, default: str | None = None) -> str:
     Refusing absolute and scheme-relative URLs keeps ``?next=`` from sending
     users to another site after they log in.
     """
-    fallback = default or url_for("core.home")
+    fallback = default or url_for("pages.home")
     if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
         return fallback
     parts = urlsplit(target)

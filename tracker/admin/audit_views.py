@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
+from tracker.auth.models import User
+from tracker.cases.models import Patient, Referral
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.audit_trail import (
     CSV_HEADER,
@@ -21,19 +23,16 @@ from tracker.core.audit_trail import (
     describe,
     entity_types,
 )
-from tracker.core.exports import csv_response
-from tracker.core.forms import EnumSelectField, Form, optional_int
-from tracker.core.handlers import INVALID
-from tracker.core.navigation import ADMIN, register_nav
-from tracker.core.permissions import Role, require_role
 from tracker.core.time import local_today
 from tracker.extensions import db
+from tracker.web.exports import csv_response
+from tracker.web.forms import EnumSelectField, Form, optional_int
+from tracker.web.handlers import INVALID
+from tracker.web.permissions import Role, require_role
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("audit", __name__)
-
-register_nav("audit.index", _l("Audit trail"), 940, ADMIN)
 
 
 class AuditFilterForm(Form):
@@ -51,8 +50,6 @@ class AuditFilterForm(Form):
     until = DateField(_l("Until"), validators=[Optional()])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from tracker.auth.models import User
-
         super().__init__(*args, **kwargs)
         users = db.session.execute(select(User.id, User.full_name).order_by(User.full_name))
         self.actor_id.choices = [SelectChoice("", "—")] + [
@@ -65,8 +62,6 @@ class AuditFilterForm(Form):
         self.referral_id: int | None = None
 
     def validate_mrn(self, field: Any) -> None:
-        from tracker.cases.models import Patient
-
         value = (field.data or "").strip()
         if value:
             self.patient_id = db.session.scalar(select(Patient.id).where(Patient.mrn == value))
@@ -74,8 +69,6 @@ class AuditFilterForm(Form):
                 raise ValidationError(_("No patient has this hospital number."))
 
     def validate_case_number(self, field: Any) -> None:
-        from tracker.cases.models import Referral
-
         value = (field.data or "").strip().upper()
         if value:
             self.referral_id = db.session.scalar(
@@ -92,6 +85,11 @@ class AuditFilterForm(Form):
         return AuditFilters(
             actor_id=self.actor_id.data,
             patient_id=self.patient_id,
+            patient_cases=(
+                None
+                if self.patient_id is None
+                else select(Referral.id).where(Referral.patient_id == self.patient_id)
+            ),
             referral_id=self.referral_id,
             entity_type=self.entity_type.data or None,
             action=self.action.data,
@@ -101,8 +99,6 @@ class AuditFilterForm(Form):
 
 
 def _case_numbers(referral_ids: set[int]) -> dict[int, str]:
-    from tracker.cases.models import Referral
-
     if not referral_ids:
         return {}
     query = select(Referral.id, Referral.case_number).where(Referral.id.in_(referral_ids))

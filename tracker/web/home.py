@@ -6,11 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tracker.core.permissions import Role
+from tracker.core import signals
+from tracker.web.permissions import Role
 
 
 @dataclass(frozen=True)
 class HomePanel:
+    """A panel of the home page, given by a feature on ``signals.home_panels``.
+    A panel shared by several roles is given once per role and shown once."""
+
     role: Role
     order: int
     template: str
@@ -18,25 +22,13 @@ class HomePanel:
     context: Callable[[Any], dict[str, Any]]
 
 
-_PANELS: list[HomePanel] = []
-
-
-def home_panel(role: Role, order: int, template: str) -> Callable[[Any], Any]:
-    """Decorate a function ``(user) -> context`` to show a panel to ``role``."""
-
-    def register(context: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
-        if not any(panel.template == template and panel.role is role for panel in _PANELS):
-            _PANELS.append(HomePanel(role, order, template, context))
-            _PANELS.sort(key=lambda panel: panel.order)
-        return context
-
-    return register
-
-
 def panels_for(user: Any) -> list[tuple[HomePanel, dict[str, Any]]]:
     """Each panel once, even for a user holding several roles that share it."""
+    panels: list[HomePanel] = sorted(
+        signals.collected(signals.home_panels), key=lambda panel: panel.order
+    )
     shown, result = set(), []
-    for panel in _PANELS:
+    for panel in panels:
         if panel.role in user.roles and panel.template not in shown:
             shown.add(panel.template)
             result.append((panel, panel.context(user)))

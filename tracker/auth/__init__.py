@@ -1,0 +1,62 @@
+"""Accounts, roles and logins: who may open RCP Tracker, and how."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from tracker.core import signals
+from tracker.extensions import login_manager
+from tracker.web.home import HomePanel
+from tracker.web.navigation import ACCOUNT, ADMIN, NavItem
+from tracker.web.permissions import Role
+
+
+@signals.app_created.connect
+def _wire(app: Flask) -> None:
+    from tracker.auth.services import load_session_user
+    from tracker.auth.views import bp, unauthorized
+
+    app.register_blueprint(bp)
+    login_manager.user_loader(load_session_user)
+    login_manager.unauthorized_handler(unauthorized)
+
+
+@signals.menu_items.connect
+def _menu(sender: Any) -> list[NavItem]:
+    return [
+        NavItem("auth.users", _l("Users"), 900, ADMIN),
+        NavItem("auth.notifications", _l("My e-mails"), 800, ACCOUNT),
+        NavItem("auth.password", _l("Change my password"), 820, ACCOUNT),
+        NavItem("auth.sessions", _l("My login sessions"), 830, ACCOUNT),
+    ]
+
+
+@signals.home_panels.connect
+def _home(sender: Any) -> HomePanel:
+    from tracker.auth.views import admin_panel
+
+    return HomePanel(Role.ADMIN, 90, "auth/home_admin.html", admin_panel)
+
+
+@signals.settings.connect
+def _settings(sender: Any) -> list[Any]:
+    from tracker.auth.settings import ALL
+
+    return list(ALL)
+
+
+@signals.jobs.connect
+def _jobs(sender: Any) -> list[Any]:
+    from tracker.auth.tasks import JOBS
+
+    return JOBS
+
+
+@signals.field_labels.connect
+def _labels(sender: Any) -> tuple[str, Any]:
+    from tracker.auth.forms import UserCreateForm
+
+    return ("User", UserCreateForm)
