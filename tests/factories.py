@@ -153,10 +153,10 @@ def running_meeting(cases: int = 1, *, chair: User | None = None, **overrides: A
         make_user(specialty=Specialty.ANAESTHESIOLOGY, full_name="Dr Karim Haddad"),
         make_user(specialty=Specialty.PAIN_MEDICINE, full_name="Dr Amélie Laurent"),
     ]
-    meeting_services.set_members_present(meeting, {user.id for user in present})
+    meeting_services.set_members_present(meeting, {user.id for user in present}, by=None)
     for _ in range(cases):
         meeting_services.add_to_agenda(meeting, make_referral(referrer_id=chair.id), by=None)
-    meeting_services.start_meeting(meeting)
+    meeting_services.start_meeting(meeting, by=None)
     db.session.commit()
     return meeting
 
@@ -251,11 +251,11 @@ def make_procedure(
             make_user(specialty=Specialty.ANAESTHESIOLOGY),
             make_user(specialty=Specialty.PAIN_MEDICINE),
         ]
-        meeting_services.set_members_present(meeting, {user.id for user in present})
+        meeting_services.set_members_present(meeting, {user.id for user in present}, by=None)
         item = meeting_services.add_to_agenda(meeting, referral, by=None)
         db.session.commit()
     with frozen_clock(datetime.combine(meeting_day, time(17, 30), tzinfo=paris)):
-        meeting_services.start_meeting(meeting)
+        meeting_services.start_meeting(meeting, by=None)
         decision = make_decision(
             item,
             plan=plan_values(technique_id=technique(technique_code).id, distance_mm=distance_mm),

@@ -25,7 +25,9 @@ def build_world(app: Any) -> dict[str, Any]:
     ).first()
     upcoming = make_meeting()
     item = meeting_services.add_to_agenda(upcoming, make_referral(), by=None)
-    guest = meeting_services.add_guest(upcoming, name="Dr Invited", specialty=Specialty.ONCOLOGY)
+    guest = meeting_services.add_guest(
+        upcoming, name="Dr Invited", specialty=Specialty.ONCOLOGY, by=None
+    )
     target = make_user(full_name="Someone Else")
     make_user(full_name="Former Colleague", is_active=False)
     with app.test_request_context():

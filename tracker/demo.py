@@ -402,8 +402,8 @@ def _seed_story(story: _Story, users: dict[str, User], today: date) -> Procedure
         )
         item = meeting_services.add_to_agenda(meeting, referral, by=coordinator)
     with frozen_clock(_at(meeting_day, 17)):
-        meeting_services.set_members_present(meeting, present)
-        meeting_services.start_meeting(meeting)
+        meeting_services.set_members_present(meeting, present, by=coordinator)
+        meeting_services.start_meeting(meeting, by=radiologist)
         decision = decision_services.save_draft(
             item,
             {

@@ -141,7 +141,7 @@ def test_completing_a_draft_makes_it_referred(app):
         referral,
         {"question": "Radiofrequency of the genicular nerves?"},
         expected_version=referral.version,
-        by=make_user(),
+        by=make_user(roles={Role.COORDINATOR}),
     )
     db.session.commit()
     assert referral.status is CaseStatus.REFERRED
@@ -150,7 +150,10 @@ def test_completing_a_draft_makes_it_referred(app):
 def test_emptying_a_waiting_referral_sends_it_back_to_draft(app):
     referral = make_referral()
     services.update_referral(
-        referral, {"allergies": None}, expected_version=referral.version, by=make_user()
+        referral,
+        {"allergies": None},
+        expected_version=referral.version,
+        by=make_user(roles={Role.COORDINATOR}),
     )
     db.session.commit()
     assert referral.status is CaseStatus.DRAFT
@@ -162,7 +165,10 @@ def test_a_scheduled_case_cannot_lose_what_the_meeting_needs(app):
     db.session.commit()
     with pytest.raises(DomainError, match="on a meeting's agenda"):
         services.update_referral(
-            referral, {"question": ""}, expected_version=referral.version, by=make_user()
+            referral,
+            {"question": ""},
+            expected_version=referral.version,
+            by=make_user(roles={Role.COORDINATOR}),
         )
     db.session.rollback()
     assert db.session.get(Referral, referral.id).question == "Cryoneurolysis of the neuroma?"
@@ -175,7 +181,10 @@ def test_a_discussed_case_is_locked(app):
     db.session.commit()
     with pytest.raises(DomainError, match="has been discussed"):
         services.update_referral(
-            referral, {"nrs_now": 3}, expected_version=referral.version, by=make_user()
+            referral,
+            {"nrs_now": 3},
+            expected_version=referral.version,
+            by=make_user(roles={Role.COORDINATOR}),
         )
 
 
@@ -195,7 +204,10 @@ def test_an_edit_from_an_old_version_conflicts_and_lists_the_changes(app):
         db.session.commit()
     with pytest.raises(services.EditConflict) as conflict:
         services.update_referral(
-            referral, {"nrs_now": 5}, expected_version=started_from, by=make_user()
+            referral,
+            {"nrs_now": 5},
+            expected_version=started_from,
+            by=make_user(roles={Role.COORDINATOR}),
         )
     changes = {
         change.label: (change.old, change.new, change.actor) for change in conflict.value.changes
@@ -214,7 +226,7 @@ def test_an_edit_from_an_old_version_conflicts_and_lists_the_changes(app):
 
 def test_withdrawing_needs_a_reason_and_is_on_the_timeline(app):
     referral = make_referral()
-    user = make_user()
+    user = make_user(roles={Role.COORDINATOR})
     with pytest.raises(DomainError):
         services.withdraw(referral, reason="  ", by=user)
     services.withdraw(referral, reason="Patient moved to another region", by=user)
@@ -229,7 +241,10 @@ def test_withdrawing_needs_a_reason_and_is_on_the_timeline(app):
 def test_every_change_is_audited(app):
     referral = make_referral()
     services.update_referral(
-        referral, {"nrs_now": 4}, expected_version=referral.version, by=make_user()
+        referral,
+        {"nrs_now": 4},
+        expected_version=referral.version,
+        by=make_user(roles={Role.COORDINATOR}),
     )
     db.session.commit()
     entries = db.session.scalars(
@@ -257,11 +272,14 @@ def test_correcting_a_patient_identity(app):
             first_name=patient.first_name,
             birth_on=patient.birth_on,
         ),
+        by=make_user(roles={Role.COORDINATOR}),
     )
     db.session.commit()
     assert patient.display_name.startswith("DUPONT")
     assert patient.last_first_key.startswith("dupont ")
     other = make_patient()
     with pytest.raises(DomainError) as refused:
-        services.update_patient(other, identity(mrn=patient.mrn))
+        services.update_patient(
+            other, identity(mrn=patient.mrn), by=make_user(roles={Role.RADIOLOGIST})
+        )
     assert refused.value.field == "mrn"

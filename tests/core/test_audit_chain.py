@@ -149,7 +149,9 @@ def test_entries_about_a_case_name_the_case_and_its_patient(app):
 
 def test_rows_reached_through_another_row_still_name_their_case(app):
     procedure = make_procedure()
-    decision_services.add_adverse_event(procedure, cirse_grade=1, description="Bruise")
+    decision_services.add_adverse_event(
+        procedure, cirse_grade=1, description="Bruise", by=procedure.operators[0]
+    )
     db.session.flush()
     entry = last_entry()
     assert entry.entity_type == "AdverseEvent"

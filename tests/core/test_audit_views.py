@@ -69,7 +69,7 @@ def test_downloading_a_decision_sheet_is_recorded(client, auth):
 
 def test_the_case_history_shows_changes_in_words_and_who_opened_the_case(client, coordinator):
     referral = make_referral(pain_site="Left foot")
-    editor = make_user(full_name="Dr Julien Moreau")
+    editor = make_user(full_name="Dr Julien Moreau", roles={Role.RADIOLOGIST})
     with acting_as(editor.email, editor.id):
         case_services.update_referral(
             referral,

@@ -104,3 +104,23 @@ def test_500_page_rolls_back_the_session(app, failing_app):
             engines[None] = original
     assert response.status_code == 500
     assert "Something went wrong" in text(soup(response))
+
+
+def test_a_refused_permission_is_a_403_and_keeps_nothing(app):
+    from werkzeug.exceptions import HTTPException
+
+    from tracker.core.errors import Forbidden
+    from tracker.web.handlers import saving
+
+    user = make_user(full_name="Unchanged")
+
+    def refused_half_way() -> None:
+        with saving():
+            user.full_name = "Half-done change"
+            db.session.flush()
+            raise Forbidden()
+
+    with app.test_request_context(), pytest.raises(HTTPException) as refused:
+        refused_half_way()
+    assert refused.value.code == 403
+    assert db.session.get(User, user.id).full_name == "Unchanged"

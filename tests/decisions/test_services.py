@@ -60,7 +60,9 @@ def test_drafts_need_a_started_meeting(app):
 
     item = meeting_services.add_to_agenda(meeting, make_referral(), by=None)
     with pytest.raises(DomainError, match="once the meeting has started"):
-        services.save_draft(item, {"outcome": Outcome.NOT_INDICATED}, None, by=make_user())
+        services.save_draft(
+            item, {"outcome": Outcome.NOT_INDICATED}, None, by=make_user(roles={Role.RADIOLOGIST})
+        )
 
 
 def test_validation_freezes_the_participants_and_plans_the_procedure(app):
@@ -75,7 +77,9 @@ def test_validation_freezes_the_participants_and_plans_the_procedure(app):
     assert decision.referral.status is CaseStatus.PLANNED
     assert decision.plan.technique.code == "cryoneurolysis"
     # Attendance changing afterwards does not change who decided.
-    meeting_services.add_guest(decision.meeting, name="Dr Late", specialty=Specialty.SURGERY)
+    meeting_services.add_guest(
+        decision.meeting, name="Dr Late", specialty=Specialty.SURGERY, by=None
+    )
     assert len(decision.participants) == 3
 
 
@@ -87,7 +91,7 @@ def test_only_the_chair_validates(app):
 
 def test_without_quorum_only_postponement(app):
     meeting = running_meeting(2)
-    meeting_services.set_members_present(meeting, {meeting.chair_id})
+    meeting_services.set_members_present(meeting, {meeting.chair_id}, by=None)
     first, second = meeting.agenda
     decision = make_decision(first, validate=False)
     with pytest.raises(DomainError, match="quorum is not met"):
@@ -180,14 +184,15 @@ def test_the_patient_refusing_closes_the_case(app, decided):
 
 def test_prerequisites_are_ticked_with_their_date(app, decided):
     plan = decided().plan
-    services.set_prerequisite(plan, "consent_on", date(2026, 11, 30))
+    clinician = make_user(roles={Role.CLINICIAN})
+    services.set_prerequisite(plan, "consent_on", date(2026, 11, 30), by=clinician)
     assert {name: done for name, _label, done in plan.checklist}["consent_on"] == date(2026, 11, 30)
-    services.set_prerequisite(plan, "consent_on", None)
+    services.set_prerequisite(plan, "consent_on", None, by=clinician)
     assert plan.consent_on is None
     with pytest.raises(DomainError):
-        services.set_prerequisite(plan, "consent_on", date(2026, 12, 25))
+        services.set_prerequisite(plan, "consent_on", date(2026, 12, 25), by=clinician)
     with pytest.raises(DomainError):
-        services.set_prerequisite(plan, "not_a_prerequisite", None)
+        services.set_prerequisite(plan, "not_a_prerequisite", None, by=clinician)
 
 
 def test_recording_the_procedure_treats_the_case_and_signals_it(app, decided):

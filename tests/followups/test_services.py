@@ -148,7 +148,12 @@ def test_a_severe_adverse_event_recorded_later_blocks_a_routine_repeat(app):
     procedure = make_procedure()
     assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
     assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=6)
-    add_adverse_event(procedure, cirse_grade=3, description="Infection needing antibiotics")
+    add_adverse_event(
+        procedure,
+        cirse_grade=3,
+        description="Infection needing antibiotics",
+        by=make_user(roles={Role.CLINICIAN}),
+    )
     db.session.commit()
     assert db.session.get(CaseVerdict, procedure.referral_id).kind is Kind.NOT_ELIGIBLE
 

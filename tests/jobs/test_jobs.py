@@ -162,6 +162,7 @@ def test_a_moved_meeting_is_announced_again(app, clock):
             place="Salle B",
             chair_id=chair.id,
         ),
+        by=None,
     )
     db.session.commit()
     assert run("meetings", clock, at(date(2026, 11, 23), 10)).counts["reminders"] == 1

@@ -56,6 +56,7 @@ def test_uid_is_stable_and_sequence_grows_with_each_change(client, auth):
             capacity=12,
             place="Salle B",
         ),
+        by=None,
     )
     db.session.commit()
     [moved] = events(client.get(f"/meetings/{meeting.id}.ics"))

@@ -62,7 +62,7 @@ def test_a_series_creates_its_meetings_each_movable_alone(app):
     db.session.commit()
     assert len(series.meetings) == 12
     second = series.meetings[1]
-    services.update_meeting(second, details(starts_at=at(2, 12, 18)))
+    services.update_meeting(second, details(starts_at=at(2, 12, 18)), by=None)
     db.session.commit()
     assert second.sequence == 1
     by_creation = sorted(series.meetings, key=lambda m: m.id)
@@ -89,8 +89,10 @@ def test_a_clinicians_referral_has_no_presenter_until_one_is_chosen(app):
     item = services.add_to_agenda(meeting, referral, by=None)
     assert item.presenter_id is None
     with pytest.raises(DomainError, match="active radiologist"):
-        services.update_item(item, presenter_id=make_user(roles={Role.CLINICIAN}).id, minutes=15)
-    services.update_item(item, presenter_id=radiologist().id, minutes=15)
+        services.update_item(
+            item, presenter_id=make_user(roles={Role.CLINICIAN}).id, minutes=15, by=None
+        )
+    services.update_item(item, presenter_id=radiologist().id, minutes=15, by=None)
     assert item.minutes == 15
 
 
@@ -148,8 +150,8 @@ def test_removing_a_case_puts_it_back_on_the_waiting_list(app):
 def test_reordering(app):
     meeting = make_meeting()
     items = [services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(3)]
-    services.move_item(items[2], -1)
-    services.move_item(items[0], -1)  # already first: nothing happens
+    services.move_item(items[2], -1, by=None)
+    services.move_item(items[0], -1, by=None)  # already first: nothing happens
     db.session.commit()
     db.session.refresh(meeting)
     assert [item.id for item in meeting.agenda] == [items[0].id, items[2].id, items[1].id]
@@ -174,7 +176,7 @@ def test_holding_a_meeting_rolls_undiscussed_cases_to_the_top_of_the_next(app, c
     discussed = services.add_to_agenda(today, make_referral(), by=None)
     waiting = services.add_to_agenda(today, make_referral(), by=None)
     clock.set(at(24, hour=18))
-    services.start_meeting(today)
+    services.start_meeting(today, by=None)
     services.mark_discussed(discussed, by=None)
     moved = services.hold_meeting(today, by=None)
     db.session.commit()
@@ -206,7 +208,7 @@ def test_a_withdrawn_case_leaves_its_agenda(app):
     referral = make_referral()
     item = services.add_to_agenda(meeting, referral, by=None)
     db.session.commit()
-    case_services.withdraw(referral, reason="Pain resolved", by=None)
+    case_services.withdraw(referral, reason="Pain resolved", by=make_user(roles={Role.COORDINATOR}))
     db.session.commit()
     db.session.refresh(item)
     assert item.state is ItemState.REMOVED
@@ -220,9 +222,9 @@ def test_quorum_from_attendance_members_and_guests(app):
         make_user(specialty=Specialty.ANAESTHESIOLOGY),
         make_user(roles={Role.COORDINATOR}, specialty=Specialty.OTHER),
     ]
-    services.set_members_present(meeting, {user.id for user in doctors})
+    services.set_members_present(meeting, {user.id for user in doctors}, by=None)
     assert services.meeting_quorum(meeting).count == 2
-    services.add_guest(meeting, name="Dr Nadia Benali", specialty=Specialty.SURGERY)
+    services.add_guest(meeting, name="Dr Nadia Benali", specialty=Specialty.SURGERY, by=None)
     assert services.meeting_quorum(meeting).is_met
     set_setting(QUORUM_MINIMUM, 4)
     assert not services.meeting_quorum(meeting).is_met
@@ -231,11 +233,11 @@ def test_quorum_from_attendance_members_and_guests(app):
 def test_unticking_removes_members_but_keeps_guests(app):
     meeting = make_meeting()
     doctor = radiologist()
-    services.set_members_present(meeting, {doctor.id})
-    guest = services.add_guest(meeting, name="Dr Paul Roche", specialty=Specialty.ONCOLOGY)
-    services.set_members_present(meeting, set())
+    services.set_members_present(meeting, {doctor.id}, by=None)
+    guest = services.add_guest(meeting, name="Dr Paul Roche", specialty=Specialty.ONCOLOGY, by=None)
+    services.set_members_present(meeting, set(), by=None)
     assert [row.id for row in meeting.attendance] == [guest.id]
-    services.remove_guest(meeting, guest.id)
+    services.remove_guest(meeting, guest.id, by=None)
     assert meeting.attendance == []
 
 
@@ -243,27 +245,27 @@ def test_no_attendance_on_a_cancelled_meeting(app):
     meeting = make_meeting()
     services.cancel_meeting(meeting, by=None)
     with pytest.raises(DomainError, match="cancelled"):
-        services.set_members_present(meeting, {radiologist().id})
+        services.set_members_present(meeting, {radiologist().id}, by=None)
     with pytest.raises(DomainError, match="cancelled"):
-        services.add_guest(meeting, name="Dr X", specialty=Specialty.SURGERY)
+        services.add_guest(meeting, name="Dr X", specialty=Specialty.SURGERY, by=None)
 
 
 def test_only_the_chair_validates_and_a_change_needs_a_new_validation(app):
     chair = radiologist()
     meeting = make_meeting(chair_id=chair.id)
-    services.set_members_present(meeting, {chair.id})
+    services.set_members_present(meeting, {chair.id}, by=None)
     with pytest.raises(DomainError, match="Only the chair"):
         services.validate_attendance(meeting, by=make_user(roles={Role.COORDINATOR}))
     services.validate_attendance(meeting, by=chair)
     assert meeting.attendance_validated_by_id == chair.id
-    services.add_guest(meeting, name="Dr Paul Roche", specialty=Specialty.ONCOLOGY)
+    services.add_guest(meeting, name="Dr Paul Roche", specialty=Specialty.ONCOLOGY, by=None)
     assert meeting.attendance_validated_at is None
 
 
 def test_inactive_members_cannot_be_ticked(app):
     meeting = make_meeting()
     with pytest.raises(DomainError):
-        services.set_members_present(meeting, {make_user(is_active=False).id})
+        services.set_members_present(meeting, {make_user(is_active=False).id}, by=None)
 
 
 def test_calendar_feed_tokens(app):

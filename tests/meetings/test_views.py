@@ -207,7 +207,7 @@ def test_attendance_guests_and_quorum_on_the_page(client, coordinator):
 def test_the_chair_validates_the_attendance_sheet(app, client, coordinator):
     chair = radiologist()
     meeting = make_meeting(chair_id=chair.id)
-    services.set_members_present(meeting, {chair.id})
+    services.set_members_present(meeting, {chair.id}, by=None)
     db.session.commit()
     assert client.post(f"/meetings/{meeting.id}/attendance/validate").status_code == 403
     chair_browser = app.test_client()
@@ -296,8 +296,8 @@ def fill(meeting: Meeting, cases: int) -> None:
     for _ in range(cases):
         services.add_to_agenda(meeting, make_referral(referrer_id=doctor.id), by=None)
     members = [make_user(specialty=specialty) for specialty in list(Specialty)[: cases % 7 + 3]]
-    services.set_members_present(meeting, {user.id for user in members})
-    services.add_guest(meeting, name="Dr Guest", specialty=Specialty.ONCOLOGY)
+    services.set_members_present(meeting, {user.id for user in members}, by=None)
+    services.add_guest(meeting, name="Dr Guest", specialty=Specialty.ONCOLOGY, by=None)
     db.session.commit()
 
 

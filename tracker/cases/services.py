@@ -24,6 +24,7 @@ from tracker.cases.models import (
     Sex,
     name_key,
 )
+from tracker.cases.permissions import can_correct_identity, can_edit_referral
 from tracker.cases.rules import (
     EDITABLE,
     REFERRAL_FIELDS,
@@ -34,7 +35,7 @@ from tracker.cases.rules import (
     status_after_edit,
 )
 from tracker.core.audit_trail import ChangeSince, changes_since
-from tracker.core.errors import ConflictError, DomainError
+from tracker.core.errors import ConflictError, DomainError, Forbidden
 from tracker.core.time import local_today
 from tracker.extensions import db
 
@@ -137,8 +138,10 @@ def patient_for_referral(identity: PatientIdentity, *, use_existing: bool = Fals
     return patient
 
 
-def update_patient(patient: Patient, identity: PatientIdentity) -> None:
+def update_patient(patient: Patient, identity: PatientIdentity, *, by: User) -> None:
     """Correct a patient's identity (all their cases follow)."""
+    if not can_correct_identity(by, patient):
+        raise Forbidden()
     identity = PatientIdentity(**{**identity.__dict__, "mrn": normalize_mrn(identity.mrn)})
     _check_identity(identity)
     other = find_patient(identity.mrn)
@@ -270,6 +273,8 @@ def update_referral(
     ``expected_version`` is the version the editor started from: if someone
     saved in between, nothing is written and ``EditConflict`` lists their changes.
     """
+    if not can_edit_referral(by, referral):
+        raise Forbidden()
     if referral.status not in EDITABLE:
         raise DomainError(
             _l(
@@ -299,6 +304,8 @@ def update_referral(
 
 
 def withdraw(referral: Referral, *, reason: str, by: User) -> None:
+    if not can_edit_referral(by, referral):
+        raise Forbidden()
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("Say why the case is withdrawn."), "reason")

@@ -23,6 +23,12 @@ from tracker.cases.forms import (
     WithdrawForm,
 )
 from tracker.cases.models import Patient, Referral
+from tracker.cases.permissions import (
+    IDENTITY_EDITORS,
+    TEAM,
+    can_correct_identity,
+    can_edit_referral,
+)
 from tracker.cases.queries import (
     CaseFilters,
     case_list_query,
@@ -52,24 +58,13 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("cases", __name__)
 
-#: Everyone who works on cases; admins manage the tool, not patients.
-TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
-
 
 # --- access to one case -------------------------------------------------------
 
 
-def may_edit(user: Any, referral: Referral) -> bool:
-    """Coordinators and radiologists edit any referral; others their own."""
-    return user.has_role(Role.COORDINATOR, Role.RADIOLOGIST) or user.id in (
-        referral.referrer_id,
-        referral.created_by_id,
-    )
-
-
 def get_referral_or_404(referral_id: int, *, for_edit: bool = False) -> Referral:
     """Load, 404 if absent, then 403 if the user may not do what they ask."""
-    referral = db.session.scalar(
+    referral = db.one_or_404(
         select(Referral)
         .where(Referral.id == referral_id)
         .options(
@@ -80,9 +75,7 @@ def get_referral_or_404(referral_id: int, *, for_edit: bool = False) -> Referral
             joinedload(Referral.verdict),  # the retreatment verdict of a treated case
         )
     )
-    if referral is None:
-        abort(404)
-    if for_edit and not may_edit(current_user, referral):
+    if for_edit and not can_edit_referral(current_user, referral):
         abort(403)
     return referral
 
@@ -216,9 +209,10 @@ def show(referral_id: int) -> str:
         timeline=timeline_for(referral),
         episodes=other_episodes(referral),
         sections=sections_for(referral),
-        can_edit=may_edit(current_user, referral) and referral.status in EDITABLE,
-        can_withdraw=may_edit(current_user, referral)
+        can_edit=can_edit_referral(current_user, referral) and referral.status in EDITABLE,
+        can_withdraw=can_edit_referral(current_user, referral)
         and can_transition(referral.status, CaseStatus.WITHDRAWN),
+        can_correct_identity=can_correct_identity(current_user, referral.patient),
     )
 
 
@@ -290,14 +284,16 @@ def withdraw(referral_id: int) -> Any:
 
 
 @bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
-@require_role(Role.COORDINATOR, Role.RADIOLOGIST)
+@require_role(*IDENTITY_EDITORS)
 def patient_edit(patient_id: int) -> Any:
     patient = db.get_or_404(Patient, patient_id)
+    if not can_correct_identity(current_user, patient):
+        abort(403)
     form = PatientForm(obj=patient)
     back = record_id(request.args.get("case"))
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.update_patient(patient, _identity(form))
+            services.update_patient(patient, _identity(form), by=current_user)
         if saved.ok:
             flash(_("Identity of %(name)s saved.", name=patient.display_name), "success")
             if back:

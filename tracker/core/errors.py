@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 
 class DomainError(Exception):
     """A request that the product's rules refuse, with a message for the user."""
@@ -22,3 +24,13 @@ class DomainError(Exception):
 
 class ConflictError(DomainError):
     """Someone else changed the record since it was loaded."""
+
+
+class Forbidden(DomainError):
+    """The acting user may not do this to this object (a per-object permission).
+
+    Services raise it even when called directly; a view answers it with 403.
+    """
+
+    def __init__(self, message: Any = None) -> None:
+        super().__init__(message if message is not None else _l("Access denied"))

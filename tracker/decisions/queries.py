@@ -116,8 +116,9 @@ def procedures_of_patient(patient_id: int) -> list[Procedure]:
     return list(db.session.scalars(query).unique())
 
 
-def decision_sheet(decision_id: int) -> Decision | None:
-    return db.session.scalar(
+def decision_sheet_query(decision_id: int) -> Select[tuple[Decision]]:
+    """A decision with everything its sheet shows."""
+    return (
         select(Decision)
         .where(Decision.id == decision_id)
         .options(

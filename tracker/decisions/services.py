@@ -14,7 +14,7 @@ from tracker.cases import services as case_services
 from tracker.cases.rules import CaseStatus
 from tracker.catalogue.models import Technique
 from tracker.core.audit_trail import ChangeSince, changes_since
-from tracker.core.errors import ConflictError, DomainError
+from tracker.core.errors import ConflictError, DomainError, Forbidden
 from tracker.core.time import local_today, to_local, utcnow
 from tracker.decisions.models import (
     PREREQUISITES,
@@ -26,6 +26,16 @@ from tracker.decisions.models import (
     PatientAnswer,
     Procedure,
     ProcedurePlan,
+)
+from tracker.decisions.permissions import (
+    can_add_adverse_event,
+    can_amend,
+    can_edit_plan,
+    can_record_decision,
+    can_record_patient_answer,
+    can_record_procedure,
+    can_tick_prerequisite,
+    can_validate,
 )
 from tracker.decisions.rules import (
     AMENDABLE,
@@ -129,6 +139,8 @@ def save_draft(
     for a decision not yet saved): if someone saved since, nothing is written
     and ``DraftConflict`` lists their changes.
     """
+    if not can_record_decision(by, item.meeting):
+        raise Forbidden()
     decision = decision_for(item)
     if decision is not None and decision.is_validated:
         raise DomainError(
@@ -179,11 +191,11 @@ def _participants(decision: Decision) -> list[dict[str, Any]]:
 
 def validate(decision: Decision, *, by: User) -> None:
     """The chair validates: the decision is locked and the case moves on."""
+    if not can_validate(by, decision):
+        raise Forbidden(_l("Only the chair of the meeting validates its decisions."))
     if decision.is_validated:
         raise DomainError(_l("This decision is already validated."))
     meeting = decision.meeting
-    if meeting.chair_id != by.id:
-        raise DomainError(_l("Only the chair of the meeting validates its decisions."))
     quorum = meeting_services.meeting_quorum(meeting)
     check_validation(
         outcome=decision.outcome,
@@ -209,7 +221,7 @@ def _move_case(decision: Decision, by: User) -> None:
         # Postponed: presented again at the next meeting with room, or waiting.
         following = meeting_services.next_meeting_with_room(decision.meeting)
         if following is not None:
-            meeting_services.add_to_agenda(following, referral, by=by, at_top=True)
+            meeting_services.carry_over(following, referral, by=by)
         else:
             case_services.change_status(referral, CaseStatus.REFERRED, by=by)
     elif target is not referral.status:
@@ -218,6 +230,8 @@ def _move_case(decision: Decision, by: User) -> None:
 
 def amend(decision: Decision, changes: dict[str, Any], *, reason: str, by: User) -> None:
     """Correct a validated decision; the amendment keeps the old values and why."""
+    if not can_amend(by, decision):
+        raise Forbidden()
     if not decision.is_validated:
         raise DomainError(_l("A draft is edited directly; only validated decisions are amended."))
     reason = (reason or "").strip()
@@ -250,6 +264,8 @@ def record_patient_answer(
     by: User,
 ) -> None:
     """The proposal was explained to the patient, who accepts, refuses or wants time."""
+    if not can_record_patient_answer(by, decision):
+        raise Forbidden()
     if not decision.is_validated:
         raise DomainError(_l("The patient is informed of a validated decision."))
     if informed_on is None:
@@ -267,7 +283,9 @@ def record_patient_answer(
         case_services.change_status(referral, CaseStatus.CLOSED, by=by)
 
 
-def update_plan(plan: ProcedurePlan, values: dict[str, Any]) -> None:
+def update_plan(plan: ProcedurePlan, values: dict[str, Any], *, by: User) -> None:
+    if not can_edit_plan(by, plan):
+        raise Forbidden()
     if plan.decision.referral.status is not CaseStatus.PLANNED:
         raise DomainError(_l("The plan can no longer change: the case is not waiting for it."))
     _check_active_technique(values.get("technique_id"), plan.technique_id)
@@ -280,8 +298,10 @@ def update_plan(plan: ProcedurePlan, values: dict[str, Any]) -> None:
     db.session.flush()
 
 
-def set_prerequisite(plan: ProcedurePlan, name: str, done_on: Any) -> None:
+def set_prerequisite(plan: ProcedurePlan, name: str, done_on: Any, *, by: User) -> None:
     """Tick (with the date) or untick one item of the checklist."""
+    if not can_tick_prerequisite(by, plan):
+        raise Forbidden()
     if name not in dict(PREREQUISITES):
         raise DomainError(_l("Unknown prerequisite."))
     if done_on is not None and done_on > local_today():
@@ -303,6 +323,8 @@ def record_procedure(
     by: User,
 ) -> Procedure:
     """Record the procedure performed; the case becomes "treated"."""
+    if not can_record_procedure(by, plan):
+        raise Forbidden()
     referral = plan.decision.referral
     if referral.status is not CaseStatus.PLANNED:
         raise DomainError(_l("This case is not waiting for a procedure."))
@@ -330,14 +352,18 @@ def record_procedure(
         procedure.deviation_reason = None
     db.session.add(procedure)
     if adverse_event:
-        add_adverse_event(procedure, **adverse_event)
+        add_adverse_event(procedure, **adverse_event, by=by)
     db.session.flush()
     case_services.change_status(referral, CaseStatus.TREATED, by=by)
     procedure_recorded.send(procedure)
     return procedure
 
 
-def add_adverse_event(procedure: Procedure, *, cirse_grade: Any, description: str) -> AdverseEvent:
+def add_adverse_event(
+    procedure: Procedure, *, cirse_grade: Any, description: str, by: User
+) -> AdverseEvent:
+    if not can_add_adverse_event(by, procedure):
+        raise Forbidden()
     check_cirse_grade(cirse_grade)
     description = (description or "").strip()
     if not description:

@@ -12,10 +12,12 @@ from wtforms import SelectChoice
 
 from tracker.auth.services import active_users_with
 from tracker.cases.models import Referral
+from tracker.cases.permissions import TEAM
 from tracker.cases.rules import CaseStatus
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
 from tracker.core.audit import AuditAction, record_access
+from tracker.core.errors import DomainError, Forbidden
 from tracker.core.time import local_today
 from tracker.decisions import queries, services
 from tracker.decisions.forms import (
@@ -35,12 +37,27 @@ from tracker.decisions.models import (
     Procedure,
     ProcedurePlan,
 )
+from tracker.decisions.permissions import (
+    EVENT_REPORTERS,
+    OPERATORS,
+    PLAN_EDITORS,
+    PREREQUISITE_CHECKERS,
+    can_add_adverse_event,
+    can_amend,
+    can_edit_plan,
+    can_record_decision,
+    can_record_patient_answer,
+    can_record_procedure,
+    can_tick_prerequisite,
+    can_validate,
+)
 from tracker.decisions.rules import AMENDABLE
 from tracker.decisions.sheet import sheet_pdf, sheet_sections
 from tracker.extensions import db
 from tracker.meetings import queries as meeting_queries
 from tracker.meetings import services as meeting_services
-from tracker.meetings.models import ItemState, Meeting, MeetingStatus
+from tracker.meetings.models import ItemState, MeetingStatus
+from tracker.meetings.permissions import is_chair
 from tracker.web.forms import ConfirmForm
 from tracker.web.handlers import form_status, record_id, saving
 from tracker.web.permissions import Role, require_role
@@ -48,14 +65,6 @@ from tracker.web.permissions import Role, require_role
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("decisions", __name__)
-
-
-TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
-
-
-def may_record(user: Any, meeting: Meeting) -> bool:
-    """Who types decisions during the meeting: coordinators, radiologists, the chair."""
-    return user.has_role(Role.COORDINATOR, Role.RADIOLOGIST) or meeting.chair_id == user.id
 
 
 def _fill_techniques(form: Any, current_id: int | None = None) -> None:
@@ -79,9 +88,7 @@ def _form_data(decision: Decision | None) -> dict[str, Any]:
 @bp.route("/meetings/<int:meeting_id>/mode", methods=["GET", "POST"])
 @require_role(*TEAM)
 def meeting_mode(meeting_id: int) -> Any:
-    meeting = meeting_queries.meeting_page(meeting_id)
-    if meeting is None:
-        abort(404)
+    meeting = db.one_or_404(meeting_queries.meeting_page_query(meeting_id))
     agenda = meeting.agenda
     decisions = queries.decisions_of_meeting(meeting)
     wanted = record_id(request.args.get("item"))
@@ -93,7 +100,7 @@ def meeting_mode(meeting_id: int) -> Any:
         )
     decision = decisions.get(current.id) if current else None
     recording = meeting.status in (MeetingStatus.IN_PROGRESS, MeetingStatus.HELD)
-    can_record = recording and may_record(current_user, meeting)
+    can_record = recording and can_record_decision(current_user, meeting)
     form = DecisionForm(
         formdata=request.form if request.method == "POST" else None, data=_form_data(decision)
     )
@@ -116,7 +123,11 @@ def meeting_mode(meeting_id: int) -> Any:
                     expected_version=expected,
                 )
                 if action == "validate":
-                    services.validate(decision, by=current_user)
+                    try:
+                        services.validate(decision, by=current_user)
+                    except Forbidden as refusal:
+                        # Said on the form, so that what was typed is not lost.
+                        raise DomainError(refusal.message) from refusal
             if saved.ok:
                 if action == "validate":
                     flash(
@@ -154,7 +165,9 @@ def meeting_mode(meeting_id: int) -> Any:
         "version": decision.version if decision is not None else 0,
         "conflict": conflict,
         "can_record": can_record,
-        "is_chair": meeting.chair_id == current_user.id,
+        "can_validate": can_validate(current_user, decision)
+        if decision is not None
+        else is_chair(current_user, meeting),
         "recording": recording,
         "quorum": meeting_services.meeting_quorum(meeting),
         "decided": sum(1 for item in agenda if _validated(decisions.get(item.id))),
@@ -177,10 +190,7 @@ def _validated(decision: Decision | None) -> bool:
 
 
 def get_decision_or_404(decision_id: int) -> Decision:
-    decision = queries.decision_sheet(decision_id)
-    if decision is None:
-        abort(404)
-    return decision
+    return db.one_or_404(queries.decision_sheet_query(decision_id))
 
 
 def _record(action: AuditAction, decision: Decision, **details: str) -> None:
@@ -205,7 +215,7 @@ def sheet(decision_id: int) -> str:
         decision=decision,
         sections=sheet_sections(decision, procedures),
         field_labels=LABELS,
-        can_amend=decision.is_validated and may_record(current_user, decision.meeting),
+        can_amend=decision.is_validated and can_amend(current_user, decision),
     )
 
 
@@ -225,7 +235,7 @@ def sheet_as_pdf(decision_id: int) -> Response:
 @require_role(*TEAM)
 def amend(decision_id: int) -> Any:
     decision = get_decision_or_404(decision_id)
-    if not may_record(current_user, decision.meeting):
+    if not can_amend(current_user, decision):
         abort(403)
     form = AmendForm(obj=decision)
     if form.validate_on_submit():
@@ -243,6 +253,8 @@ def amend(decision_id: int) -> Any:
 @require_role(*TEAM)
 def patient_answer(decision_id: int) -> Any:
     decision = get_decision_or_404(decision_id)
+    if not can_record_patient_answer(current_user, decision):
+        abort(403)
     form = PatientAnswerForm(obj=decision)
     form.informed_by_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(str(user.id), user.full_name) for user in active_users_with(*TEAM)
@@ -270,22 +282,17 @@ def patient_answer(decision_id: int) -> Any:
 # --- plans and procedures --------------------------------------------------------------
 
 
-def get_plan_or_404(plan_id: int) -> ProcedurePlan:
-    plan = db.session.get(ProcedurePlan, plan_id)
-    if plan is None:
-        abort(404)
-    return plan
-
-
 @bp.route("/plans/<int:plan_id>/edit", methods=["GET", "POST"])
-@require_role(Role.RADIOLOGIST, Role.COORDINATOR)
+@require_role(*PLAN_EDITORS)
 def plan_edit(plan_id: int) -> Any:
-    plan = get_plan_or_404(plan_id)
+    plan = db.get_or_404(ProcedurePlan, plan_id)
+    if not can_edit_plan(current_user, plan):
+        abort(403)
     form = PlanForm(obj=plan)
     _fill_techniques(form, plan.technique_id)
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.update_plan(plan, form.plan_values())
+            services.update_plan(plan, form.plan_values(), by=current_user)
         if saved.ok:
             flash(_("Plan saved."), "success")
             return redirect(url_for("cases.show", referral_id=plan.referral_id))
@@ -293,27 +300,31 @@ def plan_edit(plan_id: int) -> Any:
 
 
 @bp.route("/plans/<int:plan_id>/prerequisites/<name>", methods=["POST"])
-@require_role(Role.RADIOLOGIST, Role.COORDINATOR, Role.CLINICIAN)
+@require_role(*PREREQUISITE_CHECKERS)
 def prerequisite(plan_id: int, name: str) -> Any:
-    plan = get_plan_or_404(plan_id)
+    plan = db.get_or_404(ProcedurePlan, plan_id)
     if name not in dict(PREREQUISITES):
         abort(404)
+    if not can_tick_prerequisite(current_user, plan):
+        abort(403)
     form = PrerequisiteForm()
     if form.validate_on_submit():
         done_on = (
             None if request.form.get("action") == "undo" else (form.done_on.data or local_today())
         )
         with saving(form):
-            services.set_prerequisite(plan, name, done_on)
+            services.set_prerequisite(plan, name, done_on, by=current_user)
     else:
         flash(_("Not a valid date."), "danger")
     return redirect(url_for("cases.show", referral_id=plan.referral_id) + "#plan")
 
 
 @bp.route("/plans/<int:plan_id>/procedure", methods=["GET", "POST"])
-@require_role(Role.RADIOLOGIST)
+@require_role(*OPERATORS)
 def procedure_new(plan_id: int) -> Any:
-    plan = get_plan_or_404(plan_id)
+    plan = db.get_or_404(ProcedurePlan, plan_id)
+    if not can_record_procedure(current_user, plan):
+        abort(403)
     form = ProcedureForm()
     _fill_techniques(form, plan.technique_id)
     form.operator_ids.choices = [
@@ -343,16 +354,19 @@ def procedure_new(plan_id: int) -> Any:
 
 
 @bp.route("/procedures/<int:procedure_id>/adverse-events", methods=["GET", "POST"])
-@require_role(Role.RADIOLOGIST, Role.CLINICIAN)
+@require_role(*EVENT_REPORTERS)
 def adverse_event(procedure_id: int) -> Any:
-    procedure = db.session.get(Procedure, procedure_id)
-    if procedure is None:
-        abort(404)
+    procedure = db.get_or_404(Procedure, procedure_id)
+    if not can_add_adverse_event(current_user, procedure):
+        abort(403)
     form = AdverseEventForm()
     if form.validate_on_submit():
         with saving(form) as saved:
             services.add_adverse_event(
-                procedure, cirse_grade=form.cirse_grade.data, description=form.description.data
+                procedure,
+                cirse_grade=form.cirse_grade.data,
+                description=form.description.data,
+                by=current_user,
             )
         if saved.ok:
             flash(_("Adverse event recorded."), "success")
@@ -374,6 +388,10 @@ def case_section(referral: Referral) -> dict[str, Any]:
         "plan": plan,
         "procedures": procedures,
         "awaiting_procedure": plan is not None and referral.status is CaseStatus.PLANNED,
+        "can_tick_prerequisite": plan is not None and can_tick_prerequisite(current_user, plan),
+        "can_edit_plan": plan is not None and can_edit_plan(current_user, plan),
+        "can_record_procedure": plan is not None and can_record_procedure(current_user, plan),
+        "may_report_event": {p.id for p in procedures if can_add_adverse_event(current_user, p)},
         "prerequisite_form": PrerequisiteForm(),
         "confirm": ConfirmForm(),
     }

@@ -16,7 +16,7 @@ from tracker.cases import services as case_services
 from tracker.cases.models import Referral
 from tracker.cases.rules import REFERRAL_FIELDS, CaseStatus
 from tracker.catalogue.models import Technique
-from tracker.core.errors import DomainError
+from tracker.core.errors import DomainError, Forbidden
 from tracker.core.time import local_today, utcnow
 from tracker.decisions.models import Procedure
 from tracker.decisions.services import adverse_event_recorded, procedure_recorded
@@ -27,6 +27,12 @@ from tracker.followups.models import (
     FollowUp,
     FollowUpKind,
     FollowUpStatus,
+)
+from tracker.followups.permissions import (
+    can_close_case,
+    can_log_assessment,
+    can_mark_missed,
+    can_present_again,
 )
 from tracker.followups.rules import (
     Reading,
@@ -273,6 +279,8 @@ def log_assessment(
     followup: FollowUp | None = None,
 ) -> Assessment:
     """Record an assessment (for a planned follow-up, or unscheduled)."""
+    if not can_log_assessment(by, referral):
+        raise Forbidden()
     if referral.status not in TREATED_STATUSES:
         raise DomainError(_l("Follow-up starts once the procedure is recorded."))
     procedure = latest_procedure(referral)
@@ -334,6 +342,8 @@ def planned_for(procedure: Procedure) -> list[FollowUp]:
 
 
 def mark_missed(followup: FollowUp, *, reason: str, by: User) -> None:
+    if not can_mark_missed(by, followup):
+        raise Forbidden()
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("Say why the follow-up could not be done."), "reason")
@@ -354,6 +364,8 @@ def planned_left(referral: Referral) -> int:
 
 def close_case(referral: Referral, *, by: User) -> None:
     """Close a case whose follow-ups are all done and whose pain has not come back."""
+    if not can_close_case(by, referral):
+        raise Forbidden()
     if referral.status is not CaseStatus.FOLLOW_UP:
         raise DomainError(_l("Only a case in follow-up can be closed."))
     if planned_left(referral):
@@ -377,6 +389,8 @@ def present_again(
 ) -> Referral:
     """A new referral of the same problem (the next episode), prefilled from this
     case, its baseline taken from the latest assessment, linked to this case."""
+    if not can_present_again(by, referral):
+        raise Forbidden()
     if referral.status not in TREATED_STATUSES:
         raise DomainError(_l("Only a treated case can be presented again."))
     reason = (reason or "").strip()

@@ -14,6 +14,7 @@ from wtforms import SelectChoice
 from tracker.auth.models import User
 from tracker.auth.services import active_users_with
 from tracker.cases.models import Referral
+from tracker.cases.permissions import TEAM
 from tracker.cases.views import get_referral_or_404
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
@@ -25,17 +26,22 @@ from tracker.followups.chart import Point, Trajectory, trajectory_svg
 from tracker.followups.explain import explain, explain_all
 from tracker.followups.forms import AssessmentForm, MissedForm, PresentAgainForm, WorklistFilterForm
 from tracker.followups.models import FollowUp, FollowUpKind, FollowUpStatus
+from tracker.followups.permissions import (
+    CARERS,
+    CLOSERS,
+    can_close_case,
+    can_log_assessment,
+    can_mark_missed,
+    can_present_again,
+)
 from tracker.followups.rules import describe_day, reduction_pct, response_category
 from tracker.web.forms import ConfirmForm
 from tracker.web.handlers import current_path, form_status, safe_next_url, saving
-from tracker.web.permissions import Role, require_role
+from tracker.web.permissions import require_role
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("followups", __name__)
-
-TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
-CARERS = (Role.CLINICIAN, Role.RADIOLOGIST)
 
 
 @bp.app_template_global()
@@ -56,13 +62,6 @@ def day_label(days: int) -> str:
         "month": lambda: _("Month %(n)d", n=count),
         "year": lambda: _("Year %(n)d", n=count),
     }[unit]()
-
-
-def get_followup_or_404(followup_id: int) -> FollowUp:
-    followup = db.session.get(FollowUp, followup_id)
-    if followup is None:
-        abort(404)
-    return followup
 
 
 # --- worklist --------------------------------------------------------------------
@@ -86,12 +85,14 @@ def worklist() -> str:
             "technique_id": form.technique_id.data,
         }
     today = local_today()
+    eligible = queries.eligible_cases(today, limit=queries.WORKLIST_ROWS)
     return render_template(
         "followups/worklist.html",
         form=form,
         today=today,
         work=queries.worklist(today, **filters),
-        eligible=queries.eligible_cases(today, limit=queries.WORKLIST_ROWS),
+        eligible=eligible,
+        may_present_again=_may_present_again(current_user, eligible),
         eligible_total=queries.eligible_count(today),
         eligible_cap=queries.ELIGIBLE_COUNT_CAP,
         back=current_path(request),
@@ -102,6 +103,8 @@ def worklist() -> str:
 
 
 def _assessment_page(referral: Referral, followup: FollowUp | None) -> Any:
+    if not can_log_assessment(current_user, referral):
+        abort(403)
     form = AssessmentForm()
     if request.method == "GET":
         form.assessed_on.data = local_today()
@@ -126,7 +129,7 @@ def _assessment_page(referral: Referral, followup: FollowUp | None) -> Any:
 @bp.route("/followups/<int:followup_id>/assessment", methods=["GET", "POST"])
 @require_role(*CARERS)
 def assess(followup_id: int) -> Any:
-    followup = get_followup_or_404(followup_id)
+    followup = db.get_or_404(FollowUp, followup_id)
     referral = get_referral_or_404(followup.referral_id)
     if followup.status is not FollowUpStatus.PLANNED and request.method == "GET":
         flash(_("This follow-up has already been done or marked missed."), "info")
@@ -145,7 +148,9 @@ def assess_unscheduled(referral_id: int) -> Any:
 @bp.route("/followups/<int:followup_id>/missed", methods=["GET", "POST"])
 @require_role(*CARERS)
 def missed(followup_id: int) -> Any:
-    followup = get_followup_or_404(followup_id)
+    followup = db.get_or_404(FollowUp, followup_id)
+    if not can_mark_missed(current_user, followup):
+        abort(403)
     form = MissedForm()
     back = safe_next_url(
         request.args.get("next"), url_for("cases.show", referral_id=followup.referral_id)
@@ -165,9 +170,11 @@ def missed(followup_id: int) -> Any:
 
 
 @bp.route("/cases/<int:referral_id>/close", methods=["POST"])
-@require_role(*TEAM)
+@require_role(*CLOSERS)
 def close(referral_id: int) -> Any:
     referral = get_referral_or_404(referral_id)
+    if not can_close_case(current_user, referral):
+        abort(403)
     if ConfirmForm().validate_on_submit():
         with saving() as saved:
             services.close_case(referral, by=current_user)
@@ -180,6 +187,8 @@ def close(referral_id: int) -> Any:
 @require_role(*CARERS)
 def present_again(referral_id: int) -> Any:
     referral = get_referral_or_404(referral_id)
+    if not can_present_again(current_user, referral):
+        abort(403)
     verdict = services.compute_verdict(referral)
     form = PresentAgainForm()
     if request.method == "GET":
@@ -287,6 +296,9 @@ def case_section(referral: Referral) -> dict[str, Any]:
         "window": trajectory.window,
         "planned_left": sum(1 for f in followups if f.status is FollowUpStatus.PLANNED),
         "back": current_path(request),
+        "can_log_assessment": can_log_assessment(current_user, referral),
+        "can_present_again": can_present_again(current_user, referral),
+        "can_close": can_close_case(current_user, referral),
     }
 
 
@@ -296,4 +308,10 @@ def clinician_panel(user: User) -> dict[str, Any]:
 
 
 def eligible_panel(user: User) -> dict[str, Any]:
-    return {"eligible": queries.eligible_cases(local_today(), referrer_id=user.id, limit=10)}
+    eligible = queries.eligible_cases(local_today(), referrer_id=user.id, limit=10)
+    return {"eligible": eligible, "may_present_again": _may_present_again(user, eligible)}
+
+
+def _may_present_again(user: Any, eligible: list[Any]) -> set[int]:
+    """Ids of the listed cases that ``user`` may present again."""
+    return {row.referral_id for row in eligible if can_present_again(user, row.referral)}

@@ -59,9 +59,9 @@ def month_meetings(first_day: date) -> list[Meeting]:
     )
 
 
-def meeting_page(meeting_id: int) -> Meeting | None:
+def meeting_page_query(meeting_id: int) -> Select[tuple[Meeting]]:
     """A meeting with everything its page shows, in a fixed number of queries."""
-    return db.session.scalar(
+    return (
         select(Meeting)
         .where(Meeting.id == meeting_id)
         .options(

@@ -15,7 +15,7 @@ from tracker.auth.models import User, hash_token
 from tracker.cases import services as case_services
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
-from tracker.core.errors import DomainError
+from tracker.core.errors import DomainError, Forbidden
 from tracker.core.specialties import Specialty
 from tracker.core.time import site_timezone, utcnow
 from tracker.extensions import db
@@ -28,6 +28,11 @@ from tracker.meetings.models import (
     Meeting,
     MeetingSeries,
     MeetingStatus,
+)
+from tracker.meetings.permissions import (
+    can_organise_meeting,
+    can_run_meeting,
+    can_validate_attendance,
 )
 from tracker.meetings.rules import AgendaLoad, Quorum, agenda_load, quorum, series_starts
 from tracker.meetings.settings import CASE_MINUTES, QUORUM_MINIMUM
@@ -119,8 +124,15 @@ def _require_open(meeting: Meeting) -> None:
         )
 
 
-def update_meeting(meeting: Meeting, details: MeetingDetails) -> None:
+def _require_organiser(meeting: Meeting, by: User | None) -> None:
+    # ``by=None``: the product itself (scheduler, carry-over), not a person.
+    if by is not None and not can_organise_meeting(by, meeting):
+        raise Forbidden()
+
+
+def update_meeting(meeting: Meeting, details: MeetingDetails, *, by: User | None) -> None:
     """Move or re-describe one meeting (calendar copies are replaced)."""
+    _require_organiser(meeting, by)
     _require_open(meeting)
     _check_details(details, new_start=details.starts_at != meeting.starts_at)
     _apply(meeting, details)
@@ -177,9 +189,37 @@ def add_to_agenda(
     by: User | None,
     presenter_id: int | None = None,
     minutes: int | None = None,
-    at_top: bool = False,
 ) -> AgendaItem:
     """Put a complete referral on an open meeting's agenda; the case is "scheduled"."""
+    _require_organiser(meeting, by)
+    return _add_to_agenda(meeting, referral, by=by, presenter_id=presenter_id, minutes=minutes)
+
+
+def carry_over(
+    meeting: Meeting,
+    referral: Referral,
+    *,
+    by: User | None,
+    presenter_id: int | None = None,
+    minutes: int | None = None,
+) -> AgendaItem:
+    """Put a case held over by its meeting (not discussed, or postponed) at the
+    top of ``meeting``'s agenda: the product does it, on behalf of whoever
+    closed that meeting or validated the decision, whatever their role."""
+    return _add_to_agenda(
+        meeting, referral, by=by, presenter_id=presenter_id, minutes=minutes, at_top=True
+    )
+
+
+def _add_to_agenda(
+    meeting: Meeting,
+    referral: Referral,
+    *,
+    by: User | None,
+    presenter_id: int | None = None,
+    minutes: int | None = None,
+    at_top: bool = False,
+) -> AgendaItem:
     _require_open(meeting)
     _lock(meeting)
     if not referral.is_complete:
@@ -245,7 +285,10 @@ def add_to_agenda(
     return item
 
 
-def update_item(item: AgendaItem, *, presenter_id: int | None, minutes: int) -> None:
+def update_item(
+    item: AgendaItem, *, presenter_id: int | None, minutes: int, by: User | None
+) -> None:
+    _require_organiser(item.meeting, by)
     _require_open(item.meeting)
     if item.state is not ItemState.PENDING:
         raise DomainError(_l("This case has already been dealt with at the meeting."))
@@ -256,8 +299,9 @@ def update_item(item: AgendaItem, *, presenter_id: int | None, minutes: int) -> 
     db.session.flush()
 
 
-def move_item(item: AgendaItem, offset: int) -> None:
+def move_item(item: AgendaItem, offset: int, *, by: User | None) -> None:
     """Move a case one place up (-1) or down (+1) among the cases still to discuss."""
+    _require_organiser(item.meeting, by)
     _require_open(item.meeting)
     _lock(item.meeting)
     pending = _pending_items(item.meeting)
@@ -272,6 +316,7 @@ def move_item(item: AgendaItem, offset: int) -> None:
 
 def remove_from_agenda(item: AgendaItem, *, by: User | None) -> None:
     """Take a case off the agenda: back to the waiting list."""
+    _require_organiser(item.meeting, by)
     _require_open(item.meeting)
     if item.state is not ItemState.PENDING:
         raise DomainError(_l("This case has already been dealt with at the meeting."))
@@ -282,6 +327,7 @@ def remove_from_agenda(item: AgendaItem, *, by: User | None) -> None:
 
 
 def move_to_meeting(item: AgendaItem, target: Meeting, *, by: User | None) -> AgendaItem:
+    _require_organiser(target, by)
     if target.id == item.meeting_id:
         raise DomainError(_l("The case is already on this meeting's agenda."), "meeting_id")
     _require_open(target)
@@ -337,13 +383,12 @@ def roll_over(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
         target = next_meeting_with_room(meeting)
         if target is not None:
             moved.append(
-                add_to_agenda(
+                carry_over(
                     target,
                     item.referral,
                     by=by,
                     presenter_id=item.presenter_id,
                     minutes=item.minutes,
-                    at_top=True,
                 )
             )
         else:
@@ -351,7 +396,13 @@ def roll_over(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
     return moved
 
 
-def start_meeting(meeting: Meeting) -> None:
+def _require_runner(meeting: Meeting, by: User | None) -> None:
+    if by is not None and not can_run_meeting(by, meeting):
+        raise Forbidden()
+
+
+def start_meeting(meeting: Meeting, *, by: User | None) -> None:
+    _require_runner(meeting, by)
     if meeting.status is not MeetingStatus.PLANNED:
         raise DomainError(_l("Only a planned meeting can start."))
     meeting.status = MeetingStatus.IN_PROGRESS
@@ -360,6 +411,7 @@ def start_meeting(meeting: Meeting) -> None:
 
 def hold_meeting(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
     """Mark the meeting held; undiscussed cases roll over."""
+    _require_runner(meeting, by)
     _lock(meeting)
     db.session.refresh(meeting)  # closed meanwhile by someone (or a scheduler) else?
     if meeting.status not in OPEN:
@@ -370,6 +422,7 @@ def hold_meeting(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
 
 
 def cancel_meeting(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
+    _require_organiser(meeting, by)
     if meeting.status is not MeetingStatus.PLANNED:
         raise DomainError(_l("Only a planned meeting can be cancelled."))
     meeting.status = MeetingStatus.CANCELLED
@@ -402,8 +455,9 @@ def _attendance_changed(meeting: Meeting) -> None:
     meeting.attendance_validated_by_id = None
 
 
-def set_members_present(meeting: Meeting, user_ids: set[int]) -> None:
+def set_members_present(meeting: Meeting, user_ids: set[int], *, by: User | None) -> None:
     """Tick the team members present (guests are kept)."""
+    _require_organiser(meeting, by)
     _require_attendable(meeting)
     members = {row.user_id: row for row in meeting.attendance if row.user_id is not None}
     changed = False
@@ -424,7 +478,8 @@ def set_members_present(meeting: Meeting, user_ids: set[int]) -> None:
     db.session.flush()
 
 
-def add_guest(meeting: Meeting, *, name: str, specialty: Specialty) -> Attendance:
+def add_guest(meeting: Meeting, *, name: str, specialty: Specialty, by: User | None) -> Attendance:
+    _require_organiser(meeting, by)
     _require_attendable(meeting)
     name = (name or "").strip()
     if not name:
@@ -436,7 +491,8 @@ def add_guest(meeting: Meeting, *, name: str, specialty: Specialty) -> Attendanc
     return guest
 
 
-def remove_guest(meeting: Meeting, attendance_id: int) -> None:
+def remove_guest(meeting: Meeting, attendance_id: int, *, by: User | None) -> None:
+    _require_organiser(meeting, by)
     _require_attendable(meeting)
     row = next(
         (row for row in meeting.attendance if row.id == attendance_id and row.is_guest), None
@@ -454,9 +510,9 @@ def meeting_quorum(meeting: Meeting) -> Quorum:
 
 def validate_attendance(meeting: Meeting, *, by: User) -> None:
     """The chair signs the attendance sheet."""
+    if not can_validate_attendance(by, meeting):
+        raise Forbidden(_l("Only the chair of the meeting validates the attendance sheet."))
     _require_attendable(meeting)
-    if meeting.chair_id != by.id:
-        raise DomainError(_l("Only the chair of the meeting validates the attendance sheet."))
     if not meeting.attendance:
         raise DomainError(_l("Nobody is marked present yet."))
     meeting.attendance_validated_at = utcnow()

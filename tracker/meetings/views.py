@@ -19,11 +19,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from tracker.auth.models import User
 from tracker.auth.services import active_users_with
 from tracker.cases.models import Referral
+from tracker.cases.permissions import TEAM
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.time import local_today, to_local
 from tracker.extensions import db
@@ -38,6 +40,12 @@ from tracker.meetings.forms import (
     SeriesForm,
 )
 from tracker.meetings.models import AgendaItem, CalendarFeed, Meeting, MeetingStatus
+from tracker.meetings.permissions import (
+    ORGANISERS,
+    can_organise_meeting,
+    can_run_meeting,
+    can_validate_attendance,
+)
 from tracker.web.forms import ConfirmForm
 from tracker.web.handlers import form_status, record_id, saving
 from tracker.web.permissions import Role, login_required, public, require_role
@@ -46,29 +54,29 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("meetings", __name__)
 
-TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
-
 
 # --- loading and access -------------------------------------------------------------
 
 
 def get_meeting_or_404(meeting_id: int, *, full: bool = False) -> Meeting:
-    meeting = queries.meeting_page(meeting_id) if full else db.session.get(Meeting, meeting_id)
-    if meeting is None:
-        abort(404)
-    return meeting
+    if full:
+        return db.one_or_404(queries.meeting_page_query(meeting_id))
+    return db.get_or_404(Meeting, meeting_id)
 
 
 def get_item_or_404(meeting: Meeting, item_id: int) -> AgendaItem:
-    item = db.session.get(AgendaItem, item_id)
-    if item is None or item.meeting_id != meeting.id:
-        abort(404)
-    return item
+    """An agenda line of this meeting (another meeting's line is not found here)."""
+    return db.one_or_404(
+        select(AgendaItem).where(AgendaItem.id == item_id, AgendaItem.meeting_id == meeting.id)
+    )
 
 
-def runs_meeting(user: Any, meeting: Meeting) -> bool:
-    """Coordinators and the meeting's chair open, hold and close it."""
-    return user.has_role(Role.COORDINATOR) or meeting.chair_id == user.id
+def organising(meeting_id: int) -> Meeting:
+    """The meeting, if the user may organise it (404, then 403)."""
+    meeting = get_meeting_or_404(meeting_id)
+    if not can_organise_meeting(current_user, meeting):
+        abort(403)
+    return meeting
 
 
 def _back(meeting: Meeting, anchor: str = "") -> Any:
@@ -151,7 +159,7 @@ def index() -> str:
 
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
-@require_role(Role.COORDINATOR)
+@require_role(*ORGANISERS)
 def create() -> Any:
     form = MeetingForm()
     _fill_people(form)
@@ -167,7 +175,7 @@ def create() -> Any:
 
 
 @bp.route("/meetings/series/new", methods=["GET", "POST"])
-@require_role(Role.COORDINATOR)
+@require_role(*ORGANISERS)
 def create_series() -> Any:
     form = SeriesForm()
     _fill_people(form)
@@ -197,33 +205,33 @@ def create_series() -> Any:
 @require_role(*TEAM)
 def show(meeting_id: int) -> str:
     meeting = get_meeting_or_404(meeting_id, full=True)
-    is_coordinator = current_user.has_role(Role.COORDINATOR)
+    can_organise = can_organise_meeting(current_user, meeting)
     search = (request.args.get("q") or "").strip()[:100]
     context: dict[str, Any] = {
         "meeting": meeting,
         "quorum": services.meeting_quorum(meeting),
         "load": services.meeting_load(meeting),
         "present_ids": {row.user_id for row in meeting.attendance if row.user_id},
-        "can_run": runs_meeting(current_user, meeting),
-        "is_coordinator": is_coordinator,
-        "is_chair": meeting.chair_id == current_user.id,
+        "can_run": can_run_meeting(current_user, meeting),
+        "can_organise": can_organise,
+        "can_validate_attendance": can_validate_attendance(current_user, meeting),
         "search": search,
         "guest_form": GuestForm(),
         "confirm": ConfirmForm(),
     }
-    if is_coordinator and meeting.is_open:
+    if can_organise and meeting.is_open:
         context["candidates"] = queries.schedulable(search or None)
         context["radiologists"] = active_users_with(Role.RADIOLOGIST)
         context["other_meetings"] = queries.other_open_meetings(meeting)
-    if is_coordinator and meeting.status is not MeetingStatus.CANCELLED:
+    if can_organise and meeting.status is not MeetingStatus.CANCELLED:
         context["members"] = active_users_with(*TEAM)
     return render_template("meetings/show.html", **context)
 
 
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
-@require_role(Role.COORDINATOR)
+@require_role(*ORGANISERS)
 def edit(meeting_id: int) -> Any:
-    meeting = get_meeting_or_404(meeting_id)
+    meeting = organising(meeting_id)
     form = MeetingForm(obj=meeting)
     _fill_people(form)
     if request.method == "GET":
@@ -232,7 +240,7 @@ def edit(meeting_id: int) -> Any:
         form.ends.data = to_local(meeting.ends_at).time()
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.update_meeting(meeting, _details(form))
+            services.update_meeting(meeting, _details(form), by=current_user)
         if saved.ok:
             flash(_("Meeting saved; calendars will show the change."), "success")
             return _back(meeting)
@@ -242,9 +250,9 @@ def edit(meeting_id: int) -> Any:
 
 
 @bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
-@require_role(Role.COORDINATOR)
+@require_role(*ORGANISERS)
 def cancel(meeting_id: int) -> Any:
-    meeting = get_meeting_or_404(meeting_id)
+    meeting = organising(meeting_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         with saving() as saved:
@@ -260,7 +268,7 @@ def cancel(meeting_id: int) -> Any:
 
 def _run(meeting_id: int, action: Any, message: Any) -> Any:
     meeting = get_meeting_or_404(meeting_id)
-    if not runs_meeting(current_user, meeting):
+    if not can_run_meeting(current_user, meeting):
         abort(403)
     if ConfirmForm().validate_on_submit():
         with saving() as saved:
@@ -273,7 +281,11 @@ def _run(meeting_id: int, action: Any, message: Any) -> Any:
 @bp.route("/meetings/<int:meeting_id>/start", methods=["POST"])
 @require_role(*TEAM)
 def start(meeting_id: int) -> Any:
-    return _run(meeting_id, services.start_meeting, lambda result: _("The meeting has started."))
+    return _run(
+        meeting_id,
+        lambda meeting: services.start_meeting(meeting, by=current_user),
+        lambda result: _("The meeting has started."),
+    )
 
 
 @bp.route("/meetings/<int:meeting_id>/hold", methods=["POST"])
@@ -293,9 +305,9 @@ def hold(meeting_id: int) -> Any:
 
 
 @bp.route("/meetings/<int:meeting_id>/agenda", methods=["POST"])
-@require_role(Role.COORDINATOR)
+@require_role(*ORGANISERS)
 def add_case(meeting_id: int) -> Any:
-    meeting = get_meeting_or_404(meeting_id)
+    meeting = organising(meeting_id)
     referral_id = record_id(request.form.get("referral_id"))
     referral = db.session.get(Referral, referral_id) if referral_id else None
     if referral is None:
@@ -318,16 +330,19 @@ def add_case(meeting_id: int) -> Any:
 
 
 @bp.route("/meetings/<int:meeting_id>/agenda/<int:item_id>", methods=["POST"])
-@require_role(Role.COORDINATOR)
+@require_role(*ORGANISERS)
 def update_item(meeting_id: int, item_id: int) -> Any:
-    meeting = get_meeting_or_404(meeting_id)
+    meeting = organising(meeting_id)
     item = get_item_or_404(meeting, item_id)
     form = ItemForm()
     form.presenter_id.choices = _user_choices(active_users_with(Role.RADIOLOGIST))
     if form.validate_on_submit():
         with saving() as saved:
             services.update_item(
-                item, presenter_id=form.presenter_id.data, minutes=form.minutes.data
+                item,
+                presenter_id=form.presenter_id.data,
+                minutes=form.minutes.data,
+                by=current_user,
             )
         if saved.ok:
             flash(_("%(case)s updated.", case=item.referral.case_number), "success")
@@ -339,22 +354,22 @@ def update_item(meeting_id: int, item_id: int) -> Any:
 
 
 @bp.route("/meetings/<int:meeting_id>/agenda/<int:item_id>/<direction>", methods=["POST"])
-@require_role(Role.COORDINATOR)
+@require_role(*ORGANISERS)
 def move_item(meeting_id: int, item_id: int, direction: str) -> Any:
     if direction not in ("up", "down"):
         abort(404)
-    meeting = get_meeting_or_404(meeting_id)
+    meeting = organising(meeting_id)
     item = get_item_or_404(meeting, item_id)
     if ConfirmForm().validate_on_submit():
         with saving():
-            services.move_item(item, -1 if direction == "up" else 1)
+            services.move_item(item, -1 if direction == "up" else 1, by=current_user)
     return _back(meeting, f"#item-{item.id}")
 
 
 @bp.route("/meetings/<int:meeting_id>/agenda/<int:item_id>/remove", methods=["POST"])
-@require_role(Role.COORDINATOR)
+@require_role(*ORGANISERS)
 def remove_item(meeting_id: int, item_id: int) -> Any:
-    meeting = get_meeting_or_404(meeting_id)
+    meeting = organising(meeting_id)
     item = get_item_or_404(meeting, item_id)
     if ConfirmForm().validate_on_submit():
         with saving() as saved:
@@ -368,9 +383,9 @@ def remove_item(meeting_id: int, item_id: int) -> Any:
 
 
 @bp.route("/meetings/<int:meeting_id>/agenda/<int:item_id>/move", methods=["POST"])
-@require_role(Role.COORDINATOR)
+@require_role(*ORGANISERS)
 def move_to_meeting(meeting_id: int, item_id: int) -> Any:
-    meeting = get_meeting_or_404(meeting_id)
+    meeting = organising(meeting_id)
     item = get_item_or_404(meeting, item_id)
     form = MoveItemForm()
     form.meeting_id.choices = [
@@ -392,16 +407,16 @@ def move_to_meeting(meeting_id: int, item_id: int) -> Any:
 
 
 @bp.route("/meetings/<int:meeting_id>/attendance", methods=["POST"])
-@require_role(Role.COORDINATOR)
+@require_role(*ORGANISERS)
 def attendance(meeting_id: int) -> Any:
-    meeting = get_meeting_or_404(meeting_id)
+    meeting = organising(meeting_id)
     form = AttendanceForm()
     form.present.choices = [
         SelectChoice(str(user.id), user.full_name) for user in active_users_with(*TEAM)
     ]
     if form.validate_on_submit():
         with saving() as saved:
-            services.set_members_present(meeting, set(form.present.data or []))
+            services.set_members_present(meeting, set(form.present.data or []), by=current_user)
         if saved.ok:
             flash(_("Attendance saved."), "success")
     else:
@@ -410,13 +425,18 @@ def attendance(meeting_id: int) -> Any:
 
 
 @bp.route("/meetings/<int:meeting_id>/guests", methods=["POST"])
-@require_role(Role.COORDINATOR)
+@require_role(*ORGANISERS)
 def add_guest(meeting_id: int) -> Any:
-    meeting = get_meeting_or_404(meeting_id)
+    meeting = organising(meeting_id)
     form = GuestForm()
     if form.validate_on_submit():
         with saving() as saved:
-            services.add_guest(meeting, name=form.guest_name.data, specialty=form.specialty.data)
+            services.add_guest(
+                meeting,
+                name=form.guest_name.data,
+                specialty=form.specialty.data,
+                by=current_user,
+            )
         if saved.ok:
             flash(_("%(name)s added as a guest.", name=form.guest_name.data.strip()), "success")
         return _back(meeting, "#attendance")
@@ -425,12 +445,12 @@ def add_guest(meeting_id: int) -> Any:
 
 
 @bp.route("/meetings/<int:meeting_id>/guests/<int:attendance_id>/remove", methods=["POST"])
-@require_role(Role.COORDINATOR)
+@require_role(*ORGANISERS)
 def remove_guest(meeting_id: int, attendance_id: int) -> Any:
-    meeting = get_meeting_or_404(meeting_id)
+    meeting = organising(meeting_id)
     if ConfirmForm().validate_on_submit():
         with saving():
-            services.remove_guest(meeting, attendance_id)
+            services.remove_guest(meeting, attendance_id, by=current_user)
     return _back(meeting, "#attendance")
 
 
@@ -438,7 +458,7 @@ def remove_guest(meeting_id: int, attendance_id: int) -> Any:
 @require_role(*TEAM)
 def validate_attendance(meeting_id: int) -> Any:
     meeting = get_meeting_or_404(meeting_id)
-    if meeting.chair_id != current_user.id:
+    if not can_validate_attendance(current_user, meeting):
         abort(403)
     if ConfirmForm().validate_on_submit():
         with saving() as saved:

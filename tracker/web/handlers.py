@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, url_for
+from flask import abort, current_app, flash, url_for
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 
-from tracker.core.errors import DomainError
+from tracker.core.errors import DomainError, Forbidden
 from tracker.extensions import db
 from tracker.web.forms import INT_LIMIT, apply_domain_error
 
@@ -37,12 +37,15 @@ def saving(
     When a service refuses (``DomainError``) nothing is kept: the transaction
     is rolled back and the reason is shown on the form field it concerns, or
     as a message at the top of the page. ``outcome.ok`` tells which happened.
+    A refusal of the user's permission on the object (``Forbidden``) is a 403.
     """
     outcome = Outcome()
     try:
         yield outcome
     except DomainError as error:
         db.session.rollback()
+        if isinstance(error, Forbidden):
+            abort(403)
         outcome.error = error
         if form is None or not apply_domain_error(form, error, aliases):
             flash(error.message, "danger")

@@ -103,6 +103,14 @@ def has_role(user: Any, *roles: Role) -> bool:
     return bool(getattr(user, "is_authenticated", False) and set(roles) & user.roles)
 
 
+def is_user(user: Any, *user_ids: int | None) -> bool:
+    """``user`` is a logged-in person whose id is one of ``user_ids`` (an empty
+    id, such as a meeting without a chair, matches nobody)."""
+    if not getattr(user, "is_authenticated", False) or user.id is None:
+        return False
+    return user.id in user_ids
+
+
 def enforce_access() -> Any:
     """``before_request`` hook: apply the view's declared rule."""
     if request.endpoint is None:  # no route matched: let the 404/405 handler answer
