@@ -18,6 +18,7 @@ from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.audit_trail import register_field_labels
+from tracker.core.fields import data_fields
 from tracker.core.forms import ConfirmForm
 from tracker.core.handlers import form_status, record_id, saving
 from tracker.core.permissions import Role, require_role
@@ -28,8 +29,10 @@ from tracker.decisions.forms import (
     LABELS,
     AdverseEventForm,
     AmendForm,
+    DecisionFields,
     DecisionForm,
     PatientAnswerForm,
+    PlanFields,
     PlanForm,
     PrerequisiteForm,
     ProcedureForm,
@@ -74,9 +77,9 @@ def _fill_techniques(form: Any, current_id: int | None = None) -> None:
 def _form_data(decision: Decision | None) -> dict[str, Any]:
     if decision is None:
         return {}
-    data = {name: getattr(decision, name) for name in services.DECISION_FIELDS}
+    data = {name: getattr(decision, name) for name in data_fields(DecisionFields)}
     if decision.plan is not None:
-        data.update({name: getattr(decision.plan, name) for name in services.PLAN_FIELDS})
+        data.update({name: getattr(decision.plan, name) for name in data_fields(PlanFields)})
     return data
 
 
