@@ -131,7 +131,9 @@ def _entered(model: Any, fields: type, *, after: dict[str, tuple[Column, ...]]) 
 
 
 def _by_type(model: Any, name: str) -> Column:
-    attribute = getattr(model, name)
+    attribute = getattr(model, name, None)
+    if attribute is None:
+        raise AttributeError(f"the form's field {name!r} has no column on {model.__name__}")
     kind = attribute.type
     if attribute.foreign_keys:
         # A row of another table is exported by its code or name: say which.
