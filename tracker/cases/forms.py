@@ -39,7 +39,6 @@ from tracker.cases.models import (
 )
 from tracker.cases.rules import (
     FIELD_LABELS,
-    REFERRAL_FIELDS,
     CaseStatus,
     birth_date_problem,
     mrn_problem,
@@ -149,12 +148,7 @@ class ReferralFields(Form):
 
     def details(self) -> dict[str, Any]:
         """The sheet's values as the services take them."""
-        values = {name: getattr(self, name).data for name in REFERRAL_FIELDS}
-        values["treatments_tried"] = [member.name for member in values["treatments_tried"] or []]
-        for name, value in values.items():
-            if isinstance(value, str):
-                values[name] = value.strip() or None
-        return values
+        return self.values(ReferralFields)
 
 
 class ReferralCreateForm(PatientFields, ReferralFields):

@@ -119,9 +119,6 @@ FIELD_LABELS: dict[str, Any] = {
     "patient_agreed_on": _l("Date the patient agreed to the case being presented"),
 }
 
-#: The referral sheet's fields, as named on the model and in the forms.
-REFERRAL_FIELDS = tuple(FIELD_LABELS)
-
 #: What the meeting needs on the referral sheet before the case can be scheduled.
 REQUIRED_FOR_MEETING = (
     "referrer_id",

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.auth.models import User
+from tracker.cases.forms import ReferralFields
 from tracker.cases.models import (
     CaseEvent,
     CaseEventKind,
@@ -27,7 +28,6 @@ from tracker.cases.models import (
 from tracker.cases.permissions import can_correct_identity, can_edit_referral
 from tracker.cases.rules import (
     EDITABLE,
-    REFERRAL_FIELDS,
     CaseStatus,
     birth_date_problem,
     mrn_problem,
@@ -36,6 +36,7 @@ from tracker.cases.rules import (
 )
 from tracker.core.audit_trail import ChangeSince, changes_since
 from tracker.core.errors import ConflictError, DomainError, Forbidden
+from tracker.core.fields import assign
 from tracker.core.time import local_today
 from tracker.extensions import db
 
@@ -254,9 +255,7 @@ def refer_case(patient: Patient, details: dict[str, Any], *, by: User) -> Referr
         status=CaseStatus.DRAFT,
         created_by_id=by.id,
     )
-    for name in REFERRAL_FIELDS:
-        if name in details:
-            setattr(referral, name, details[name])
+    assign(referral, details, ReferralFields)
     db.session.add(referral)
     _record_event(referral, CaseEventKind.CREATED, by=by, to_status=CaseStatus.DRAFT)
     db.session.flush()
@@ -285,9 +284,7 @@ def update_referral(
     if referral.version != expected_version:
         raise EditConflict(changes_since("Referral", referral.id, expected_version))
     _check_details(details)
-    for name in REFERRAL_FIELDS:
-        if name in details:
-            setattr(referral, name, details[name])
+    assign(referral, details, ReferralFields)
     if referral.status is CaseStatus.SCHEDULED and not referral.is_complete:
         raise DomainError(
             _l(

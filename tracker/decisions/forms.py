@@ -29,8 +29,6 @@ from tracker.decisions.models import (
     PatientAnswer,
     PlanPriority,
 )
-from tracker.decisions.rules import TECHNIQUE_PARAMETERS
-from tracker.decisions.services import DECISION_FIELDS, PLAN_FIELDS
 from tracker.web.forms import (
     EnumCheckboxField,
     EnumRadioField,
@@ -50,11 +48,9 @@ LABELS: dict[str, Any] = {
 }
 
 
-def _text(value: Any) -> Any:
-    return value.strip() or None if isinstance(value, str) else value
+class DecisionFields(Form):
+    """What the meeting decides: the decision's own fields."""
 
-
-class _DecisionFields(Form):
     reasons = TextAreaField(_l("Reasons"), validators=[Length(max=8000)], render_kw={"rows": 4})
     follows_guidelines = YesNoField(_l("Follows the reference guidelines"))
     guideline_reference = StringField(
@@ -64,9 +60,12 @@ class _DecisionFields(Form):
     )
     clinical_trial_proposed = BooleanField(LABELS["clinical_trial_proposed"])
     clinical_trial = StringField(LABELS["clinical_trial"], validators=[Length(max=300)])
+    outcome = EnumRadioField(_l("Decision"), enum=Outcome, validators=[Optional()])
 
 
-class _PlanFields(Form):
+class PlanFields(Form):
+    """The plan of a proposed procedure."""
+
     technique_id = SelectField(_l("Technique"), coerce=optional_int)
     target = StringField(
         _l("Target"),
@@ -88,21 +87,19 @@ class _PlanFields(Form):
     notes = TextAreaField(_l("Plan notes"), validators=[Length(max=4000)], render_kw={"rows": 2})
 
     def plan_values(self) -> dict[str, Any]:
-        values = {name: _text(getattr(self, name).data) for name in PLAN_FIELDS}
-        values["guidance"] = [member.name for member in values["guidance"] or []]
-        return values
+        return self.values(PlanFields)
 
 
-class DecisionForm(_DecisionFields, _PlanFields):
+class DecisionForm(DecisionFields, PlanFields):
     """Meeting mode: the decision and, when a procedure is proposed, its plan."""
 
-    outcome = EnumRadioField(_l("Decision"), enum=Outcome, validators=[Optional()])
-
     def decision_values(self) -> dict[str, Any]:
-        return {name: _text(getattr(self, name).data) for name in DECISION_FIELDS}
+        return self.values(DecisionFields)
 
 
-class AmendForm(_DecisionFields):
+class AmendForm(DecisionFields):
+    #: Decided at the meeting: only a new discussion changes it.
+    outcome = None  # type: ignore[assignment]
     amendment_reason = TextAreaField(
         _l("Why is the decision corrected?"),
         validators=[DataRequired(), Length(max=2000)],
@@ -110,7 +107,7 @@ class AmendForm(_DecisionFields):
     )
 
 
-class PlanForm(_PlanFields):
+class PlanForm(PlanFields):
     pass
 
 
@@ -140,31 +137,16 @@ class AdverseEventForm(Form):
     )
 
 
-PROCEDURE_FIELDS = (
-    "performed_on",
-    "technique_id",
-    "deviation_reason",
-    "target",
-    "distance_mm",
-    *TECHNIQUE_PARAMETERS,
-    "immediate_result",
-)
-
-
 def _count(label: Any, maximum: int, description: Any = None) -> IntegerField:
     return IntegerField(
         label, validators=[Optional(), NumberRange(min=0, max=maximum)], description=description
     )
 
 
-class ProcedureForm(Form):
+class ProcedureFields(Form):
+    """The procedure performed, as recorded on its own row."""
+
     performed_on = DateField(_l("Date of the procedure"), validators=[InputRequired()])
-    operator_ids = SelectMultipleField(
-        _l("Operators"),
-        coerce=int,
-        widget=widgets.ListWidget(prefix_label=False),
-        option_widget=widgets.CheckboxInput(),
-    )
     technique_id = SelectField(_l("Technique used"), coerce=optional_int)
     deviation_reason = TextAreaField(
         _l("Why the technique differs from the plan"),
@@ -196,6 +178,17 @@ class ProcedureForm(Form):
     immediate_result = TextAreaField(
         _l("Immediate result"), validators=[Length(max=4000)], render_kw={"rows": 2}
     )
+
+
+class ProcedureForm(ProcedureFields):
+    """The procedure, who performed it and an adverse event if one happened."""
+
+    operator_ids = SelectMultipleField(
+        _l("Operators"),
+        coerce=int,
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
     ae_grade = SelectField(
         _l("Adverse event: CIRSE grade"), coerce=optional_int, choices=GRADE_CHOICES
     )
@@ -203,8 +196,8 @@ class ProcedureForm(Form):
         _l("Adverse event: what happened"), validators=[Length(max=4000)], render_kw={"rows": 2}
     )
 
-    def values(self) -> dict[str, Any]:
-        return {name: _text(getattr(self, name).data) for name in PROCEDURE_FIELDS}
+    def values(self, of: type | None = None) -> dict[str, Any]:
+        return super().values(of or ProcedureFields)
 
     def adverse_event(self) -> dict[str, Any] | None:
         if self.ae_grade.data is None and not (self.ae_description.data or "").strip():

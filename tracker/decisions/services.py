@@ -15,7 +15,9 @@ from tracker.cases.rules import CaseStatus
 from tracker.catalogue.models import Technique
 from tracker.core.audit_trail import ChangeSince, changes_since
 from tracker.core.errors import ConflictError, DomainError, Forbidden
+from tracker.core.fields import assign
 from tracker.core.time import local_today, to_local, utcnow
+from tracker.decisions.forms import DecisionFields, PlanFields, ProcedureFields
 from tracker.decisions.models import (
     PREREQUISITES,
     AdverseEvent,
@@ -59,28 +61,6 @@ procedure_recorded = signals.signal("procedure-recorded")
 #: Sent after an adverse event is added to a procedure (sender: the procedure).
 adverse_event_recorded = signals.signal("adverse-event-recorded")
 
-DECISION_FIELDS = (
-    "outcome",
-    "reasons",
-    "follows_guidelines",
-    "guideline_reference",
-    "clinical_trial_proposed",
-    "clinical_trial",
-)
-PLAN_FIELDS = (
-    "technique_id",
-    "target",
-    "side",
-    "guidance",
-    "anaesthesia",
-    "care_setting",
-    "anaesthetist_needed",
-    "priority",
-    "target_on",
-    "distance_mm",
-    "notes",
-)
-
 
 def decision_for(item: AgendaItem) -> Decision | None:
     return db.session.scalar(select(Decision).where(Decision.agenda_item_id == item.id))
@@ -105,9 +85,7 @@ def _apply_plan(decision: Decision, plan_values: dict[str, Any] | None) -> None:
     if plan is None:
         plan = ProcedurePlan(decision=decision, referral_id=decision.referral_id)
         db.session.add(plan)
-    for name in PLAN_FIELDS:
-        if name in plan_values:
-            setattr(plan, name, plan_values[name])
+    assign(plan, plan_values, PlanFields)
 
 
 class DraftConflict(ConflictError):
@@ -165,9 +143,7 @@ def save_draft(
             recorded_by_id=by.id,
         )
         db.session.add(decision)
-    for name in DECISION_FIELDS:
-        if name in values:
-            setattr(decision, name, values[name])
+    assign(decision, values, DecisionFields)
     _apply_plan(decision, plan_values)
     # Every save moves the version on, even one that changed only the plan.
     decision.draft_saved_at = utcnow()
@@ -289,9 +265,7 @@ def update_plan(plan: ProcedurePlan, values: dict[str, Any], *, by: User) -> Non
     if plan.decision.referral.status is not CaseStatus.PLANNED:
         raise DomainError(_l("The plan can no longer change: the case is not waiting for it."))
     _check_active_technique(values.get("technique_id"), plan.technique_id)
-    for name in PLAN_FIELDS:
-        if name in values:
-            setattr(plan, name, values[name])
+    assign(plan, values, PlanFields)
     check_plan(plan)
     if (plan.distance_mm or 0) < 0:
         raise DomainError(_l("This value cannot be negative."), "distance_mm")
@@ -346,8 +320,7 @@ def record_procedure(
         recorded_by_id=by.id,
         operators=operators,
     )
-    for name, value in values.items():
-        setattr(procedure, name, value)
+    assign(procedure, values, ProcedureFields)
     if procedure.technique_id == plan.technique_id:
         procedure.deviation_reason = None
     db.session.add(procedure)

@@ -18,14 +18,17 @@ from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.errors import DomainError, Forbidden
+from tracker.core.fields import data_fields
 from tracker.core.time import local_today
 from tracker.decisions import queries, services
 from tracker.decisions.forms import (
     LABELS,
     AdverseEventForm,
     AmendForm,
+    DecisionFields,
     DecisionForm,
     PatientAnswerForm,
+    PlanFields,
     PlanForm,
     PrerequisiteForm,
     ProcedureForm,
@@ -76,9 +79,9 @@ def _fill_techniques(form: Any, current_id: int | None = None) -> None:
 def _form_data(decision: Decision | None) -> dict[str, Any]:
     if decision is None:
         return {}
-    data = {name: getattr(decision, name) for name in services.DECISION_FIELDS}
+    data = {name: getattr(decision, name) for name in data_fields(DecisionFields)}
     if decision.plan is not None:
-        data.update({name: getattr(decision.plan, name) for name in services.PLAN_FIELDS})
+        data.update({name: getattr(decision.plan, name) for name in data_fields(PlanFields)})
     return data
 
 

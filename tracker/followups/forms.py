@@ -17,7 +17,6 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from tracker.followups.models import PGIC, AnalgesicUse, AssessmentMode, SideEffect
-from tracker.followups.services import ASSESSMENT_FIELDS
 from tracker.web.forms import (
     EnumCheckboxField,
     EnumRadioField,
@@ -43,14 +42,17 @@ PGIC_CHOICES = [SelectChoice("", "—")] + [
 
 
 class AssessmentForm(Form):
+    """An assessment: its fields are the record's, in the order of the
+    assessments export (the page lays them out in its own order)."""
+
     assessed_on = DateField(_l("Date"), validators=[InputRequired()])
     mode = EnumRadioField(_l("How"), enum=AssessmentMode, validators=[InputRequired()])
+    nrs_now = _score(_l("Pain now (NRS 0-10)"))
     nrs_average = _score(
         _l("Average pain (NRS 0-10)"),
         required=True,
         description=_l("Compared with the referral's baseline to judge the response."),
     )
-    nrs_now = _score(_l("Pain now (NRS 0-10)"))
     nrs_worst = _score(_l("Worst pain (NRS 0-10)"))
     relief_pct = IntegerField(
         _l("Relief estimated by the patient (%)"),
@@ -71,13 +73,6 @@ class AssessmentForm(Form):
         description=_l("Counts as a recurrence whatever the score."),
     )
     note = TextAreaField(_l("Note"), validators=[Length(max=4000)], render_kw={"rows": 2})
-
-    def values(self) -> dict[str, Any]:
-        values = {name: getattr(self, name).data for name in ASSESSMENT_FIELDS}
-        values["side_effects"] = [member.name for member in values["side_effects"] or []]
-        for name in ("side_effects_other", "note"):
-            values[name] = (values[name] or "").strip() or None
-        return values
 
 
 class MissedForm(Form):

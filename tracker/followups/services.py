@@ -13,14 +13,17 @@ from sqlalchemy.orm import joinedload
 
 from tracker.auth.models import User
 from tracker.cases import services as case_services
+from tracker.cases.forms import ReferralFields
 from tracker.cases.models import Referral
-from tracker.cases.rules import REFERRAL_FIELDS, CaseStatus
+from tracker.cases.rules import CaseStatus
 from tracker.catalogue.models import Technique
 from tracker.core.errors import DomainError, Forbidden
+from tracker.core.fields import assign, data_fields
 from tracker.core.time import local_today, utcnow
 from tracker.decisions.models import Procedure
 from tracker.decisions.services import adverse_event_recorded, procedure_recorded
 from tracker.extensions import db
+from tracker.followups.forms import AssessmentForm
 from tracker.followups.models import (
     Assessment,
     CaseVerdict,
@@ -59,22 +62,6 @@ SCORES = {
     "relief_pct": (0, 100),
     "pgic": (1, 7),
 }
-ASSESSMENT_FIELDS = (
-    "assessed_on",
-    "mode",
-    "nrs_now",
-    "nrs_average",
-    "nrs_worst",
-    "relief_pct",
-    "pgic",
-    "dn4",
-    "side_effects",
-    "side_effects_other",
-    "analgesic_use",
-    "pain_is_back",
-    "note",
-)
-
 
 # --- schedules ------------------------------------------------------------------
 
@@ -298,9 +285,7 @@ def log_assessment(
         followup=followup,
         recorded_by_id=by.id,
     )
-    for name in ASSESSMENT_FIELDS:
-        if name in values:
-            setattr(assessment, name, values[name])
+    assign(assessment, values, AssessmentForm)
     db.session.add(assessment)
     if followup is not None:
         followup.status = FollowUpStatus.DONE
@@ -401,7 +386,7 @@ def present_again(
     )
     if later is not None:
         raise DomainError(_l("This case has already been presented again as %(case)s.", case=later))
-    details = {name: _copy(getattr(referral, name)) for name in REFERRAL_FIELDS}
+    details = {name: _copy(getattr(referral, name)) for name in data_fields(ReferralFields)}
     latest = db.session.scalar(
         select(Assessment)
         .where(Assessment.referral_id == referral.id)

@@ -27,17 +27,34 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Numeric, Select, String, case, cast, func, select, type_coerce
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Enum,
+    Float,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import aliased
 
 from tracker.auth.models import User
 from tracker.cases.models import Patient, Referral, age_on
 from tracker.catalogue.models import Indication, Technique
 from tracker.core.db import days_between
+from tracker.core.fields import data_fields
 from tracker.core.time import to_local
 from tracker.decisions.models import AdverseEvent, Decision, Procedure, ProcedurePlan
 from tracker.decisions.models import procedure_operators as operators
 from tracker.extensions import db
+from tracker.followups.forms import AssessmentForm
 from tracker.followups.models import Assessment, FollowUp
 from tracker.meetings.models import Meeting
 from tracker.outcomes.queries import OutcomeFilters, procedure_scope
@@ -96,6 +113,44 @@ def _plain(model: Any, name: str, **options: Any) -> Column:
 
 def _text(model: Any, name: str, *, identifying: bool = True) -> Column:
     return Column(name, getattr(model, name), TEXT, identifying=identifying)
+
+
+def _entered(model: Any, fields: type, *, after: dict[str, tuple[Column, ...]]) -> list[Column]:
+    """A column per field of the form people fill in, in the form's order,
+    written as its database column's type says (a field added to the form is
+    exported without a line here), each followed by the computed columns
+    ``after`` names for it."""
+    columns = []
+    for name in data_fields(fields):
+        columns.append(_by_type(model, name))
+        columns.extend(after.get(name, ()))
+    unknown = set(after) - set(data_fields(fields))
+    if unknown:
+        raise KeyError(f"no field {sorted(unknown)} on {fields.__name__}")
+    return columns
+
+
+def _by_type(model: Any, name: str) -> Column:
+    attribute = getattr(model, name, None)
+    if attribute is None:
+        raise AttributeError(f"the form's field {name!r} has no column on {model.__name__}")
+    kind = attribute.type
+    if attribute.foreign_keys:
+        # A row of another table is exported by its code or name: say which.
+        raise TypeError(f"{model.__name__}.{name} points at another table: export it by hand")
+    if isinstance(kind, Enum):  # before String, which it extends
+        return Column(name, _code(attribute))
+    if isinstance(kind, Boolean):
+        return Column(name, _yes_no(attribute))
+    if isinstance(kind, JSON):
+        return Column(name, _raw(attribute), LIST)
+    if isinstance(kind, Date):
+        return Column(name, _date(attribute), DATE)
+    if isinstance(kind, String):  # typed by people: left out of the research export
+        return _text(model, name)
+    if isinstance(kind, Integer | Float | Numeric):
+        return _plain(model, name)
+    raise TypeError(f"no export rule for {model.__name__}.{name} ({kind!r}): add one")
 
 
 CASE_COLUMNS = (
@@ -227,40 +282,40 @@ ASSESSMENT_COLUMNS = (
     Column("case_number", Referral.case_number, KEY, pseudonym="case_key"),
     Column("patient_mrn", Patient.mrn, KEY, pseudonym="patient_key", typed=True),
     Column("procedure_id", Procedure.id, KEY, pseudonym="procedure_key"),
-    Column("assessed_on", _date(Assessment.assessed_on), DATE),
-    Column("days_after_procedure", days_between(Assessment.assessed_on, Procedure.performed_on)),
-    Column("timepoint_days", FollowUp.offset_days),
-    Column("mode", _code(Assessment.mode)),
-    _plain(Assessment, "nrs_now"),
-    _plain(Assessment, "nrs_average"),
-    _plain(Assessment, "nrs_worst"),
-    Column("baseline_nrs", Referral.nrs_average),
-    Column(
-        "reduction_pct",
-        case(
-            (
-                Referral.nrs_average > 0,
-                func.round(
-                    cast(
-                        (Referral.nrs_average - Assessment.nrs_average)
-                        * 100.0
-                        / Referral.nrs_average,
-                        Numeric,
+    *_entered(
+        Assessment,
+        AssessmentForm,
+        after={
+            "assessed_on": (
+                Column(
+                    "days_after_procedure",
+                    days_between(Assessment.assessed_on, Procedure.performed_on),
+                ),
+                Column("timepoint_days", FollowUp.offset_days),
+            ),
+            "nrs_worst": (
+                Column("baseline_nrs", Referral.nrs_average),
+                Column(
+                    "reduction_pct",
+                    case(
+                        (
+                            Referral.nrs_average > 0,
+                            func.round(
+                                cast(
+                                    (Referral.nrs_average - Assessment.nrs_average)
+                                    * 100.0
+                                    / Referral.nrs_average,
+                                    Numeric,
+                                ),
+                                1,
+                            ),
+                        ),
+                        else_=None,
                     ),
-                    1,
                 ),
             ),
-            else_=None,
-        ),
+        },
     ),
-    _plain(Assessment, "relief_pct"),
-    _plain(Assessment, "pgic"),
-    _plain(Assessment, "dn4"),
-    Column("side_effects", _raw(Assessment.side_effects), LIST),
-    _text(Assessment, "side_effects_other"),
-    Column("analgesic_use", _code(Assessment.analgesic_use)),
-    Column("pain_is_back", _yes_no(Assessment.pain_is_back)),
-    _text(Assessment, "note"),
 )
 
 

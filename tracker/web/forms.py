@@ -17,6 +17,7 @@ from wtforms import Field, RadioField, SelectChoice, SelectField, SelectMultiple
 from wtforms.validators import StopValidation, ValidationError
 
 from tracker.core.errors import DomainError
+from tracker.core.fields import data_fields
 
 #: Invisible characters no one types (C0 controls but tab and line breaks, DEL).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -66,6 +67,22 @@ class Form(FlaskForm):
             field = super().bind_field(form, unbound_field, options)
             field.validators = [_storable, *field.validators]
             return field
+
+    def values(self, of: type | None = None) -> dict[str, Any]:
+        """The data of the record this form saves, as services take it: one
+        entry per data field of ``of`` (a class of fields this form inherits,
+        for a form that saves several records), by default of the form's own
+        class. Text is trimmed (empty is None), several choices are a list,
+        members of an enum in it are names."""
+        return {name: _plain(getattr(self, name)) for name in data_fields(of or type(self))}
+
+
+def _plain(field: Field) -> Any:
+    if isinstance(field, SelectMultipleField):
+        return [item.name if isinstance(item, enum.Enum) else item for item in field.data or []]
+    if isinstance(field.data, str):
+        return field.data.strip() or None
+    return field.data
 
 
 # Hospital addresses are often on internal domains (``hopital.local``), which
