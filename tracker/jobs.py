@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from tracker.auth import services as auth_services
 from tracker.auth.models import User
+from tracker.auth.rules import MailKind, may_email, may_email_sql
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus, missing_labels
 from tracker.core.db import refresh_statistics
@@ -145,7 +146,7 @@ def followup_digest(now: datetime) -> dict[str, int]:
     people: dict[int, User] = {}
     for followup in rows:
         person = followup.responsible
-        if person is None or not person.is_active or not person.email_followup_digest:
+        if not may_email(person, MailKind.FOLLOWUP_DIGEST):
             continue
         by_person[person.id].append(followup)
         people[person.id] = person
@@ -194,13 +195,18 @@ def retreatment(now: datetime) -> dict[str, int]:
     eligible = followup_queries.eligible_cases(today, limit=10_000, not_yet_told=True)
     referrer_ids = {row.referral.referrer_id for row in eligible} - {None}
     referrers = {
-        user.id: user for user in db.session.scalars(select(User).where(User.id.in_(referrer_ids)))
+        user.id: user
+        for user in db.session.scalars(
+            select(User).where(
+                User.id.in_(referrer_ids), may_email_sql(User, MailKind.ELIGIBLE_CASES)
+            )
+        )
     }
     for row in eligible:
         referral = row.referral
         referrer = referrers.get(referral.referrer_id)
-        if referrer is None or not referrer.is_active or not referrer.email_eligible_cases:
-            continue
+        if referrer is None:
+            continue  # no referrer, or one who may not be e-mailed (told once they may)
         queued += _notify(
             referrer,
             f"{followup_queries.ELIGIBLE_KEY}{referral.id}",
@@ -270,11 +276,13 @@ def _remind(now: datetime) -> int:
         for user_id in (meeting.chair_id, meeting.coordinator_id):
             if user_id:
                 people.setdefault(user_id, set())
-        users = db.session.scalars(select(User).where(User.id.in_(list(people)))).all()
+        users = db.session.scalars(
+            select(User).where(
+                User.id.in_(list(people)), may_email_sql(User, MailKind.MEETING_REMINDERS)
+            )
+        ).all()
         stamp = to_local(meeting.starts_at).strftime("%Y%m%d%H%M")
         for user in users:
-            if not user.is_active or not user.email_meeting_reminders:
-                continue
             queued += _notify(
                 user,
                 f"meeting-reminder:{meeting.id}:{user.id}:{stamp}",
@@ -308,7 +316,7 @@ def draft_reminders(now: datetime) -> dict[str, int]:
     queued = 0
     for referral in drafts:
         person = referral.referrer or referral.created_by
-        if person is None or not person.is_active or not person.email_draft_reminders:
+        if not may_email(person, MailKind.DRAFT_REMINDERS):
             continue
         # Once per period of ``days``: a reminder a week, not one a day.
         period = (now - referral.created_at).days // days
