@@ -209,14 +209,9 @@ class Activity:
         return max(0, self.proposed - self.as_planned - len(self.deviations) - self.refused)
 
 
-def summarise_activity(rows: Any, quorum_minimum: int) -> Activity:
-    from tracker.meetings.rules import quorum
-
+def summarise_activity(rows: Any) -> Activity:
     counts = [rows.discussed.get(meeting_id, 0) for meeting_id, _day in rows.meetings]
-    met = sum(
-        quorum(rows.specialties.get(meeting_id, []), quorum_minimum).is_met
-        for meeting_id, _day in rows.meetings
-    )
+    met = sum(meeting_id in rows.quorate for meeting_id, _day in rows.meetings)
     return Activity(
         meetings=len(rows.meetings),
         discussed=sum(counts),

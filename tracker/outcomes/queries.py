@@ -30,6 +30,7 @@ from tracker.followups.models import Assessment, FollowUp, FollowUpKind, FollowU
 from tracker.followups.rules import Reading, Session
 from tracker.followups.services import rule_settings
 from tracker.meetings.models import AgendaItem, Attendance, ItemState, Meeting, MeetingStatus
+from tracker.meetings.rules import quorum_met_sql
 from tracker.outcomes.analysis import (
     DAYS_PER_MONTH,
     MODERATE_PCT,
@@ -169,7 +170,8 @@ class ActivityRows:
     #: Held meetings in the period: (id, local date).
     meetings: list[tuple[int, date]]
     discussed: dict[int, int]
-    specialties: dict[int, list[Any]]
+    #: The held meetings whose attendance made the quorum.
+    quorate: set[int]
     #: Days from referral to the meeting that decided, one per decision.
     to_discussion: list[int]
     #: Days from that meeting to the procedure, one per decision followed.
@@ -214,7 +216,9 @@ def _meeting_days(connection: Any) -> dict[int, date]:
     }
 
 
-def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> ActivityRows:
+def activity_rows(
+    filters: OutcomeFilters, catalogue: dict[int, Technique], quorum_minimum: int
+) -> ActivityRows:
     """The RCP's activity over held meetings in the period: six queries."""
     meetings = [
         (meeting_id, to_local(starts_at).date())
@@ -237,11 +241,14 @@ def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> A
             ).group_by(AgendaItem.meeting_id)
         ).all()
     )
-    specialties: dict[int, list[Any]] = defaultdict(list)
-    for meeting_id, specialty in db.session.execute(
-        select(Attendance.meeting_id, Attendance.specialty).where(Attendance.meeting_id.in_(held))
-    ):
-        specialties[meeting_id].append(specialty)
+    quorate = set(
+        db.session.scalars(
+            select(Attendance.meeting_id)
+            .where(Attendance.meeting_id.in_(held))
+            .group_by(Attendance.meeting_id)
+            .having(quorum_met_sql(Attendance.specialty, quorum_minimum))
+        )
+    )
 
     decided = _case_filters(
         _meeting_period(
@@ -323,7 +330,7 @@ def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> A
     return ActivityRows(
         meetings=meetings,
         discussed=discussed,
-        specialties=dict(specialties),
+        quorate=quorate,
         to_discussion=to_discussion,
         to_procedure=to_procedure,
         proposed=proposed,
