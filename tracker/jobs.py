@@ -218,6 +218,8 @@ def retreatment(now: datetime) -> dict[str, int]:
             reasons=explain_all(row.reasons),
             link=external_url("cases.show", referral_id=referral.id),
         )
+        # Told, whether this run wrote the message or found it written already.
+        row.referrer_told_at = now
     return {"refreshed": len(stale), "eligible": len(eligible), "queued": queued}
 
 

@@ -224,6 +224,9 @@ class CaseVerdict(db.Model):
     #: [{"code": ..., "values": {...}}]: put into words when shown.
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When the referrer was e-mailed that the case is eligible for re-discussion
+    #: (once per case: a verdict recomputed later keeps it).
+    referrer_told_at: Mapped[datetime | None]
 
     #: ``referral.verdict`` lets the case page load it with the case.
     referral: Mapped[Referral] = relationship(backref=backref("verdict", uselist=False))

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from tracker.cases.models import Referral
-from tracker.core.mail import OutboxMessage
 from tracker.core.memo import once_per_request
 from tracker.decisions.models import Procedure
 from tracker.extensions import db
@@ -146,10 +145,7 @@ def eligible_cases(
     if referrer_id is not None:
         query = query.where(Referral.referrer_id == referrer_id)
     if not_yet_told:
-        told = select(OutboxMessage.id).where(
-            OutboxMessage.dedup_key == literal(ELIGIBLE_KEY) + cast(CaseVerdict.referral_id, String)
-        )
-        query = query.where(~told.exists())
+        query = query.where(CaseVerdict.referrer_told_at.is_(None))
     return list(db.session.scalars(query))
 
 
@@ -170,7 +166,9 @@ def eligible_count(today: date) -> int:
     return db.session.scalar(select(func.count()).select_from(found))
 
 
-#: The outbox key of the e-mail telling a referrer a case became eligible.
+#: The outbox key of the e-mail telling a referrer a case became eligible (the
+#: verdict's ``referrer_told_at`` records that it was sent; the key keeps two
+#: schedulers at once from writing it twice).
 ELIGIBLE_KEY = "eligible:"
 
 
