@@ -40,8 +40,8 @@ from tracker.extensions import db
 from tracker.followups import queries as followup_queries
 from tracker.followups import services as followup_services
 from tracker.followups.explain import explain_all
-from tracker.followups.models import CaseVerdict, FollowUp, FollowUpStatus, open_verdict
-from tracker.followups.rules import Kind
+from tracker.followups.models import CaseVerdict, FollowUp, FollowUpStatus
+from tracker.followups.rules import interval_passed_sql
 from tracker.meetings import services as meeting_services
 from tracker.meetings.models import OPEN, AgendaItem, ItemState, Meeting, MeetingStatus
 
@@ -180,11 +180,7 @@ def retreatment(now: datetime) -> dict[str, int]:
     # Verdicts that change with time alone: the minimum interval has passed.
     stale = db.session.scalars(
         select(CaseVerdict)
-        .where(
-            open_verdict(),
-            CaseVerdict.kind == Kind.NOT_YET,
-            CaseVerdict.eligible_from <= today,
-        )
+        .where(interval_passed_sql(CaseVerdict, today))
         .options(joinedload(CaseVerdict.referral))
     ).all()
     for row in stale:

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -35,6 +35,7 @@ from sqlalchemy import (
     and_,
     case,
     func,
+    literal_column,
     null,
     or_,
     select,
@@ -388,6 +389,95 @@ def retreatment_verdict(sessions: Sequence[Session], today: date) -> Verdict:
         recurrence=True,
         partial=partial,
     )
+
+
+# --- the kept verdict, as of a day ---------------------------------------------------
+
+#: The kept verdicts that are, or may become with time alone, "eligible": the
+#: partial index ``ix_case_verdicts_open`` holds only these.
+OPEN_KINDS = (Kind.ELIGIBLE, Kind.NOT_YET)
+
+
+class KeptVerdict(Protocol):
+    """A verdict as kept in the database (``CaseVerdict``). The SQL forms below
+    take the mapped class itself, whose attributes are then the columns."""
+
+    kind: Kind
+    recurrence: bool
+    eligible_from: date | None
+
+
+def is_open_sql(kind: Any) -> ColumnElement[bool]:
+    """``kind IN ('ELIGIBLE', 'NOT_YET')`` with the names written out, not bound:
+    the partial index's own condition, which a query must state in these words
+    for the database to use that index."""
+    return kind.in_([literal_column(f"'{member.name}'") for member in OPEN_KINDS])
+
+
+def interval_passed(verdict: KeptVerdict, today: date) -> bool:
+    """Kept as "not yet" only for the minimum interval, which has passed by
+    ``today``: eligible now, as ``retreatment_verdict`` would say today."""
+    return (
+        verdict.kind is Kind.NOT_YET
+        and verdict.recurrence
+        and verdict.eligible_from is not None
+        and verdict.eligible_from <= today
+    )
+
+
+def _interval_passed_terms(verdict: Any, today: date) -> ColumnElement[bool]:
+    return and_(
+        verdict.kind == Kind.NOT_YET,
+        verdict.recurrence.is_(True),
+        verdict.eligible_from <= today,
+    )
+
+
+def interval_passed_sql(verdict: Any, today: date) -> ColumnElement[bool]:
+    """``interval_passed`` in SQL (within the partial index of open verdicts)."""
+    return and_(is_open_sql(verdict.kind), _interval_passed_terms(verdict, today))
+
+
+def kind_on(verdict: KeptVerdict, today: date) -> Kind:
+    """The kept verdict as of ``today``."""
+    return Kind.ELIGIBLE if interval_passed(verdict, today) else verdict.kind
+
+
+def is_eligible(verdict: KeptVerdict, today: date) -> bool:
+    """Eligible for re-discussion on ``today``, by the kept verdict."""
+    return kind_on(verdict, today) is Kind.ELIGIBLE
+
+
+def is_eligible_sql(verdict: Any, today: date) -> ColumnElement[bool]:
+    """``is_eligible`` in SQL.
+
+    Written as the partial index's condition, with the finer test as an
+    expression that no index answers: the planner then walks that index in order
+    (or a referrer's cases) instead of sorting every verdict.
+    """
+    return and_(
+        is_open_sql(verdict.kind),
+        case(
+            (verdict.kind == Kind.ELIGIBLE, 1),
+            (_interval_passed_terms(verdict, today), 1),
+            else_=0,
+        )
+        == 1,
+    )
+
+
+def waiting_for_discussion(verdict: KeptVerdict, presented_again: bool, today: date) -> bool:
+    """Eligible today and not presented again yet (the case has no later
+    episode): what the lists of eligible cases show and referrers hear of."""
+    return is_eligible(verdict, today) and not presented_again
+
+
+def waiting_for_discussion_sql(
+    verdict: Any, presented_again: ColumnElement[bool], today: date
+) -> ColumnElement[bool]:
+    """``waiting_for_discussion`` in SQL; ``presented_again`` is the query's own
+    test for a later episode."""
+    return and_(is_eligible_sql(verdict, today), ~presented_again)
 
 
 # --- relief ---------------------------------------------------------------------------

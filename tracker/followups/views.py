@@ -34,7 +34,7 @@ from tracker.followups.chart import Point, Trajectory, trajectory_svg
 from tracker.followups.explain import explain, explain_all
 from tracker.followups.forms import AssessmentForm, MissedForm, PresentAgainForm, WorklistFilterForm
 from tracker.followups.models import FollowUp, FollowUpKind, FollowUpStatus
-from tracker.followups.rules import describe_day, reduction_pct, response_category
+from tracker.followups.rules import describe_day, kind_on, reduction_pct, response_category
 
 logger = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ def _case_section(referral: Referral) -> dict[str, Any]:
     trajectory, rows = trajectory_of(referral)
     stored = referral.verdict  # loaded with the case
     today = local_today()
-    if stored is not None and queries.current_kind(stored, today) is stored.kind:
+    if stored is not None and kind_on(stored, today) is stored.kind:
         kind, reasons = stored.kind, explain_all(stored.reasons)
     else:
         # The minimum interval has passed since the verdict was kept: say it as of today.
