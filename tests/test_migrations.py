@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from tracker.extensions import db
 
@@ -31,4 +31,52 @@ def test_migrations_downgrade_to_nothing_and_upgrade_again(scratch_database_url,
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         upgrade()
         assert set(inspect(db.engine).get_table_names()) == tables
+        db.engine.dispose()
+
+
+def test_referrers_already_told_are_read_from_the_outbox(scratch_database_url, instance_path):
+    """The upgrade that records "referrer told" on the verdict fills it from the
+    e-mails already written, on SQLite and PostgreSQL alike."""
+    from datetime import UTC, datetime
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import insert
+
+    from tests.conftest import TEST_CONFIG
+    from tests.factories import make_referral
+    from tracker import create_app
+    from tracker.core.mail import OutboxMessage
+    from tracker.followups.models import CaseVerdict
+    from tracker.followups.rules import Kind
+
+    told_at = datetime(2026, 11, 3, 5, 30, tzinfo=UTC)
+    scratch = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": scratch_database_url})
+    with scratch.app_context():
+        upgrade()
+        told, other_mail, untold = (make_referral() for _ in range(3))
+        for referral in (told, other_mail, untold):
+            db.session.add(CaseVerdict(referral_id=referral.id, kind=Kind.ELIGIBLE, reasons=[]))
+        db.session.commit()
+        downgrade(revision="2f9c4e7a1b63")
+        message = {
+            "recipient_email": "r@hospital.test",
+            "subject": "s",
+            "body": "b",
+            "created_at": told_at,
+        }
+        db.session.execute(
+            insert(OutboxMessage.__table__),
+            [
+                {**message, "dedup_key": f"eligible:{told.id}"},
+                {**message, "dedup_key": f"draft-reminder:{other_mail.id}:0"},
+                {**message, "dedup_key": f"eligible:{untold.id}0"},
+            ],
+        )
+        db.session.commit()
+        upgrade()
+        kept = dict(
+            db.session.execute(select(CaseVerdict.referral_id, CaseVerdict.referrer_told_at)).all()
+        )
+        assert kept == {told.id: told_at, other_mail.id: None, untold.id: None}
+        db.session.remove()
         db.engine.dispose()

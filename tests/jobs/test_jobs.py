@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 
 from tests.factories import (
     assess,
@@ -124,6 +124,58 @@ def test_a_verdict_waiting_for_the_interval_becomes_eligible_with_time(app, cloc
     assert on_time.counts == {"refreshed": 1, "eligible": 1, "queued": 1}
     db.session.refresh(row)
     assert row.kind is Kind.ELIGIBLE
+
+
+def eligible_case():
+    """A treated case whose pain came back after the minimum interval."""
+    procedure = make_procedure()
+    assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=5)
+    return procedure.referral
+
+
+def test_pruning_old_messages_does_not_tell_the_referrer_again(app, clock):
+    referral = eligible_case()
+    moment = at(date(2026, 11, 20), 6, 30)
+    assert run("retreatment", clock, moment).counts["queued"] == 1
+    verdict = db.session.get(CaseVerdict, referral.id)
+    assert verdict.referrer_told_at == moment
+    db.session.execute(delete(OutboxMessage))
+    db.session.commit()
+    again = run("retreatment", clock, at(date(2026, 11, 21), 6, 30))
+    assert again.counts == {"refreshed": 0, "eligible": 0, "queued": 0}
+    assert outbox() == []
+
+
+def test_a_referrer_who_turned_these_e_mails_off_hears_once_they_are_on_again(app, clock):
+    referral = eligible_case()
+    referral.referrer.email_eligible_cases = False
+    db.session.commit()
+    quiet = run("retreatment", clock, at(date(2026, 11, 20), 6, 30))
+    assert quiet.counts == {"refreshed": 0, "eligible": 1, "queued": 0}
+    assert db.session.get(CaseVerdict, referral.id).referrer_told_at is None
+    referral.referrer.email_eligible_cases = True
+    db.session.commit()
+    assert run("retreatment", clock, at(date(2026, 11, 21), 6, 30)).counts["queued"] == 1
+    assert [message.recipient_id for message in outbox()] == [referral.referrer_id]
+
+
+def test_a_message_already_written_counts_as_told(app, clock):
+    """Two schedulers at once: the second finds the message written by the
+    first, and records the referrer as told all the same."""
+    from tracker.core.mail import queue_mail
+
+    referral = eligible_case()
+    queue_mail(key=f"eligible:{referral.id}", to=referral.referrer, subject="s", body="b")
+    db.session.commit()
+    moment = at(date(2026, 11, 20), 6, 30)
+    assert run("retreatment", clock, moment).counts == {
+        "refreshed": 0,
+        "eligible": 1,
+        "queued": 0,
+    }
+    assert db.session.get(CaseVerdict, referral.id).referrer_told_at == moment
+    assert len(outbox()) == 1
 
 
 # --- meetings ------------------------------------------------------------------

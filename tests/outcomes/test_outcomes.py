@@ -278,3 +278,29 @@ def test_figures_are_kept_until_the_data_changes(client, auth, count_queries):
     assert first[0] == "1"  # one patient assessed at week 1
     treated({7: 7})  # one more, not relieved: the figures change at once
     assert week1()[0] == "2"
+
+
+def test_the_activity_counts_the_meetings_held_with_their_quorum(app):
+    from tests.factories import make_meeting, radiologist, running_meeting
+    from tracker.core.specialties import Specialty
+    from tracker.meetings import services as meeting_services
+    from tracker.outcomes.analysis import summarise_activity
+    from tracker.outcomes.queries import activity_rows
+
+    quorate = running_meeting(cases=0)  # three physician specialties
+    short = make_meeting()
+    nurse, secretary = make_user(specialty=Specialty.NURSING), make_user(specialty=Specialty.OTHER)
+    meeting_services.set_members_present(short, {radiologist().id, nurse.id, secretary.id}, by=None)
+    meeting_services.add_guest(short, name="Dr Guest", specialty=Specialty.PAIN_MEDICINE, by=None)
+    meeting_services.start_meeting(short, by=None)
+    for meeting in (quorate, short):
+        meeting_services.hold_meeting(meeting, by=None)
+    db.session.commit()
+
+    def with_quorum(minimum: int):
+        activity = summarise_activity(activity_rows(OutcomeFilters(), techniques(), minimum))
+        assert activity.meetings == 2
+        return activity.with_quorum
+
+    assert with_quorum(3) == wilson(1, 2)  # two specialties count at the short one
+    assert with_quorum(2) == wilson(2, 2)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.notify import notify
+from tracker.auth.rules import MailKind, may_email
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus, missing_labels
 from tracker.cases.settings import DRAFT_DAYS
@@ -33,7 +34,7 @@ def draft_reminders(now: datetime) -> dict[str, int]:
     queued = 0
     for referral in drafts:
         person = referral.referrer or referral.created_by
-        if person is None or not person.is_active or not person.email_draft_reminders:
+        if not may_email(person, MailKind.DRAFT_REMINDERS):
             continue
         # Once per period of ``days``: a reminder a week, not one a day.
         period = (now - referral.created_at).days // days

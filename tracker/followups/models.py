@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, column
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from tracker.auth.models import User
@@ -16,7 +16,7 @@ from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.time import utcnow
 from tracker.decisions.models import Procedure
 from tracker.extensions import db
-from tracker.followups.rules import Kind
+from tracker.followups.rules import Kind, is_open_sql
 
 
 class FollowUpKind(LabelledEnum):
@@ -187,16 +187,6 @@ class Assessment(Audited, db.Model):
         return [SideEffect[name] for name in self.side_effects or []]
 
 
-#: The verdicts that are or may become "eligible" (in SQL, for a partial index).
-OPEN_KINDS = "kind IN ('ELIGIBLE', 'NOT_YET')"
-
-
-def open_verdict() -> Any:
-    """The partial index's condition, written as it is there: a query that says
-    it in these words lets the database use ``ix_case_verdicts_open``."""
-    return text(f"case_verdicts.{OPEN_KINDS}")
-
-
 class CaseVerdict(db.Model):
     """The retreatment verdict of a treated case, kept up to date so that lists
     of eligible cases are one indexed query (recomputed when an assessment,
@@ -211,8 +201,8 @@ class CaseVerdict(db.Model):
             "ix_case_verdicts_open",
             "eligible_from",
             "referral_id",
-            sqlite_where=text(OPEN_KINDS),
-            postgresql_where=text(OPEN_KINDS),
+            sqlite_where=is_open_sql(column("kind")),
+            postgresql_where=is_open_sql(column("kind")),
         ),
     )
 
@@ -224,6 +214,9 @@ class CaseVerdict(db.Model):
     #: [{"code": ..., "values": {...}}]: put into words when shown.
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When the referrer was e-mailed that the case is eligible for re-discussion
+    #: (once per case: a verdict recomputed later keeps it).
+    referrer_told_at: Mapped[datetime | None]
 
     #: ``referral.verdict`` lets the case page load it with the case.
     referral: Mapped[Referral] = relationship(backref=backref("verdict", uselist=False))

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from tracker.cases.models import Referral
-from tracker.core.mail import OutboxMessage
 from tracker.core.memo import once_per_request
 from tracker.decisions.models import Procedure
 from tracker.extensions import db
@@ -19,9 +18,8 @@ from tracker.followups.models import (
     CaseVerdict,
     FollowUp,
     FollowUpStatus,
-    open_verdict,
 )
-from tracker.followups.rules import Kind
+from tracker.followups.rules import waiting_for_discussion_sql
 
 #: Rows shown per part of the worklist (the counts say how many in all): a
 #: day's work, not the whole backlog.
@@ -85,45 +83,11 @@ def worklist(
     return result
 
 
-def eligible_condition(today: date) -> Any:
-    """Stored verdicts that mean "eligible" today (including those that were
-    "not yet" only because of the interval, which has now passed).
-
-    Written as in the partial index ``ix_case_verdicts_open``, with the finer
-    test as an expression that no index answers: the planner then walks that
-    index in order (or a referrer's cases) instead of sorting every verdict.
-    """
-    return and_(
-        open_verdict(),
-        case(
-            (CaseVerdict.kind == Kind.ELIGIBLE, 1),
-            (
-                CaseVerdict.recurrence.is_(True) & (CaseVerdict.eligible_from <= today),
-                1,
-            ),
-            else_=0,
-        )
-        == 1,
-    )
-
-
-def current_kind(row: CaseVerdict, today: date) -> Kind:
-    """The stored verdict as of today: the same rule as ``eligible_condition``."""
-    if (
-        row.kind is Kind.NOT_YET
-        and row.recurrence
-        and row.eligible_from is not None
-        and row.eligible_from <= today
-    ):
-        return Kind.ELIGIBLE
-    return row.kind
-
-
 def _waiting_for_discussion(today: date) -> Any:
-    """Eligible today, and not presented again yet (no later episode)."""
+    """``rules.waiting_for_discussion`` over the kept verdicts."""
     later = aliased(Referral)
     presented_again = select(later.id).where(later.previous_referral_id == CaseVerdict.referral_id)
-    return and_(eligible_condition(today), ~presented_again.exists())
+    return waiting_for_discussion_sql(CaseVerdict, presented_again.exists(), today)
 
 
 def eligible_cases(
@@ -146,10 +110,7 @@ def eligible_cases(
     if referrer_id is not None:
         query = query.where(Referral.referrer_id == referrer_id)
     if not_yet_told:
-        told = select(OutboxMessage.id).where(
-            OutboxMessage.dedup_key == literal(ELIGIBLE_KEY) + cast(CaseVerdict.referral_id, String)
-        )
-        query = query.where(~told.exists())
+        query = query.where(CaseVerdict.referrer_told_at.is_(None))
     return list(db.session.scalars(query))
 
 
@@ -170,7 +131,9 @@ def eligible_count(today: date) -> int:
     return db.session.scalar(select(func.count()).select_from(found))
 
 
-#: The outbox key of the e-mail telling a referrer a case became eligible.
+#: The outbox key of the e-mail telling a referrer a case became eligible (the
+#: verdict's ``referrer_told_at`` records that it was sent; the key keeps two
+#: schedulers at once from writing it twice).
 ELIGIBLE_KEY = "eligible:"
 
 

@@ -12,6 +12,11 @@ The retreatment rule is the default rule of the product's domain reference:
 
 Every threshold is a setting of the technique. The verdict never schedules a
 procedure: it proposes presenting the case again at the RCP, which decides.
+
+Where a query needs one of these tests, its SQL is built here, beside the
+Python, from the same thresholds (the ``*_sql`` functions: they build
+expressions and run nothing); ``tests/followups/test_rules_in_sql.py`` holds
+each pair equal through the database.
 """
 
 from __future__ import annotations
@@ -20,10 +25,24 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    ColumnElement,
+    Enum,
+    Select,
+    and_,
+    case,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    type_coerce,
+)
 
+from tracker.core.db import days_between
 from tracker.core.enums import LabelledEnum, with_labels
 
 #: Default follow-up time points (days after the procedure): week 1, months 1,
@@ -109,11 +128,16 @@ class Response(LabelledEnum):
     WORSE = "worse"
 
 
+#: IMMPACT's thresholds of a reduction from baseline, in percent.
+SUBSTANTIAL_PCT, MODERATE_PCT = 50, 30
+#: The categories that count as "at least a moderate response".
+AT_LEAST_MODERATE = (Response.SUBSTANTIAL, Response.MODERATE)
+
 with_labels(
     Response,
     {
-        Response.SUBSTANTIAL: _l("Substantial (at least %(pct)d%% less pain)", pct=50),
-        Response.MODERATE: _l("Moderate (at least %(pct)d%% less pain)", pct=30),
+        Response.SUBSTANTIAL: _l("Substantial (at least %(pct)d%% less pain)", pct=SUBSTANTIAL_PCT),
+        Response.MODERATE: _l("Moderate (at least %(pct)d%% less pain)", pct=MODERATE_PCT),
         Response.MINIMAL_OR_NONE: _l("Minimal or none"),
         Response.WORSE: _l("Worse"),
     },
@@ -132,16 +156,62 @@ def at_least(baseline: int, nrs: int, pct: float) -> bool:
     return (baseline - nrs) * 100 >= pct * baseline
 
 
+def at_least_sql(baseline: Any, nrs: Any, pct: Any) -> ColumnElement[bool]:
+    """``at_least`` in SQL, in whole numbers as there."""
+    return (baseline - nrs) * 100 >= pct * baseline
+
+
 def response_category(baseline: int | None, nrs: int) -> Response | None:
+    """The IMMPACT category of a reading (None without a baseline)."""
     if not baseline:
         return None
     if nrs > baseline:
         return Response.WORSE
-    if at_least(baseline, nrs, 50):
+    if at_least(baseline, nrs, SUBSTANTIAL_PCT):
         return Response.SUBSTANTIAL
-    if at_least(baseline, nrs, 30):
+    if at_least(baseline, nrs, MODERATE_PCT):
         return Response.MODERATE
     return Response.MINIMAL_OR_NONE
+
+
+def response_category_sql(baseline: Any, nrs: Any) -> ColumnElement[Response | None]:
+    """``response_category`` in SQL (a ``Response``, or NULL without a baseline)."""
+    return type_coerce(
+        case(
+            (or_(baseline.is_(None), baseline == 0), null()),
+            (nrs > baseline, Response.WORSE.name),
+            (at_least_sql(baseline, nrs, SUBSTANTIAL_PCT), Response.SUBSTANTIAL.name),
+            (at_least_sql(baseline, nrs, MODERATE_PCT), Response.MODERATE.name),
+            else_=Response.MINIMAL_OR_NONE.name,
+        ),
+        Enum(Response, native_enum=False, length=40),
+    )
+
+
+def responds(baseline: int, nrs: int, pain_is_back: bool, partial_pct: float) -> bool:
+    """A reading that starts a relief: at least a partial response, and the
+    patient does not say the pain is back."""
+    return at_least(baseline, nrs, partial_pct) and not pain_is_back
+
+
+def responds_sql(
+    baseline: Any, nrs: Any, pain_is_back: Any, partial_pct: Any
+) -> ColumnElement[bool]:
+    """``responds`` in SQL."""
+    return and_(at_least_sql(baseline, nrs, partial_pct), pain_is_back.is_(False))
+
+
+def is_recurrence(baseline: int, nrs: int, pain_is_back: bool, recurrence_pct: float) -> bool:
+    """The pain has come back at this reading: the reduction has fallen below
+    the recurrence threshold, or the patient says so."""
+    return pain_is_back or not at_least(baseline, nrs, recurrence_pct)
+
+
+def is_recurrence_sql(
+    baseline: Any, nrs: Any, pain_is_back: Any, recurrence_pct: Any
+) -> ColumnElement[bool]:
+    """``is_recurrence`` in SQL."""
+    return or_(pain_is_back.is_(True), ~at_least_sql(baseline, nrs, recurrence_pct))
 
 
 @dataclass(frozen=True)
@@ -278,8 +348,7 @@ def retreatment_verdict(sessions: Sequence[Session], today: date) -> Verdict:
     )
     latest = readings[-1]
     latest_pct = reduction_pct(last.baseline, latest.nrs)
-    fallen = not at_least(last.baseline, latest.nrs, rule.recurrence_pct)
-    if not (fallen or latest.pain_is_back):
+    if not is_recurrence(last.baseline, latest.nrs, latest.pain_is_back, rule.recurrence_pct):
         return Verdict(
             Kind.RESPONDING,
             (responded, Reason("holding", {"latest": latest_pct, "on": latest.on})),
@@ -322,6 +391,98 @@ def retreatment_verdict(sessions: Sequence[Session], today: date) -> Verdict:
     )
 
 
+# --- the kept verdict, as of a day ---------------------------------------------------
+
+#: The kept verdicts that are, or may become with time alone, "eligible": the
+#: partial index ``ix_case_verdicts_open`` holds only these.
+OPEN_KINDS = (Kind.ELIGIBLE, Kind.NOT_YET)
+
+
+class KeptVerdict(Protocol):
+    """A verdict as kept in the database (``CaseVerdict``). The SQL forms below
+    take the mapped class itself, whose attributes are then the columns."""
+
+    kind: Kind
+    recurrence: bool
+    eligible_from: date | None
+
+
+def is_open_sql(kind: Any) -> ColumnElement[bool]:
+    """``kind IN ('ELIGIBLE', 'NOT_YET')`` with the names written out, not bound:
+    the partial index's own condition, which a query must state in these words
+    for the database to use that index."""
+    return kind.in_([literal_column(f"'{member.name}'") for member in OPEN_KINDS])
+
+
+def interval_passed(verdict: KeptVerdict, today: date) -> bool:
+    """Kept as "not yet" only for the minimum interval, which has passed by
+    ``today``: eligible now, as ``retreatment_verdict`` would say today."""
+    return (
+        verdict.kind is Kind.NOT_YET
+        and verdict.recurrence
+        and verdict.eligible_from is not None
+        and verdict.eligible_from <= today
+    )
+
+
+def _interval_passed_terms(verdict: Any, today: date) -> ColumnElement[bool]:
+    return and_(
+        verdict.kind == Kind.NOT_YET,
+        verdict.recurrence.is_(True),
+        verdict.eligible_from <= today,
+    )
+
+
+def interval_passed_sql(verdict: Any, today: date) -> ColumnElement[bool]:
+    """``interval_passed`` in SQL (within the partial index of open verdicts)."""
+    return and_(is_open_sql(verdict.kind), _interval_passed_terms(verdict, today))
+
+
+def kind_on(verdict: KeptVerdict, today: date) -> Kind:
+    """The kept verdict as of ``today``."""
+    return Kind.ELIGIBLE if interval_passed(verdict, today) else verdict.kind
+
+
+def is_eligible(verdict: KeptVerdict, today: date) -> bool:
+    """Eligible for re-discussion on ``today``, by the kept verdict."""
+    return kind_on(verdict, today) is Kind.ELIGIBLE
+
+
+def is_eligible_sql(verdict: Any, today: date) -> ColumnElement[bool]:
+    """``is_eligible`` in SQL.
+
+    Written as the partial index's condition, with the finer test as an
+    expression that no index answers: the planner then walks that index in order
+    (or a referrer's cases) instead of sorting every verdict.
+    """
+    return and_(
+        is_open_sql(verdict.kind),
+        case(
+            (verdict.kind == Kind.ELIGIBLE, 1),
+            (_interval_passed_terms(verdict, today), 1),
+            else_=0,
+        )
+        == 1,
+    )
+
+
+def waiting_for_discussion(verdict: KeptVerdict, presented_again: bool, today: date) -> bool:
+    """Eligible today and not presented again yet (the case has no later
+    episode): what the lists of eligible cases show and referrers hear of."""
+    return is_eligible(verdict, today) and not presented_again
+
+
+def waiting_for_discussion_sql(
+    verdict: Any, presented_again: ColumnElement[bool], today: date
+) -> ColumnElement[bool]:
+    """``waiting_for_discussion`` in SQL; ``presented_again`` is the query's own
+    test for a later episode."""
+    return and_(is_eligible_sql(verdict, today), ~presented_again)
+
+
+# --- relief ---------------------------------------------------------------------------
+
+
 def relief_duration(session: Session) -> tuple[int, bool] | None:
     """How long a procedure relieved the pain, for the outcomes' survival curve:
     ``(days, ended)``, or None when there was no response to last.
@@ -341,14 +502,61 @@ def relief_duration(session: Session) -> tuple[int, bool] | None:
         (
             index
             for index, reading in enumerate(readings)
-            if at_least(session.baseline, reading.nrs, rule.partial_pct)
-            and not reading.pain_is_back
+            if responds(session.baseline, reading.nrs, reading.pain_is_back, rule.partial_pct)
         ),
         None,
     )
     if responded is None:
         return None
     for reading in readings[responded + 1 :]:
-        if reading.pain_is_back or not at_least(session.baseline, reading.nrs, rule.recurrence_pct):
+        if is_recurrence(session.baseline, reading.nrs, reading.pain_is_back, rule.recurrence_pct):
             return (reading.on - session.performed_on).days, True
     return (readings[-1].on - session.performed_on).days, False
+
+
+def relief_duration_sql(readings: Any) -> Select[Any]:
+    """``relief_duration`` in SQL, for every procedure at once.
+
+    ``readings`` (a CTE) has one row per assessment: ``procedure_id``,
+    ``performed_on``, ``on``, ``nrs``, ``back`` (the pain is back), the episode's
+    ``baseline`` and the technique's ``partial`` and ``recurrence`` thresholds.
+    The query returns one row per procedure with a relief to measure:
+    ``procedure_id``, ``days`` and ``ended``. (Of two readings on one day,
+    neither form yet knows which came last: that is the ordering rule's part.)
+    """
+    r = readings.c
+    first = (
+        select(r.procedure_id, func.min(r.on).label("responded_on"))
+        .where(r.baseline > 0, responds_sql(r.baseline, r.nrs, r.back, r.partial))
+        .group_by(r.procedure_id)
+        .cte("responded")
+    )
+    recurred = func.min(
+        case(
+            (
+                and_(
+                    r.on > first.c.responded_on,
+                    is_recurrence_sql(r.baseline, r.nrs, r.back, r.recurrence),
+                ),
+                r.on,
+            )
+        )
+    )
+    per_procedure = (
+        select(
+            first.c.procedure_id,
+            func.min(r.performed_on).label("performed_on"),
+            recurred.label("recurred_on"),
+            func.max(r.on).label("last_on"),
+        )
+        .join(readings, r.procedure_id == first.c.procedure_id)
+        .group_by(first.c.procedure_id)
+        .subquery()
+    )
+    p = per_procedure.c
+    ended_on = func.coalesce(p.recurred_on, p.last_on)
+    return select(
+        p.procedure_id,
+        days_between(ended_on, p.performed_on).label("days"),
+        p.recurred_on.is_not(None).label("ended"),
+    )

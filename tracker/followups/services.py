@@ -42,7 +42,7 @@ from tracker.followups.rules import (
     RuleSettings,
     Session,
     Verdict,
-    at_least,
+    is_recurrence,
     regrowth_window,
     retreatment_verdict,
 )
@@ -299,8 +299,8 @@ def _pain_back(referral: Referral, assessment: Assessment, technique: Technique)
     if assessment.pain_is_back:
         return True
     baseline = referral.nrs_average
-    return bool(baseline) and not at_least(
-        baseline, assessment.nrs_average, technique.recurrence_pct
+    return bool(baseline) and is_recurrence(
+        baseline, assessment.nrs_average, assessment.pain_is_back, technique.recurrence_pct
     )
 
 

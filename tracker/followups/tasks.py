@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from tracker.auth.models import User
 from tracker.auth.notify import notify
+from tracker.auth.rules import MailKind, may_email, may_email_sql
 from tracker.core.scheduler import JobSpec
 from tracker.core.time import to_local
 from tracker.decisions.models import Procedure
@@ -20,8 +21,8 @@ from tracker.extensions import db
 from tracker.followups import queries as followup_queries
 from tracker.followups import services as followup_services
 from tracker.followups.explain import explain_all
-from tracker.followups.models import CaseVerdict, FollowUp, FollowUpStatus, open_verdict
-from tracker.followups.rules import Kind
+from tracker.followups.models import CaseVerdict, FollowUp, FollowUpStatus
+from tracker.followups.rules import interval_passed_sql
 from tracker.web.handlers import external_url
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def followup_digest(now: datetime) -> dict[str, int]:
     people: dict[int, User] = {}
     for followup in rows:
         person = followup.responsible
-        if person is None or not person.is_active or not person.email_followup_digest:
+        if not may_email(person, MailKind.FOLLOWUP_DIGEST):
             continue
         by_person[person.id].append(followup)
         people[person.id] = person
@@ -72,11 +73,7 @@ def retreatment(now: datetime) -> dict[str, int]:
     # Verdicts that change with time alone: the minimum interval has passed.
     stale = db.session.scalars(
         select(CaseVerdict)
-        .where(
-            open_verdict(),
-            CaseVerdict.kind == Kind.NOT_YET,
-            CaseVerdict.eligible_from <= today,
-        )
+        .where(interval_passed_sql(CaseVerdict, today))
         .options(joinedload(CaseVerdict.referral))
     ).all()
     for row in stale:
@@ -87,13 +84,18 @@ def retreatment(now: datetime) -> dict[str, int]:
     eligible = followup_queries.eligible_cases(today, limit=10_000, not_yet_told=True)
     referrer_ids = {row.referral.referrer_id for row in eligible} - {None}
     referrers = {
-        user.id: user for user in db.session.scalars(select(User).where(User.id.in_(referrer_ids)))
+        user.id: user
+        for user in db.session.scalars(
+            select(User).where(
+                User.id.in_(referrer_ids), may_email_sql(User, MailKind.ELIGIBLE_CASES)
+            )
+        )
     }
     for row in eligible:
         referral = row.referral
         referrer = referrers.get(referral.referrer_id)
-        if referrer is None or not referrer.is_active or not referrer.email_eligible_cases:
-            continue
+        if referrer is None:
+            continue  # no referrer, or one who may not be e-mailed (told once they may)
         queued += notify(
             referrer,
             f"{followup_queries.ELIGIBLE_KEY}{referral.id}",
@@ -105,6 +107,8 @@ def retreatment(now: datetime) -> dict[str, int]:
             reasons=explain_all(row.reasons),
             link=external_url("cases.show", referral_id=referral.id),
         )
+        # Told, whether this run wrote the message or found it written already.
+        row.referrer_told_at = now
     return {"refreshed": len(stale), "eligible": len(eligible), "queued": queued}
 
 

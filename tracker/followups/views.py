@@ -34,7 +34,7 @@ from tracker.followups.permissions import (
     can_mark_missed,
     can_present_again,
 )
-from tracker.followups.rules import describe_day, reduction_pct, response_category
+from tracker.followups.rules import describe_day, kind_on, reduction_pct, response_category
 from tracker.web.forms import ConfirmForm
 from tracker.web.handlers import current_path, form_status, safe_next_url, saving
 from tracker.web.permissions import require_role
@@ -280,7 +280,7 @@ def case_section(referral: Referral) -> dict[str, Any]:
     trajectory, rows = trajectory_of(referral)
     stored = referral.verdict  # loaded with the case
     today = local_today()
-    if stored is not None and queries.current_kind(stored, today) is stored.kind:
+    if stored is not None and kind_on(stored, today) is stored.kind:
         kind, reasons = stored.kind, explain_all(stored.reasons)
     else:
         # The minimum interval has passed since the verdict was kept: say it as of today.

@@ -1,14 +1,20 @@
-"""Meeting rules that need no database: quorum, series dates, agenda load."""
+"""Meeting rules that need no database: quorum, series dates, agenda load.
+
+The quorum's SQL form is built beside the Python one; ``tests/meetings/
+test_rules_in_sql.py`` holds the two equal through the database.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import WEEKLY, rrule
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, case, func
 
 from tracker.core.errors import DomainError
 from tracker.core.specialties import Specialty
@@ -47,6 +53,14 @@ def quorum(present: Iterable[Specialty], minimum: int) -> Quorum:
     counted = {specialty for specialty in present if specialty not in NOT_COUNTED_FOR_QUORUM}
     order = list(Specialty)
     return Quorum(minimum, tuple(sorted(counted, key=order.index)))
+
+
+def quorum_met_sql(specialty: Any, minimum: int) -> ColumnElement[bool]:
+    """``quorum(...).is_met`` in SQL, over the attendance rows of each group (a
+    meeting): a HAVING condition."""
+    not_counted = sorted(NOT_COUNTED_FOR_QUORUM, key=lambda specialty: specialty.name)
+    counted = case((specialty.not_in(not_counted), specialty))
+    return func.count(func.distinct(counted)) >= minimum
 
 
 def series_starts(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from tracker.auth.models import User
 from tracker.auth.notify import notify
+from tracker.auth.rules import MailKind, may_email_sql
 from tracker.core.errors import DomainError
 from tracker.core.scheduler import JobSpec
 from tracker.core.time import to_local
@@ -72,11 +73,13 @@ def _remind(now: datetime) -> int:
         for user_id in (meeting.chair_id, meeting.coordinator_id):
             if user_id:
                 people.setdefault(user_id, set())
-        users = db.session.scalars(select(User).where(User.id.in_(list(people)))).all()
+        users = db.session.scalars(
+            select(User).where(
+                User.id.in_(list(people)), may_email_sql(User, MailKind.MEETING_REMINDERS)
+            )
+        ).all()
         stamp = to_local(meeting.starts_at).strftime("%Y%m%d%H%M")
         for user in users:
-            if not user.is_active or not user.email_meeting_reminders:
-                continue
             queued += notify(
                 user,
                 f"meeting-reminder:{meeting.id}:{user.id}:{stamp}",

@@ -23,13 +23,17 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from tracker.followups.rules import Session, at_least, relief_duration
+from tracker.followups.rules import (
+    AT_LEAST_MODERATE,
+    Response,
+    Session,
+    relief_duration,
+    response_category,
+)
 from tracker.outcomes.stats import KaplanMeier, Proportion, kaplan_meier, percentile, wilson
 
 #: Months, for the relief curves.
 DAYS_PER_MONTH = 30.44
-
-MODERATE_PCT, SUBSTANTIAL_PCT = 30, 50
 
 
 @dataclass(frozen=True)
@@ -140,10 +144,11 @@ def _count(point: TimePoint, row: Scheduled, baseline: int | None, today: date) 
     point.done += 1
     point.nrs_total += row.nrs
     point.nrs_count += 1
-    if baseline:
+    category = response_category(baseline, row.nrs)
+    if category is not None:
         point.compared += 1
-        point.moderate_count += at_least(baseline, row.nrs, MODERATE_PCT)
-        point.substantial_count += at_least(baseline, row.nrs, SUBSTANTIAL_PCT)
+        point.moderate_count += category in AT_LEAST_MODERATE
+        point.substantial_count += category is Response.SUBSTANTIAL
 
 
 def analyse(treated: Iterable[Treated], scheduled: Iterable[Scheduled], today: date) -> Outcomes:
@@ -209,14 +214,9 @@ class Activity:
         return max(0, self.proposed - self.as_planned - len(self.deviations) - self.refused)
 
 
-def summarise_activity(rows: Any, quorum_minimum: int) -> Activity:
-    from tracker.meetings.rules import quorum
-
+def summarise_activity(rows: Any) -> Activity:
     counts = [rows.discussed.get(meeting_id, 0) for meeting_id, _day in rows.meetings]
-    met = sum(
-        quorum(rows.specialties.get(meeting_id, []), quorum_minimum).is_met
-        for meeting_id, _day in rows.meetings
-    )
+    met = sum(meeting_id in rows.quorate for meeting_id, _day in rows.meetings)
     return Activity(
         meetings=len(rows.meetings),
         discussed=sum(counts),

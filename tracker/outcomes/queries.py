@@ -13,7 +13,6 @@ from sqlalchemy import Select, and_, case, exists, func, or_, select
 
 from tracker.cases.models import Referral
 from tracker.catalogue.models import Technique
-from tracker.core.db import days_between
 from tracker.core.time import to_local
 from tracker.decisions.models import (
     AdverseEvent,
@@ -27,13 +26,19 @@ from tracker.decisions.models import (
 )
 from tracker.extensions import db
 from tracker.followups.models import Assessment, FollowUp, FollowUpKind, FollowUpStatus
-from tracker.followups.rules import Reading, Session
+from tracker.followups.rules import (
+    AT_LEAST_MODERATE,
+    Reading,
+    Response,
+    Session,
+    relief_duration_sql,
+    response_category_sql,
+)
 from tracker.followups.services import rule_settings
 from tracker.meetings.models import AgendaItem, Attendance, ItemState, Meeting, MeetingStatus
+from tracker.meetings.rules import quorum_met_sql
 from tracker.outcomes.analysis import (
     DAYS_PER_MONTH,
-    MODERATE_PCT,
-    SUBSTANTIAL_PCT,
     Outcomes,
     Scheduled,
     TechniqueOutcomes,
@@ -169,7 +174,8 @@ class ActivityRows:
     #: Held meetings in the period: (id, local date).
     meetings: list[tuple[int, date]]
     discussed: dict[int, int]
-    specialties: dict[int, list[Any]]
+    #: The held meetings whose attendance made the quorum.
+    quorate: set[int]
     #: Days from referral to the meeting that decided, one per decision.
     to_discussion: list[int]
     #: Days from that meeting to the procedure, one per decision followed.
@@ -214,7 +220,9 @@ def _meeting_days(connection: Any) -> dict[int, date]:
     }
 
 
-def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> ActivityRows:
+def activity_rows(
+    filters: OutcomeFilters, catalogue: dict[int, Technique], quorum_minimum: int
+) -> ActivityRows:
     """The RCP's activity over held meetings in the period: six queries."""
     meetings = [
         (meeting_id, to_local(starts_at).date())
@@ -237,11 +245,14 @@ def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> A
             ).group_by(AgendaItem.meeting_id)
         ).all()
     )
-    specialties: dict[int, list[Any]] = defaultdict(list)
-    for meeting_id, specialty in db.session.execute(
-        select(Attendance.meeting_id, Attendance.specialty).where(Attendance.meeting_id.in_(held))
-    ):
-        specialties[meeting_id].append(specialty)
+    quorate = set(
+        db.session.scalars(
+            select(Attendance.meeting_id)
+            .where(Attendance.meeting_id.in_(held))
+            .group_by(Attendance.meeting_id)
+            .having(quorum_met_sql(Attendance.specialty, quorum_minimum))
+        )
+    )
 
     decided = _case_filters(
         _meeting_period(
@@ -323,7 +334,7 @@ def activity_rows(filters: OutcomeFilters, catalogue: dict[int, Technique]) -> A
     return ActivityRows(
         meetings=meetings,
         discussed=discussed,
-        specialties=dict(specialties),
+        quorate=quorate,
         to_discussion=to_discussion,
         to_procedure=to_procedure,
         proposed=proposed,
@@ -416,19 +427,14 @@ def _fill(point: TimePoint, counts: list[Any], *, add: bool = False) -> None:
         setattr(point, name, (getattr(point, name) if add else 0) + int(value or 0))
 
 
-def _reduced_by(pct: int, nrs: Any, baseline: Any) -> Any:
-    """A reduction from the baseline of at least ``pct`` percent, in whole numbers
-    (the same test as ``followups.rules.at_least``)."""
-    return (baseline - nrs) * 100 >= pct * baseline
-
-
 def _timepoint_query(scope: Any, today: date) -> Select[Any]:
     status = FollowUp.status
     nrs = Assessment.nrs_average
     baseline = Referral.nrs_average
     counted = or_(FollowUp.due_on <= today, status == FollowUpStatus.DONE)
     done = and_(status == FollowUpStatus.DONE, nrs.is_not(None))
-    compared = and_(done, baseline > 0)
+    category = response_category_sql(baseline, nrs)
+    compared = and_(done, category.is_not(None))
 
     def count(condition: Any) -> Any:
         return func.sum(case((condition, 1), else_=0))
@@ -441,8 +447,8 @@ def _timepoint_query(scope: Any, today: date) -> Select[Any]:
             count(and_(counted, done)),
             count(and_(counted, status == FollowUpStatus.MISSED)),
             count(and_(counted, compared)),
-            count(and_(counted, compared, _reduced_by(MODERATE_PCT, nrs, baseline))),
-            count(and_(counted, compared, _reduced_by(SUBSTANTIAL_PCT, nrs, baseline))),
+            count(and_(counted, compared, category.in_(AT_LEAST_MODERATE))),
+            count(and_(counted, compared, category == Response.SUBSTANTIAL)),
             func.sum(case((and_(counted, done), nrs), else_=0)),
             count(and_(counted, done)),
         )
@@ -457,61 +463,26 @@ def _timepoint_query(scope: Any, today: date) -> Select[Any]:
 
 def _relief_query(scope: Any) -> Select[Any]:
     """One row per procedure that brought at least a partial response: its
-    technique, the days its relief lasted and whether it ended - the rule of
-    ``followups.rules.relief_duration``, in SQL."""
-    baseline = Referral.nrs_average
+    technique, the days its relief lasted and whether it ended
+    (``followups.rules.relief_duration_sql``)."""
     readings = (
         select(
             Assessment.procedure_id.label("procedure_id"),
+            Procedure.performed_on.label("performed_on"),
             Assessment.assessed_on.label("on"),
             Assessment.nrs_average.label("nrs"),
             Assessment.pain_is_back.label("back"),
-            baseline.label("baseline"),
+            Referral.nrs_average.label("baseline"),
             Technique.partial_pct.label("partial"),
             Technique.recurrence_pct.label("recurrence"),
         )
         .join(Procedure, Procedure.id == Assessment.procedure_id)
         .join(Referral, Referral.id == Procedure.referral_id)
         .join(Technique, Technique.id == Procedure.technique_id)
-        .where(Procedure.id.in_(scope), baseline > 0)
+        .where(Procedure.id.in_(scope))
         .cte("readings")
     )
-    first = (
-        select(readings.c.procedure_id, func.min(readings.c.on).label("responded_on"))
-        .where(
-            _reduced_by(readings.c.partial, readings.c.nrs, readings.c.baseline),
-            readings.c.back.is_(False),
-        )
-        .group_by(readings.c.procedure_id)
-        .cte("responded")
+    relief = relief_duration_sql(readings).subquery()
+    return select(Procedure.technique_id, relief.c.days, relief.c.ended).join(
+        relief, relief.c.procedure_id == Procedure.id
     )
-    recurred = func.min(
-        case(
-            (
-                and_(
-                    readings.c.on > first.c.responded_on,
-                    or_(
-                        readings.c.back.is_(True),
-                        ~_reduced_by(readings.c.recurrence, readings.c.nrs, readings.c.baseline),
-                    ),
-                ),
-                readings.c.on,
-            )
-        )
-    )
-    per_procedure = (
-        select(
-            first.c.procedure_id,
-            recurred.label("recurred_on"),
-            func.max(readings.c.on).label("last_on"),
-        )
-        .join(readings, readings.c.procedure_id == first.c.procedure_id)
-        .group_by(first.c.procedure_id)
-        .subquery()
-    )
-    ended_on = func.coalesce(per_procedure.c.recurred_on, per_procedure.c.last_on)
-    return select(
-        Procedure.technique_id,
-        days_between(ended_on, Procedure.performed_on),
-        per_procedure.c.recurred_on.is_not(None),
-    ).join(per_procedure, per_procedure.c.procedure_id == Procedure.id)

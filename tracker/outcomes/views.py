@@ -111,7 +111,7 @@ def _figures(filters: OutcomeFilters, catalogue: dict[int, Any], today: date) ->
         pain_chart=pain_chart(lines) if any(line.points for line in lines) else None,
         adverse=queries.adverse_events_by_grade(filters),
         activity=summarise_activity(
-            queries.activity_rows(filters, catalogue), QUORUM_MINIMUM.value
+            queries.activity_rows(filters, catalogue, QUORUM_MINIMUM.value)
         ),
     )
 
