@@ -63,7 +63,7 @@ from tracker.decisions.models import (
     procedure_operators,
 )
 from tracker.decisions.rules import TECHNIQUE_PARAMETERS
-from tracker.demo import DEMO_ACCOUNTS
+from tracker.demo.team import DEMO_ACCOUNTS
 from tracker.extensions import db
 from tracker.followups.models import (
     AnalgesicUse,
