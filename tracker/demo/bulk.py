@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from sqlalchemy import func, select
@@ -81,6 +81,22 @@ class Ids:
         self._next[model] = value + 1
         return value
 
+    def catch_up(self) -> None:
+        """Move PostgreSQL's sequences past the ids given here, so that the rows
+        the product adds later do not take them again (SQLite needs nothing)."""
+        if db.session.get_bind().dialect.name != "postgresql":
+            return
+        for model in self._next:
+            table = model.__table__
+            db.session.execute(
+                select(
+                    func.setval(
+                        func.pg_get_serial_sequence(table.name, "id"),
+                        select(func.max(table.c.id)).scalar_subquery(),
+                    )
+                )
+            )
+
 
 def weighted(rng: random.Random, choices: tuple[tuple[Any, float], ...]) -> Any:
     """One of the values, drawn in proportion to its weight."""
@@ -92,6 +108,7 @@ def weighted(rng: random.Random, choices: tuple[tuple[Any, float], ...]) -> Any:
     return choices[-1][0]
 
 
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    """The moment (in UTC) of a wall-clock time of the site on that day."""
-    return datetime.combine(day, time(hour, minute), tzinfo=site_timezone()).astimezone(UTC)
+def at(day: date, hour: int, zone: tzinfo | None = None) -> datetime:
+    """The moment (in UTC) of an hour of the site's wall clock on that day."""
+    local = datetime.combine(day, time(hour), tzinfo=zone or site_timezone())
+    return local.astimezone(UTC)

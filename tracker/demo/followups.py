@@ -1,19 +1,19 @@
-"""Follow-up after a procedure: the planned checks, the assessments (pain that
-falls after treatment and comes back as the nerve regrows), the case's verdict."""
+"""Follow-up after a procedure: the checks its technique plans, the assessments
+(pain that falls after treatment and comes back as the nerve regrows), the
+case's status and verdict, and the patient presented again."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tracker.cases.rules import CaseStatus
-from tracker.catalogue.models import Technique
 from tracker.core.mail import OutboxMessage
-from tracker.core.time import utcnow
-from tracker.demo.bulk import at
+from tracker.demo.decisions import Performed
 from tracker.demo.mix import RESPONSE
-from tracker.demo.referrals import finish
+from tracker.demo.referrals import move
 from tracker.followups.models import (
     AnalgesicUse,
     Assessment,
@@ -23,26 +23,43 @@ from tracker.followups.models import (
     FollowUpKind,
     FollowUpStatus,
 )
-from tracker.followups.rules import Reading, Session, regrowth_window, retreatment_verdict
+from tracker.followups.rules import (
+    Kind,
+    Reading,
+    Session,
+    Verdict,
+    followup_plan,
+    regrowth_window,
+    retreatment_verdict,
+)
 
 if TYPE_CHECKING:
     from tracker.demo.synthetic import Generator
+
+#: Days after its due date when a follow-up not done counts as missed.
+MISSED_AFTER = 21
+
+
+@dataclass(frozen=True)
+class Again:
+    """The same problem referred again: the case it follows, when, its baseline."""
+
+    previous_id: int
+    referral_on: date
+    baseline: int
 
 
 def follow_up(
     gen: Generator,
     referral: dict[str, Any],
-    procedure_id: int,
-    technique: Technique,
-    performed_on: date,
-    distance: int | None,
-    worst: int | None,
+    performed: Performed,
     baseline: int,
     sessions: list[Session],
-) -> tuple[int, date, int] | None:
-    """The follow-ups of a procedure; the next episode's referral, if any."""
+) -> Again | None:
+    """The follow-ups of a procedure, its case's status and verdict; the next
+    episode, if the patient is presented again."""
     rng = gen.rng
-    referral_id = referral["id"]
+    performed_on, technique = performed.performed_on, performed.technique
     responds, median, spread = RESPONSE.get(technique.code, (0.6, 200, 0.5))
     responder = rng.random() < responds
     relief_level = max(0, round(baseline * rng.uniform(0.1, 0.5)))
@@ -58,42 +75,45 @@ def follow_up(
             return max(0, min(10, relief_level + rng.randint(-1, 1)))
         return min(10, max(0, round(baseline * rng.uniform(0.75, 1.05))))
 
-    offsets = [(FollowUpKind.SCHEDULED, days, None) for days in technique.followup_days or []]
-    window = regrowth_window(performed_on, distance, 3.0, 1.0) if technique.acts_on_nerve else None
-    if window is not None:
-        middle = window[0] + (window[1] - window[0]) / 2
-        offsets.append((FollowUpKind.REGROWTH, (middle - performed_on).days, window))
+    # The product's window (``followups.services.window_for``), from the site's rates.
+    window = (
+        regrowth_window(performed_on, performed.distance, *gen.regrowth_rates)
+        if technique.acts_on_nerve
+        else None
+    )
+    checks = followup_plan(performed_on, technique.followup_days or [], window)
     readings: list[Reading] = []
-    planned_left = False
-    noticed: tuple[date, int] | None = None
-    for kind, days, window in sorted(offsets, key=lambda entry: entry[1]):
-        due_on = performed_on + timedelta(days=days)
+    planned_left = 0
+    last_due = performed_on
+    noticed: date | None = None
+    for check in sorted(checks, key=lambda check: check.offset_days):
+        due_on, last_due = check.due_on, max(last_due, check.due_on)
         followup_id = gen.ids.next(FollowUp)
         status = FollowUpStatus.PLANNED
         if due_on <= gen.today:
-            done_chance = 0.95 - min(days, 365) / 365 * 0.2
+            done_chance = 0.95 - min(check.offset_days, 365) / 365 * 0.2
             if rng.random() < done_chance:
                 status = FollowUpStatus.DONE
-            elif due_on < gen.today - timedelta(days=21):
+            elif due_on < gen.today - timedelta(days=MISSED_AFTER):
                 status = FollowUpStatus.MISSED
-        planned_left = planned_left or status is FollowUpStatus.PLANNED
+        planned_left += status is FollowUpStatus.PLANNED
         gen.rows.add(
             FollowUp.__table__,
             {
                 "id": followup_id,
-                "procedure_id": procedure_id,
-                "referral_id": referral_id,
-                "kind": kind,
-                "offset_days": days,
+                "procedure_id": performed.procedure_id,
+                "referral_id": referral["id"],
+                "kind": FollowUpKind.REGROWTH if check.window else FollowUpKind.SCHEDULED,
+                "offset_days": check.offset_days,
                 "due_on": due_on,
-                "window_start_on": window[0] if window else None,
-                "window_end_on": window[1] if window else None,
+                "window_start_on": check.window[0] if check.window else None,
+                "window_end_on": check.window[1] if check.window else None,
                 "status": status,
                 "responsible_id": referral["referrer_id"],
                 "missed_reason": "Could not be reached."
                 if status is FollowUpStatus.MISSED
                 else None,
-                "created_at": at(performed_on, 16),
+                "created_at": gen.at(performed_on, 16),
             },
         )
         if status is not FollowUpStatus.DONE:
@@ -103,8 +123,8 @@ def follow_up(
         back = bool(relapsed_on and assessed_on >= relapsed_on and rng.random() < 0.6)
         readings.append(Reading(assessed_on, nrs, back))
         if relapsed_on and assessed_on >= relapsed_on and noticed is None:
-            noticed = (assessed_on, nrs)
-        assessment(gen, referral, procedure_id, followup_id, assessed_on, nrs, back, baseline)
+            noticed = assessed_on
+        _assessment(gen, referral, performed, followup_id, assessed_on, nrs, back, baseline)
     # About one patient in a hundred is seen every month between the time points
     # (a trial, a worried team): the long case pages that users open too.
     if performed_on <= gen.today - timedelta(days=700) and (
@@ -112,44 +132,50 @@ def follow_up(
     ):
         gen.closely_followed += 1
         for month in range(1, 24):
-            if len(readings) >= 20:
-                break
             assessed_on = performed_on + timedelta(days=30 * month + 15)
+            if len(readings) >= 20 or assessed_on > gen.today:
+                break
             nrs = pain_on(assessed_on)
             back = bool(relapsed_on and assessed_on >= relapsed_on)
             readings.append(Reading(assessed_on, nrs, back))
-            assessment(gen, referral, procedure_id, None, assessed_on, nrs, back, baseline)
-        readings.sort(key=lambda reading: reading.on)
+            _assessment(gen, referral, performed, None, assessed_on, nrs, back, baseline)
+    readings.sort(key=lambda reading: reading.on)
     sessions.append(
         Session(
             performed_on=performed_on,
             baseline=baseline,
             readings=tuple(readings),
-            worst_cirse_grade=worst,
+            worst_cirse_grade=performed.worst_cirse_grade,
             settings=gen.settings[technique.code],
-            technique=technique.name_en,
+            technique=technique.name,
         )
     )
-    again = None
+    # Every treated case keeps its verdict, as the product refreshes it.
+    verdict = retreatment_verdict(sessions, gen.today)
+    _keep(gen, referral, verdict)
+    if readings:
+        # The first assessment starts the follow-up (``log_assessment``).
+        move(gen, referral, CaseStatus.FOLLOW_UP, gen.at(readings[0].on, 11))
+        closed_on = max(readings[-1].on, last_due) + timedelta(days=rng.randint(7, 30))
+        # ``close_case``: nothing planned left and the pain not back.
+        if not planned_left and not verdict.recurrence and closed_on <= gen.today:
+            move(gen, referral, CaseStatus.CLOSED, gen.at(closed_on, 12))
     if noticed is not None and rng.random() < 0.55:
-        next_on = noticed[0] + timedelta(days=rng.randint(14, 60))
-        if next_on <= gen.today:
-            again = (referral_id, next_on, max(4, noticed[1]))
-    status = (
-        CaseStatus.FOLLOW_UP
-        if planned_left or (noticed is not None and again is None)
-        else CaseStatus.CLOSED
-    )
-    finish(gen, referral, status, at(performed_on, 16))
-    # Every treated case keeps its verdict, as when assessments are recorded.
-    verdict(gen, referral, sessions)
-    return again
+        again_on = noticed + timedelta(days=rng.randint(14, 60))
+        if again_on <= gen.today:
+            # ``present_again``: the baseline is the latest assessment's pain.
+            latest = max(
+                (reading for reading in readings if reading.on <= again_on),
+                key=lambda reading: reading.on,
+            )
+            return Again(referral["id"], again_on, latest.nrs)
+    return None
 
 
-def assessment(
+def _assessment(
     gen: Generator,
     referral: dict[str, Any],
-    procedure_id: int,
+    performed: Performed,
     followup_id: int | None,
     assessed_on: date,
     nrs: int,
@@ -162,7 +188,7 @@ def assessment(
         {
             "id": gen.ids.next(Assessment),
             "referral_id": referral["id"],
-            "procedure_id": procedure_id,
+            "procedure_id": performed.procedure_id,
             "followup_id": followup_id,
             "assessed_on": assessed_on,
             "mode": AssessmentMode.PHONE if rng.random() < 0.6 else AssessmentMode.VISIT,
@@ -175,14 +201,14 @@ def assessment(
             "analgesic_use": AnalgesicUse.LESS if nrs < baseline * 0.7 else AnalgesicUse.SAME,
             "pain_is_back": back,
             "recorded_by_id": referral["referrer_id"],
-            "created_at": at(assessed_on, 11),
+            "created_at": gen.at(assessed_on, 11),
         },
     )
     gen.assessments += 1
 
 
-def verdict(gen: Generator, referral: dict[str, Any], sessions: list[Session]) -> None:
-    verdict = retreatment_verdict(sessions, gen.today)
+def _keep(gen: Generator, referral: dict[str, Any], verdict: Verdict) -> None:
+    """The verdict row, as ``followups.services.refresh_verdict`` keeps it."""
     gen.rows.add(
         CaseVerdict.__table__,
         {
@@ -192,17 +218,13 @@ def verdict(gen: Generator, referral: dict[str, Any], sessions: list[Session]) -
             "recurrence": verdict.recurrence,
             "partial": verdict.partial,
             "reasons": [
-                {"code": reason.code, "values": plain_values(reason.values)}
-                for reason in verdict.reasons
+                {"code": reason.code, "values": _plain(reason.values)} for reason in verdict.reasons
             ],
-            "computed_at": utcnow(),
+            "computed_at": gen.now,
         },
     )
-    eligible = verdict.recurrence and (
-        verdict.eligible_from is None or verdict.eligible_from <= gen.today
-    )
-    if eligible and verdict.kind.name in ("ELIGIBLE", "NOT_YET"):
-        # The referrer was told on the day (the daily job did it then).
+    if verdict.kind is Kind.ELIGIBLE:
+        # The referrer was told when the case became eligible (the daily job).
         gen.rows.add(
             OutboxMessage.__table__,
             {
@@ -212,15 +234,15 @@ def verdict(gen: Generator, referral: dict[str, Any], sessions: list[Session]) -
                 "recipient_email": gen.team.emails[referral["referrer_id"]],
                 "subject": f"RCP Tracker: {referral['case_number']} may be eligible",
                 "body": "Sent when the case became eligible for re-discussion.",
-                "created_at": utcnow(),
-                "sent_at": utcnow(),
+                "created_at": gen.now,
+                "sent_at": gen.now,
                 "attempts": 1,
-                "next_attempt_at": utcnow(),
+                "next_attempt_at": gen.now,
             },
         )
 
 
-def plain_values(values: dict[str, Any]) -> dict[str, Any]:
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
     return {
         key: value.isoformat() if isinstance(value, date) else value
         for key, value in values.items()

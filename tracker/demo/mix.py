@@ -52,3 +52,16 @@ NERVE_DISTANCES = {
     "radiofrequency": (15, 60),
     "chemical_neurolysis": (30, 150),
 }
+
+#: Technique code -> what the plan names as its target.
+TARGETS = {
+    "cryoneurolysis": "Nerve supplying the painful territory",
+    "radiofrequency": "Medial branches or genicular nerves",
+    "chemical_neurolysis": "Nerve supplying the painful territory",
+    "botulinum_toxin": "Muscle in spasm",
+    "infiltration": "Facet joint, nerve root or joint",
+    "cementoplasty": "Vertebral body or bone lesion",
+    "osteosynthesis": "Fracture line",
+    "tumour_ablation": "Tumour",
+    "embolisation": "Arteries feeding the synovitis",
+}

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-
 from tracker.auth import services as auth_services
 from tracker.auth.models import User, UserRole
 from tracker.cases.models import Patient, Sex, name_key
 from tracker.core.permissions import Role
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
+from tracker.demo.bulk import Ids
 from tracker.demo.team import DEMO_ACCOUNTS
 from tracker.extensions import db
 
@@ -49,16 +48,24 @@ FIRST_NAMES = {
 }
 
 
+@dataclass(frozen=True)
+class Member:
+    id: int
+    name: str
+    specialty: Specialty
+    roles: tuple[Role, ...]
+
+
 @dataclass
 class Team:
     radiologists: list[int]
     referrers: list[int]
     coordinators: list[int]
-    members: list[tuple[int, str, Specialty]]
+    members: list[Member]
     emails: dict[int, str]
 
 
-def make_team(cases: int, password: str) -> Team:
+def make_team(cases: int, password: str, ids: Ids) -> Team:
     """The demo accounts (logins printed) and as many more colleagues as the
     size calls for, sharing the demo password."""
     created = {
@@ -84,9 +91,10 @@ def make_team(cases: int, password: str) -> Team:
     )
     rng = random.Random(f"team:{cases}")
     users, roles = [], []
-    next_id = (db.session.scalar(select(func.max(User.id))) or 0) + 1
+    db.session.flush()
     for role, specialty, count in wanted:
         for _ in range(count):
+            next_id = ids.next(User)
             sex = rng.choice((Sex.FEMALE, Sex.MALE))
             first, last = rng.choice(FIRST_NAMES[sex]), rng.choice(LAST_NAMES)
             prefix = "" if role is Role.COORDINATOR else "Dr "
@@ -106,12 +114,14 @@ def make_team(cases: int, password: str) -> Team:
                 }
             )
             roles.append({"user_id": next_id, "role": role})
-            next_id += 1
-    db.session.flush()
     db.session.execute(User.__table__.insert(), users)
     db.session.execute(UserRole.__table__.insert(), roles)
-    members = [(user.id, user.full_name, user.specialty) for user in created.values()] + [
-        (row["id"], row["full_name"], row["specialty"]) for row in users
+    members = [
+        Member(user.id, user.full_name, user.specialty, tuple(user.roles))
+        for user in created.values()
+    ] + [
+        Member(row["id"], row["full_name"], row["specialty"], (link["role"],))
+        for row, link in zip(users, roles, strict=True)
     ]
     by_role = defaultdict(list)
     for user in created.values():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from tracker.cases.models import (
@@ -15,19 +15,36 @@ from tracker.cases.models import (
     TreatmentTried,
     Urgency,
 )
-from tracker.cases.rules import CaseStatus
+from tracker.cases.rules import (
+    CaseStatus,
+    case_number,
+    check_transition,
+    missing_fields,
+    status_after_edit,
+)
 from tracker.catalogue.models import Indication
-from tracker.demo.bulk import at, weighted
-from tracker.demo.people import draw_patient
-from tracker.meetings.models import AgendaItem, ItemState
+from tracker.demo.bulk import weighted
 
 if TYPE_CHECKING:
     from tracker.demo.synthetic import Generator
 
 
-def case_number(gen: Generator, day: date) -> str:
+class _Sheet:
+    """A queued referral row read as the rules read a referral (attributes)."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return self.row.get(name)
+
+
+def next_case_number(gen: Generator, day: date) -> str:
+    """One counter per year, as ``cases.services.next_case_number`` keeps it."""
     gen.numbers[day.year] += 1
-    return f"RCP-{day.year}-{gen.numbers[day.year]:04d}"
+    return case_number(day.year, gen.numbers[day.year])
 
 
 def draw_referral(
@@ -38,17 +55,21 @@ def draw_referral(
     referral_on: date,
     baseline: int,
     previous: int | None,
+    *,
+    complete: bool = True,
 ) -> dict[str, Any]:
-    """A referral sheet as the referrer filled it in (queued), and its first event."""
+    """A referral sheet as the referrer filled it in (queued), registered as
+    ``refer_case`` does: a draft, "referred" at once if complete. An incomplete
+    sheet waits for the patient's agreement to the case being presented."""
     rng = gen.rng
     referral_id = gen.ids.next(Referral)
     referrer = rng.choice(gen.team.referrers)
-    created_at = at(referral_on, 9)
+    created_at = gen.at(referral_on, 9)
     referral = {
         "id": referral_id,
-        "case_number": case_number(gen, referral_on),
+        "case_number": next_case_number(gen, referral_on),
         "patient_id": patient_id,
-        "status": CaseStatus.REFERRED,
+        "status": CaseStatus.DRAFT,
         "version": 1,
         "referrer_id": referrer,
         "external_referrer": None,
@@ -78,7 +99,7 @@ def draw_referral(
         "is_oncology": indication.code == "bone_metastasis",
         "has_bone_metastases": indication.code == "bone_metastasis",
         "question": f"{gen.techniques[technique_code].name_en}?",
-        "patient_agreed_on": referral_on,
+        "patient_agreed_on": referral_on if complete else None,
         "previous_referral_id": previous,
         "recurrence_reason": "Pain back after regrowth" if previous else None,
         "created_at": created_at,
@@ -86,15 +107,30 @@ def draw_referral(
     }
     gen.rows.add(Referral.__table__, referral)
     event(gen, referral_id, created_at, CaseEventKind.CREATED, None, CaseStatus.DRAFT)
-
+    settled = status_after_edit(CaseStatus.DRAFT, not missing_fields(_Sheet(referral)))
+    if settled is not CaseStatus.DRAFT:
+        move(gen, referral, settled, created_at)
     return referral
 
 
-def finish(gen: Generator, referral: dict[str, Any], status: CaseStatus, when: datetime) -> None:
+def move(
+    gen: Generator,
+    referral: dict[str, Any],
+    status: CaseStatus,
+    when: datetime,
+    note: str | None = None,
+) -> None:
+    """Move the case if the transition table allows it (raises otherwise), with
+    the line on its timeline that ``cases.services.change_status`` writes."""
+    previous = referral["status"]
+    check_transition(previous, status)
     referral["status"] = status
-    if status is not CaseStatus.DRAFT:
-        event(gen, referral["id"], when, CaseEventKind.STATUS_CHANGED, CaseStatus.DRAFT, status)
-    return None
+    event(gen, referral["id"], when, CaseEventKind.STATUS_CHANGED, previous, status, note)
+
+
+def withdraw(gen: Generator, referral: dict[str, Any], reason: str, when: datetime) -> None:
+    move(gen, referral, CaseStatus.WITHDRAWN, when, note=reason)
+    referral["withdrawn_reason"] = reason
 
 
 def event(
@@ -104,6 +140,7 @@ def event(
     kind: CaseEventKind,
     before: CaseStatus | None,
     after: CaseStatus,
+    note: str | None = None,
 ) -> None:
     gen.rows.add(
         CaseEvent.__table__,
@@ -114,68 +151,7 @@ def event(
             "kind": kind,
             "from_status": before,
             "to_status": after,
+            "note": note,
             "actor_id": None,
         },
     )
-
-
-def fill_next_meeting(generator: Generator, cases: int) -> None:
-    """The next meeting gets up to 30 cases: a full agenda to try the meeting page on."""
-    upcoming = next((slot for slot in generator.meetings if not slot.held), None)
-    if upcoming is None:
-        return
-    team = generator.team
-    rng = generator.rng
-    while upcoming.items < 30 and generator.made < cases:
-        patient_id = draw_patient(generator)
-        referral_on = generator.today - timedelta(days=rng.randint(3, 20))
-        generator.made += 1
-        referral_id = generator.ids.next(Referral)
-        referrer = rng.choice(team.referrers)
-        created_at = at(referral_on, 9)
-        indication = generator.mix[0][0]
-        generator.rows.add(
-            Referral.__table__,
-            {
-                "id": referral_id,
-                "case_number": case_number(generator, referral_on),
-                "patient_id": patient_id,
-                "status": CaseStatus.SCHEDULED,
-                "version": 1,
-                "referrer_id": referrer,
-                "referral_on": referral_on,
-                "urgency": Urgency.ROUTINE,
-                "indication_id": indication.id,
-                "pain_site": indication.name_en[:200],
-                "pain_side": PainSide.LEFT,
-                "mechanism": Mechanism.NEUROPATHIC,
-                "pain_duration_months": 12,
-                "nrs_now": 7,
-                "nrs_average": 7,
-                "nrs_worst": 9,
-                "dn4": 5,
-                "treatments_tried": [TreatmentTried.NON_OPIOID_ANALGESICS.name],
-                "anticoagulation": Anticoagulation.NONE,
-                "allergies": "None known",
-                "is_oncology": False,
-                "has_bone_metastases": False,
-                "question": "Cryoneurolysis?",
-                "patient_agreed_on": referral_on,
-                "created_at": created_at,
-                "created_by_id": referrer,
-            },
-        )
-        upcoming.items += 1
-        generator.rows.add(
-            AgendaItem.__table__,
-            {
-                "id": generator.ids.next(AgendaItem),
-                "meeting_id": upcoming.id,
-                "referral_id": referral_id,
-                "position": upcoming.items,
-                "presenter_id": rng.choice(team.radiologists),
-                "minutes": 4,
-                "state": ItemState.PENDING,
-                "created_at": created_at,
-            },
-        )

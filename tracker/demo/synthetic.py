@@ -3,12 +3,19 @@ procedures and follow-ups, for trying the tool at size and for the benchmark.
 
 Everything is drawn from one seed, so a given size and seed always give the
 same data.  Rows are bulk-inserted (no service per case, no audit entry per
-row): the audit trail gets one entry saying what was generated.  The data is
-plausible, not real: indications and techniques in the proportions of a pain
-unit, a weekly rhythm of meetings with attendance, decisions mostly proposing
-a procedure, follow-ups on each technique's schedule with pain that falls
-after treatment and comes back as the nerve regrows, patients presented again
-for a second or third episode, a few adverse events.
+row): the audit trail gets one entry saying what was generated.  But every
+value goes through the product's rules, as the services would have written
+it: the quorum of each meeting (a decision without quorum postpones the case
+to the next meeting), the decision's validation, the transition table for
+each move of a case (each one on the case's timeline), the procedure's checks,
+the follow-ups its technique plans, and the retreatment verdict with the
+technique's thresholds.  ``tests/demo`` holds the data to the product's checks.
+
+The data is plausible, not real: indications and techniques in the proportions
+of a pain unit, a weekly rhythm of meetings with attendance, decisions mostly
+proposing a procedure, follow-ups with pain that falls after treatment and
+comes back as the nerve regrows, patients presented again for a second or
+third episode, a few adverse events.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -28,16 +35,19 @@ from tracker.cases.rules import CaseStatus
 from tracker.catalogue.models import Indication, Technique
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.db import refresh_statistics
-from tracker.core.time import local_today
-from tracker.demo.bulk import Ids, Rows, weighted
-from tracker.demo.calendar import MeetingSlot, plan_meetings
-from tracker.demo.decisions import discuss
+from tracker.core.settings import setting
+from tracker.core.time import local_today, site_timezone, utcnow
+from tracker.demo.bulk import Ids, Rows, at, weighted
+from tracker.demo.calendar import MeetingSlot, place_on_agenda, plan_meetings
+from tracker.demo.decisions import discuss, record_procedure
+from tracker.demo.followups import Again, follow_up
 from tracker.demo.mix import CASE_MIX
 from tracker.demo.people import Team, draw_patient, make_team
-from tracker.demo.referrals import draw_referral, fill_next_meeting, finish
+from tracker.demo.referrals import draw_referral, withdraw
 from tracker.extensions import db
 from tracker.followups.rules import Session
-from tracker.followups.services import rule_settings
+from tracker.followups.services import REGROWTH_FAST, REGROWTH_SLOW, rule_settings
+from tracker.meetings.services import QUORUM_MINIMUM
 
 logger = logging.getLogger(__name__)
 
@@ -61,14 +71,18 @@ class Generator:
     """Draws the cases, problem by problem, and queues their rows: the state
     the steps of each case (``referrals``, ``decisions``, ``followups``) share."""
 
-    def __init__(self, seed: int, cases: int, team: Team, meetings: list[MeetingSlot]) -> None:
+    def __init__(
+        self, seed: int, cases: int, team: Team, meetings: list[MeetingSlot], ids: Ids
+    ) -> None:
         self.rng = random.Random(seed)
         self.team = team
         self.meetings = meetings
         self.meeting_days = [slot.day for slot in meetings]
+        self.now = utcnow()
+        self.zone = site_timezone()
         self.today = local_today()
         self.first_day = meetings[0].day if meetings else self.today
-        self.ids = Ids()
+        self.ids = ids
         self.rows = Rows()
         self.numbers: dict[int, int] = defaultdict(int)
         self.made = 0
@@ -81,13 +95,19 @@ class Generator:
         self.written = 0
         indications = {row.code: row for row in db.session.scalars(select(Indication))}
         self.techniques = {row.code: row for row in db.session.scalars(select(Technique))}
+        # The thresholds of each technique, and the site's settings, as the product reads them.
         self.settings = {code: rule_settings(row) for code, row in self.techniques.items()}
+        self.regrowth_rates = (setting(REGROWTH_FAST.key), setting(REGROWTH_SLOW.key))
         self.mix = [
             (indications[code], share, techniques)
             for code, (share, techniques) in CASE_MIX.items()
             if code in indications
         ]
         self.mrn = 10_000_000
+
+    def at(self, day: date, hour: int) -> datetime:
+        """A moment of that day (site time), never later than now."""
+        return min(at(day, hour, self.zone), self.now)
 
     def problem(self) -> None:
         """One patient's problem, over up to four episodes."""
@@ -105,12 +125,12 @@ class Generator:
         for _episode in range(4):
             if self.made >= self.limit or referral_on > self.today:
                 return
-            result = self._episode(
+            again = self._episode(
                 patient_id, indication, technique_code, referral_on, baseline, previous, sessions
             )
-            if result is None:
+            if again is None:
                 return
-            previous, referral_on, baseline = result
+            previous, referral_on, baseline = again.previous_id, again.referral_on, again.baseline
 
     def _episode(
         self,
@@ -121,20 +141,53 @@ class Generator:
         baseline: int,
         previous: int | None,
         sessions: list[Session],
-    ) -> tuple[int, date, int] | None:
-        """One referral and what followed; the next episode's referral, if any."""
+    ) -> Again | None:
+        """One referral and what followed; the next episode, if any."""
         rng = self.rng
         self.made += 1
+        # Some recent sheets still wait for the patient's agreement: drafts.
+        complete = not (referral_on > self.today - timedelta(days=10) and rng.random() < 0.4)
         referral = draw_referral(
-            self, patient_id, indication, technique_code, referral_on, baseline, previous
+            self,
+            patient_id,
+            indication,
+            technique_code,
+            referral_on,
+            baseline,
+            previous,
+            complete=complete,
         )
-        created_at = referral["created_at"]
-        if referral_on > self.today - timedelta(days=3) and rng.random() < 0.3:
-            return finish(self, referral, CaseStatus.DRAFT, created_at)
+        if referral["status"] is CaseStatus.DRAFT:
+            return None
         if rng.random() < 0.01:
-            referral["withdrawn_reason"] = "The patient declined the procedure."
-            return finish(self, referral, CaseStatus.WITHDRAWN, created_at)
-        return discuss(self, referral, technique_code, baseline, sessions)
+            reason = "The patient declined the procedure."
+            withdraw(self, referral, reason, referral["created_at"])
+            return None
+        if referral_on > self.today - timedelta(days=14) and rng.random() < 0.4:
+            return None  # waiting for the coordinator to put it on an agenda
+        proposal = discuss(self, referral, technique_code)
+        if proposal is None:
+            return None
+        performed = record_procedure(self, referral, proposal)
+        if performed is None:
+            return None
+        return follow_up(self, referral, performed, baseline, sessions)
+
+    def fill_next_meeting(self, cases: int) -> None:
+        """The next meeting gets up to 30 cases: a full agenda to try the meeting page on."""
+        upcoming = next((slot for slot in self.meetings if not slot.held), None)
+        if upcoming is None:
+            return
+        indication, _share, techniques = self.mix[0]
+        technique_code = techniques[0][0]
+        while upcoming.items < 30 and upcoming.has_room and self.made < cases:
+            patient_id = draw_patient(self)
+            referral_on = self.today - timedelta(days=self.rng.randint(3, 20))
+            self.made += 1
+            referral = draw_referral(
+                self, patient_id, indication, technique_code, referral_on, 7, None
+            )
+            place_on_agenda(self, referral, upcoming, referral["created_at"])
 
     def flush(self) -> None:
         self.written += self.rows.flush()
@@ -153,12 +206,19 @@ def seed_synthetic(
     years = min(10, max(1, round(cases / 10_000)))
     first = today - timedelta(days=365 * years)
     per_week = max(1, math.ceil(cases / (years * 52 * CASES_PER_MEETING)))
-    team = make_team(cases, password)
-    rng = random.Random(seed)
     ids = Ids()
-    meetings = plan_meetings(rng, team, first, today + timedelta(days=28), per_week, ids)
-    generator = Generator(seed, cases, team, meetings)
-    generator.ids = ids
+    team = make_team(cases, password, ids)
+    meetings = plan_meetings(
+        random.Random(seed),
+        team,
+        first,
+        today + timedelta(days=28),
+        per_week,
+        ids,
+        today=today,
+        quorum_minimum=setting(QUORUM_MINIMUM.key),
+    )
+    generator = Generator(seed, cases, team, meetings, ids)
     done = 0
 
     def generate(until: int) -> None:
@@ -176,7 +236,8 @@ def seed_synthetic(
 
     # The next meeting gets a full agenda of 30 cases, from within the total.
     generate(cases - min(30, cases // 10))
-    fill_next_meeting(generator, cases)
+    generator.fill_next_meeting(cases)
+    generator.flush()
     generate(cases)
     for year, number in generator.numbers.items():
         db.session.merge(CaseNumberCounter(year=year, last_number=number))
@@ -187,6 +248,7 @@ def seed_synthetic(
         details={"cases": cases, "seed": seed, "patients": generator.patients},
     )
     db.session.flush()
+    ids.catch_up()
     # As after the first night's backup job: the planner knows the data.
     refresh_statistics(db.session.connection())
     return Summary(
