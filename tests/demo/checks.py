@@ -293,9 +293,8 @@ def followup_schedules(today: date) -> list[str]:
             )
         }
         if planned[procedure.id] != expected:
-            problems.append(
-                f"{procedure.referral.case_number}: follow-ups {sorted(planned[procedure.id])}"
-            )
+            wrong = sorted((days, due_on) for _kind, days, due_on, _window in planned[procedure.id])
+            problems.append(f"{procedure.referral.case_number}: follow-ups {wrong}")
     return problems
 
 

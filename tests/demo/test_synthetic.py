@@ -78,6 +78,10 @@ def _away_from_the_defaults() -> None:
         .where(Technique.code == "cryoneurolysis")
         .values(min_retreat_days=60, recurrence_pct=40, followup_days=[7, 30, 91, 150, 365])
     )
+    # A short schedule: within the year generated, some follow-ups end and cases close.
+    db.session.execute(
+        update(Technique).where(Technique.code == "infiltration").values(followup_days=[7, 30, 91])
+    )
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +114,11 @@ def findings(app: Any) -> Findings:
                         for name, condition in (
                             ("again", Referral.previous_referral_id.is_not(None)),
                             ("deviations", Procedure.deviation_reason.is_not(None)),
+                            (
+                                "closed after follow-up",
+                                (Referral.status == CaseStatus.CLOSED)
+                                & Referral.id.in_(select(Procedure.referral_id)),
+                            ),
                         )
                     },
                 )
@@ -137,6 +146,7 @@ def test_the_data_set_meets_every_path_the_checks_guard(findings):
     assert findings.counts["assessments"] > CASES
     assert findings.counts["again"] > 0
     assert findings.counts["deviations"] > 0
+    assert findings.counts["closed after follow-up"] > 0
 
 
 def _snapshot() -> list[tuple]:
