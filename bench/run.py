@@ -73,10 +73,13 @@ class Measure:
 
 
 def _fingerprint() -> str:
-    """What the cached databases depend on: the migrations and the generator."""
+    """What the cached databases depend on: the migrations, the generator and
+    the rules it draws through."""
     digest = hashlib.sha256()
     sources = sorted((ROOT / "migrations" / "versions").glob("*.py"))
-    for path in [*sources, ROOT / "tracker" / "synthetic.py", ROOT / "tracker" / "demo.py"]:
+    generator = sorted((ROOT / "tracker" / "demo").glob("*.py"))
+    rules = sorted((ROOT / "tracker").glob("*/rules.py"))
+    for path in [*sources, *generator, *rules]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -96,8 +99,8 @@ def build(url: str, cases: int, seed: int) -> float:
 
     from tracker.core.audit import acting_as
     from tracker.core.db import writing
+    from tracker.demo.synthetic import seed_synthetic
     from tracker.extensions import db
-    from tracker.synthetic import seed_synthetic
 
     app = _app(url)
     with app.app_context():

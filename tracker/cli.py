@@ -96,7 +96,7 @@ def create_user_command(
 def seed_demo_command(password: str | None, if_empty: bool, cases: int | None, seed: int) -> None:
     """Fill an empty database with a demonstration team (and, with --cases,
     with years of synthetic activity)."""
-    from tracker.demo import database_has_accounts, seed_demo
+    from tracker.demo.team import database_has_accounts, seed_demo
 
     if database_has_accounts():
         if if_empty:
@@ -129,8 +129,8 @@ def seed_demo_command(password: str | None, if_empty: bool, cases: int | None, s
 def _seed_synthetic(cases: int, seed: int, password: str) -> Any:
     import time as clock
 
-    from tracker.demo import DEMO_ACCOUNTS
-    from tracker.synthetic import seed_synthetic
+    from tracker.demo.synthetic import seed_synthetic
+    from tracker.demo.team import DEMO_ACCOUNTS
 
     started = clock.perf_counter()
     with click.progressbar(length=cases, label=f"Generating {cases} cases", width=30) as bar:

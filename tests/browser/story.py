@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tracker.auth.models import User
 from tracker.cases.models import PainSide, Sex
 from tracker.core.time import local_today
-from tracker.demo import _seed_story, _Story
+from tracker.demo.team import _seed_story, _Story
 from tracker.extensions import db
 
 STORY = _Story(

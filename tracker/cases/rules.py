@@ -149,6 +149,15 @@ def _blank(value: Any) -> bool:
     return False
 
 
+#: The form of a case number, e.g. RCP-2026-0042: the year of the referral and
+#: its rank in that year (never reused).
+CASE_NUMBER_FORM = re.compile(r"RCP-(?P<year>\d{4})-(?P<number>\d{4,})")
+
+
+def case_number(year: int, number: int) -> str:
+    return f"RCP-{year}-{number:04d}"
+
+
 def missing_fields(referral: Any) -> list[str]:
     """Names of the fields the meeting needs that are still empty.
 

@@ -30,6 +30,7 @@ from tracker.cases.rules import (
     EDITABLE,
     CaseStatus,
     birth_date_problem,
+    case_number,
     mrn_problem,
     not_in_future_problem,
     status_after_edit,
@@ -176,7 +177,7 @@ def next_case_number(on: date) -> str:
         .returning(CaseNumberCounter.last_number)
     )
     number = db.session.execute(statement).scalar_one()
-    return f"RCP-{on.year}-{number:04d}"
+    return case_number(on.year, number)
 
 
 def _check_details(details: dict[str, Any]) -> None:

@@ -119,6 +119,29 @@ def regrowth_window(
     )
 
 
+@dataclass(frozen=True)
+class PlannedCheck:
+    """A follow-up to plan after a procedure."""
+
+    offset_days: int
+    due_on: date
+    #: For the check in the expected window of nerve regrowth: that window.
+    window: tuple[date, date] | None = None
+
+
+def followup_plan(
+    performed_on: date, schedule: Iterable[int], window: tuple[date, date] | None
+) -> list[PlannedCheck]:
+    """One check per time point of the technique's schedule and, after a nerve
+    treatment, one more in the middle of the expected regrowth window."""
+    planned = [PlannedCheck(days, performed_on + timedelta(days=days)) for days in schedule]
+    if window is not None:
+        start, end = window
+        middle = start + (end - start) / 2
+        planned.append(PlannedCheck((middle - performed_on).days, middle, window))
+    return planned
+
+
 class Response(LabelledEnum):
     """IMMPACT categories of change from baseline (Dworkin et al., J Pain 2008)."""
 

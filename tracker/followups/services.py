@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -42,6 +42,7 @@ from tracker.followups.rules import (
     RuleSettings,
     Session,
     Verdict,
+    followup_plan,
     is_recurrence,
     regrowth_window,
     retreatment_verdict,
@@ -86,32 +87,22 @@ def create_schedule(procedure: Procedure, **extra: Any) -> list[FollowUp]:
     """Plan the follow-ups of a procedure from its technique's schedule, plus a
     check in the expected regrowth window for nerve treatments."""
     referral = db.session.get(Referral, procedure.referral_id)
+    checks = followup_plan(
+        procedure.performed_on, procedure.technique.followup_days or [], window_for(procedure)
+    )
     planned = [
         FollowUp(
             procedure=procedure,
             referral_id=procedure.referral_id,
-            offset_days=days,
-            due_on=procedure.performed_on + timedelta(days=days),
+            kind=FollowUpKind.REGROWTH if check.window else FollowUpKind.SCHEDULED,
+            offset_days=check.offset_days,
+            due_on=check.due_on,
+            window_start_on=check.window[0] if check.window else None,
+            window_end_on=check.window[1] if check.window else None,
             responsible_id=referral.referrer_id,
         )
-        for days in procedure.technique.followup_days or []
+        for check in checks
     ]
-    window = window_for(procedure)
-    if window is not None:
-        start, end = window
-        middle = start + (end - start) / 2
-        planned.append(
-            FollowUp(
-                procedure=procedure,
-                referral_id=procedure.referral_id,
-                kind=FollowUpKind.REGROWTH,
-                offset_days=(middle - procedure.performed_on).days,
-                due_on=middle,
-                window_start_on=start,
-                window_end_on=end,
-                responsible_id=referral.referrer_id,
-            )
-        )
     db.session.add_all(planned)
     db.session.flush()
     refresh_verdict(referral)
