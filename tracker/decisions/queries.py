@@ -50,7 +50,7 @@ def case_decisions(referral_id: int) -> list[Decision]:
     return once_per_request(("decisions", referral_id), load)
 
 
-def _procedures_with_details() -> Select[tuple[Procedure]]:
+def _procedures_with_details() -> Select[Procedure]:
     """Procedures with technique, operators and adverse events, in the same query
     whatever the data (a selectin load would add queries only when rows exist).
 
