@@ -40,6 +40,8 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check tracker tests bench wsgi.py
 	@# Security linter: no finding of medium or high severity.
 	$(BIN)/bandit -q -r tracker --severity-level medium
+	@# Types: strict on the rules, a baseline elsewhere (pyproject.toml); incremental.
+	$(BIN)/mypy
 
 # The models and the migrations must describe the same schema.
 check-migrations: $(INSTALLED)
@@ -73,4 +75,4 @@ i18n: $(INSTALLED)
 	  --width 100 --ignore-obsolete
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache $(MO)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache $(MO)

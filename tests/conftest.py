@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -28,6 +29,11 @@ from tracker import create_app
 from tracker.extensions import db as _db
 
 PASSWORD = factories.PASSWORD
+
+# Hypothesis times each example (200 ms by default) and fails a test whose data
+# are slow to draw: both measure the machine, not the code.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 #: Every test starts at this moment (a Friday morning in Paris, 10:00).
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -166,7 +166,7 @@ def test_flask_finds_the_application_factory(tmp_path):
             input=stdin,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=900,  # a guard against a hang, not a measure of speed
             check=False,
         )
 

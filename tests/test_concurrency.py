@@ -34,6 +34,10 @@ from tracker.meetings import services as meeting_services
 from tracker.meetings.models import AgendaItem, ItemState
 from tracker.web.permissions import Role
 
+#: How long a thread may take to reach the start line or to finish: a guard
+#: against a hang, generous enough for a busy machine.
+WAIT_S = 600
+
 
 def at_once(*requests: Callable[[], Any]) -> list[Any]:
     """Run the requests in threads released together; their responses, in order."""
@@ -43,7 +47,7 @@ def at_once(*requests: Callable[[], Any]) -> list[Any]:
 
     def run(index: int, request: Callable[[], Any]) -> None:
         try:
-            start.wait(timeout=10)
+            start.wait(timeout=WAIT_S)
             responses[index] = request()
         except BaseException as error:  # reported below
             errors.append(error)
@@ -55,7 +59,8 @@ def at_once(*requests: Callable[[], Any]) -> list[Any]:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=WAIT_S)
+    assert not any(thread.is_alive() for thread in threads), "a request never finished"
     assert errors == []
     return responses
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
 LANGUAGES = {"en": "English", "fr": "Français"}
 
 
-def load_settings(environ: dict[str, str] | None = None) -> dict[str, Any]:
+def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Read the settings from ``environ`` (the process environment by default)."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}

@@ -4,6 +4,7 @@ Chromium (``apt-get install chromium``; Playwright downloads no browser here).""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -25,6 +26,13 @@ AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 SHOTS = ROOT / "build" / "screenshots"
 PASSWORD = "demo password 2026"
 LANGUAGES = ("en", "fr")
+#: How long a page, a click or an expected element may take before the journey
+#: fails. Generous: on a busy 2-core machine (two CPU hogs, gunicorn, Chromium)
+#: a page that takes a second alone can take a minute. A passing journey only
+#: ever waits as long as its pages take.
+TIMEOUT_MS = 180_000
+#: The same for the installation's own commands (migrate, seed) and start-up.
+COMMAND_TIMEOUT_S = 900
 #: The flags Chromium needs in a container without a user session.
 FLAGS = [
     "--no-sandbox",
@@ -73,7 +81,7 @@ class Server:
             capture_output=True,
             text=True,
             check=False,
-            timeout=120,
+            timeout=COMMAND_TIMEOUT_S,
         )
         if result.returncode:
             raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
@@ -94,6 +102,9 @@ class Server:
                 f"127.0.0.1:{self.port}",
                 "--workers",
                 "2",
+                # A worker busy for long on a loaded machine is slow, not stuck.
+                "--timeout",
+                str(COMMAND_TIMEOUT_S),
                 "--access-logfile",
                 "-",
                 "tests.browser.clocked:app",
@@ -103,21 +114,33 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        # Ready when the application answers, not when gunicorn listens: its
+        # workers import the application after the socket is open.
+        deadline = time.monotonic() + COMMAND_TIMEOUT_S
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if self._answers():
                 return
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)  # waiting for a server to listen, not for a result
+            time.sleep(0.2)  # polling for the server to answer, not waiting for a result
         raise RuntimeError((self.folder / "gunicorn.log").read_text())
+
+    def _answers(self) -> bool:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=COMMAND_TIMEOUT_S)
+        try:
+            connection.request("GET", "/login")
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            connection.close()
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            try:
+                self.process.wait(timeout=COMMAND_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
             self.log.close()
 
 
@@ -127,8 +150,9 @@ def browser(request: Any) -> Iterator[Any]:
         pytest.skip("browser journeys run once, against their own SQLite server")
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (apt-get install chromium): journeys skipped")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield chromium
@@ -166,13 +190,21 @@ class Site:
         )
         context.add_cookies([{"name": "rcp_lang", "value": self.language, "url": self.url}])
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(TIMEOUT_MS)
+        page.set_default_navigation_timeout(TIMEOUT_MS)
         page.goto(f"{self.url}/login")
         page.locator("input[name=email]").fill(email)
         page.locator("input[name=password]").fill(PASSWORD)
         page.locator("form:has(input[name=password]) button[type=submit]").click()
         page.wait_for_url(f"{self.url}/")
         return page
+
+    def flashed(self, page: Any, english: str, french: str) -> None:
+        """Wait until the page that follows a submission says ``english`` (or
+        ``french``): a click returns before the next page has loaded."""
+        from playwright.sync_api import expect
+
+        expect(page.locator(".flash-messages")).to_contain_text(self.t(english, french))
 
     def check(self, page: Any, name: str | None = None) -> None:
         """No critical or serious accessibility violation (axe-core), and a

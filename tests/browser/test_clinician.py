@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 
 def tab_to(page, name: str, limit: int = 60) -> None:
     """Move the focus with the Tab key, as a keyboard user does, to a field."""
@@ -36,7 +38,7 @@ def test_the_clinicians_day(site):
     # Week 1, with the keyboard only: Tab to the way of assessing, Space, Tab to the
     # average pain, type, Enter (the date is today's).
     record_link(page, case, t("Week 1", "Semaine 1")).click()
-    assert case in page.locator("h1").inner_text()
+    expect(page.locator("h1")).to_contain_text(case)
     site.check(page, "clinician-assessment")
     tab_to(page, "mode")
     page.keyboard.press("Space")
@@ -49,18 +51,16 @@ def test_the_clinicians_day(site):
     assert ring[0] != "none" or ring[1] != "none", ring
     page.keyboard.type("2")
     page.keyboard.press("Enter")
-    page.wait_for_load_state()
-    recorded = t("Assessment of {} recorded.", "Évaluation de {} enregistrée.").format(case)
-    assert recorded in page.locator(".alert-success").first.inner_text()
+    recorded = (f"Assessment of {case} recorded.", f"Évaluation de {case} enregistrée.")
+    site.flashed(page, *recorded)
 
     # Month 3, back on the worklist (week 1 has left it).
-    assert record_link(page, case, t("Week 1", "Semaine 1")).count() == 0
+    expect(record_link(page, case, t("Week 1", "Semaine 1"))).to_have_count(0)
     record_link(page, case, t("Month 3", "Mois 3")).click()
     page.locator("input[name=mode]").first.check()
     page.locator("input[name=nrs_average]").fill("3")
     page.locator("main form button[type=submit]").last.click()
-    page.wait_for_load_state()
-    assert recorded in page.locator(".alert-success").first.inner_text()
+    site.flashed(page, *recorded)
 
     # The trajectory: a chart and the same values as a table; relieved, not eligible.
     open_case(page, site, case)
@@ -87,10 +87,10 @@ def test_the_clinicians_day(site):
     page.locator("input[name=nrs_average]").fill("7")
     page.locator("input[name=pain_is_back]").check()
     page.locator("main form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    site.flashed(page, *recorded)
     if case not in page.locator("h1").inner_text():
         open_case(page, site, case)
-    assert eligible in verdict.inner_text()
+    expect(verdict).to_contain_text(eligible)
     assert verdict.locator("li").count() >= 2  # why, in words
     site.check(page, "clinician-eligible")
 
@@ -98,9 +98,10 @@ def test_the_clinicians_day(site):
     page.get_by_role(
         "link", name=t("Present again at the RCP", "Présenter de nouveau en RCP")
     ).click()
+    page.wait_for_url(re.compile(r"/present-again(\?|$)"))
     site.check(page, "clinician-present-again")
     page.locator("main form button[type=submit]").last.click()
-    page.wait_for_load_state()
+    site.flashed(page, "is referred to the RCP again as", "est de nouveau présenté en RCP")
     new_number = re.search(r"RCP-\d{4}-\d{4}", page.locator("h1").inner_text()).group(0)
     assert new_number != case
     site.check(page, "clinician-presented-again")

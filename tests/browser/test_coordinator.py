@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import site_today, tick_one_of_each_specialty
 
 
@@ -26,9 +28,7 @@ def test_the_coordinators_day(site):
     page.locator("select[name=interval_weeks]").select_option("1")
     page.locator("input[name=count]").fill("4")
     page.locator("main form button[type=submit]").last.click()
-    page.wait_for_load_state()
-    created = t("4 meetings created.", "4 réunions créées.")
-    assert created in page.locator(".alert-success").first.inner_text()
+    site.flashed(page, "4 meetings created.", "4 réunions créées.")
 
     # The series' first meeting (the newest ids are the series').
     ids = [
@@ -47,22 +47,22 @@ def test_the_coordinators_day(site):
         button = page.locator("#add-cases form[method=post] button").first
         if not button.count():
             break
-        added.append(re.search(r"RCP-\d{4}-\d{4}", button.text_content()).group(0))
+        number = re.search(r"RCP-\d{4}-\d{4}", button.text_content()).group(0)
         button.click()
-        page.wait_for_load_state()
+        site.flashed(page, f"{number} added to the agenda.", f"{number} ajouté à l'ordre du jour.")
+        added.append(number)
     assert added, "the demo team has complete referrals waiting"
-    agenda = page.locator("main").inner_text()
     for number in added:
-        assert number in agenda
+        expect(page.locator("#agenda")).to_contain_text(number)
 
     # Attendance: the quorum changes as people are ticked, before saving.
     quorum = page.locator("#quorum")
-    assert quorum.locator(".quorum-not-met").is_visible()
+    expect(quorum.locator(".quorum-not-met")).to_be_visible()
     tick_one_of_each_specialty(page)
-    assert quorum.locator(".quorum-met").is_visible()
+    expect(quorum.locator(".quorum-met")).to_be_visible()
     page.locator("#attendance-form button").click()
-    page.wait_for_load_state()
-    assert page.locator("#quorum .quorum-met").is_visible()
+    site.flashed(page, "Attendance saved.", "Présences enregistrées.")
+    expect(page.locator("#quorum .quorum-met")).to_be_visible()
     site.check(page, "coordinator-meeting")
 
     # The calendar file: case numbers only, never a patient's name.

@@ -3,6 +3,8 @@ critical or serious accessibility violation, and it fits a phone's width."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 PAGES = {
@@ -29,7 +31,7 @@ def test_the_worklist_and_the_assessment_form_work_on_a_phone(site):
     site.check(page, "phone-worklist")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.locator("a[href*='/assessment']").first.click()
-    page.wait_for_load_state()
+    page.wait_for_url(re.compile(r"/assessment(\?|$)"))
     site.check(page, "phone-assessment")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.context.close()

@@ -36,7 +36,9 @@ def free_port() -> int:
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
     mailbox = Mailbox()
     port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    # The server starts in a thread of its own: on a busy machine that can take
+    # longer than aiosmtpd's default of five seconds.
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, ready_timeout=300)
     controller.start()
     try:
         yield mailbox, port

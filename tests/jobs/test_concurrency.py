@@ -18,6 +18,9 @@ from tracker.meetings import services as meeting_services
 from tracker.web.permissions import Role
 
 PARIS = ZoneInfo("Europe/Paris")
+#: How long a thread may take to reach the start line or to finish: a guard
+#: against a hang, generous enough for a busy machine.
+WAIT_S = 600
 
 
 def twice_at_once(app, job_id: str, moment: datetime) -> list:
@@ -29,7 +32,7 @@ def twice_at_once(app, job_id: str, moment: datetime) -> list:
     def scheduler() -> None:
         try:
             with app.app_context():
-                start.wait(timeout=10)
+                start.wait(timeout=WAIT_S)
                 outcomes.append(run_job(job_id, moment).outcome)
                 db.session.remove()
         except Exception as error:  # reported by the test below
@@ -39,7 +42,8 @@ def twice_at_once(app, job_id: str, moment: datetime) -> list:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=WAIT_S)
+    assert not any(thread.is_alive() for thread in threads), "a request never finished"
     assert errors == []
     return outcomes
 

@@ -64,6 +64,8 @@ def _new_password_field(label: str) -> PasswordField:
 class _NewPassword:
     """Says the site's minimum length beside the new password field."""
 
+    password: Any  # the form's own field
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.password.description = _(

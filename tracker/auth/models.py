@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
@@ -14,11 +15,11 @@ from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
-from tracker.extensions import db
+from tracker.extensions import Model
 from tracker.web.permissions import Role
 
 
-class User(Audited, UserMixin, db.Model):
+class User(Audited, UserMixin, Model):
     """A member of the team with an account."""
 
     __tablename__ = "users"
@@ -49,7 +50,9 @@ class User(Audited, UserMixin, db.Model):
     )
 
     #: The login session this request belongs to (set by the user loader); a
-    #: plain attribute, not a column.
+    #: plain attribute, not a column (typed apart: the mapper reads annotations).
+    if TYPE_CHECKING:
+        current_session: UserSession | None
     current_session = None
 
     @property
@@ -82,7 +85,7 @@ class User(Audited, UserMixin, db.Model):
         return f"<User {self.id} {self.email}>"
 
 
-class UserRole(Audited, db.Model):
+class UserRole(Audited, Model):
     """One role held by one user (a person may hold several)."""
 
     __tablename__ = "user_roles"
@@ -123,7 +126,7 @@ with_labels(
 )
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One login on one browser.
 
     Only a hash of the token is stored, so a copy of the database does not let
@@ -154,6 +157,8 @@ class UserSession(db.Model):
 
     #: The clear token, known only in the request that created the session or
     #: that presented it; a plain attribute, not a column.
+    if TYPE_CHECKING:
+        token: str | None
     token = None
 
     @property
@@ -180,7 +185,7 @@ class UserSession(db.Model):
         return self.ended_at or min(self.expires_at, self.idle_until)
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """A failed login, counted to lock an account name out for a while.
 
     Keyed by the e-mail typed, whether or not an account has it, so that the

@@ -7,9 +7,18 @@ holds the two equal through the database.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, Protocol, TypeGuard, TypeVar
 
 from sqlalchemy import ColumnElement, and_
+
+
+class Account(Protocol):
+    """What the rule reads of an account (``tracker.auth.models.User``)."""
+
+    is_active: bool
+
+
+U = TypeVar("U", bound=Account)
 
 
 class MailKind(enum.Enum):
@@ -22,7 +31,7 @@ class MailKind(enum.Enum):
     DRAFT_REMINDERS = "email_draft_reminders"
 
 
-def may_email(user: Any | None, kind: MailKind) -> bool:
+def may_email(user: U | None, kind: MailKind) -> TypeGuard[U]:
     """An active account whose holder has not turned this kind of e-mail off."""
     return user is not None and bool(user.is_active) and bool(getattr(user, kind.value))
 

@@ -83,12 +83,12 @@ def _check_roles(roles: Iterable[Role]) -> set[Role]:
 
 
 def _other_active_admins(user: User) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(User)
         .join(UserRole)
         .where(UserRole.role == Role.ADMIN, User.is_active.is_(True), User.id != user.id)
-    )
+    ).scalar_one()
 
 
 def create_user(
@@ -265,11 +265,11 @@ def authenticate(email: str, password: str, *, ip_address: str | None = None) ->
         failure = "password"
     elif not user.is_active:
         failure = "inactive"
-    if failure is not None:
+    if failure is not None or user is None:
         _count_failure(email, ip_address)
         raise _refuse(
             email,
-            failure,
+            failure or "unknown",
             user,
             _l("Wrong e-mail or password, or the account is inactive."),
         )
@@ -384,7 +384,9 @@ def end_all_sessions(user: User, reason: SessionEnd, *, keep: UserSession | None
     )
     if keep is not None:
         query = query.where(UserSession.id != keep.id)
-    return db.session.execute(query.values(ended_at=utcnow(), ended_reason=reason)).rowcount
+    # DML runs return a CursorResult, which the session's signature does not say.
+    ended = db.session.execute(query.values(ended_at=utcnow(), ended_reason=reason))
+    return ended.rowcount  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -434,7 +436,7 @@ def close_lapsed_sessions(now: datetime) -> int:
 
 def forget_old_login_failures(now: datetime) -> int:
     """Failed logins older than a day count for nothing any more."""
-    return db.session.execute(
+    return db.session.execute(  # type: ignore[attr-defined]  # a CursorResult (DML)
         delete(LoginFailure).where(LoginFailure.attempted_at < now - timedelta(days=1))
     ).rowcount
 

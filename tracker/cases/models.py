@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
@@ -17,7 +17,10 @@ from tracker.catalogue.models import Indication
 from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.time import local_today, utcnow
-from tracker.extensions import db
+from tracker.extensions import Model
+
+if TYPE_CHECKING:
+    from tracker.followups.models import CaseVerdict
 
 #: Name keys sort byte by byte on every database, so that a prefix search is a
 #: range scan on the index (PostgreSQL's default collations ignore spaces).
@@ -43,7 +46,7 @@ with_labels(
 )
 
 
-class Patient(Audited, db.Model):
+class Patient(Audited, Model):
     """A person with one or more pain cases over the years."""
 
     __tablename__ = "patients"
@@ -186,7 +189,7 @@ with_labels(
 )
 
 
-class Referral(Audited, db.Model):
+class Referral(Audited, Model):
     """A pain case referred to the RCP: the referral data sheet and its status."""
 
     __tablename__ = "referrals"
@@ -268,6 +271,9 @@ class Referral(Audited, db.Model):
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="referral", order_by="CaseEvent.occurred_at", cascade="all"
     )
+    if TYPE_CHECKING:
+        #: The retreatment verdict of a treated case (declared by ``CaseVerdict``).
+        verdict: Mapped[CaseVerdict | None]
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -316,7 +322,7 @@ with_labels(
 )
 
 
-class CaseEvent(db.Model):
+class CaseEvent(Model):
     """A line of the case's timeline that no other record tells (status moves,
     notes such as a roll-over to the next meeting)."""
 
@@ -335,7 +341,7 @@ class CaseEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class CaseNumberCounter(db.Model):
+class CaseNumberCounter(Model):
     """The last case number given in a year: numbers are never reused."""
 
     __tablename__ = "case_number_counters"

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.i18n import Bilingual
-from tracker.extensions import db
+from tracker.extensions import Model
 
 
-class Indication(Audited, Bilingual, db.Model):
+class Indication(Audited, Bilingual, Model):
     """Why a patient is referred (the clinical situation)."""
 
     __tablename__ = "indications"
@@ -75,7 +75,7 @@ with_labels(
 )
 
 
-class Technique(Audited, Bilingual, db.Model):
+class Technique(Audited, Bilingual, Model):
     """An image-guided procedure the unit performs."""
 
     __tablename__ = "techniques"

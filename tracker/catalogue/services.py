@@ -8,7 +8,7 @@ import unicodedata
 from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from tracker.catalogue.models import Indication, Technique
 from tracker.core.errors import DomainError
@@ -40,7 +40,7 @@ def offered_entries(
     (every entry with ``with_retired``, for filtering old records)."""
     query = select(model).order_by(model.position, model.id)
     if not with_retired:
-        offered = model.is_retired.is_(False)
+        offered: ColumnElement[bool] = model.is_retired.is_(False)
         if current_id is not None:
             offered = or_(offered, model.id == current_id)
         query = query.where(offered)

@@ -50,7 +50,7 @@ from tracker.core.afterwards import write_after_response
 from tracker.core.db import SAFE_METHODS, take_writer_lock
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.time import utcnow
-from tracker.extensions import db
+from tracker.extensions import Model, db
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ CHANGE_ACTIONS = frozenset({AuditAction.INSERT, AuditAction.UPDATE, AuditAction.
 GENESIS_HASH = "0" * 64
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One change to one audited row, or one access to data (login, view, download)."""
 
     __tablename__ = "audit_entries"

@@ -18,7 +18,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import Date, Select, or_, select
+from sqlalchemy import Date, Select, Table, or_, select
 from sqlalchemy import Enum as EnumType
 from wtforms.fields.core import UnboundField
 
@@ -26,7 +26,7 @@ from tracker.core import signals
 from tracker.core.audit import CHANGE_ACTIONS, SECRET_PLACEHOLDER, AuditAction, AuditEntry
 from tracker.core.db import UTCDateTime
 from tracker.core.time import site_timezone, to_local
-from tracker.extensions import db
+from tracker.extensions import Model, db
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def labels_of(form_class: type) -> dict[str, Any]:
 
 @cache
 def _model(entity_type: str) -> type | None:
-    for mapper in db.Model.registry.mappers:
+    for mapper in Model.registry.mappers:
         if mapper.class_.__name__ == entity_type:
             return mapper.class_
     return None
@@ -74,13 +74,13 @@ def _model(entity_type: str) -> type | None:
 class Reference:
     """A column pointing at another row, shown by that row's name."""
 
-    model: type
+    model: type[Any]
 
 
 @cache
 def _model_of_table(table_name: str) -> type | None:
-    for mapper in db.Model.registry.mappers:
-        if mapper.local_table is not None and mapper.local_table.name == table_name:
+    for mapper in Model.registry.mappers:
+        if isinstance(mapper.local_table, Table) and mapper.local_table.name == table_name:
             return mapper.class_
     return None
 
@@ -116,7 +116,7 @@ def entity_types() -> list[str]:
 
     names = {
         mapper.class_.__name__
-        for mapper in db.Model.registry.mappers
+        for mapper in Model.registry.mappers
         if issubclass(mapper.class_, Audited)
     }
     return sorted(names)
@@ -188,7 +188,7 @@ def _name_of(row: Any) -> str | None:
 
 def _names(entries: list[AuditEntry]) -> Names:
     """Names of the rows the entries point at: one query per kind of row."""
-    wanted: dict[type, set[int]] = {}
+    wanted: dict[type[Any], set[int]] = {}
     for entry in entries:
         if not entry.is_change:
             continue
@@ -313,7 +313,7 @@ def _start_of_local_day(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=site_timezone())
 
 
-def audit_query(filters: AuditFilters) -> Select[tuple[AuditEntry]]:
+def audit_query(filters: AuditFilters) -> Select[AuditEntry]:
     """Entries matching ``filters``, newest first."""
     query = select(AuditEntry)
     if filters.actor_id is not None:
@@ -339,7 +339,7 @@ def audit_query(filters: AuditFilters) -> Select[tuple[AuditEntry]]:
     return query.order_by(AuditEntry.id.desc())
 
 
-def case_history_query(referral_id: int, patient_id: int, *, changes: bool) -> Select[Any]:
+def case_history_query(referral_id: int, patient_id: int, *, changes: bool) -> Select[AuditEntry]:
     """A case's own history: its rows, and changes to its patient's identity."""
     query = select(AuditEntry).where(
         or_(

@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.core.time import utcnow
-from tracker.extensions import db
+from tracker.extensions import Model, db
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Recipient(Protocol):
     email: str
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     __tablename__ = "outbox_messages"
     __table_args__ = (Index(None, "sent_at", "next_attempt_at"),)
 
@@ -174,11 +174,11 @@ def deliver_pending(now: datetime | None = None) -> dict[str, int]:
     """Send what is due in the outbox; with no SMTP server set, nothing leaves."""
     settings = MailSettings.from_config(current_app.config)
     if settings is None:
-        waiting = db.session.scalar(
+        waiting = db.session.execute(
             select(db.func.count())
             .select_from(OutboxMessage)
             .where(OutboxMessage.sent_at.is_(None))
-        )
+        ).scalar_one()
         return {"sent": 0, "failed": 0, "waiting": waiting}
     now = now or utcnow()
     token = _claim(now)

@@ -27,7 +27,7 @@ from tracker.core.audit import acting_as
 from tracker.core.db import writing
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.time import site_timezone, utcnow
-from tracker.extensions import db
+from tracker.extensions import Model, db
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class RunOutcome(LabelledEnum):
 with_labels(RunOutcome, {RunOutcome.OK: "OK", RunOutcome.FAILED: "Failed"})
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     """One run of a job: when, how it ended, what it did."""
 
     __tablename__ = "job_runs"

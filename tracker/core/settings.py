@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.core.audit import Audited
 from tracker.core.errors import DomainError
-from tracker.extensions import db
+from tracker.extensions import Model, db
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class SettingSpec:
         return value if self.minimum <= value <= self.maximum else self.default
 
 
-class SiteSetting(Audited, db.Model):
+class SiteSetting(Audited, Model):
     """A setting changed from its default."""
 
     __tablename__ = "site_settings"

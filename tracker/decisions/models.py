@@ -15,7 +15,7 @@ from tracker.catalogue.models import Technique
 from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.time import utcnow
-from tracker.extensions import db
+from tracker.extensions import Model, db
 from tracker.meetings.models import AgendaItem, Meeting
 
 
@@ -68,7 +68,7 @@ with_labels(
 )
 
 
-class Decision(Audited, db.Model):
+class Decision(Audited, Model):
     """What the meeting decided for a case: the RCP decision sheet."""
 
     __tablename__ = "decisions"
@@ -123,7 +123,7 @@ class Decision(Audited, db.Model):
         return self.status is DecisionStatus.VALIDATED
 
 
-class DecisionAmendment(db.Model):
+class DecisionAmendment(Model):
     """A correction to a validated decision, with its reason and what it changed."""
 
     __tablename__ = "decision_amendments"
@@ -216,7 +216,7 @@ PREREQUISITES = (
 )
 
 
-class ProcedurePlan(Audited, db.Model):
+class ProcedurePlan(Audited, Model):
     """How the proposed procedure will be done."""
 
     __tablename__ = "procedure_plans"
@@ -266,7 +266,7 @@ procedure_operators = Table(
 )
 
 
-class Procedure(Audited, db.Model):
+class Procedure(Audited, Model):
     """A procedure performed."""
 
     __tablename__ = "procedures"
@@ -322,7 +322,7 @@ CIRSE_GRADES = {
 }
 
 
-class AdverseEvent(Audited, db.Model):
+class AdverseEvent(Audited, Model):
     __tablename__ = "adverse_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)

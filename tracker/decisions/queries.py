@@ -50,7 +50,7 @@ def case_decisions(referral_id: int) -> list[Decision]:
     return once_per_request(("decisions", referral_id), load)
 
 
-def _procedures_with_details() -> Select[tuple[Procedure]]:
+def _procedures_with_details() -> Select[Procedure]:
     """Procedures with technique, operators and adverse events, in the same query
     whatever the data (a selectin load would add queries only when rows exist).
 
@@ -116,7 +116,7 @@ def procedures_of_patient(patient_id: int) -> list[Procedure]:
     return list(db.session.scalars(query).unique())
 
 
-def decision_sheet_query(decision_id: int) -> Select[tuple[Decision]]:
+def decision_sheet_query(decision_id: int) -> Select[Decision]:
     """A decision with everything its sheet shows."""
     return (
         select(Decision)

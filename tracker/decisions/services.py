@@ -75,8 +75,7 @@ def _check_active_technique(technique_id: int | None, current: int | None = None
 
 
 def _apply_plan(decision: Decision, plan_values: dict[str, Any] | None) -> None:
-    wants_plan = decision.outcome is Outcome.PROCEDURE_PROPOSED and plan_values is not None
-    if not wants_plan:
+    if decision.outcome is not Outcome.PROCEDURE_PROPOSED or plan_values is None:
         return
     plan = decision.plan
     _check_active_technique(plan_values.get("technique_id"), plan.technique_id if plan else None)
@@ -192,7 +191,7 @@ def validate(decision: Decision, *, by: User) -> None:
 
 def _move_case(decision: Decision, by: User) -> None:
     referral = decision.referral
-    target = STATUS_AFTER[decision.outcome]
+    target = STATUS_AFTER[decision.outcome]  # type: ignore[index]  # validated: has one
     if target is None:
         # Postponed: presented again at the next meeting with room, or waiting.
         following = meeting_services.next_meeting_with_room(decision.meeting)
@@ -248,7 +247,7 @@ def record_patient_answer(
         raise DomainError(_l("Give the date the patient was informed."), "informed_on")
     if informed_on > local_today():
         raise DomainError(_l("This date is in the future."), "informed_on")
-    if informed_on < to_local(decision.validated_at).date():
+    if informed_on < to_local(decision.validated_at).date():  # type: ignore[arg-type]  # validated
         raise DomainError(_l("The patient is informed after the decision."), "informed_on")
     decision.informed_on = informed_on
     decision.informed_by_id = informed_by_id

@@ -101,7 +101,7 @@ def sheet_sections(decision: Decision, procedures: list[Procedure] | None = None
     meeting_section.add(_("Date"), format_datetime(meeting.starts_at, "d MMM y, HH:mm"))
     meeting_section.add(_("Place"), meeting.place)
     meeting_section.add(_("Chair"), meeting.chair.full_name if meeting.chair else None)
-    people = (
+    people: list[dict[str, Any]] = (
         decision.participants
         if decision.is_validated
         else [

@@ -20,9 +20,12 @@ def decision_events(referral: Referral) -> list[TimelineEvent]:
         link = url_for("decisions.sheet", decision_id=decision.id)
         events.append(
             TimelineEvent(
-                at=decision.validated_at,
+                at=decision.validated_at,  # type: ignore[arg-type]  # set when validated
                 kind="decision",
-                title=_("Decision: %(outcome)s", outcome=decision.outcome.label),
+                title=_(
+                    "Decision: %(outcome)s",
+                    outcome=decision.outcome.label,  # type: ignore[union-attr]  # validated
+                ),
                 detail=decision.reasons,
                 actor=decision.validated_by.full_name if decision.validated_by else None,
                 link=link,
@@ -41,7 +44,7 @@ def decision_events(referral: Referral) -> list[TimelineEvent]:
         if decision.patient_answer is not None:
             events.append(
                 TimelineEvent(
-                    at=start_of_day(decision.informed_on),
+                    at=start_of_day(decision.informed_on),  # type: ignore[arg-type]  # with the answer
                     kind="decision",
                     title=_("Patient informed: %(answer)s", answer=decision.patient_answer.label),
                     date_only=True,

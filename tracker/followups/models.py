@@ -15,7 +15,7 @@ from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.time import utcnow
 from tracker.decisions.models import Procedure
-from tracker.extensions import db
+from tracker.extensions import Model
 from tracker.followups.rules import Kind, is_open_sql
 
 
@@ -51,7 +51,7 @@ with_labels(
 )
 
 
-class FollowUp(Audited, db.Model):
+class FollowUp(Audited, Model):
     """A follow-up planned after a procedure."""
 
     __tablename__ = "followups"
@@ -146,7 +146,7 @@ PGIC = {
 }
 
 
-class Assessment(Audited, db.Model):
+class Assessment(Audited, Model):
     """Pain and its effects, measured at a follow-up (or unscheduled)."""
 
     __tablename__ = "assessments"
@@ -187,7 +187,7 @@ class Assessment(Audited, db.Model):
         return [SideEffect[name] for name in self.side_effects or []]
 
 
-class CaseVerdict(db.Model):
+class CaseVerdict(Model):
     """The retreatment verdict of a treated case, kept up to date so that lists
     of eligible cases are one indexed query (recomputed when an assessment,
     procedure or adverse event is recorded, and daily by the scheduler)."""

@@ -128,7 +128,7 @@ def eligible_count(today: date) -> int:
         .limit(ELIGIBLE_COUNT_CAP + 1)
         .subquery()
     )
-    return db.session.scalar(select(func.count()).select_from(found))
+    return db.session.execute(select(func.count()).select_from(found)).scalar_one()
 
 
 #: The outbox key of the e-mail telling a referrer a case became eligible (the

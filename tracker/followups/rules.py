@@ -181,7 +181,8 @@ def at_least(baseline: int, nrs: int, pct: float) -> bool:
 
 def at_least_sql(baseline: Any, nrs: Any, pct: Any) -> ColumnElement[bool]:
     """``at_least`` in SQL, in whole numbers as there."""
-    return (baseline - nrs) * 100 >= pct * baseline
+    test: ColumnElement[bool] = (baseline - nrs) * 100 >= pct * baseline
+    return test
 
 
 def response_category(baseline: int | None, nrs: int) -> Response | None:
@@ -199,6 +200,7 @@ def response_category(baseline: int | None, nrs: int) -> Response | None:
 
 def response_category_sql(baseline: Any, nrs: Any) -> ColumnElement[Response | None]:
     """``response_category`` in SQL (a ``Response``, or NULL without a baseline)."""
+    stored_as: Any = Enum(Response, native_enum=False, length=40)
     return type_coerce(
         case(
             (or_(baseline.is_(None), baseline == 0), null()),
@@ -207,7 +209,7 @@ def response_category_sql(baseline: Any, nrs: Any) -> ColumnElement[Response | N
             (at_least_sql(baseline, nrs, MODERATE_PCT), Response.MODERATE.name),
             else_=Response.MINIMAL_OR_NONE.name,
         ),
-        Enum(Response, native_enum=False, length=40),
+        stored_as,
     )
 
 
@@ -434,7 +436,10 @@ def is_open_sql(kind: Any) -> ColumnElement[bool]:
     """``kind IN ('ELIGIBLE', 'NOT_YET')`` with the names written out, not bound:
     the partial index's own condition, which a query must state in these words
     for the database to use that index."""
-    return kind.in_([literal_column(f"'{member.name}'") for member in OPEN_KINDS])
+    test: ColumnElement[bool] = kind.in_(
+        [literal_column(f"'{member.name}'") for member in OPEN_KINDS]
+    )
+    return test
 
 
 def interval_passed(verdict: KeptVerdict, today: date) -> bool:

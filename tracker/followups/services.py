@@ -86,7 +86,7 @@ def window_for(procedure: Procedure) -> tuple[date, date] | None:
 def create_schedule(procedure: Procedure, **extra: Any) -> list[FollowUp]:
     """Plan the follow-ups of a procedure from its technique's schedule, plus a
     check in the expected regrowth window for nerve treatments."""
-    referral = db.session.get(Referral, procedure.referral_id)
+    referral = db.session.get_one(Referral, procedure.referral_id)
     checks = followup_plan(
         procedure.performed_on, procedure.technique.followup_days or [], window_for(procedure)
     )
@@ -115,7 +115,7 @@ def create_schedule(procedure: Procedure, **extra: Any) -> list[FollowUp]:
 @adverse_event_recorded.connect
 def _adverse_event(procedure: Procedure, **extra: Any) -> None:
     # A severe adverse event changes what may follow (no routine repeat).
-    referral = db.session.get(Referral, procedure.referral_id)
+    referral = db.session.get_one(Referral, procedure.referral_id)
     if db.session.get(CaseVerdict, referral.id) is not None:
         refresh_verdict(referral)
 
@@ -123,8 +123,11 @@ def _adverse_event(procedure: Procedure, **extra: Any) -> None:
 def episode_chain(referral: Referral) -> list[int]:
     """Ids of this case and the earlier cases it presents again, oldest first
     (one recursive query)."""
-    chain = select(Referral.id, Referral.previous_referral_id).where(Referral.id == referral.id)
-    chain = chain.cte(name="chain", recursive=True)
+    chain = (
+        select(Referral.id, Referral.previous_referral_id)
+        .where(Referral.id == referral.id)
+        .cte(name="chain", recursive=True)
+    )
     earlier = select(Referral.id, Referral.previous_referral_id).join(
         chain, Referral.id == chain.c.previous_referral_id
     )
@@ -290,7 +293,9 @@ def _pain_back(referral: Referral, assessment: Assessment, technique: Technique)
     if assessment.pain_is_back:
         return True
     baseline = referral.nrs_average
-    return bool(baseline) and is_recurrence(
+    if not baseline:
+        return False
+    return is_recurrence(
         baseline, assessment.nrs_average, assessment.pain_is_back, technique.recurrence_pct
     )
 
@@ -331,11 +336,11 @@ def mark_missed(followup: FollowUp, *, reason: str, by: User) -> None:
 
 
 def planned_left(referral: Referral) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count())
         .select_from(FollowUp)
         .where(FollowUp.referral_id == referral.id, FollowUp.status == FollowUpStatus.PLANNED)
-    )
+    ).scalar_one()
 
 
 def close_case(referral: Referral, *, by: User) -> None:

@@ -23,7 +23,7 @@ def followup_events(referral: Referral) -> list[TimelineEvent]:
         reduction = reduction_pct(referral.nrs_average, assessment.nrs_average)
         category = response_category(referral.nrs_average, assessment.nrs_average)
         detail = None
-        if reduction is not None:
+        if reduction is not None and category is not None:
             detail = _(
                 "%(pct)d%% less pain than at referral: %(category)s",
                 pct=round(reduction),

@@ -15,7 +15,7 @@ from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
-from tracker.extensions import db
+from tracker.extensions import Model
 
 
 class MeetingStatus(LabelledEnum):
@@ -39,7 +39,7 @@ with_labels(
 OPEN = frozenset({MeetingStatus.PLANNED, MeetingStatus.IN_PROGRESS})
 
 
-class MeetingSeries(Audited, db.Model):
+class MeetingSeries(Audited, Model):
     """Meetings created together by a recurrence ("every Tuesday at 17:00")."""
 
     __tablename__ = "meeting_series"
@@ -58,7 +58,7 @@ def new_uid() -> str:
     return f"{uuid.uuid4().hex}@rcp-tracker"
 
 
-class Meeting(Audited, db.Model):
+class Meeting(Audited, Model):
     """One RCP session."""
 
     __tablename__ = "meetings"
@@ -136,7 +136,7 @@ with_labels(
 ON_AGENDA = frozenset({ItemState.PENDING, ItemState.DISCUSSED, ItemState.NOT_DISCUSSED})
 
 
-class AgendaItem(Audited, db.Model):
+class AgendaItem(Audited, Model):
     """A case on a meeting's agenda."""
 
     __tablename__ = "agenda_items"
@@ -174,7 +174,7 @@ class AgendaItem(Audited, db.Model):
         self.state_changed_at = utcnow()
 
 
-class Attendance(Audited, db.Model):
+class Attendance(Audited, Model):
     """Someone present at a meeting: a team member, or a guest without an account.
 
     The specialty is copied at the time, so the record of who made the quorum
@@ -202,7 +202,7 @@ class Attendance(Audited, db.Model):
         return self.user_id is None
 
 
-class CalendarFeed(db.Model):
+class CalendarFeed(Model):
     """A user's secret calendar subscription address (only its hash is kept)."""
 
     __tablename__ = "calendar_feeds"

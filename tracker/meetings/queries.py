@@ -59,7 +59,7 @@ def month_meetings(first_day: date) -> list[Meeting]:
     )
 
 
-def meeting_page_query(meeting_id: int) -> Select[tuple[Meeting]]:
+def meeting_page_query(meeting_id: int) -> Select[Meeting]:
     """A meeting with everything its page shows, in a fixed number of queries."""
     return (
         select(Meeting)

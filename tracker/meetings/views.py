@@ -392,7 +392,7 @@ def move_to_meeting(meeting_id: int, item_id: int) -> Any:
         SelectChoice(str(other.id), str(other.id)) for other in queries.other_open_meetings(meeting)
     ]
     if form.validate_on_submit():
-        target = db.session.get(Meeting, form.meeting_id.data)
+        target = db.get_or_404(Meeting, form.meeting_id.data)
         with saving() as saved:
             services.move_to_meeting(item, target, by=current_user)
         if saved.ok:

@@ -174,17 +174,17 @@ def analyse(treated: Iterable[Treated], scheduled: Iterable[Scheduled], today: d
         elif row.session.readings and row.session.baseline:
             outcome.no_response += 1
     overall: dict[int, TimePoint] = defaultdict(lambda: TimePoint(0))
-    for row in scheduled:
-        procedure = procedures.get(row.procedure_id)
+    for due in scheduled:
+        procedure = procedures.get(due.procedure_id)
         if procedure is None:
             continue
         outcome = by_technique[procedure.technique_id]
-        point = outcome.timepoints.setdefault(row.offset_days, TimePoint(row.offset_days))
+        point = outcome.timepoints.setdefault(due.offset_days, TimePoint(due.offset_days))
         baseline = procedure.session.baseline
-        _count(point, row, baseline, today)
-        total = overall[row.offset_days]
-        total.days = row.offset_days
-        _count(total, row, baseline, today)
+        _count(point, due, baseline, today)
+        total = overall[due.offset_days]
+        total.days = due.offset_days
+        _count(total, due, baseline, today)
     return Outcomes(by_technique, len(procedures), len(patients), dict(overall))
 
 

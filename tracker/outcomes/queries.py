@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, and_, case, exists, func, or_, select
 
@@ -48,6 +48,9 @@ from tracker.outcomes.analysis import (
 
 logger = logging.getLogger(__name__)
 
+#: The columns of a query that a filter passes through unchanged.
+Columns = TypeVarTuple("Columns")
+
 
 @dataclass(frozen=True)
 class OutcomeFilters:
@@ -59,7 +62,7 @@ class OutcomeFilters:
     operator_id: int | None = None
 
 
-def procedure_scope(filters: OutcomeFilters) -> Select[tuple[int]]:
+def procedure_scope(filters: OutcomeFilters) -> Select[int]:
     """The ids of the procedures the filters keep, as a subquery."""
     query = select(Procedure.id).join(Referral, Referral.id == Procedure.referral_id)
     if filters.technique_id is not None:
@@ -186,7 +189,7 @@ class ActivityRows:
     refused: int
 
 
-def _meeting_period(query: Select[Any], filters: OutcomeFilters) -> Select[Any]:
+def _meeting_period(query: Select[*Columns], filters: OutcomeFilters) -> Select[*Columns]:
     from tracker.core.time import site_timezone
 
     zone = site_timezone()
@@ -205,7 +208,7 @@ def _local_midnight(day: date, zone: Any) -> Any:
     return datetime.combine(day, time(0), tzinfo=zone)
 
 
-def _case_filters(query: Select[Any], filters: OutcomeFilters) -> Select[Any]:
+def _case_filters(query: Select[*Columns], filters: OutcomeFilters) -> Select[*Columns]:
     if filters.indication_id is not None:
         query = query.where(Referral.indication_id == filters.indication_id)
     return query
@@ -461,7 +464,7 @@ def _timepoint_query(scope: Any, today: date) -> Select[Any]:
     )
 
 
-def _relief_query(scope: Any) -> Select[Any]:
+def _relief_query(scope: Any) -> Select[int, int, bool]:
     """One row per procedure that brought at least a partial response: its
     technique, the days its relief lasted and whether it ended
     (``followups.rules.relief_duration_sql``)."""

@@ -9,13 +9,14 @@ import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectChoice, SelectField, SelectMultipleField, widgets
 from wtforms.validators import StopValidation, ValidationError
 
+from tracker.core.enums import LabelledEnum
 from tracker.core.errors import DomainError
 from tracker.core.fields import data_fields
 
@@ -97,7 +98,7 @@ def email_address(form: Any, field: Field) -> None:
         raise ValidationError(_l("Enter an e-mail address such as name@hospital.org."))
 
 
-def enum_choices(enum_cls: type[enum.Enum]) -> list[SelectChoice]:
+def enum_choices(enum_cls: type[LabelledEnum]) -> list[SelectChoice]:
     """Options by member name; forms are built per request, so labels are translated."""
     return [SelectChoice(member.name, member.label) for member in enum_cls]
 
@@ -123,7 +124,14 @@ def _enum_coercer(enum_cls: type[enum.Enum]) -> Callable[[Any], enum.Enum | None
     return coerce
 
 
-class _EnumChoices:
+if TYPE_CHECKING:
+    # The mixin below is only ever mixed into a WTForms field.
+    from wtforms import Field as _FieldMixin
+else:
+    _FieldMixin = object
+
+
+class _EnumChoices(_FieldMixin):
     """Choices from an enum, submitted by member name, with one clear message for
     anything else (a tampered or stale form)."""
 
