@@ -25,11 +25,11 @@ from tracker.followups.models import (
 )
 from tracker.followups.queries import ELIGIBLE_KEY
 from tracker.followups.rules import (
-    Kind,
     Reading,
     Session,
     Verdict,
     followup_plan,
+    is_eligible,
     regrowth_window,
     retreatment_verdict,
 )
@@ -223,10 +223,10 @@ def _keep(gen: Generator, referral: dict[str, Any], verdict: Verdict) -> None:
             ],
             "computed_at": gen.now,
             # The referrer was told when the case became eligible (the daily job).
-            "referrer_told_at": gen.now if verdict.kind is Kind.ELIGIBLE else None,
+            "referrer_told_at": gen.now if is_eligible(verdict, gen.today) else None,
         },
     )
-    if verdict.kind is Kind.ELIGIBLE:
+    if is_eligible(verdict, gen.today):
         # ... and the message that told them.
         gen.rows.add(
             OutboxMessage.__table__,
