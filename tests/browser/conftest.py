@@ -154,7 +154,9 @@ def browser(request: Any) -> Iterator[Any]:
 
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=FLAGS, timeout=TIMEOUT_MS
+        )
         yield chromium
         chromium.close()
 

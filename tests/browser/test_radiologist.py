@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import site_today, tick_one_of_each_specialty
+from tests.browser.conftest import TIMEOUT_MS, site_today, tick_one_of_each_specialty
 
 
 def choose(page, name: str, text: str) -> None:
@@ -113,7 +113,7 @@ def test_the_radiologists_day(site):
     # The decision sheet, as a PDF.
     radiologist.goto(case_url)
     pdf = radiologist.locator("a[href$='.pdf']").first.get_attribute("href")
-    response = radiologist.context.request.get(site.url + pdf)
+    response = radiologist.context.request.get(site.url + pdf, timeout=TIMEOUT_MS)
     assert response.ok
     assert response.body().startswith(b"%PDF")
     site.check(radiologist, "radiologist-case-planned")
