@@ -29,8 +29,4 @@ def _menu(sender: Any) -> list[NavItem]:
     ]
 
 
-@signals.jobs.connect
-def _jobs(sender: Any) -> list[Any]:
-    from tracker.admin.tasks import JOBS
-
-    return JOBS
+signals.provide(signals.jobs, f"{__name__}.tasks", "JOBS")

@@ -41,22 +41,12 @@ def _home(sender: Any) -> HomePanel:
     return HomePanel(Role.ADMIN, 90, "auth/home_admin.html", admin_panel)
 
 
-@signals.settings.connect
-def _settings(sender: Any) -> list[Any]:
-    from tracker.auth.settings import ALL
-
-    return list(ALL)
-
-
-@signals.jobs.connect
-def _jobs(sender: Any) -> list[Any]:
-    from tracker.auth.tasks import JOBS
-
-    return JOBS
-
-
 @signals.field_labels.connect
 def _labels(sender: Any) -> tuple[str, Any]:
     from tracker.auth.forms import UserCreateForm
 
     return ("User", UserCreateForm)
+
+
+signals.provide(signals.settings, f"{__name__}.settings", "ALL")
+signals.provide(signals.jobs, f"{__name__}.tasks", "JOBS")

@@ -46,23 +46,13 @@ def _timeline(sender: Any) -> Any:
     return case_events
 
 
-@signals.settings.connect
-def _settings(sender: Any) -> list[Any]:
-    from tracker.cases.settings import ALL
-
-    return list(ALL)
-
-
-@signals.jobs.connect
-def _jobs(sender: Any) -> list[Any]:
-    from tracker.cases.tasks import JOBS
-
-    return JOBS
-
-
 @signals.field_labels.connect
 def _labels(sender: Any) -> list[tuple[str, Any]]:
     from tracker.cases.forms import PatientFields, ReferralFields
     from tracker.cases.rules import FIELD_LABELS
 
     return [("Referral", ReferralFields), ("Referral", FIELD_LABELS), ("Patient", PatientFields)]
+
+
+signals.provide(signals.settings, f"{__name__}.settings", "ALL")
+signals.provide(signals.jobs, f"{__name__}.tasks", "JOBS")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from importlib import import_module
 from typing import Any
 
 from blinker import Namespace
@@ -53,6 +54,17 @@ jobs = _signals.signal("jobs")
 field_labels = _signals.signal("field-labels")
 
 _EXTENSION = "tracker.contributions"
+
+
+def provide(signal: Any, module: str, name: str) -> None:
+    """Answer ``signal`` with the list ``module.name`` (a feature's ``JOBS`` in
+    its ``tasks.py``, ``ALL`` in its ``settings.py``), imported when first asked."""
+
+    def receiver(sender: Any) -> list[Any]:
+        return list(getattr(import_module(module), name))
+
+    # Kept by the signal itself: the receiver has no other owner.
+    signal.connect(receiver, weak=False)
 
 
 def values_from_signal(results: Iterable[tuple[Any, Any]]) -> list[Any]:

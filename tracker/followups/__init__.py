@@ -51,22 +51,12 @@ def _timeline(sender: Any) -> Any:
     return followup_events
 
 
-@signals.settings.connect
-def _settings(sender: Any) -> list[Any]:
-    from tracker.followups.settings import ALL
-
-    return list(ALL)
-
-
-@signals.jobs.connect
-def _jobs(sender: Any) -> list[Any]:
-    from tracker.followups.tasks import JOBS
-
-    return JOBS
-
-
 @signals.field_labels.connect
 def _labels(sender: Any) -> tuple[str, Any]:
     from tracker.followups.forms import AssessmentForm
 
     return ("Assessment", AssessmentForm)
+
+
+signals.provide(signals.settings, f"{__name__}.settings", "ALL")
+signals.provide(signals.jobs, f"{__name__}.tasks", "JOBS")

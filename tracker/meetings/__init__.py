@@ -45,22 +45,12 @@ def _timeline(sender: Any) -> Any:
     return agenda_events
 
 
-@signals.settings.connect
-def _settings(sender: Any) -> list[Any]:
-    from tracker.meetings.settings import ALL
-
-    return list(ALL)
-
-
-@signals.jobs.connect
-def _jobs(sender: Any) -> list[Any]:
-    from tracker.meetings.tasks import JOBS
-
-    return JOBS
-
-
 @signals.field_labels.connect
 def _labels(sender: Any) -> list[tuple[str, Any]]:
     from tracker.meetings.forms import MeetingForm, SeriesForm
 
     return [("Meeting", MeetingForm), ("MeetingSeries", SeriesForm)]
+
+
+signals.provide(signals.settings, f"{__name__}.settings", "ALL")
+signals.provide(signals.jobs, f"{__name__}.tasks", "JOBS")
