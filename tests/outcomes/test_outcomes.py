@@ -98,7 +98,9 @@ def test_responders_and_relief_agree_with_a_hand_calculation(morton_cases):
     assert (curve.subjects, curve.events) == (3, 2)
     assert [round(step.time * 30.44) for step in curve.steps] == [30, 91, 183]
     assert [step.survival for step in curve.steps] == [1.0, 0.5, 0.0]
-    assert round(curve.median * 30.44) == 91
+    # Flat at one half from 91 to 183 days: R's quantile.survfit takes the
+    # midpoint, 137 days.
+    assert round(curve.median * 30.44) == 137
 
 
 def test_the_coordinator_reads_the_answer_on_the_page(client, auth, morton_cases):
@@ -115,7 +117,7 @@ def test_the_coordinator_reads_the_answer_on_the_page(client, auth, morton_cases
     relief = page.find(id="relief").find("tr", attrs={"data-technique": "cryoneurolysis"})
     cells = [cell.get_text(" ", strip=True) for cell in relief.find_all(["th", "td"])]
     assert cells[1:3] == ["3", "2"]  # responded, recurrences
-    assert cells[3].startswith("3.0")  # median: 91 days is 3.0 months
+    assert cells[3].startswith("4.5")  # median (as R): 137 days is 4.5 months
     responders = page.find("table", attrs={"data-technique": "cryoneurolysis"})
     first_row = responders.find("tbody").find("tr")
     week1 = [cell.get_text(" ", strip=True) for cell in first_row.find_all(["th", "td"])]
@@ -124,6 +126,19 @@ def test_the_coordinator_reads_the_answer_on_the_page(client, auth, morton_cases
     assert week1[:3] == ["Week 1", "4", f"3 · 75% ({low:.0f}{dash}{high:.0f}%)"]
     assert page.find("img", src=lambda src: src and src.startswith("data:image/svg+xml"))
     assert "Yoon et al., 2016" in text(page.find(id="published"))
+
+
+def test_a_share_at_its_half_rounds_up_on_the_page(client, auth):
+    """1 responder in 8 is 12.5%: shown 13%, where a float format shows 12%."""
+    treated({7: 2})
+    for _ in range(7):
+        treated({7: 8})
+    auth.login_as(make_user(roles={Role.COORDINATOR}))
+    page = soup(client.get("/outcomes"))
+    responders = page.find("table", attrs={"data-technique": "cryoneurolysis"})
+    week1 = [cell.get_text(" ", strip=True) for cell in responders.find("tbody").find_all("td")]
+    low, high = wilson(1, 8).low * 100, wilson(1, 8).high * 100
+    assert week1[1] == f"1 · 13% ({low:.0f}\N{EN DASH}{high:.0f}%)"
 
 
 def test_filters_keep_only_what_they_say(client, auth, morton_cases):

@@ -4,7 +4,9 @@
   1998): good for the small samples of one unit, never outside 0-1.
 - Kaplan-Meier survival with Greenwood's variance and the log-log interval
   (Kalbfleisch and Prentice), which stays within 0-1; the median and its
-  interval as ``quantile.survfit`` in R's survival package defines them.
+  interval as ``quantile.survfit`` in R's survival package defines them (its
+  ``findq``: the midpoint of a flat stretch at one half, within R's tolerance).
+- Percentages rounded half up from the exact share (23/40 is 58%).
 """
 
 from __future__ import annotations
@@ -12,9 +14,28 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 #: The 97.5th percentile of the standard normal distribution.
 Z95 = 1.959963984540054
+
+#: ``quantile.survfit``'s default tolerance, ``sqrt(.Machine$double.eps)``: a
+#: curve within it of one half is flat at one half.
+TOLERANCE = math.sqrt(2.0**-52)
+
+
+def percent(value: Fraction | float, of: int | Fraction = 1, places: int = 0) -> str:
+    """``value`` out of ``of`` as a percentage with ``places`` decimals (the
+    number, without "%"), rounded half up from the exact share: 23 of 40 is "58"
+    (in floats, 23 / 40 * 100 is 57.49999...), 1 of 16 to one place is "6.3".
+    Counts or fractions give the exact share; a float (a confidence bound) is
+    rounded from the exact binary number it is."""
+    scaled = Fraction(value) / Fraction(of) * 100 * 10**places
+    rounded = math.floor(scaled + Fraction(1, 2))
+    if not places:
+        return str(rounded)
+    sign, digits = ("-" if rounded < 0 else ""), str(abs(rounded)).rjust(places + 1, "0")
+    return f"{sign}{digits[:-places]}.{digits[-places:]}"
 
 
 @dataclass(frozen=True)
@@ -74,6 +95,17 @@ class KaplanMeier:
             survival = step.survival
         return survival
 
+    def exact_survival_at(self, time: float) -> Fraction:
+        """The survival at ``time`` as the exact product of its factors (for
+        percentages that round at their halves)."""
+        numerator = denominator = 1
+        for step in self.steps:
+            if step.time > time:
+                break
+            numerator *= step.at_risk - step.events
+            denominator *= step.at_risk
+        return Fraction(numerator, denominator)
+
     def at_risk_at(self, time: float) -> int:
         """Subjects still followed (no event, not censored) at ``time``."""
         for step in self.steps:
@@ -108,26 +140,76 @@ def kaplan_meier(times: Sequence[float], events: Sequence[bool], z: float = Z95)
     for time in sorted(ended):
         died, censored = ended[time]
         if died:
-            survival *= 1 - died / at_risk
+            # As R's survfitkm.c computes it, to the last bit.
+            survival *= (at_risk - died) / at_risk
             if at_risk > died:
                 greenwood += died / (at_risk * (at_risk - died))
         low, high = _log_log_interval(survival, greenwood, z)
         steps.append(Step(time, at_risk, died, censored, survival, low, high))
         at_risk -= died + censored
-    with_events = [step for step in steps if step.events]
+    times_seen = [0.0] + [step.time for step in steps]
 
-    def first_time(reaches: str) -> float | None:
-        return next((step.time for step in with_events if getattr(step, reaches) <= 0.5), None)
+    def median_of(curve: Sequence[float | None]) -> float | None:
+        rising: list[float | None] = [0.0, *(None if s is None else 1 - s for s in curve)]
+        return _findq(times_seen, rising, 0.5)
 
+    # R has no limits where the survival is 0 (log(0)): NA, which findq skips.
     return KaplanMeier(
         steps=tuple(steps),
         subjects=len(times),
         events=sum(1 for event in events if event),
-        median=first_time("survival"),
+        median=median_of([step.survival for step in steps]),
         # The lower band reaches one half first: the earliest plausible median.
-        median_low=first_time("low"),
-        median_high=first_time("high"),
+        median_low=median_of([step.low if step.survival > 0 else None for step in steps]),
+        median_high=median_of([step.high if step.survival > 0 else None for step in steps]),
     )
+
+
+def _findq(x: list[float], y: list[float | None], p: float, tol: float = TOLERANCE) -> float | None:
+    """R's ``findq`` (survival, R/quantile.survfit.R) for one probability ``p``:
+    where the rising curve ``y`` (1 - survival, from 0 at ``x[0]``; None where R
+    has NA) crosses ``p``.  A stretch flat at ``p`` (within ``tol``) gives the
+    midpoint between its start and the next jump, or the last time when the
+    curve ends flat there."""
+    known = [value for value in y if value is not None]
+    if not known or max(known) < p:
+        return None
+    xmax = x[-1]
+    # duplicated(y): keep the first time of each level (censorings add none).
+    seen: set[float | None] = set()
+    kept_x: list[float] = []
+    kept_y: list[float | None] = []
+    for time, value in zip(x, y, strict=True):
+        if value not in seen:
+            seen.add(value)
+            kept_x.append(time)
+            kept_y.append(value)
+    n = len(kept_y)
+    index1 = _approx_right([None if v is None else v + tol for v in kept_y], p)
+    index2 = _approx_right([None if v is None else v - tol for v in kept_y], p)
+    quantile = None
+    if index1 is not None and index2 is not None:
+        quantile = (kept_x[index1] + kept_x[index2]) / 2
+    last = kept_y[n - 1]
+    if last is not None and abs(p - last) < tol:
+        quantile = None if index1 is None else (kept_x[index1] + xmax) / 2
+    return quantile
+
+
+def _approx_right(levels: list[float | None], p: float) -> int | None:
+    """``approx(levels, 0:(n-1), p, method="constant", f=1)$y`` in R: the
+    position of the first level at or above ``p`` (positions of equal levels
+    averaged, then truncated as an R subscript), None outside the levels."""
+    by_level: dict[float, list[int]] = {}
+    for position, level in enumerate(levels):
+        if level is not None:
+            by_level.setdefault(level, []).append(position)
+    ordered = sorted(by_level)
+    if not ordered or p < ordered[0] or p > ordered[-1]:
+        return None
+    reached = next(level for level in ordered if level >= p)
+    positions = by_level[reached]
+    return int(sum(positions) / len(positions))
 
 
 def percentile(values: Sequence[float], pct: float) -> float | None:
