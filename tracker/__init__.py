@@ -122,6 +122,7 @@ def _register_hooks(app: Flask) -> None:
     from flask_babel import format_date, format_datetime, get_locale
 
     from tracker.core.afterwards import run_writes_after_response
+    from tracker.core.numbers import percent
     from tracker.web import pages
     from tracker.web.handlers import current_path
     from tracker.web.headers import add_security_headers
@@ -143,6 +144,8 @@ def _register_hooks(app: Flask) -> None:
     app.add_template_filter(lambda value: format_datetime(value, "HH:mm"), "time")
     app.add_template_filter(lambda value: format_date(value, "LLLL y"), "format_month")
     app.add_template_filter(lambda value: format_date(value, "EEE"), "weekday")
+    # {{ count|percent(of=total) }}: every percentage, rounded half up from the exact share.
+    app.add_template_filter(percent, "percent")
 
     @app.context_processor
     def inject_shell() -> dict[str, Any]:

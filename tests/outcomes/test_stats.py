@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.outcomes.stats import Z95, kaplan_meier, percent, percentile, wilson
+from tracker.core.numbers import percent
+from tracker.outcomes.stats import Z95, kaplan_meier, percentile, wilson
 
 
 def test_wilson_by_hand_for_8_out_of_10():
@@ -304,22 +305,7 @@ def test_the_port_of_r_gives_r_answers():
     assert r_median_with_limits(times, events) == (23, 13, NA)
 
 
-# -- Percentages ----------------------------------------------------------------
-
-
-def test_percentages_round_half_up_from_the_exact_share():
-    assert percent(23, of=40) == "58"  # 57.5, which a float makes 57.49999...
-    assert percent(1, of=8) == "13"  # 12.5: not to the even 12
-    assert percent(5, of=8) == "63"
-    assert percent(1, of=200) == "1"
-    assert percent(Fraction(1, 200) - Fraction(1, 10**12)) == "0"
-    assert percent(1, of=16, places=1) == "6.3"  # 6.25
-    assert percent(1, of=3, places=1) == "33.3"
-    assert percent(0, of=7, places=1) == "0.0"
-    assert percent(1, of=1000, places=1) == "0.1"
-    assert percent(Fraction(1, 2)) == "50"
-    assert percent(0.5) == "50"
-    assert percent(1, of=1) == "100"
+# -- Survival shares -----------------------------------------------------------
 
 
 def test_a_survival_share_rounds_from_its_exact_product():

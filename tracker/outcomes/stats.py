@@ -6,7 +6,6 @@
   (Kalbfleisch and Prentice), which stays within 0-1; the median and its
   interval as ``quantile.survfit`` in R's survival package defines them (its
   ``findq``: the midpoint of a flat stretch at one half, within R's tolerance).
-- Percentages rounded half up from the exact share (23/40 is 58%).
 """
 
 from __future__ import annotations
@@ -22,20 +21,6 @@ Z95 = 1.959963984540054
 #: ``quantile.survfit``'s default tolerance, ``sqrt(.Machine$double.eps)``: a
 #: curve within it of one half is flat at one half.
 TOLERANCE = math.sqrt(2.0**-52)
-
-
-def percent(value: Fraction | float, of: int | Fraction = 1, places: int = 0) -> str:
-    """``value`` out of ``of`` as a percentage with ``places`` decimals (the
-    number, without "%"), rounded half up from the exact share: 23 of 40 is "58"
-    (in floats, 23 / 40 * 100 is 57.49999...), 1 of 16 to one place is "6.3".
-    Counts or fractions give the exact share; a float (a confidence bound) is
-    rounded from the exact binary number it is."""
-    scaled = Fraction(value) / Fraction(of) * 100 * 10**places
-    rounded = math.floor(scaled + Fraction(1, 2))
-    if not places:
-        return str(rounded)
-    sign, digits = ("-" if rounded < 0 else ""), str(abs(rounded)).rjust(places + 1, "0")
-    return f"{sign}{digits[:-places]}.{digits[-places:]}"
 
 
 @dataclass(frozen=True)

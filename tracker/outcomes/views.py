@@ -23,7 +23,6 @@ from tracker.outcomes.charts import Curve, Line, at_risk_months, pain_chart, rel
 from tracker.outcomes.forms import OutcomeFilterForm
 from tracker.outcomes.queries import OutcomeFilters
 from tracker.outcomes.references import figures_for
-from tracker.outcomes.stats import percent
 from tracker.web.exports import csv_response
 from tracker.web.handlers import INVALID
 from tracker.web.permissions import Role, require_role
@@ -55,11 +54,6 @@ def kind_label(name: str) -> str:
 @bp.app_template_global()
 def cirse_label(grade: int) -> str:
     return str(CIRSE_GRADES.get(grade, grade))
-
-
-#: ``{{ count|percent(of=total) }}``: every percentage of the page, rounded half up
-#: from the exact share.
-bp.add_app_template_filter(percent, "percent")
 
 
 def _filter_form() -> tuple[OutcomeFilterForm, OutcomeFilters, bool]:
