@@ -224,6 +224,14 @@ def test_bad_technique_settings_are_refused(client, auth, field, value, message)
     assert db.session.scalar(missing) is None
 
 
+def test_thresholds_out_of_order_show_beside_other_mistakes(client, auth):
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    data = technique_data(followup_days="0", recurrence_pct="40")
+    page = soup(client.post("/admin/catalogue/techniques/new", data=data))
+    assert "come after the procedure" in page.find(id="followup_days-error").get_text()
+    assert "above the partial response" in page.find(id="recurrence_pct-error").get_text()
+
+
 def test_a_bad_schedule_on_edit_keeps_the_input_and_changes_nothing(client, auth):
     auth.login_as(make_user(roles={Role.ADMIN}))
     cryo = db.session.scalar(select(Technique).where(Technique.code == "cryoneurolysis"))

@@ -99,11 +99,11 @@ class TechniqueForm(IndicationForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
-        if valid:
+        thresholds = (self.responder_pct, self.partial_pct, self.recurrence_pct)
+        # Checked beside other fields' errors, so that every mistake shows at once.
+        if not any(field.errors for field in thresholds):
             try:
-                check_thresholds(
-                    self.responder_pct.data, self.partial_pct.data, self.recurrence_pct.data
-                )
+                check_thresholds(*(field.data for field in thresholds))
             except ThresholdError as error:
                 getattr(self, error.field).errors.append(error.message)
                 return False
