@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, update
+from sqlalchemy import text as sql
 
 from tests.factories import first_indication, make_referral, make_user
 from tests.html import soup, text
 from tracker.catalogue import services
-from tracker.catalogue.models import Indication, Technique, WearsOffBy
+from tracker.catalogue.models import ActsOn, Indication, Technique, WearsOffBy
+from tracker.core.audit import AuditEntry
 from tracker.core.errors import DomainError
 from tracker.extensions import db
 from tracker.web.permissions import Role
@@ -96,7 +100,7 @@ def technique_data(**overrides):
         "name_fr": "Neurostimulation périphérique",
         "acts_on": "NERVE",
         "wears_off_by": "STRUCTURAL",
-        "followup_schedule": "2w, 3m, 1y",
+        "followup_days": "14, 91, 365",
         "responder_pct": "50",
         "partial_pct": "30",
         "recurrence_pct": "30",
@@ -121,20 +125,92 @@ def test_admin_adds_a_technique_with_its_follow_up_settings(client, auth):
     assert not added.retreatable
 
 
-def test_the_technique_form_shows_the_schedule_in_words(client, auth):
+def test_the_technique_form_shows_the_schedule_in_days_and_words(client, auth):
     auth.login_as(make_user(roles={Role.ADMIN}))
     cryo = db.session.scalar(select(Technique).where(Technique.code == "cryoneurolysis"))
     page = soup(client.get(f"/admin/catalogue/techniques/{cryo.id}/edit"))
-    assert page.find(attrs={"name": "followup_schedule"})["value"] == "1w, 1m, 3m, 6m, 1y"
+    assert page.find(attrs={"name": "followup_days"})["value"] == "7, 30, 91, 183, 365"
+    words = [item.get_text() for item in page.find(id="followup_days-labels").find_all("li")]
+    assert words == [
+        "7\xa0→ Week 1",
+        "30\xa0→ Month 1",
+        "91\xa0→ Month 3",
+        "183\xa0→ Month 6",
+        "365\xa0→ Year 1",
+    ]
+
+
+def submitted(page):
+    """What the browser sends back for the page's form when nothing is changed."""
+    form = page.find(attrs={"name": "name_en"}).find_parent("form")
+    data = {field["name"]: field.get("value", "") for field in form.find_all("input")}
+    for select_ in form.find_all("select"):
+        chosen = select_.find("option", selected=True) or select_.find("option")
+        data[select_["name"]] = chosen["value"]
+    return data
+
+
+def stored_schedule(technique_id):
+    """The schedule as the database holds it, byte for byte."""
+    return db.session.execute(
+        sql("SELECT CAST(followup_days AS TEXT) FROM techniques WHERE id = :id"),
+        {"id": technique_id},
+    ).scalar_one()
+
+
+def save_unchanged(client, technique_id):
+    url = f"/admin/catalogue/techniques/{technique_id}/edit"
+    response = client.post(url, data=submitted(soup(client.get(url))))
+    assert response.status_code == 302, soup(response).find(class_="invalid-feedback")
+    db.session.expire_all()
+
+
+def test_every_seeded_technique_saved_unchanged_keeps_its_schedule(client, auth):
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    techniques = services.all_entries(Technique)
+    assert len(techniques) >= 5
+    before = {technique.id: stored_schedule(technique.id) for technique in techniques}
+    audited = db.session.scalar(select(db.func.count(AuditEntry.id)))
+    for technique_id in before:
+        save_unchanged(client, technique_id)
+    assert {technique_id: stored_schedule(technique_id) for technique_id in before} == before
+    # Nothing changed, so nothing to audit either.
+    assert db.session.scalar(select(db.func.count(AuditEntry.id))) == audited
+
+
+@settings(
+    max_examples=25,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    days=st.lists(st.integers(min_value=1, max_value=3 * 366), min_size=1, max_size=24, unique=True)
+)
+def test_any_schedule_saved_unchanged_stays_identical(client, auth, days):
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    cryo = db.session.scalar(select(Technique).where(Technique.code == "cryoneurolysis"))
+    db.session.execute(
+        update(Technique).where(Technique.id == cryo.id).values(followup_days=sorted(days))
+    )
+    db.session.commit()
+    before = stored_schedule(cryo.id)
+    save_unchanged(client, cryo.id)
+    assert stored_schedule(cryo.id) == before
+    assert db.session.get(Technique, cryo.id).followup_days == sorted(days)
 
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("followup_schedule", "1w, 1w", "appears twice"),
-        ("followup_schedule", "-2w", "come after the procedure"),
-        ("followup_schedule", "soon", "is not understood"),
+        ("followup_days", "7, 7", "Day 7 appears twice"),
+        ("followup_days", "-14", "come after the procedure"),
+        ("followup_days", "0, 30", "come after the procedure"),
+        ("followup_days", "soon", "is not a whole number of days"),
+        ("followup_days", "3m", "is not a whole number of days"),
+        ("followup_days", "30, 1200", "Day 1200: time points go up to three years"),
+        ("followup_days", "", "required"),
         ("partial_pct", "60", "cannot need more than a full response"),
+        ("recurrence_pct", "40", "cannot start above the partial response (30%)"),
         ("blocking_cirse_grade", "7", "between 1 and 6"),
         ("min_retreat_days", "-1", "between 0 and 730"),
     ],
@@ -146,6 +222,55 @@ def test_bad_technique_settings_are_refused(client, auth, field, value, message)
     assert message in soup(response).find(id=f"{field}-error").get_text()
     missing = select(Technique).where(Technique.code == "peripheral_nerve_stimulation")
     assert db.session.scalar(missing) is None
+
+
+def test_thresholds_out_of_order_show_beside_other_mistakes(client, auth):
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    data = technique_data(followup_days="0", recurrence_pct="40")
+    page = soup(client.post("/admin/catalogue/techniques/new", data=data))
+    assert "come after the procedure" in page.find(id="followup_days-error").get_text()
+    assert "above the partial response" in page.find(id="recurrence_pct-error").get_text()
+
+
+def test_a_bad_schedule_on_edit_keeps_the_input_and_changes_nothing(client, auth):
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    cryo = db.session.scalar(select(Technique).where(Technique.code == "cryoneurolysis"))
+    before = stored_schedule(cryo.id)
+    url = f"/admin/catalogue/techniques/{cryo.id}/edit"
+    data = submitted(soup(client.get(url))) | {"followup_days": "7, 30, 30", "name_en": "Cryo"}
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert soup(response).find(attrs={"name": "followup_days"})["value"] == "7, 30, 30"
+    db.session.expire_all()
+    assert stored_schedule(cryo.id) == before
+    assert db.session.get(Technique, cryo.id).name_en != "Cryo"
+
+
+def test_the_service_refuses_thresholds_out_of_order_and_changes_nothing(app):
+    cryo = db.session.scalar(select(Technique).where(Technique.code == "cryoneurolysis"))
+    names = {"name_en": cryo.name_en, "name_fr": cryo.name_fr}
+    with pytest.raises(DomainError) as refused:
+        services.update_entry(cryo, **names, recurrence_pct=cryo.partial_pct + 1)
+    assert refused.value.field == "recurrence_pct"
+    with pytest.raises(DomainError) as refused:
+        services.update_entry(cryo, **names, partial_pct=cryo.responder_pct + 1)
+    assert refused.value.field == "partial_pct"
+    with pytest.raises(DomainError) as refused:
+        services.update_entry(cryo, **names, followup_days=[7, 7])
+    assert refused.value.field == "followup_days"
+    with pytest.raises(DomainError) as refused:
+        services.add_entry(Technique, name_en="X", name_fr="X", recurrence_pct=40, **SETTINGS)
+    assert refused.value.field == "recurrence_pct"
+    db.session.expire_all()
+    assert (cryo.partial_pct, cryo.recurrence_pct) == (30, 30)
+    assert cryo.followup_days == [7, 30, 91, 183, 365]
+    assert db.session.scalar(select(Technique).where(Technique.name_en == "X")) is None
+    # In order, the same call is accepted.
+    services.update_entry(cryo, **names, recurrence_pct=20, followup_days=[30, 7])
+    assert (cryo.recurrence_pct, cryo.followup_days) == (20, [7, 30])
+
+
+SETTINGS = {"acts_on": ActsOn.NERVE, "wears_off_by": WearsOffBy.NERVE_REGROWTH}
 
 
 def test_an_empty_name_keeps_the_input(client, auth):

@@ -5,18 +5,24 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracker.followups.rules import (
     DEFAULT_SCHEDULE,
+    LAST_DAY,
     Kind,
     Reading,
     Response,
     RuleSettings,
     ScheduleError,
     Session,
+    ThresholdError,
+    check_schedule,
+    check_thresholds,
     describe_day,
-    format_schedule,
-    parse_schedule,
+    format_days,
+    parse_days,
     regrowth_window,
     response_category,
     retreatment_verdict,
@@ -269,16 +275,60 @@ def test_response_categories(baseline, nrs, category):
     assert response_category(baseline, nrs) is category
 
 
-def test_schedules_are_read_in_weeks_months_or_days():
-    assert parse_schedule("1w, 1m, 3m, 6m, 12m") == (7, 30, 91, 183, 365)
-    assert parse_schedule("7 30 91") == (7, 30, 91)
-    assert parse_schedule("2y; 10d") == (10, 730)
+def test_schedules_are_read_as_whole_days():
+    assert parse_days("7, 28, 90, 180, 364") == (7, 28, 90, 180, 364)
+    assert parse_days("7 30 91") == (7, 30, 91)
+    assert parse_days(" 730; 10 ") == (10, 730)
+    assert parse_days(f"1, {LAST_DAY}") == (1, LAST_DAY)
 
 
-@pytest.mark.parametrize("text", ["", "1w, 1w", "7, 7d", "-3m", "0d", "1x", "abc", "5y"])
-def test_bad_schedules_are_refused(text):
-    with pytest.raises(ScheduleError):
-        parse_schedule(text)
+@pytest.mark.parametrize(
+    ("text", "code", "token"),
+    [
+        ("", "empty", ""),
+        (" , ", "empty", ""),
+        ("7, 7", "duplicate", "7"),
+        ("7, 30, 007", "duplicate", "7"),
+        ("-3", "not_after", "-3"),
+        ("0", "not_after", "0"),
+        ("1w", "unreadable", "1w"),
+        ("3m", "unreadable", "3m"),
+        ("7.5", "unreadable", "7.5"),
+        ("abc", "unreadable", "abc"),
+        ("99999999999", "unreadable", "99999999999"),
+        (str(LAST_DAY + 1), "too_far", str(LAST_DAY + 1)),
+        (", ".join(str(day) for day in range(1, 26)), "too_many", ""),
+    ],
+)
+def test_bad_schedules_are_refused(text, code, token):
+    with pytest.raises(ScheduleError) as refused:
+        parse_days(text)
+    assert (refused.value.code, refused.value.token) == (code, token)
+    assert refused.value.message  # every refusal has its sentence
+
+
+def test_a_stored_schedule_is_checked_as_days():
+    assert check_schedule([30, 7]) == (7, 30)
+    for bad in ([], [7, 7], [0], [7, True], ["7"]):
+        with pytest.raises(ScheduleError):
+            check_schedule(bad)
+
+
+#: Schedules as they are stored: whole days, each once, in order.
+schedules = st.lists(
+    st.integers(min_value=1, max_value=LAST_DAY), min_size=1, max_size=24, unique=True
+).map(sorted)
+
+
+@settings(max_examples=500, derandomize=True)
+@given(schedules)
+def test_a_schedule_shown_and_read_back_is_the_same(days):
+    assert parse_days(format_days(days)) == tuple(days)
+
+
+@pytest.mark.parametrize("days", [(7, 28, 90, 180, 364), (28,), (60,), (149,), DEFAULT_SCHEDULE])
+def test_the_schedules_that_moved_stay_put(days):
+    assert parse_days(format_days(days)) == days
 
 
 def test_time_points_in_words():
@@ -290,8 +340,27 @@ def test_time_points_in_words():
         ("month", 6),
         ("year", 1),
     ]
-    assert format_schedule(DEFAULT_SCHEDULE) == "1w, 1m, 3m, 6m, 1y"
-    assert parse_schedule(format_schedule(DEFAULT_SCHEDULE)) == DEFAULT_SCHEDULE
+
+
+@pytest.mark.parametrize(
+    ("responder", "partial", "recurrence", "field"),
+    [
+        (50, 30, 30, None),
+        (50, 50, 50, None),
+        (50, 30, 20, None),
+        (100, 1, 1, None),
+        (50, 51, 30, "partial_pct"),
+        (50, 30, 31, "recurrence_pct"),
+        (50, 60, 70, "partial_pct"),
+    ],
+)
+def test_thresholds_go_recurrence_then_partial_then_response(responder, partial, recurrence, field):
+    if field is None:
+        check_thresholds(responder, partial, recurrence)
+    else:
+        with pytest.raises(ThresholdError) as refused:
+            check_thresholds(responder, partial, recurrence)
+        assert refused.value.field == field
 
 
 def test_the_regrowth_window():

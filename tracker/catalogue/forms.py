@@ -6,10 +6,17 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from tracker.catalogue.models import ActsOn, WearsOffBy
-from tracker.followups.rules import ScheduleError, format_schedule, parse_schedule
+from tracker.followups.rules import (
+    DEFAULT_SCHEDULE,
+    ScheduleError,
+    ThresholdError,
+    check_thresholds,
+    format_days,
+    parse_days,
+)
 from tracker.web.forms import EnumSelectField, Form
 
 #: The technique's follow-up and retreatment settings, as named on the model.
@@ -34,22 +41,23 @@ class IndicationForm(Form):
         return {}
 
 
-def _schedule(form: Any, field: Any) -> None:
-    try:
-        parse_schedule(field.data or "")
-    except ScheduleError as error:
-        messages = {
-            "unreadable": _l(
-                "“%(token)s” is not understood: write 1w, 3m, 1y or days.", token=error.token
-            ),
-            "not_after": _l(
-                "“%(token)s”: time points come after the procedure.", token=error.token
-            ),
-            "empty": _l("Give at least one time point."),
-            "duplicate": _l("A time point appears twice."),
-            "too_far": _l("Time points go up to three years."),
-        }
-        raise ValidationError(messages[error.code]) from None
+class DaysField(StringField):
+    """A follow-up schedule edited as the days it is stored as ("7, 30, 91"): the
+    text is only ever whole days, so what is shown is saved back unchanged."""
+
+    data: list[int] | None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        try:
+            self.data = list(parse_days(valuelist[0] if valuelist else ""))
+        except ScheduleError as error:
+            raise ValueError(str(error.message)) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return format_days(self.data or [])
 
 
 def _percent(label: Any) -> IntegerField:
@@ -66,14 +74,11 @@ class TechniqueForm(IndicationForm):
             "structural ones are not expected to wear off."
         ),
     )
-    followup_schedule = StringField(
-        _l("Follow-up time points"),
-        validators=[DataRequired(), Length(max=200), _schedule],
-        default="1w, 1m, 3m, 6m, 1y",
-        description=_l(
-            "After the procedure, in weeks (w), months (m), years (y) or days: "
-            "for example 1w, 1m, 3m, 6m, 1y."
-        ),
+    followup_days = DaysField(
+        _l("Follow-up time points (days after the procedure)"),
+        validators=[InputRequired()],
+        default=lambda: list(DEFAULT_SCHEDULE),
+        description=_l("Whole days, separated by commas: for example 7, 30, 91, 183, 365."),
     )
     responder_pct = _percent(_l("Response: at least this NRS reduction (%)"))
     partial_pct = _percent(_l("Partial response: at least this NRS reduction (%)"))
@@ -92,22 +97,19 @@ class TechniqueForm(IndicationForm):
         validators=[InputRequired(), NumberRange(min=1, max=6)],
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        technique = kwargs.get("obj")
-        if technique is not None and not self.is_submitted():
-            self.followup_schedule.data = format_schedule(technique.followup_days or [])
-
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
-        if valid and self.partial_pct.data > self.responder_pct.data:
-            self.partial_pct.errors.append(
-                _l("A partial response cannot need more than a full response.")
-            )
-            return False
+        thresholds = (self.responder_pct, self.partial_pct, self.recurrence_pct)
+        # Checked beside other fields' errors, so that every mistake shows at once.
+        if not any(field.errors for field in thresholds):
+            try:
+                check_thresholds(*(field.data for field in thresholds))
+            except ThresholdError as error:
+                getattr(self, error.field).errors.append(error.message)
+                return False
         return valid
 
     def extra_values(self) -> dict[str, Any]:
         values = {name: getattr(self, name).data for name in TECHNIQUE_SETTINGS}
-        values["followup_days"] = list(parse_schedule(self.followup_schedule.data))
+        values["followup_days"] = list(self.followup_days.data or [])
         return values

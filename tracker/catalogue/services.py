@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from tracker.catalogue.models import Indication, Technique
 from tracker.core.errors import DomainError
 from tracker.extensions import db
+from tracker.followups.rules import ScheduleError, ThresholdError, check_schedule, check_thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,29 @@ def _check_names_free(model: type[Entry], name_en: str, name_fr: str, entry: Any
             raise DomainError(_l("Another entry already has this name."), field)
 
 
+def _check_settings(model: type[Entry], attributes: dict[str, Any], entry: Any = None) -> None:
+    """A technique's schedule and thresholds as the follow-up rules take them,
+    checked before anything is written: an entry is never left half-changed."""
+    if model is not Technique:
+        return
+
+    def value(name: str) -> Any:
+        if name in attributes:
+            return attributes[name]
+        if entry is not None:
+            return getattr(entry, name)
+        return Technique.__table__.c[name].default.arg
+
+    try:
+        if "followup_days" in attributes:
+            attributes["followup_days"] = list(check_schedule(attributes["followup_days"]))
+        check_thresholds(value("responder_pct"), value("partial_pct"), value("recurrence_pct"))
+    except ScheduleError as error:
+        raise DomainError(error.message, "followup_days") from None
+    except ThresholdError as error:
+        raise DomainError(error.message, error.field) from None
+
+
 def _free_code(model: type[Entry], name_en: str) -> str:
     base = slug(name_en, 34)
     taken = set(
@@ -79,6 +103,7 @@ def _free_code(model: type[Entry], name_en: str) -> str:
 def add_entry(model: type[Entry], *, name_en: str, name_fr: str, **attributes: Any) -> Entry:
     name_en, name_fr = name_en.strip(), name_fr.strip()
     _check_names_free(model, name_en, name_fr)
+    _check_settings(model, attributes)
     last = db.session.scalar(select(func.max(model.position))) or 0
     entry = model(
         code=_free_code(model, name_en),
@@ -96,6 +121,7 @@ def update_entry(entry: Entry, *, name_en: str, name_fr: str, **attributes: Any)
     """Rename (or re-describe) an entry; cases that use it follow the new name."""
     name_en, name_fr = name_en.strip(), name_fr.strip()
     _check_names_free(type(entry), name_en, name_fr, entry)
+    _check_settings(type(entry), attributes, entry)
     entry.name_en = name_en
     entry.name_fr = name_fr
     for key, value in attributes.items():

@@ -49,8 +49,13 @@ from tracker.core.enums import LabelledEnum, with_labels
 #: 3, 6 and 12 - a convention, editable per technique.
 DEFAULT_SCHEDULE = (7, 30, 91, 183, 365)
 
+#: Days in a unit, for putting a time point into words (never for storing one).
 DAYS_PER = {"d": 1, "w": 7, "m": 30.44, "y": 365.25}
-_TOKEN = re.compile(r"^\s*(-?\d+)\s*([dwmy]?)\s*$", re.IGNORECASE)
+#: The last day a time point may fall on: three years after the procedure.
+LAST_DAY = 3 * 366
+#: More time points than this is a typing mistake, not a schedule.
+MOST_TIME_POINTS = 24
+_DAYS = re.compile(r"^[+-]?\d+$")
 
 
 class ScheduleError(ValueError):
@@ -62,27 +67,62 @@ class ScheduleError(ValueError):
         self.code = code
         self.token = token
 
+    @property
+    def message(self) -> Any:
+        """What to tell the admin, in the reader's language."""
+        token = self.token
+        return {
+            "unreadable": _l("“%(token)s” is not a whole number of days.", token=token),
+            "not_after": _l(
+                "“%(token)s”: time points come after the procedure (day 1 or later).",
+                token=token,
+            ),
+            "empty": _l("Give at least one time point."),
+            "duplicate": _l("Day %(token)s appears twice.", token=token),
+            "too_far": _l("Day %(token)s: time points go up to three years.", token=token),
+            "too_many": _l("Too many time points."),
+        }[self.code]
 
-def parse_schedule(text: str) -> tuple[int, ...]:
-    """ "1w, 1m, 3m, 6m, 12m" (or plain days "7, 30") -> days after the procedure."""
+
+def check_schedule(days: Sequence[int]) -> tuple[int, ...]:
+    """A schedule as stored: whole days after the procedure, each once, from day 1
+    to three years, in order. Raises ``ScheduleError`` otherwise."""
+    if not days:
+        raise ScheduleError("empty")
+    if len(days) > MOST_TIME_POINTS:
+        raise ScheduleError("too_many")
+    seen: set[int] = set()
+    for day in days:
+        if isinstance(day, bool) or not isinstance(day, int):
+            raise ScheduleError("unreadable", str(day))
+        if day <= 0:
+            raise ScheduleError("not_after", str(day))
+        if day > LAST_DAY:
+            raise ScheduleError("too_far", str(day))
+        if day in seen:
+            raise ScheduleError("duplicate", str(day))
+        seen.add(day)
+    return tuple(sorted(days))
+
+
+def parse_days(text: str) -> tuple[int, ...]:
+    """ "7, 30, 91" (commas, semicolons or spaces) -> the days, checked and in order.
+
+    Only whole days are read: a time point is stored as the days typed, so a
+    schedule shown with ``format_days`` and saved unchanged stays the same."""
     days = []
     for token in re.split(r"[,;\s]+", text.strip()):
         if not token:
             continue
-        match = _TOKEN.match(token)
-        if match is None:
+        if _DAYS.match(token) is None or len(token) > 6:
             raise ScheduleError("unreadable", token)
-        number, unit = int(match.group(1)), (match.group(2) or "d").lower()
-        if number <= 0:
-            raise ScheduleError("not_after", token)
-        days.append(round(number * DAYS_PER[unit]))
-    if not days:
-        raise ScheduleError("empty")
-    if len(set(days)) != len(days):
-        raise ScheduleError("duplicate")
-    if max(days) > 3 * 366:
-        raise ScheduleError("too_far")
-    return tuple(sorted(days))
+        days.append(int(token))
+    return check_schedule(days)
+
+
+def format_days(days: Iterable[int]) -> str:
+    """The days of a schedule as typed in its field: the exact reverse of ``parse_days``."""
+    return ", ".join(str(day) for day in days)
 
 
 def describe_day(days: int) -> tuple[str, int]:
@@ -97,12 +137,6 @@ def describe_day(days: int) -> tuple[str, int]:
     if abs(days - months * DAYS_PER["m"]) < 4:
         return "month", months
     return "day", days
-
-
-def format_schedule(days: Iterable[int]) -> str:
-    """The reverse of ``parse_schedule``, for editing."""
-    units = {"day": "d", "week": "w", "month": "m", "year": "y"}
-    return ", ".join(f"{count}{units[unit]}" for unit, count in map(describe_day, days))
 
 
 def regrowth_window(
@@ -239,8 +273,39 @@ def is_recurrence_sql(
     return or_(pain_is_back.is_(True), ~at_least_sql(baseline, nrs, recurrence_pct))
 
 
+class ThresholdError(ValueError):
+    """Response thresholds out of order; ``field`` names the one to change."""
+
+    def __init__(self, field: str, message: Any) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def check_thresholds(responder_pct: int, partial_pct: int, recurrence_pct: int) -> None:
+    """Recurrence <= partial response <= response, or ``ThresholdError``: above the
+    partial threshold, one reading would be both a response and a recurrence."""
+    if partial_pct > responder_pct:
+        raise ThresholdError(
+            "partial_pct", _l("A partial response cannot need more than a full response.")
+        )
+    if recurrence_pct > partial_pct:
+        raise ThresholdError(
+            "recurrence_pct",
+            _l(
+                "A recurrence cannot start above the partial response (%(pct)d%%): "
+                "one reading would be both.",
+                pct=partial_pct,
+            ),
+        )
+
+
 @dataclass(frozen=True)
 class RuleSettings:
+    """A technique's thresholds as the rules read them. Where they are set (the
+    technique form and the catalogue service), ``check_thresholds`` keeps them in
+    order; the rules themselves give an answer whatever the order."""
+
     responder_pct: int = 50
     partial_pct: int = 30
     recurrence_pct: int = 30
