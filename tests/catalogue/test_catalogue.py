@@ -103,6 +103,7 @@ def technique_data(**overrides):
         "min_retreat_days": "90",
         "max_failed_sessions": "2",
         "blocking_cirse_grade": "3",
+        "counts_from_day": "2",
     }
     data.update(overrides)
     return data
@@ -119,6 +120,7 @@ def test_admin_adds_a_technique_with_its_follow_up_settings(client, auth):
     assert added.followup_days == [14, 91, 365]
     assert added.min_retreat_days == 90
     assert not added.retreatable
+    assert added.counts_from_day == 2
 
 
 def test_the_technique_form_shows_the_schedule_in_words(client, auth):
@@ -137,6 +139,7 @@ def test_the_technique_form_shows_the_schedule_in_words(client, auth):
         ("partial_pct", "60", "cannot need more than a full response"),
         ("blocking_cirse_grade", "7", "between 1 and 6"),
         ("min_retreat_days", "-1", "between 0 and 730"),
+        ("counts_from_day", "31", "between 0 and 30"),
     ],
 )
 def test_bad_technique_settings_are_refused(client, auth, field, value, message):

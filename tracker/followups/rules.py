@@ -13,6 +13,14 @@ The retreatment rule is the default rule of the product's domain reference:
 Every threshold is a setting of the technique. The verdict never schedules a
 procedure: it proposes presenting the case again at the RCP, which decides.
 
+What a reading means is defined once, here, for the verdict, the relief
+duration, the outcomes and the exports: readings in order of date then of the
+time they were recorded (``reading_order``); a reading before the technique's
+first counted day is charted but counts for nothing (``counts``); a reading
+saying the pain is back is never a response (``responds``,
+``reading_category``); a session failed when it has counted readings and none
+responded (``Session.failed``).
+
 Where a query needs one of these tests, its SQL is built here, beside the
 Python, from the same thresholds (the ``*_sql`` functions: they build
 expressions and run nothing); ``tests/followups/test_rules_in_sql.py`` holds
