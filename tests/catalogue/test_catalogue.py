@@ -107,6 +107,7 @@ def technique_data(**overrides):
         "min_retreat_days": "90",
         "max_failed_sessions": "2",
         "blocking_cirse_grade": "3",
+        "counts_from_day": "2",
     }
     data.update(overrides)
     return data
@@ -123,6 +124,7 @@ def test_admin_adds_a_technique_with_its_follow_up_settings(client, auth):
     assert added.followup_days == [14, 91, 365]
     assert added.min_retreat_days == 90
     assert not added.retreatable
+    assert added.counts_from_day == 2
 
 
 def test_the_technique_form_shows_the_schedule_in_days_and_words(client, auth):
@@ -213,6 +215,7 @@ def test_any_schedule_saved_unchanged_stays_identical(client, auth, days):
         ("recurrence_pct", "40", "cannot start above the partial response (30%)"),
         ("blocking_cirse_grade", "7", "between 1 and 6"),
         ("min_retreat_days", "-1", "between 0 and 730"),
+        ("counts_from_day", "31", "between 0 and 30"),
     ],
 )
 def test_bad_technique_settings_are_refused(client, auth, field, value, message):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tracker.followups.rules import (
@@ -18,12 +18,14 @@ from tracker.followups.rules import (
     ScheduleError,
     Session,
     ThresholdError,
+    at_least,
     check_schedule,
     check_thresholds,
     describe_day,
     format_days,
     parse_days,
     regrowth_window,
+    relief_duration,
     response_category,
     retreatment_verdict,
 )
@@ -86,7 +88,7 @@ STORIES = [
     ),
     (
         "two consecutive sessions without response",
-        [session((30, 7, False)), session((30, 8, False), performed_on=on(60))],
+        [session((30, 7, False)), session((90, 8, False), performed_on=on(60))],
         on(150),
         Kind.NOT_ELIGIBLE,
         ["failed_sessions"],
@@ -204,7 +206,7 @@ STORIES = [
     ),
     (
         "a failed session after a successful one counts one failure only",
-        [session((7, 2, False), (180, 8, False)), session((30, 8, False), performed_on=on(200))],
+        [session((7, 2, False), (180, 8, False)), session((230, 8, False), performed_on=on(200))],
         on(260),
         Kind.NO_RESPONSE,
         ["no_response", "failed_so_far"],
@@ -426,3 +428,115 @@ def test_the_relief_starts_at_a_partial_response_and_uses_the_technique_threshol
         30,
         False,
     )
+
+
+# --- one meaning of a reading (DOMAIN "Ordering and counting readings") -------------------
+
+RECORDED = datetime(2026, 1, 10, 9, tzinfo=UTC)
+
+#: Readings on few days, so that several fall on one day and on the day of the
+#: procedure; each recorded at a minute of its day.
+_reading = st.tuples(
+    st.integers(0, 10),  # days after the procedure
+    st.integers(0, 10),  # NRS
+    st.booleans(),  # the pain is back
+    st.integers(0, 4),  # minutes after 9:00 it was recorded
+)
+_sessions = st.lists(
+    st.tuples(
+        st.none() | st.integers(0, 10),  # baseline
+        st.integers(0, 2),  # readings count from this day
+        st.lists(_reading, max_size=5),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def _generated(sessions, typed_in_reverse=False):
+    """Sessions 60 days apart, each reading recorded at 9:00 plus some minutes
+    on its day."""
+    made = []
+    for index, (baseline, counts_from, readings) in enumerate(sessions):
+        performed = TREATED + timedelta(days=60 * index)
+        # ``seq`` is the order of entry; the session may list them in any order.
+        typed = list(enumerate(readings))
+        if typed_in_reverse:
+            typed.reverse()
+        made.append(
+            Session(
+                performed_on=performed,
+                baseline=baseline,
+                readings=tuple(
+                    Reading(
+                        performed + timedelta(days=d),
+                        nrs,
+                        back,
+                        RECORDED + timedelta(days=60 * index + d, minutes=minute),
+                        seq,
+                    )
+                    for seq, (d, nrs, back, minute) in typed
+                ),
+                settings=RuleSettings(counts_from_day=counts_from),
+            )
+        )
+    return made
+
+
+@settings(max_examples=2000, derandomize=True, database=None, deadline=None)
+@given(sessions=_sessions, today=st.integers(0, 300))
+@example(  # baseline 8, day 30: NRS 2 recorded at 9:00, then 7 at 9:01
+    sessions=[(8, 1, [(30, 2, False, 0), (30, 7, False, 1)])], today=200
+)
+@example(sessions=[(8, 1, [(4, 1, True, 0)])], today=200)  # NRS 1, the pain is back
+@example(sessions=[(8, 1, [(0, 0, False, 0)])], today=200)  # the day of the procedure only
+def test_the_verdict_is_the_definition_of_a_readings_meaning(sessions, today):
+    made = _generated(sessions)
+    on_day = TREATED + timedelta(days=today + 60 * len(sessions))
+    verdict = retreatment_verdict(made, on_day)
+    # The typing order changes nothing.
+    assert retreatment_verdict(_generated(sessions, typed_in_reverse=True), on_day) == verdict
+
+    last = made[-1]
+    counted = last.counted
+    # Counted: from the technique's day on, by date then by the time recorded
+    # (then by the order of entry).
+    assert counted == sorted(
+        (
+            r
+            for r in last.readings
+            if (r.on - last.performed_on).days >= last.settings.counts_from_day
+        ),
+        key=lambda r: (r.on, r.recorded_at, r.seq),
+    )
+    # Consecutive failures, latest first; an unknown session ends the run.
+    run = 0
+    for session in reversed(made):
+        if session.failed is not True:
+            break
+        run += 1
+    if run >= last.settings.max_failed_sessions:
+        assert verdict.kind is Kind.NOT_ELIGIBLE
+        assert codes(verdict) == ["failed_sessions"]
+        return
+    if last.readings and not counted:
+        assert codes(verdict) == ["no_counted_assessment"]
+    if not counted or not last.baseline:
+        assert verdict.kind is Kind.NOT_YET
+        assert not verdict.recurrence
+        return
+    relief = relief_duration(last)
+    responded = any(
+        at_least(last.baseline, r.nrs, last.settings.partial_pct) and not r.pain_is_back
+        for r in counted
+    )
+    assert (relief is not None) == responded == (last.failed is False)
+    if not responded:
+        assert verdict.kind is Kind.NO_RESPONSE
+        return
+    latest = counted[-1]
+    back = latest.pain_is_back or not at_least(
+        last.baseline, latest.nrs, last.settings.recurrence_pct
+    )
+    assert verdict.recurrence == back
+    assert verdict.kind in ((Kind.ELIGIBLE, Kind.NOT_YET) if back else (Kind.RESPONDING,))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Boolean, Column, Date, Integer, select
+from sqlalchemy import Boolean, Column, Date, DateTime, Integer, select
 
 from tests.factories import make_referral
 from tests.in_sql import SAME_IN_SQL, fill, scratch_table
@@ -25,6 +25,8 @@ from tracker.followups.rules import (
     is_eligible,
     is_eligible_sql,
     kind_on,
+    reading_category,
+    reading_category_sql,
     relief_duration,
     relief_duration_sql,
     response_category,
@@ -64,17 +66,47 @@ def test_the_response_category_in_sql_is_the_rule(pairs_table, pairs):
 
 # --- relief duration ----------------------------------------------------------------------
 
-# Readings on distinct days: the order of two readings of one day is the
-# ordering rule's business (DOMAIN "Ordering and counting readings"), not this one's.
-readings_strategy = st.lists(
-    st.tuples(st.integers(0, 400), nrs, st.booleans()), max_size=6, unique_by=lambda r: r[0]
+#: Every relief and reading-category example: at least 2,000, each one a small
+#: insert and one query (DOMAIN "Ordering and counting readings").
+READINGS_IN_SQL = settings(SAME_IN_SQL, max_examples=2000)
+RECORDED = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+# Readings on few days (so that several fall on one day, and on the day of the
+# procedure), each recorded at a minute of the day, in any typing order.
+reading_strategy = st.tuples(
+    st.integers(0, 12),  # days after the procedure
+    nrs,
+    st.booleans(),  # the pain is back
+    st.integers(0, 5),  # minutes after 8:00 it was recorded
 )
 session_strategy = st.tuples(
     st.none() | nrs,  # baseline
     st.integers(0, 100),  # partial threshold
     st.integers(0, 100),  # recurrence threshold
-    readings_strategy,
+    st.integers(0, 3),  # readings count from this day
+    st.lists(reading_strategy, max_size=6),
 )
+
+
+def as_session(baseline, partial, recurrence, counts_from, readings) -> Session:
+    """Readings in the order they were typed; ``seq`` is that order."""
+    return Session(
+        performed_on=PERFORMED,
+        baseline=baseline,
+        readings=tuple(
+            Reading(
+                PERFORMED + timedelta(days=d),
+                n,
+                back,
+                RECORDED + timedelta(days=d, minutes=minute),
+                seq,
+            )
+            for seq, (d, n, back, minute) in enumerate(readings)
+        ),
+        settings=RuleSettings(
+            partial_pct=partial, recurrence_pct=recurrence, counts_from_day=counts_from
+        ),
+    )
 
 
 @pytest.fixture
@@ -84,38 +116,44 @@ def readings_table(app):
         Column("procedure_id", Integer),
         Column("performed_on", Date),
         Column("on", Date),
+        Column("recorded_at", DateTime(timezone=True)),
+        Column("seq", Integer),
         Column("nrs", Integer),
         Column("back", Boolean),
         Column("baseline", Integer),
         Column("partial", Integer),
         Column("recurrence", Integer),
+        Column("counts_from", Integer),
     )
 
 
-@SAME_IN_SQL
-@given(sessions=st.lists(session_strategy, min_size=1, max_size=6))
-# Responds at day 7, holds at 30% on day 30 (inclusive), back on day 91 by the
+@READINGS_IN_SQL
+@given(sessions=st.lists(session_strategy, min_size=1, max_size=4))
+# Responds at day 7, holds at 30% on day 10 (inclusive), back on day 12 by the
 # patient's word whatever the score; a second one censored at its last reading.
 @example(
     sessions=[
-        (10, 30, 30, [(7, 5, False), (30, 7, False), (91, 2, True)]),
-        (8, 30, 30, [(7, 8, False), (14, 5, False), (60, 4, False)]),
+        (10, 30, 30, 1, [(7, 5, False, 0), (10, 7, False, 0), (12, 2, True, 0)]),
+        (8, 30, 30, 1, [(7, 8, False, 0), (9, 5, False, 0), (11, 4, False, 0)]),
     ]
 )
 # Thresholds out of their usual order: the reading that starts the relief is
 # itself below the recurrence threshold, and does not end it.
-@example(sessions=[(10, 30, 60, [(7, 6, False)])])
+@example(sessions=[(10, 30, 60, 1, [(7, 6, False, 0)])])
+# One day, typed 7 then 2 but 2 recorded first: the relief starts and ends that
+# day; a reading on the day of the procedure (NRS 0) does not start one.
+@example(
+    sessions=[
+        (8, 30, 30, 1, [(5, 7, False, 3), (5, 2, False, 1)]),
+        (8, 30, 30, 1, [(0, 0, False, 0)]),
+    ]
+)
+# NRS 1 with the pain back is no response.
+@example(sessions=[(8, 30, 30, 1, [(4, 1, True, 0)])])
 def test_the_relief_duration_in_sql_is_the_rule(readings_table, sessions):
     rows, expected = [], {}
-    for procedure_id, (baseline, partial, recurrence, readings) in enumerate(sessions):
-        session = Session(
-            performed_on=PERFORMED,
-            baseline=baseline,
-            readings=tuple(
-                Reading(PERFORMED + timedelta(days=d), n, back) for d, n, back in readings
-            ),
-            settings=RuleSettings(partial_pct=partial, recurrence_pct=recurrence),
-        )
+    for procedure_id, (baseline, partial, recurrence, counts_from, readings) in enumerate(sessions):
+        session = as_session(baseline, partial, recurrence, counts_from, readings)
         relief = relief_duration(session)
         if relief is not None:
             expected[procedure_id] = relief
@@ -124,11 +162,14 @@ def test_the_relief_duration_in_sql_is_the_rule(readings_table, sessions):
                 "procedure_id": procedure_id,
                 "performed_on": PERFORMED,
                 "on": reading.on,
+                "recorded_at": reading.recorded_at,
+                "seq": reading.seq,
                 "nrs": reading.nrs,
                 "back": reading.pain_is_back,
                 "baseline": baseline,
                 "partial": partial,
                 "recurrence": recurrence,
+                "counts_from": counts_from,
             }
             for reading in session.readings
         ]
@@ -139,6 +180,37 @@ def test_the_relief_duration_in_sql_is_the_rule(readings_table, sessions):
         for procedure_id, days, ended in db.session.execute(select(relief))
     }
     assert in_sql == expected
+
+
+@READINGS_IN_SQL
+@given(session=session_strategy)
+@example(session=(8, 30, 30, 1, [(4, 1, True, 0), (0, 0, False, 0), (3, 11, True, 0)]))
+def test_what_a_reading_counts_as_in_sql_is_the_rule(readings_table, session):
+    baseline, _partial, _recurrence, counts_from, readings = session
+    fill(
+        readings_table,
+        [
+            {
+                "procedure_id": seq,
+                "performed_on": PERFORMED,
+                "on": PERFORMED + timedelta(days=d),
+                "nrs": n,
+                "back": back,
+                "baseline": baseline,
+                "counts_from": counts_from,
+            }
+            for seq, (d, n, back, _minute) in enumerate(readings)
+        ],
+    )
+    t = readings_table.c
+    category = reading_category_sql(t.baseline, t.nrs, t.back, t.performed_on, t.on, t.counts_from)
+    in_sql = dict(db.session.execute(select(t.procedure_id, category)).all())
+    assert in_sql == {
+        seq: reading_category(
+            baseline, n, back, PERFORMED, PERFORMED + timedelta(days=d), counts_from
+        )
+        for seq, (d, n, back, _minute) in enumerate(readings)
+    }
 
 
 # --- eligibility and waiting for discussion --------------------------------------------------

@@ -29,6 +29,7 @@ TECHNIQUE_SETTINGS = (
     "min_retreat_days",
     "max_failed_sessions",
     "blocking_cirse_grade",
+    "counts_from_day",
 )
 
 
@@ -95,6 +96,15 @@ class TechniqueForm(IndicationForm):
     blocking_cirse_grade = IntegerField(
         _l("Adverse event grade (CIRSE) that stops a routine repeat"),
         validators=[InputRequired(), NumberRange(min=1, max=6)],
+    )
+    counts_from_day = IntegerField(
+        _l("Readings count from day"),
+        validators=[InputRequired(), NumberRange(min=0, max=30)],
+        default=1,
+        description=_l(
+            "Earlier readings (the local anaesthetic's effect on the day) are charted "
+            "but count neither as a response nor as a recurrence."
+        ),
     )
 
     def validate(self, extra_validators: Any = None) -> bool:

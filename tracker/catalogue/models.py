@@ -102,6 +102,9 @@ class Technique(Audited, Bilingual, Model):
     max_failed_sessions: Mapped[int] = mapped_column(default=2)
     #: An adverse event of this CIRSE grade or worse needs a fresh discussion.
     blocking_cirse_grade: Mapped[int] = mapped_column(default=3)
+    #: Readings count from this day after the procedure (day 0: the local
+    #: anaesthetic's effect); earlier ones are charted only.
+    counts_from_day: Mapped[int] = mapped_column(default=1, server_default="1")
 
     @property
     def retreatable(self) -> bool:

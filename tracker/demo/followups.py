@@ -29,6 +29,7 @@ from tracker.followups.rules import (
     Session,
     Verdict,
     followup_plan,
+    in_order,
     is_eligible,
     regrowth_window,
     retreatment_verdict,
@@ -122,10 +123,11 @@ def follow_up(
         assessed_on = min(gen.today, due_on + timedelta(days=rng.randint(-2, 7)))
         nrs = pain_on(assessed_on)
         back = bool(relapsed_on and assessed_on >= relapsed_on and rng.random() < 0.6)
-        readings.append(Reading(assessed_on, nrs, back))
         if relapsed_on and assessed_on >= relapsed_on and noticed is None:
             noticed = assessed_on
-        _assessment(gen, referral, performed, followup_id, assessed_on, nrs, back, baseline)
+        readings.append(
+            _assessment(gen, referral, performed, followup_id, assessed_on, nrs, back, baseline)
+        )
     # About one patient in a hundred is seen every month between the time points
     # (a trial, a worried team): the long case pages that users open too.
     if performed_on <= gen.today - timedelta(days=700) and (
@@ -138,9 +140,10 @@ def follow_up(
                 break
             nrs = pain_on(assessed_on)
             back = bool(relapsed_on and assessed_on >= relapsed_on)
-            readings.append(Reading(assessed_on, nrs, back))
-            _assessment(gen, referral, performed, None, assessed_on, nrs, back, baseline)
-    readings.sort(key=lambda reading: reading.on)
+            readings.append(
+                _assessment(gen, referral, performed, None, assessed_on, nrs, back, baseline)
+            )
+    readings = in_order(readings)
     sessions.append(
         Session(
             performed_on=performed_on,
@@ -182,12 +185,15 @@ def _assessment(
     nrs: int,
     back: bool,
     baseline: int,
-) -> None:
+) -> Reading:
+    """The assessment's row, and the reading the retreatment rule sees."""
     rng = gen.rng
+    assessment_id = gen.ids.next(Assessment)
+    recorded_at = gen.at(assessed_on, 11)
     gen.rows.add(
         Assessment.__table__,
         {
-            "id": gen.ids.next(Assessment),
+            "id": assessment_id,
             "referral_id": referral["id"],
             "procedure_id": performed.procedure_id,
             "followup_id": followup_id,
@@ -202,10 +208,11 @@ def _assessment(
             "analgesic_use": AnalgesicUse.LESS if nrs < baseline * 0.7 else AnalgesicUse.SAME,
             "pain_is_back": back,
             "recorded_by_id": referral["referrer_id"],
-            "created_at": gen.at(assessed_on, 11),
+            "created_at": recorded_at,
         },
     )
     gen.assessments += 1
+    return Reading(assessed_on, nrs, back, recorded_at, assessment_id)
 
 
 def _keep(gen: Generator, referral: dict[str, Any], verdict: Verdict) -> None:

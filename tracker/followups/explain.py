@@ -33,6 +33,16 @@ def explain(code: str, raw: dict[str, Any]) -> str:
         "no_assessment": lambda: _(
             "No follow-up assessment since the procedure of %(since)s.", since=v["since"]
         ),
+        "no_counted_assessment": lambda: _(
+            "No assessment that counts since the procedure of %(since)s: readings count "
+            "from day %(day)d after it.",
+            since=v["since"],
+            day=v["day"],
+        ),
+        "pain_back_throughout": lambda: _(
+            "No response: the patient said the pain was back at every assessment (%(on)s).",
+            on=v["on"],
+        ),
         "severe_adverse_event": lambda: _(
             "The last procedure caused a CIRSE grade %(grade)d adverse event: from grade "
             "%(limit)d a repeat needs a fresh discussion, not a routine retreatment.",

@@ -19,7 +19,7 @@ from tracker.followups.models import (
     FollowUp,
     FollowUpStatus,
 )
-from tracker.followups.rules import waiting_for_discussion_sql
+from tracker.followups.rules import reading_order_sql, waiting_for_discussion_sql
 
 #: Rows shown per part of the worklist (the counts say how many in all): a
 #: day's work, not the whole backlog.
@@ -158,7 +158,9 @@ def case_assessments(referral_id: int) -> list[Assessment]:
             db.session.scalars(
                 select(Assessment)
                 .where(Assessment.referral_id == referral_id)
-                .order_by(Assessment.assessed_on, Assessment.id)
+                .order_by(
+                    *reading_order_sql(Assessment.assessed_on, Assessment.created_at, Assessment.id)
+                )
             )
         ),
     )

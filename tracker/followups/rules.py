@@ -13,6 +13,14 @@ The retreatment rule is the default rule of the product's domain reference:
 Every threshold is a setting of the technique. The verdict never schedules a
 procedure: it proposes presenting the case again at the RCP, which decides.
 
+What a reading means is defined once, here, for the verdict, the relief
+duration, the outcomes and the exports: readings in order of date then of the
+time they were recorded (``reading_order``); a reading before the technique's
+first counted day is charted but counts for nothing (``counts``); a reading
+saying the pain is back is never a response (``responds``,
+``reading_category``); a session failed when it has counted readings and none
+responded (``Session.failed``).
+
 Where a query needs one of these tests, its SQL is built here, beside the
 Python, from the same thresholds (the ``*_sql`` functions: they build
 expressions and run nothing); ``tests/followups/test_rules_in_sql.py`` holds
@@ -24,7 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from flask_babel import lazy_gettext as _l
@@ -314,6 +322,14 @@ class RuleSettings:
     blocking_cirse_grade: int = 3
     #: False for structural treatments (cement...): they are not expected to wear off.
     retreatable: bool = True
+    #: Readings count from this day after the procedure: earlier ones (the local
+    #: anaesthetic's effect on day 0) are kept and charted but mean nothing.
+    counts_from_day: int = 1
+
+
+# --- what a reading means (DOMAIN "Ordering and counting readings") ---------------------
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -321,6 +337,84 @@ class Reading:
     on: date
     nrs: int
     pain_is_back: bool = False
+    #: When it was recorded: of two readings of one day, the one recorded later
+    #: is the latest (whatever the order they were typed in).
+    recorded_at: datetime | None = None
+    #: The order of entry (the assessment's id), for readings recorded at the
+    #: same instant.
+    seq: int = 0
+
+
+def reading_order(reading: Reading) -> tuple[date, bool, datetime, int]:
+    """Readings in order: by date, then by the time they were recorded."""
+    recorded = reading.recorded_at
+    if recorded is not None and recorded.tzinfo is None:
+        recorded = recorded.replace(tzinfo=UTC)
+    return (reading.on, recorded is not None, recorded or _NEVER, reading.seq)
+
+
+def in_order(readings: Iterable[Reading]) -> list[Reading]:
+    return sorted(readings, key=reading_order)
+
+
+def reading_order_sql(on: Any, recorded_at: Any, seq: Any) -> tuple[Any, ...]:
+    """``reading_order`` as ORDER BY terms (oldest first)."""
+    return (on.asc(), recorded_at.asc().nulls_first(), seq.asc())
+
+
+def latest_first_sql(on: Any, recorded_at: Any, seq: Any) -> tuple[Any, ...]:
+    """``reading_order`` reversed: the latest reading first."""
+    return (on.desc(), recorded_at.desc().nulls_last(), seq.desc())
+
+
+def counts(performed_on: date, on: date, counts_from_day: int) -> bool:
+    """A reading counts (as a response or a recurrence) from day N after the
+    procedure; one on an earlier day is kept and charted only."""
+    return (on - performed_on).days >= counts_from_day
+
+
+def counts_sql(performed_on: Any, on: Any, counts_from_day: Any) -> ColumnElement[bool]:
+    """``counts`` in SQL."""
+    test: ColumnElement[bool] = days_between(on, performed_on) >= counts_from_day
+    return test
+
+
+def reading_category(
+    baseline: int | None,
+    nrs: int,
+    pain_is_back: bool,
+    performed_on: date,
+    on: date,
+    counts_from_day: int,
+) -> Response | None:
+    """What a reading counts as, for responder rates and exports: its IMMPACT
+    category, None when it does not count (no baseline, or too early), and
+    never a response when the patient says the pain is back."""
+    if not counts(performed_on, on, counts_from_day):
+        return None
+    category = response_category(baseline, nrs)
+    if pain_is_back and category in AT_LEAST_MODERATE:
+        return Response.MINIMAL_OR_NONE
+    return category
+
+
+def reading_category_sql(
+    baseline: Any, nrs: Any, pain_is_back: Any, performed_on: Any, on: Any, counts_from_day: Any
+) -> ColumnElement[Response | None]:
+    """``reading_category`` in SQL (a ``Response``, or NULL)."""
+    stored_as: Any = Enum(Response, native_enum=False, length=40)
+    return type_coerce(
+        case(
+            (~counts_sql(performed_on, on, counts_from_day), null()),
+            (or_(baseline.is_(None), baseline == 0), null()),
+            (nrs > baseline, Response.WORSE.name),
+            (pain_is_back.is_(True), Response.MINIMAL_OR_NONE.name),
+            (at_least_sql(baseline, nrs, SUBSTANTIAL_PCT), Response.SUBSTANTIAL.name),
+            (at_least_sql(baseline, nrs, MODERATE_PCT), Response.MODERATE.name),
+            else_=Response.MINIMAL_OR_NONE.name,
+        ),
+        stored_as,
+    )
 
 
 @dataclass(frozen=True)
@@ -334,6 +428,22 @@ class Session:
     worst_cirse_grade: int | None = None
     settings: RuleSettings = RuleSettings()
     technique: str = ""
+
+    @property
+    def counted(self) -> list[Reading]:
+        """The readings that count, in order (DOMAIN "Ordering and counting readings")."""
+        day = self.settings.counts_from_day
+        return [r for r in in_order(self.readings) if counts(self.performed_on, r.on, day)]
+
+    @property
+    def failed(self) -> bool | None:
+        """True when the session has counted readings and none was a response;
+        None (unknown) without a counted reading or a baseline."""
+        counted = self.counted
+        if not counted or not self.baseline:
+            return None
+        partial = self.settings.partial_pct
+        return not any(responds(self.baseline, r.nrs, r.pain_is_back, partial) for r in counted)
 
 
 class Kind(LabelledEnum):
@@ -377,14 +487,6 @@ class Verdict:
     partial: bool = False
 
 
-def _failed(session: Session) -> bool:
-    """Assessed, and never reached a partial response."""
-    if not session.readings or not session.baseline:
-        return False
-    best_nrs = min(reading.nrs for reading in session.readings)
-    return not at_least(session.baseline, best_nrs, session.settings.partial_pct)
-
-
 def retreatment_verdict(sessions: Sequence[Session], today: date) -> Verdict:
     """The verdict for the latest session, with its reasons in order."""
     if not sessions:
@@ -401,26 +503,42 @@ def retreatment_verdict(sessions: Sequence[Session], today: date) -> Verdict:
                 ),
             ),
         )
+    # Consecutive failures, latest first: a response, or a session not known
+    # to have failed (no counted reading), ends the run.
     failed = 0
     for session in reversed(sessions):
-        if not _failed(session):
+        if session.failed is not True:
             break
         failed += 1
     if failed >= rule.max_failed_sessions:
         return Verdict(Kind.NOT_ELIGIBLE, (Reason("failed_sessions", {"count": failed}),))
-    readings = sorted(last.readings, key=lambda reading: reading.on)
-    if not readings:
+    if not last.readings:
         return Verdict(Kind.NOT_YET, (Reason("no_assessment", {"since": last.performed_on}),))
+    readings = last.counted
+    if not readings:
+        return Verdict(
+            Kind.NOT_YET,
+            (
+                Reason(
+                    "no_counted_assessment",
+                    {"since": last.performed_on, "day": rule.counts_from_day},
+                ),
+            ),
+        )
     if not last.baseline:
         return Verdict(Kind.NOT_YET, (Reason("no_baseline"),))
 
-    best_reading = min(readings, key=lambda reading: reading.nrs)
+    # A reading saying the pain is back is never a response, whatever its score.
+    candidates = [reading for reading in readings if not reading.pain_is_back] or readings
+    best_reading = min(candidates, key=lambda reading: reading.nrs)
     best = reduction_pct(last.baseline, best_reading.nrs)
-    if not at_least(last.baseline, best_reading.nrs, rule.partial_pct):
+    if not responds(last.baseline, best_reading.nrs, best_reading.pain_is_back, rule.partial_pct):
         return Verdict(
             Kind.NO_RESPONSE,
             (
-                Reason(
+                Reason("pain_back_throughout", {"on": best_reading.on})
+                if best_reading.pain_is_back
+                else Reason(
                     "no_response",
                     {"best": best, "on": best_reading.on, "threshold": rule.partial_pct},
                 ),
@@ -586,11 +704,13 @@ def relief_duration(session: Session) -> tuple[int, bool] | None:
     threshold, or the patient saying the pain is back. Without a recurrence the
     relief is followed up to the last assessment (censored there). Days count
     from the procedure.
+    Only counted readings take part, in their order (of two readings of one
+    day, the one recorded later comes after).
     """
-    if not session.baseline or not session.readings:
+    readings = session.counted
+    if not session.baseline or not readings:
         return None
     rule = session.settings
-    readings = sorted(session.readings, key=lambda reading: reading.on)
     responded = next(
         (
             index
@@ -611,38 +731,61 @@ def relief_duration_sql(readings: Any) -> Select[Any]:
     """``relief_duration`` in SQL, for every procedure at once.
 
     ``readings`` (a CTE) has one row per assessment: ``procedure_id``,
-    ``performed_on``, ``on``, ``nrs``, ``back`` (the pain is back), the episode's
-    ``baseline`` and the technique's ``partial`` and ``recurrence`` thresholds.
-    The query returns one row per procedure with a relief to measure:
-    ``procedure_id``, ``days`` and ``ended``. (Of two readings on one day,
-    neither form yet knows which came last: that is the ordering rule's part.)
+    ``performed_on``, ``on``, ``recorded_at``, ``seq`` (the order of entry),
+    ``nrs``, ``back`` (the pain is back), the episode's ``baseline`` and the
+    technique's ``partial`` and ``recurrence`` thresholds and ``counts_from``
+    day. The query returns one row per procedure with a relief to measure:
+    ``procedure_id``, ``days`` and ``ended``.
     """
     r = readings.c
+    counted = (
+        select(
+            r.procedure_id,
+            r.performed_on,
+            r.on,
+            r.nrs,
+            r.back,
+            r.baseline,
+            r.partial,
+            r.recurrence,
+            func.row_number()
+            .over(
+                partition_by=r.procedure_id,
+                order_by=reading_order_sql(r.on, r.recorded_at, r.seq),
+            )
+            .label("position"),
+        )
+        .where(counts_sql(r.performed_on, r.on, r.counts_from))
+        .cte("counted")
+    )
+    c = counted.c
     first = (
-        select(r.procedure_id, func.min(r.on).label("responded_on"))
-        .where(r.baseline > 0, responds_sql(r.baseline, r.nrs, r.back, r.partial))
-        .group_by(r.procedure_id)
+        select(c.procedure_id, func.min(c.position).label("responded_at"))
+        .where(c.baseline > 0, responds_sql(c.baseline, c.nrs, c.back, c.partial))
+        .group_by(c.procedure_id)
         .cte("responded")
     )
+    # Positions follow the dates: the first recurrence after the response is
+    # on the earliest date among the later readings that are one.
     recurred = func.min(
         case(
             (
                 and_(
-                    r.on > first.c.responded_on,
-                    is_recurrence_sql(r.baseline, r.nrs, r.back, r.recurrence),
+                    c.position > first.c.responded_at,
+                    is_recurrence_sql(c.baseline, c.nrs, c.back, c.recurrence),
                 ),
-                r.on,
+                c.on,
             )
         )
     )
     per_procedure = (
         select(
             first.c.procedure_id,
-            func.min(r.performed_on).label("performed_on"),
+            func.min(c.performed_on).label("performed_on"),
             recurred.label("recurred_on"),
-            func.max(r.on).label("last_on"),
+            func.max(c.on).label("last_on"),
         )
-        .join(readings, r.procedure_id == first.c.procedure_id)
+        .join(counted, c.procedure_id == first.c.procedure_id)
         .group_by(first.c.procedure_id)
         .subquery()
     )

@@ -42,8 +42,11 @@ from tracker.followups.rules import (
     RuleSettings,
     Session,
     Verdict,
+    counts,
     followup_plan,
+    in_order,
     is_recurrence,
+    latest_first_sql,
     regrowth_window,
     retreatment_verdict,
 )
@@ -144,6 +147,7 @@ def rule_settings(technique: Technique) -> RuleSettings:
         max_failed_sessions=technique.max_failed_sessions,
         blocking_cirse_grade=technique.blocking_cirse_grade,
         retreatable=technique.retreatable,
+        counts_from_day=technique.counts_from_day,
     )
 
 
@@ -169,15 +173,17 @@ def sessions_for(referral: Referral) -> list[Session]:
             Assessment.assessed_on,
             Assessment.nrs_average,
             Assessment.pain_is_back,
+            Assessment.created_at,
+            Assessment.id,
         ).where(Assessment.referral_id.in_(chain))
     )
-    for procedure_id, assessed_on, nrs, pain_is_back in rows:
-        readings[procedure_id].append(Reading(assessed_on, nrs, pain_is_back))
+    for procedure_id, assessed_on, nrs, pain_is_back, recorded_at, seq in rows:
+        readings[procedure_id].append(Reading(assessed_on, nrs, pain_is_back, recorded_at, seq))
     return [
         Session(
             performed_on=procedure.performed_on,
             baseline=baselines.get(procedure.referral_id),
-            readings=tuple(sorted(readings[procedure.id], key=lambda r: r.on)),
+            readings=tuple(in_order(readings[procedure.id])),
             worst_cirse_grade=procedure.worst_cirse_grade,
             settings=rule_settings(procedure.technique),
             technique=procedure.technique.name,
@@ -289,7 +295,10 @@ def log_assessment(
     return assessment
 
 
-def _pain_back(referral: Referral, assessment: Assessment, technique: Technique) -> bool:
+def _pain_back(referral: Referral, assessment: Assessment, procedure: Procedure) -> bool:
+    technique = procedure.technique
+    if not counts(procedure.performed_on, assessment.assessed_on, technique.counts_from_day):
+        return False  # kept and charted, but not a recurrence
     if assessment.pain_is_back:
         return True
     baseline = referral.nrs_average
@@ -305,9 +314,7 @@ def _follow_status(
 ) -> None:
     if referral.status is CaseStatus.TREATED:
         case_services.change_status(referral, CaseStatus.FOLLOW_UP, by=by)
-    elif referral.status is CaseStatus.CLOSED and _pain_back(
-        referral, assessment, procedure.technique
-    ):
+    elif referral.status is CaseStatus.CLOSED and _pain_back(referral, assessment, procedure):
         # A closed case is reopened by an assessment reporting recurrence.
         case_services.change_status(referral, CaseStatus.FOLLOW_UP, by=by)
 
@@ -386,7 +393,7 @@ def present_again(
     latest = db.session.scalar(
         select(Assessment)
         .where(Assessment.referral_id == referral.id)
-        .order_by(Assessment.assessed_on.desc(), Assessment.id.desc())
+        .order_by(*latest_first_sql(Assessment.assessed_on, Assessment.created_at, Assessment.id))
         .limit(1)
     )
     if latest is not None:

@@ -12,16 +12,27 @@ from tracker.cases.timeline import TimelineEvent, start_of_day
 from tracker.decisions.queries import case_procedures
 from tracker.followups.models import FollowUpStatus
 from tracker.followups.queries import case_assessments, case_followups
-from tracker.followups.rules import reduction_pct, response_category
+from tracker.followups.rules import reading_category, reduction_pct
 
 
 def followup_events(referral: Referral) -> list[TimelineEvent]:
     events = _links(referral)
-    if not case_procedures(referral.id):
+    procedures = {procedure.id: procedure for procedure in case_procedures(referral.id)}
+    if not procedures:
         return events  # nothing to follow up yet
     for assessment in case_assessments(referral.id):
+        procedure = procedures[assessment.procedure_id]
         reduction = reduction_pct(referral.nrs_average, assessment.nrs_average)
-        category = response_category(referral.nrs_average, assessment.nrs_average)
+        # What the reading counts as: nothing on the day of the procedure, and
+        # never a response when the pain is back.
+        category = reading_category(
+            referral.nrs_average,
+            assessment.nrs_average,
+            assessment.pain_is_back,
+            procedure.performed_on,
+            assessment.assessed_on,
+            procedure.technique.counts_from_day,
+        )
         detail = None
         if reduction is not None and category is not None:
             detail = _(

@@ -34,7 +34,7 @@ from tracker.followups.permissions import (
     can_mark_missed,
     can_present_again,
 )
-from tracker.followups.rules import describe_day, kind_on, reduction_pct, response_category
+from tracker.followups.rules import describe_day, kind_on, reading_category, reduction_pct
 from tracker.web.forms import ConfirmForm
 from tracker.web.handlers import current_path, form_status, safe_next_url, saving
 from tracker.web.permissions import require_role
@@ -248,18 +248,31 @@ def trajectory_of(referral: Referral) -> tuple[Trajectory, list[dict[str, Any]]]
         procedures=[(p.performed_on, p.technique.name) for p in procedures],
         window=window,
     )
-    rows = [
-        {
-            "on": point.on,
-            "kind": point.kind,
-            "nrs": point.nrs,
-            "reduction": None if point.kind == "baseline" else reduction_pct(baseline, point.nrs),
-            "category": None
-            if point.kind == "baseline"
-            else response_category(baseline, point.nrs),
-        }
-        for point in points
-    ]
+    # The table says what each reading counts as (a reading on the day of the
+    # procedure is charted, but counts for nothing; "pain is back" is no response).
+    by_id = {procedure.id: procedure for procedure in procedures}
+    rows: list[dict[str, Any]] = []
+    if points and points[0].kind == "baseline":
+        first = {"on": points[0].on, "kind": "baseline", "nrs": baseline}
+        rows.append({**first, "reduction": None, "category": None})
+    for assessment in assessments:
+        procedure = by_id[assessment.procedure_id]
+        rows.append(
+            {
+                "on": assessment.assessed_on,
+                "kind": "assessment",
+                "nrs": assessment.nrs_average,
+                "reduction": reduction_pct(baseline, assessment.nrs_average),
+                "category": reading_category(
+                    baseline,
+                    assessment.nrs_average,
+                    assessment.pain_is_back,
+                    procedure.performed_on,
+                    assessment.assessed_on,
+                    procedure.technique.counts_from_day,
+                ),
+            }
+        )
     return trajectory, rows
 
 

@@ -7,7 +7,9 @@ Definitions, as the page states them:
   point is due; it is complete there when the scheduled assessment was done;
 - responders at a time point: an NRS reduction from the baseline of the
   referral of at least 30% (moderate) or at least 50% (substantial), among the
-  assessments done at that time point (IMMPACT thresholds);
+  assessments done at that time point that count (IMMPACT thresholds; a
+  reading before the technique's first counted day, or saying the pain is
+  back, is no response: ``tracker.followups.rules.reading_category``);
 - relief duration: from the procedure to the recurrence as the retreatment rule
   of the technique defines it (``tracker.followups.rules.relief_duration``),
   censored at the last assessment without recurrence; only procedures that
@@ -27,8 +29,8 @@ from tracker.followups.rules import (
     AT_LEAST_MODERATE,
     Response,
     Session,
+    reading_category,
     relief_duration,
-    response_category,
 )
 from tracker.outcomes.stats import KaplanMeier, Proportion, kaplan_meier, percentile, wilson
 
@@ -55,6 +57,8 @@ class Scheduled:
     due_on: date
     status: str  # FollowUpStatus name
     nrs: int | None = None
+    pain_is_back: bool = False
+    assessed_on: date | None = None
 
 
 @dataclass
@@ -133,7 +137,7 @@ class Outcomes:
         return [self.timepoints[days] for days in sorted(self.timepoints)]
 
 
-def _count(point: TimePoint, row: Scheduled, baseline: int | None, today: date) -> None:
+def _count(point: TimePoint, row: Scheduled, session: Session, today: date) -> None:
     if row.due_on > today and row.status != "DONE":
         return
     point.due += 1
@@ -144,7 +148,16 @@ def _count(point: TimePoint, row: Scheduled, baseline: int | None, today: date) 
     point.done += 1
     point.nrs_total += row.nrs
     point.nrs_count += 1
-    category = response_category(baseline, row.nrs)
+    category = None
+    if row.assessed_on is not None:
+        category = reading_category(
+            session.baseline,
+            row.nrs,
+            row.pain_is_back,
+            session.performed_on,
+            row.assessed_on,
+            session.settings.counts_from_day,
+        )
     if category is not None:
         point.compared += 1
         point.moderate_count += category in AT_LEAST_MODERATE
@@ -171,7 +184,7 @@ def analyse(treated: Iterable[Treated], scheduled: Iterable[Scheduled], today: d
             days, ended = relief
             outcome.relief_months.append(days / DAYS_PER_MONTH)
             outcome.relief_ended.append(ended)
-        elif row.session.readings and row.session.baseline:
+        elif row.session.failed:
             outcome.no_response += 1
     overall: dict[int, TimePoint] = defaultdict(lambda: TimePoint(0))
     for due in scheduled:
@@ -180,11 +193,10 @@ def analyse(treated: Iterable[Treated], scheduled: Iterable[Scheduled], today: d
             continue
         outcome = by_technique[procedure.technique_id]
         point = outcome.timepoints.setdefault(due.offset_days, TimePoint(due.offset_days))
-        baseline = procedure.session.baseline
-        _count(point, due, baseline, today)
+        _count(point, due, procedure.session, today)
         total = overall[due.offset_days]
         total.days = due.offset_days
-        _count(total, due, baseline, today)
+        _count(total, due, procedure.session, today)
     return Outcomes(by_technique, len(procedures), len(patients), dict(overall))
 
 

@@ -56,6 +56,7 @@ from tracker.decisions.models import procedure_operators as operators
 from tracker.extensions import db
 from tracker.followups.forms import AssessmentForm
 from tracker.followups.models import Assessment, FollowUp
+from tracker.followups.rules import reading_category_sql
 from tracker.meetings.models import Meeting
 from tracker.outcomes.queries import OutcomeFilters, procedure_scope
 from tracker.web.exports import csv_cell
@@ -313,6 +314,21 @@ ASSESSMENT_COLUMNS = (
                         else_=None,
                     ),
                 ),
+                # What the reading counts as, by the rule the verdict and the
+                # outcomes use: empty when it does not count.
+                Column(
+                    "response",
+                    _code(
+                        reading_category_sql(
+                            Referral.nrs_average,
+                            Assessment.nrs_average,
+                            Assessment.pain_is_back,
+                            Procedure.performed_on,
+                            Assessment.assessed_on,
+                            Technique.counts_from_day,
+                        )
+                    ),
+                ),
             ),
         },
     ),
@@ -377,6 +393,7 @@ def _assessments(filters: OutcomeFilters, columns: list[Any]) -> Select[Any]:
         .join(Procedure, Procedure.id == Assessment.procedure_id)
         .join(Referral, Referral.id == Procedure.referral_id)
         .join(Patient, Patient.id == Referral.patient_id)
+        .join(Technique, Technique.id == Procedure.technique_id)
         .outerjoin(FollowUp, FollowUp.id == Assessment.followup_id)
         .where(Assessment.procedure_id.in_(procedure_scope(filters)))
         .order_by(Assessment.id)

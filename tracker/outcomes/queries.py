@@ -31,8 +31,10 @@ from tracker.followups.rules import (
     Reading,
     Response,
     Session,
+    counts_sql,
+    in_order,
+    reading_category_sql,
     relief_duration_sql,
-    response_category_sql,
 )
 from tracker.followups.services import rule_settings
 from tracker.meetings.models import AgendaItem, Attendance, ItemState, Meeting, MeetingStatus
@@ -96,15 +98,17 @@ def treated_and_scheduled(
     which the page uses) is tested against."""
     scope = procedure_scope(filters)
     readings: dict[int, list[Reading]] = defaultdict(list)
-    for procedure_id, on, nrs, back in db.session.execute(
+    for procedure_id, on, nrs, back, recorded_at, seq in db.session.execute(
         select(
             Assessment.procedure_id,
             Assessment.assessed_on,
             Assessment.nrs_average,
             Assessment.pain_is_back,
+            Assessment.created_at,
+            Assessment.id,
         ).where(Assessment.procedure_id.in_(scope))
     ):
-        readings[procedure_id].append(Reading(on, nrs, back))
+        readings[procedure_id].append(Reading(on, nrs, back, recorded_at, seq))
     settings = {key: rule_settings(technique) for key, technique in catalogue.items()}
     treated = [
         Treated(
@@ -114,7 +118,7 @@ def treated_and_scheduled(
             Session(
                 performed_on=performed_on,
                 baseline=baseline,
-                readings=tuple(sorted(readings[procedure_id], key=lambda r: r.on)),
+                readings=tuple(in_order(readings[procedure_id])),
                 settings=settings[technique_id],
             ),
         )
@@ -131,14 +135,16 @@ def treated_and_scheduled(
         )
     ]
     scheduled = [
-        Scheduled(procedure_id, offset, due_on, status.name, nrs)
-        for procedure_id, offset, due_on, status, nrs in db.session.execute(
+        Scheduled(procedure_id, offset, due_on, status.name, nrs, back, on)
+        for procedure_id, offset, due_on, status, nrs, back, on in db.session.execute(
             select(
                 FollowUp.procedure_id,
                 FollowUp.offset_days,
                 FollowUp.due_on,
                 FollowUp.status,
                 Assessment.nrs_average,
+                Assessment.pain_is_back,
+                Assessment.assessed_on,
             )
             .outerjoin(Assessment, Assessment.followup_id == FollowUp.id)
             .where(FollowUp.kind == FollowUpKind.SCHEDULED, FollowUp.procedure_id.in_(scope))
@@ -395,12 +401,20 @@ def outcomes(filters: OutcomeFilters, today: date) -> Outcomes:
         total = overall.setdefault(days, TimePoint(days))
         _fill(total, counts, add=True)
 
+    # Procedures with a counted reading and a baseline: each responded or not.
     assessed = dict(
         db.session.execute(
             select(Procedure.technique_id, func.count(func.distinct(Assessment.procedure_id)))
             .join(Procedure, Procedure.id == Assessment.procedure_id)
             .join(Referral, Referral.id == Procedure.referral_id)
-            .where(Procedure.id.in_(scope), baseline > 0)
+            .join(Technique, Technique.id == Procedure.technique_id)
+            .where(
+                Procedure.id.in_(scope),
+                baseline > 0,
+                counts_sql(
+                    Procedure.performed_on, Assessment.assessed_on, Technique.counts_from_day
+                ),
+            )
             .group_by(Procedure.technique_id)
         ).all()
     )
@@ -436,7 +450,14 @@ def _timepoint_query(scope: Any, today: date) -> Select[Any]:
     baseline = Referral.nrs_average
     counted = or_(FollowUp.due_on <= today, status == FollowUpStatus.DONE)
     done = and_(status == FollowUpStatus.DONE, nrs.is_not(None))
-    category = response_category_sql(baseline, nrs)
+    category = reading_category_sql(
+        baseline,
+        nrs,
+        Assessment.pain_is_back,
+        Procedure.performed_on,
+        Assessment.assessed_on,
+        Technique.counts_from_day,
+    )
     compared = and_(done, category.is_not(None))
 
     def count(condition: Any) -> Any:
@@ -458,6 +479,7 @@ def _timepoint_query(scope: Any, today: date) -> Select[Any]:
         .select_from(FollowUp)
         .join(Procedure, Procedure.id == FollowUp.procedure_id)
         .join(Referral, Referral.id == Procedure.referral_id)
+        .join(Technique, Technique.id == Procedure.technique_id)
         .outerjoin(Assessment, Assessment.followup_id == FollowUp.id)
         .where(FollowUp.kind == FollowUpKind.SCHEDULED, Procedure.id.in_(scope))
         .group_by(Procedure.technique_id, FollowUp.offset_days)
@@ -473,11 +495,14 @@ def _relief_query(scope: Any) -> Select[int, int, bool]:
             Assessment.procedure_id.label("procedure_id"),
             Procedure.performed_on.label("performed_on"),
             Assessment.assessed_on.label("on"),
+            Assessment.created_at.label("recorded_at"),
+            Assessment.id.label("seq"),
             Assessment.nrs_average.label("nrs"),
             Assessment.pain_is_back.label("back"),
             Referral.nrs_average.label("baseline"),
             Technique.partial_pct.label("partial"),
             Technique.recurrence_pct.label("recurrence"),
+            Technique.counts_from_day.label("counts_from"),
         )
         .join(Procedure, Procedure.id == Assessment.procedure_id)
         .join(Referral, Referral.id == Procedure.referral_id)
