@@ -216,6 +216,7 @@ def make_procedure(
     referral: Any = None,
     referral_values: dict[str, Any] | None = None,
     adverse_event: dict[str, Any] | None = None,
+    followup_owner: Any = None,
     **procedure_values: Any,
 ) -> Any:
     """A case treated in the past, recorded step by step as it happened: referral,
@@ -272,6 +273,7 @@ def make_procedure(
             operator_ids=[chair.id],
             adverse_event=adverse_event,
             by=chair,
+            **({"followup_owner_id": followup_owner.id} if followup_owner else {}),
         )
         db.session.commit()
     return procedure

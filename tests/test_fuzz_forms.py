@@ -198,6 +198,7 @@ def superuser(app, auth):
             "/admin/users",
             "/admin/catalogue/techniques",
             "/account/sessions",
+            "/followups?responsible_id=",  # everyone's follow-ups, not only the superuser's
         ],
     }
 

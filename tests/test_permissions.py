@@ -85,6 +85,7 @@ WHO: dict[str, set[str]] = {
     "can_mark_missed": CARERS,
     "can_present_again": CARERS,
     "can_close_case": TEAM,
+    "can_change_owner": TEAM,
 }
 
 MODULES: list[ModuleType] = [
@@ -409,6 +410,12 @@ def close_case(cast: Cast) -> Act:
     return lambda by: followup_services.close_case(procedure.referral, by=by)
 
 
+def change_owner(cast: Cast) -> Act:
+    referral = treated(cast).referral
+    nurse = make_user(roles={Role.CLINICIAN})
+    return lambda by: followup_services.change_owner(referral, nurse.id, by=by)
+
+
 def present_again(cast: Cast) -> Act:
     referral = treated(cast).referral
     return lambda by: followup_services.present_again(
@@ -450,6 +457,7 @@ SERVICES: dict[str, tuple[str, Callable[[Cast], Act]]] = {
     "mark_missed": ("can_mark_missed", mark_missed),
     "close_case": ("can_close_case", close_case),
     "present_again": ("can_present_again", present_again),
+    "change_owner": ("can_change_owner", change_owner),
 }
 
 ROWS = [

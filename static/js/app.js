@@ -17,3 +17,36 @@
     }
   });
 })();
+
+// Forms marked data-keep-on-language keep what was typed when the language is
+// switched: the values wait in this tab's session storage for the page to come
+// back in the other language (never sent anywhere, gone once restored).
+(function () {
+  var key = "kept-form:" + location.pathname;
+  var form = document.querySelector("form[data-keep-on-language]");
+  if (!form) { return; }
+  var saved = sessionStorage.getItem(key);
+  if (saved) {
+    sessionStorage.removeItem(key);
+    JSON.parse(saved).forEach(function (entry) {
+      var name = entry[0], value = entry[1];
+      if (name === "csrf_token") { return; }
+      form.querySelectorAll("[name='" + CSS.escape(name) + "']").forEach(function (input) {
+        if (input.type === "radio" || input.type === "checkbox") {
+          if (input.value === value) { input.checked = true; }
+        } else {
+          input.value = value;
+        }
+      });
+    });
+    form.dispatchEvent(new Event("change"));
+  }
+  document.querySelectorAll("form.language-switch").forEach(function (switcher) {
+    switcher.addEventListener("submit", function () {
+      var entries = [];
+      new FormData(form).forEach(function (value, name) { entries.push([name, String(value)]); });
+      sessionStorage.setItem(key, JSON.stringify(entries));
+      form.dispatchEvent(new Event("submit"));
+    });
+  });
+})();

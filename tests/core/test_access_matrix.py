@@ -64,6 +64,7 @@ EXPECTED: dict[str, Any] = {
     "followups.worklist": TEAM,
     "followups.chart": TEAM,
     "followups.close": TEAM,
+    "followups.owner": TEAM,
     "followups.assess_unscheduled": TREATING,
     "followups.assess": TREATING,
     "followups.missed": TREATING,

@@ -91,6 +91,7 @@ def test_each_job_and_setting_is_declared_once(app):
         "sessions",
         "outbox",
         "followups",
+        "windows",
         "retreatment",
         "meetings",
         "drafts",

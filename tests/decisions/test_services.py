@@ -198,7 +198,11 @@ def test_prerequisites_are_ticked_with_their_date(app, decided):
 def test_recording_the_procedure_treats_the_case_and_signals_it(app, decided):
     plan = decided().plan
     received = []
-    services.procedure_recorded.connect(received.append, weak=False)
+
+    def receive(procedure, **extra):
+        received.append(procedure)
+
+    services.procedure_recorded.connect(receive)
     try:
         procedure = services.record_procedure(
             plan,
@@ -215,7 +219,7 @@ def test_recording_the_procedure_treats_the_case_and_signals_it(app, decided):
             by=plan.decision.meeting.chair,
         )
     finally:
-        services.procedure_recorded.disconnect(received.append)
+        services.procedure_recorded.disconnect(receive)
     db.session.commit()
     assert received == [procedure]
     assert procedure.referral.status is CaseStatus.TREATED

@@ -281,15 +281,16 @@ def followup_schedules(today: date) -> list[str]:
     for procedure in procedures:
         expected = {
             (
-                FollowUpKind.REGROWTH if check.window else FollowUpKind.SCHEDULED,
+                FollowUpKind.REGROWTH if check.regrowth else FollowUpKind.SCHEDULED,
                 check.offset_days,
                 check.due_on,
-                check.window or (None, None),
+                check.window,
             )
             for check in followup_plan(
                 procedure.performed_on,
                 procedure.technique.followup_days or [],
                 window_for(procedure),
+                procedure.technique.followup_windows,
             )
         }
         if planned[procedure.id] != expected:

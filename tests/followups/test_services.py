@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.factories import assess, make_procedure, make_user
+from tests.factories import assess, make_procedure, make_referral, make_user
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
 from tracker.core.errors import DomainError
@@ -47,8 +47,55 @@ def test_a_procedure_gets_its_schedule_and_a_regrowth_check(app):
         JUNE_16 + timedelta(days=60),
     )
     assert regrowth.due_on == JUNE_16 + timedelta(days=40)
-    assert all(f.responsible_id == procedure.referral.referrer_id for f in planned)
+    # Its referrer is a radiologist, who makes no calls: the team queue owns it.
+    assert all(f.responsible_id is None for f in planned)
+    # Each time point has its window around its due date.
+    assert all(f.window_start_on <= f.due_on <= f.window_end_on for f in planned)
     assert db.session.get(CaseVerdict, procedure.referral_id).kind is Kind.NOT_YET
+
+
+def test_the_owner_chosen_with_the_procedure_owns_every_time_point(app):
+    nurse = make_user(roles={Role.CLINICIAN})
+    planned = followups_of(make_procedure(followup_owner=nurse))
+    assert {f.responsible_id for f in planned} == {nurse.id}
+
+
+def test_a_clinician_referrer_owns_the_follow_up_when_nobody_is_chosen(app):
+    pain_physician = make_user(roles={Role.CLINICIAN})
+    referred = date(2026, 5, 26)
+    referral = make_referral(
+        referrer_id=pain_physician.id, referral_on=referred, patient_agreed_on=referred
+    )
+    procedure = make_procedure(referral=referral)
+    assert {f.responsible_id for f in followups_of(procedure)} == {pain_physician.id}
+
+
+def test_only_a_clinician_may_own_a_follow_up(app):
+    procedure = make_procedure()
+    coordinator = make_user(roles={Role.COORDINATOR})
+    radiologist = make_user(roles={Role.RADIOLOGIST})
+    before = [f.responsible_id for f in followups_of(procedure)]
+    for wrong in (coordinator.id, radiologist.id, 999_999):
+        with pytest.raises(DomainError) as raised:
+            services.change_owner(procedure.referral, wrong, by=coordinator)
+        assert raised.value.field == "followup_owner_id"
+    assert [f.responsible_id for f in followups_of(procedure)] == before
+
+
+def test_changing_the_owner_moves_the_planned_time_points_only(app):
+    nurse, other = make_user(roles={Role.CLINICIAN}), make_user(roles={Role.CLINICIAN})
+    procedure = make_procedure(followup_owner=nurse)
+    first = followups_of(procedure)[0]
+    assess(procedure, followup=first, assessed_on=first.due_on)
+    moved = services.change_owner(procedure.referral, other.id, by=nurse)
+    db.session.commit()
+    planned = followups_of(procedure)
+    assert moved == len(planned) - 1
+    assert planned[0].responsible_id == nurse.id  # done: stays with who did it
+    assert {f.responsible_id for f in planned[1:]} == {other.id}
+    assert services.case_owner(procedure.referral).id == other.id
+    services.change_owner(procedure.referral, None, by=nurse)
+    assert services.case_owner(procedure.referral) is None  # the team queue
 
 
 def test_the_regrowth_rates_are_settings(app):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -50,16 +50,15 @@ def run(job_id: str, clock, moment: datetime) -> JobRun:
 # --- follow-up digest ---------------------------------------------------------------
 
 
+#: Month 3 of a procedure on 16 June is due on 15 September; its window is open
+#: until 15 October.
+IN_MONTH_3 = date(2026, 9, 20)
+
+
 def test_the_daily_digest_goes_once_to_each_clinician_with_due_follow_ups(app, clock):
-    procedure = make_procedure()  # referred by its radiologist, who is responsible
     clinician = make_user(roles={Role.CLINICIAN})
-    db.session.execute(
-        FollowUp.__table__.update()
-        .where(FollowUp.procedure_id == procedure.id)
-        .values(responsible_id=clinician.id)
-    )
-    db.session.commit()
-    first = run("followups", clock, at(date(2026, 11, 20)))
+    procedure = make_procedure(followup_owner=clinician)
+    first = run("followups", clock, at(IN_MONTH_3))
     assert first.counts["queued"] == 1
     [message] = outbox()
     assert message.recipient_id == clinician.id
@@ -68,29 +67,58 @@ def test_the_daily_digest_goes_once_to_each_clinician_with_due_follow_ups(app, c
     assert "(overdue)" in message.body
     assert "/followups?responsible_id=" in message.body
 
-    again = run("followups", clock, at(date(2026, 11, 20), 9))
+    again = run("followups", clock, at(IN_MONTH_3, 9))
     assert again.counts["queued"] == 0
     assert len(outbox()) == 1
-    tomorrow = run("followups", clock, at(date(2026, 11, 21)))
+    tomorrow = run("followups", clock, at(IN_MONTH_3 + timedelta(days=1)))
     assert tomorrow.counts["queued"] == 1
 
 
-def test_a_clinician_who_turned_the_digest_off_gets_none(app, clock):
-    procedure = make_procedure()
-    referrer = procedure.referral.referrer
-    referrer.email_followup_digest = False
-    db.session.commit()
+def test_the_digest_leaves_out_time_points_whose_window_closed(app, clock):
+    make_procedure(followup_owner=make_user(roles={Role.CLINICIAN}))
+    # 20 November: week 1, months 1 and 3 and the regrowth check are out of
+    # their windows, month 6 is not due yet.
     assert run("followups", clock, at(date(2026, 11, 20))).counts["queued"] == 0
 
 
-def test_the_digest_is_written_in_the_clinicians_language(app, clock):
-    procedure = make_procedure()
-    procedure.referral.referrer.locale = "fr"
+def test_a_clinician_who_turned_the_digest_off_gets_none(app, clock):
+    clinician = make_user(roles={Role.CLINICIAN})
+    make_procedure(followup_owner=clinician)
+    clinician.email_followup_digest = False
     db.session.commit()
-    run("followups", clock, at(date(2026, 11, 20)))
+    assert run("followups", clock, at(IN_MONTH_3)).counts["queued"] == 0
+
+
+def test_the_digest_is_written_in_the_clinicians_language(app, clock):
+    clinician = make_user(roles={Role.CLINICIAN}, locale="fr")
+    make_procedure(followup_owner=clinician)
+    run("followups", clock, at(IN_MONTH_3))
     [message] = outbox()
     assert "suivis à faire" in message.subject
     assert "en retard" in message.body
+
+
+def test_the_windows_job_stamps_closed_windows_once_and_audits_it(app, clock):
+    from tracker.core.audit import AuditEntry
+
+    procedure = make_procedure()
+
+    def followup_entries() -> int:
+        return db.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.entity_type == "FollowUp")
+        )
+
+    before = followup_entries()
+    first = run("windows", clock, at(date(2026, 11, 20), 6, 15))
+    # Week 1, month 1, month 3 and the regrowth check closed with nothing recorded.
+    assert first.counts == {"closed": 4}
+    statuses = sorted(
+        f.status.name
+        for f in db.session.scalars(select(FollowUp).where(FollowUp.procedure_id == procedure.id))
+    )
+    assert statuses == ["OUT_OF_WINDOW"] * 4 + ["PLANNED"] * 2
+    assert followup_entries() == before + 4
+    assert run("windows", clock, at(date(2026, 11, 21), 6, 15)).counts == {"closed": 0}
 
 
 # --- retreatment ------------------------------------------------------------------
@@ -269,7 +297,8 @@ def test_no_e_mail_names_a_patient(app, clock):
     procedure = make_procedure(
         referral=make_referral(
             patient=patient, referral_on=date(2026, 5, 20), patient_agreed_on=date(2026, 5, 20)
-        )
+        ),
+        followup_owner=make_user(roles={Role.CLINICIAN}),
     )
     assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
     assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=5)
@@ -279,7 +308,7 @@ def test_no_e_mail_names_a_patient(app, clock):
     make_referral(patient=patient, question=None, referrer_id=procedure.referral.referrer_id)
     db.session.commit()
     for job_id, moment in [
-        ("followups", at(date(2026, 11, 22))),
+        ("followups", at(IN_MONTH_3)),
         ("retreatment", at(date(2026, 11, 22), 6, 30)),
         ("meetings", at(date(2026, 11, 22), 18)),
         ("drafts", at(date(2026, 12, 20), 8)),
@@ -445,6 +474,7 @@ def test_the_scheduler_has_every_job_with_a_misfire_grace_time(app):
     assert ids == {
         "outbox",
         "followups",
+        "windows",
         "retreatment",
         "meetings",
         "drafts",

@@ -91,6 +91,9 @@ class Technique(Audited, Bilingual, Model):
     # ``tracker.followups.rules``): conventions with published defaults.
     #: Days after the procedure when follow-up is planned.
     followup_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: [7, 30, 91, 183, 365])
+    #: Each time point's window as ``[opens, closes]`` days from its due date;
+    #: empty: the convention's windows (``tracker.followups.rules.default_window``).
+    followup_windows: Mapped[list[list[int]] | None] = mapped_column(JSON)
     #: NRS reduction (%) that counts as a response, and as a partial response.
     responder_pct: Mapped[int] = mapped_column(default=50)
     partial_pct: Mapped[int] = mapped_column(default=30)

@@ -189,6 +189,13 @@ class ProcedureForm(ProcedureFields):
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
     )
+    followup_owner_id = SelectField(
+        _l("Follow-up owner"),
+        coerce=optional_int,
+        description=_l(
+            "The clinician who will phone the patient at each time point; nobody: the team queue."
+        ),
+    )
     ae_grade = SelectField(
         _l("Adverse event: CIRSE grade"), coerce=optional_int, choices=GRADE_CHOICES
     )

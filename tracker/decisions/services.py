@@ -294,6 +294,7 @@ def record_procedure(
     operator_ids: list[int],
     adverse_event: dict[str, Any] | None = None,
     by: User,
+    **followup: Any,
 ) -> Procedure:
     """Record the procedure performed; the case becomes "treated"."""
     if not can_record_procedure(by, plan):
@@ -327,7 +328,8 @@ def record_procedure(
         add_adverse_event(procedure, **adverse_event, by=by)
     db.session.flush()
     case_services.change_status(referral, CaseStatus.TREATED, by=by)
-    procedure_recorded.send(procedure)
+    # Follow-up plans the schedule (``followup`` carries its owner, when chosen).
+    procedure_recorded.send(procedure, **followup)
     return procedure
 
 

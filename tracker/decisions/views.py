@@ -333,12 +333,18 @@ def procedure_new(plan_id: int) -> Any:
     form.operator_ids.choices = [
         SelectChoice(str(user.id), user.full_name) for user in active_users_with(Role.RADIOLOGIST)
     ]
+    form.followup_owner_id.choices = [SelectChoice("", _("Nobody yet: the team queue"))] + [
+        SelectChoice(str(user.id), user.full_name) for user in active_users_with(Role.CLINICIAN)
+    ]
     if request.method == "GET":
         form.technique_id.data = plan.technique_id
         form.target.data = plan.target
         form.distance_mm.data = plan.distance_mm
         form.performed_on.data = local_today()
         form.operator_ids.data = [current_user.id]
+        referrer = plan.decision.referral.referrer
+        if referrer is not None and referrer.has_role(Role.CLINICIAN):
+            form.followup_owner_id.data = referrer.id
     if form.validate_on_submit():
         with saving(
             form, aliases={"cirse_grade": "ae_grade", "description": "ae_description"}
@@ -349,6 +355,7 @@ def procedure_new(plan_id: int) -> Any:
                 operator_ids=form.operator_ids.data,
                 adverse_event=form.adverse_event(),
                 by=current_user,
+                followup_owner_id=form.followup_owner_id.data,
             )
         if saved.ok:
             flash(_("Procedure recorded."), "success")

@@ -38,9 +38,6 @@ from tracker.followups.rules import (
 if TYPE_CHECKING:
     from tracker.demo.synthetic import Generator
 
-#: Days after its due date when a follow-up not done counts as missed.
-MISSED_AFTER = 21
-
 
 @dataclass(frozen=True)
 class Again:
@@ -83,7 +80,15 @@ def follow_up(
         if technique.acts_on_nerve
         else None
     )
-    checks = followup_plan(performed_on, technique.followup_days or [], window)
+    checks = followup_plan(
+        performed_on, technique.followup_days or [], window, technique.followup_windows
+    )
+    # Each case's follow-up has an owner: its referrer when a clinician, else a
+    # clinician of the team (the product's default puts those in the team queue).
+    clinicians = gen.team.clinicians
+    owner = referral["referrer_id"]
+    if owner not in clinicians:
+        owner = clinicians[referral["id"] % len(clinicians)] if clinicians else None
     readings: list[Reading] = []
     planned_left = 0
     last_due = performed_on
@@ -96,8 +101,11 @@ def follow_up(
             done_chance = 0.95 - min(check.offset_days, 365) / 365 * 0.2
             if rng.random() < done_chance:
                 status = FollowUpStatus.DONE
-            elif due_on < gen.today - timedelta(days=MISSED_AFTER):
-                status = FollowUpStatus.MISSED
+            elif check.window[1] < gen.today:
+                # Window closed: stamped by the nightly job, or marked missed by hand.
+                status = (
+                    FollowUpStatus.OUT_OF_WINDOW if rng.random() < 0.7 else FollowUpStatus.MISSED
+                )
         planned_left += status is FollowUpStatus.PLANNED
         gen.rows.add(
             FollowUp.__table__,
@@ -105,13 +113,13 @@ def follow_up(
                 "id": followup_id,
                 "procedure_id": performed.procedure_id,
                 "referral_id": referral["id"],
-                "kind": FollowUpKind.REGROWTH if check.window else FollowUpKind.SCHEDULED,
+                "kind": FollowUpKind.REGROWTH if check.regrowth else FollowUpKind.SCHEDULED,
                 "offset_days": check.offset_days,
                 "due_on": due_on,
-                "window_start_on": check.window[0] if check.window else None,
-                "window_end_on": check.window[1] if check.window else None,
+                "window_start_on": check.window[0],
+                "window_end_on": check.window[1],
                 "status": status,
-                "responsible_id": referral["referrer_id"],
+                "responsible_id": owner,
                 "missed_reason": "Could not be reached."
                 if status is FollowUpStatus.MISSED
                 else None,
@@ -120,7 +128,12 @@ def follow_up(
         )
         if status is not FollowUpStatus.DONE:
             continue
-        assessed_on = min(gen.today, due_on + timedelta(days=rng.randint(-2, 7)))
+        # Assessed in the time point's window (that is what fulfils it).
+        assessed_on = min(
+            gen.today,
+            check.window[1],
+            max(check.window[0], due_on + timedelta(days=rng.randint(-2, 7))),
+        )
         nrs = pain_on(assessed_on)
         back = bool(relapsed_on and assessed_on >= relapsed_on and rng.random() < 0.6)
         if relapsed_on and assessed_on >= relapsed_on and noticed is None:

@@ -63,6 +63,8 @@ class Team:
     coordinators: list[int]
     members: list[Member]
     emails: dict[int, str]
+    #: Who may own follow-ups (the clinicians), the demo clinician first.
+    clinicians: list[int]
 
 
 def make_team(cases: int, password: str, ids: Ids) -> Team:
@@ -133,6 +135,7 @@ def make_team(cases: int, password: str, ids: Ids) -> Team:
         radiologists=by_role[Role.RADIOLOGIST],
         referrers=by_role[Role.RADIOLOGIST] + by_role[Role.CLINICIAN],
         coordinators=by_role[Role.COORDINATOR],
+        clinicians=by_role[Role.CLINICIAN],
         members=members,
         emails={user.id: user.email for user in created.values()}
         | {row["id"]: row["email"] for row in users},

@@ -436,6 +436,8 @@ def _seed_story(story: _Story, users: dict[str, User], today: date) -> Procedure
             },
             operator_ids=[radiologist.id],
             by=radiologist,
+            # The demo nurse makes the calls.
+            followup_owner_id=users["clinician@example.org"].id,
         )
 
 

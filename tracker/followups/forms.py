@@ -106,5 +106,11 @@ class WorklistFilterForm(Form):
     class Meta:
         csrf = False
 
-    responsible_id = SelectField(_l("Clinician"), coerce=optional_int)
+    responsible_id = SelectField(_l("Owner"), coerce=optional_int)
     technique_id = SelectField(_l("Technique"), coerce=optional_int)
+
+
+class OwnerForm(Form):
+    """Who owns a case's follow-up (empty: the team queue)."""
+
+    followup_owner_id = SelectField(_l("New owner"), coerce=optional_int)

@@ -39,6 +39,8 @@ class FollowUpStatus(LabelledEnum):
     PLANNED = "planned"
     DONE = "done"
     MISSED = "missed"
+    #: Its window closed with no assessment: missed, never overdue again.
+    OUT_OF_WINDOW = "out_of_window"
 
 
 with_labels(
@@ -47,6 +49,7 @@ with_labels(
         FollowUpStatus.PLANNED: _l("Planned"),
         FollowUpStatus.DONE: _l("Done"),
         FollowUpStatus.MISSED: _l("Missed"),
+        FollowUpStatus.OUT_OF_WINDOW: _l("Missed (out of window)"),
     },
 )
 
@@ -56,7 +59,7 @@ class FollowUp(Audited, Model):
 
     __tablename__ = "followups"
     __table_args__ = (
-        # The worklist: planned follow-ups by due date, per clinician.
+        # The worklist: planned follow-ups by due date, per owner.
         Index(None, "status", "due_on"),
         Index(None, "responsible_id", "status", "due_on"),
     )
@@ -68,11 +71,13 @@ class FollowUp(Audited, Model):
     #: Days after the procedure (the time point: week 1, month 3...).
     offset_days: Mapped[int]
     due_on: Mapped[date]
-    #: For the regrowth check: the estimated window.
+    #: The dates an assessment fulfils it: around the due date for a time point
+    #: of the schedule, the estimated window of regrowth for the regrowth check.
     window_start_on: Mapped[date | None]
     window_end_on: Mapped[date | None]
     status: Mapped[FollowUpStatus] = mapped_column(default=FollowUpStatus.PLANNED)
-    #: Who calls or sees the patient (the referring physician by default).
+    #: The follow-up's owner, who calls the patient (a clinician); empty: the
+    #: team queue. The case's planned follow-ups share one owner.
     responsible_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     missed_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

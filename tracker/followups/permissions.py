@@ -15,6 +15,10 @@ from tracker.web.permissions import Role, has_role
 CARERS = (Role.CLINICIAN, Role.RADIOLOGIST)
 #: Close a case whose follow-up is over.
 CLOSERS = TEAM
+#: Who may own follow-ups and make the calls: nurses, pain physicians, anaesthetists.
+OWNERS = (Role.CLINICIAN,)
+#: Who may give a case's follow-up to another owner: the whole team.
+ASSIGNERS = TEAM
 
 
 def can_log_assessment(user: Any, referral: Any) -> bool:
@@ -31,3 +35,12 @@ def can_present_again(user: Any, referral: Any) -> bool:
 
 def can_close_case(user: Any, referral: Any) -> bool:
     return has_role(user, *CLOSERS)
+
+
+def may_own_followups(user: Any) -> bool:
+    """Whether ``user`` may be given follow-ups to make (a role, not an object rule)."""
+    return has_role(user, *OWNERS)
+
+
+def can_change_owner(user: Any, referral: Any) -> bool:
+    return has_role(user, *ASSIGNERS)

@@ -19,11 +19,19 @@ from tracker.followups.models import (
     FollowUp,
     FollowUpStatus,
 )
-from tracker.followups.rules import reading_order_sql, waiting_for_discussion_sql
+from tracker.followups.rules import (
+    reading_order_sql,
+    still_open_sql,
+    waiting_for_discussion_sql,
+)
 
 #: Rows shown per part of the worklist (the counts say how many in all): a
 #: day's work, not the whole backlog.
 WORKLIST_ROWS = 30
+
+
+#: The worklist's owner filter for follow-ups nobody owns yet (the team queue).
+TEAM_QUEUE = 0
 
 
 @dataclass
@@ -32,12 +40,20 @@ class Worklist:
     today: list[FollowUp] = field(default_factory=list)
     week: list[FollowUp] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    #: The latest assessment of each listed case, by case id.
+    last: dict[int, Assessment] = field(default_factory=dict)
 
 
-def _planned(responsible_id: int | None, technique_id: int | None) -> Any:
-    query = select(FollowUp).where(FollowUp.status == FollowUpStatus.PLANNED)
-    if responsible_id is not None:
-        query = query.where(FollowUp.responsible_id == responsible_id)
+def _to_do(today: date, owner_id: int | None, technique_id: int | None) -> Any:
+    """Follow-ups still to do: planned, window not closed; of one owner
+    (``TEAM_QUEUE``: of nobody), or everyone's when ``owner_id`` is None."""
+    query = select(FollowUp).where(
+        FollowUp.status == FollowUpStatus.PLANNED, still_open_sql(FollowUp.window_end_on, today)
+    )
+    if owner_id == TEAM_QUEUE:
+        query = query.where(FollowUp.responsible_id.is_(None))
+    elif owner_id is not None:
+        query = query.where(FollowUp.responsible_id == owner_id)
     if technique_id is not None:
         query = query.where(
             FollowUp.procedure_id.in_(
@@ -48,11 +64,14 @@ def _planned(responsible_id: int | None, technique_id: int | None) -> Any:
 
 
 def worklist(
-    today: date, *, responsible_id: int | None = None, technique_id: int | None = None
+    today: date, *, owner_id: int | None = None, technique_id: int | None = None
 ) -> Worklist:
-    """Follow-ups overdue, due today and due within the week: four queries."""
+    """Follow-ups overdue (window still open), due today and due within the week,
+    the most urgent first (the window closing first), with each listed case's
+    latest assessment: five queries. The home panels count with this too, so
+    they always agree with the worklist."""
     week_end = today + timedelta(days=7)
-    base = _planned(responsible_id, technique_id)
+    base = _to_do(today, owner_id, technique_id)
     options = (
         joinedload(FollowUp.referral).joinedload(Referral.patient),
         joinedload(FollowUp.procedure).joinedload(Procedure.technique),
@@ -63,11 +82,15 @@ def worklist(
         "today": base.where(FollowUp.due_on == today),
         "week": base.where(FollowUp.due_on > today, FollowUp.due_on <= week_end),
     }
+    urgency = (
+        FollowUp.window_end_on.is_(None),
+        FollowUp.window_end_on,
+        FollowUp.due_on,
+        FollowUp.id,
+    )
     result = Worklist()
     for name, query in parts.items():
-        rows = db.session.scalars(
-            query.options(*options).order_by(FollowUp.due_on, FollowUp.id).limit(WORKLIST_ROWS)
-        )
+        rows = db.session.scalars(query.options(*options).order_by(*urgency).limit(WORKLIST_ROWS))
         setattr(result, name, list(rows))
     counted = aliased(FollowUp, base.where(FollowUp.due_on <= week_end).subquery())
     bucket = case(
@@ -80,7 +103,28 @@ def worklist(
             select(bucket.label("bucket"), func.count()).select_from(counted).group_by(bucket)
         ).all()
     )
+    result.last = latest_assessments(
+        {row.referral_id for row in result.overdue + result.today + result.week}
+    )
     return result
+
+
+def latest_assessments(referral_ids: set[int]) -> dict[int, Assessment]:
+    """The latest assessment of each case (the product's reading order): one query."""
+    if not referral_ids:
+        return {}
+    rows = db.session.scalars(
+        select(Assessment)
+        .where(Assessment.referral_id.in_(referral_ids))
+        .order_by(*reading_order_sql(Assessment.assessed_on, Assessment.created_at, Assessment.id))
+    )
+    return {row.referral_id: row for row in rows}
+
+
+def team_queue_count(today: date) -> int:
+    """Follow-ups still to do that nobody owns."""
+    found = _to_do(today, TEAM_QUEUE, None).subquery()
+    return db.session.execute(select(func.count()).select_from(found)).scalar_one()
 
 
 def _waiting_for_discussion(today: date) -> Any:
@@ -144,7 +188,7 @@ def case_followups(referral_id: int) -> list[FollowUp]:
             db.session.scalars(
                 select(FollowUp)
                 .where(FollowUp.referral_id == referral_id)
-                .options(joinedload(FollowUp.assessment))
+                .options(joinedload(FollowUp.assessment), joinedload(FollowUp.responsible))
                 .order_by(FollowUp.due_on, FollowUp.id)
             )
         ),

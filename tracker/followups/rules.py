@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -161,27 +161,187 @@ def regrowth_window(
     )
 
 
+# --- windows of the time points ----------------------------------------------------------
+
+#: A time point's window as days from its due date: (-7, 14) opens a week before
+#: and closes two weeks after.
+Window = tuple[int, int]
+
+#: The longest a window may open before or close after its due date.
+LONGEST_WINDOW_SIDE = 366
+
+
+def default_window(days: int) -> Window:
+    """DOMAIN's convention for the window of the time point ``days`` after the
+    procedure: week 1 -2/+4, month 1 -7/+14, month 3 -14/+30, month 6 -30/+30,
+    year 1 -30/+60 (time points between them take the nearer one's)."""
+    if days < 18:
+        return (-2, 4)
+    if days < 60:
+        return (-7, 14)
+    if days < 135:
+        return (-14, 30)
+    if days < 270:
+        return (-30, 30)
+    return (-30, 60)
+
+
+class WindowError(ValueError):
+    """Windows that cannot be used; ``code`` says why, ``token`` which one."""
+
+    def __init__(self, code: str, token: str = "") -> None:
+        super().__init__(f"{code}: {token}" if token else code)
+        self.code = code
+        self.token = token
+
+    @property
+    def message(self) -> Any:
+        token = self.token
+        return {
+            "unreadable": _l(
+                "“%(token)s” is not a window: write the days before and after the due date, "
+                "as in -7/+14.",
+                token=token,
+            ),
+            "outside": _l(
+                "“%(token)s”: a window contains its own due date (opens on or before it, "
+                "closes on or after it).",
+                token=token,
+            ),
+            "too_wide": _l("“%(token)s”: a window reaches at most a year each side.", token=token),
+            "count": _l("Give one window per time point, in the order of the schedule."),
+        }[self.code]
+
+
+_WINDOW = re.compile(r"^([+-]?)(\d{1,4})/([+-]?)(\d{1,4})$")
+
+
+def check_windows(schedule: Sequence[int], windows: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Windows as stored: one ``[opens, closes]`` pair per time point of the
+    schedule, opening on or before the due date and closing on or after it."""
+    if len(windows) != len(schedule):
+        raise WindowError("count")
+    checked = []
+    for pair in windows:
+        if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) for v in pair):
+            raise WindowError("unreadable", str(pair))
+        opens, closes = pair
+        if opens > 0 or closes < 0:
+            raise WindowError("outside", format_window((opens, closes)))
+        if -opens > LONGEST_WINDOW_SIDE or closes > LONGEST_WINDOW_SIDE:
+            raise WindowError("too_wide", format_window((opens, closes)))
+        checked.append([opens, closes])
+    return checked
+
+
+def parse_windows(text: str, schedule: Sequence[int]) -> list[list[int]]:
+    """ "-2/+4, -7/+14" -> the windows of ``schedule``, checked. A number without a
+    sign before the slash counts back from the due date ("7/14" is -7/+14)."""
+    windows = []
+    for token in re.split(r"[,;\s]+", text.strip()):
+        if not token:
+            continue
+        found = _WINDOW.match(token.replace("\u2212", "-"))
+        if found is None:
+            raise WindowError("unreadable", token)
+        sign_open, opens, sign_close, closes = found.groups()
+        opening = int(opens) if sign_open == "+" else -int(opens)
+        closing = -int(closes) if sign_close == "-" else int(closes)
+        windows.append([opening, closing])
+    return check_windows(schedule, windows)
+
+
+def format_window(window: Sequence[int]) -> str:
+    opens, closes = window
+    return f"{opens:+d}/{closes:+d}" if opens else f"0/{closes:+d}"
+
+
+def format_windows(windows: Iterable[Sequence[int]]) -> str:
+    """Windows as typed in their field: the exact reverse of ``parse_windows``."""
+    return ", ".join(format_window(window) for window in windows)
+
+
+def windows_of(schedule: Sequence[int], windows: Sequence[Sequence[int]] | None) -> list[Window]:
+    """A technique's windows: its own when it has one per time point, else the defaults."""
+    if windows and len(windows) == len(schedule):
+        return [(int(opens), int(closes)) for opens, closes in windows]
+    return [default_window(days) for days in schedule]
+
+
 @dataclass(frozen=True)
 class PlannedCheck:
     """A follow-up to plan after a procedure."""
 
     offset_days: int
     due_on: date
-    #: For the check in the expected window of nerve regrowth: that window.
-    window: tuple[date, date] | None = None
+    #: The dates an assessment fulfils it: around the due date for a time point
+    #: of the schedule, the expected window of regrowth for the regrowth check.
+    window: tuple[date, date]
+    regrowth: bool = False
 
 
 def followup_plan(
-    performed_on: date, schedule: Iterable[int], window: tuple[date, date] | None
+    performed_on: date,
+    schedule: Sequence[int],
+    regrowth: tuple[date, date] | None,
+    windows: Sequence[Sequence[int]] | None = None,
 ) -> list[PlannedCheck]:
     """One check per time point of the technique's schedule and, after a nerve
-    treatment, one more in the middle of the expected regrowth window."""
-    planned = [PlannedCheck(days, performed_on + timedelta(days=days)) for days in schedule]
-    if window is not None:
-        start, end = window
+    treatment, one more in the middle of the expected regrowth window. A window
+    never opens before the day after the procedure."""
+    first = performed_on + timedelta(days=1)
+    planned = []
+    for days, (opens, closes) in zip(schedule, windows_of(schedule, windows), strict=True):
+        due = performed_on + timedelta(days=days)
+        window = (max(first, due + timedelta(days=opens)), due + timedelta(days=closes))
+        planned.append(PlannedCheck(days, due, window))
+    if regrowth is not None:
+        start, end = regrowth
         middle = start + (end - start) / 2
-        planned.append(PlannedCheck((middle - performed_on).days, middle, window))
+        planned.append(PlannedCheck((middle - performed_on).days, middle, regrowth, True))
     return planned
+
+
+class Fulfillable(Protocol):
+    due_on: date
+    window_start_on: date | None
+    window_end_on: date | None
+
+
+F = TypeVar("F", bound=Fulfillable)
+
+
+def in_window(check: Fulfillable, on: date) -> bool:
+    start, end = check.window_start_on, check.window_end_on
+    return (start is None or start <= on) and (end is None or on <= end)
+
+
+def fulfilled_by(on: date, open_checks: Iterable[F]) -> F | None:
+    """The time point an assessment dated ``on`` fulfils: of the open ones whose
+    window contains it, the one due nearest (the earlier on a tie); none when
+    the date is outside every window (an unscheduled assessment)."""
+    found = [check for check in open_checks if in_window(check, on)]
+    if not found:
+        return None
+    return min(found, key=lambda check: (abs((check.due_on - on).days), check.due_on))
+
+
+def out_of_window(window_end_on: date | None, today: date) -> bool:
+    """A planned time point whose window has closed: missed, never overdue again."""
+    return window_end_on is not None and window_end_on < today
+
+
+def out_of_window_sql(window_end_on: Any, today: date) -> ColumnElement[bool]:
+    return and_(window_end_on.is_not(None), window_end_on < today)
+
+
+def still_open(window_end_on: date | None, today: date) -> bool:
+    """A planned time point still to be done: its window has not closed."""
+    return not out_of_window(window_end_on, today)
+
+
+def still_open_sql(window_end_on: Any, today: date) -> ColumnElement[bool]:
+    return or_(window_end_on.is_(None), window_end_on >= today)
 
 
 class Response(LabelledEnum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -32,10 +33,12 @@ from tracker.followups.models import (
     FollowUpStatus,
 )
 from tracker.followups.permissions import (
+    can_change_owner,
     can_close_case,
     can_log_assessment,
     can_mark_missed,
     can_present_again,
+    may_own_followups,
 )
 from tracker.followups.rules import (
     Reading,
@@ -44,7 +47,9 @@ from tracker.followups.rules import (
     Verdict,
     counts,
     followup_plan,
+    fulfilled_by,
     in_order,
+    in_window,
     is_recurrence,
     latest_first_sql,
     regrowth_window,
@@ -85,24 +90,66 @@ def window_for(procedure: Procedure) -> tuple[date, date] | None:
     )
 
 
+def default_owner(referral: Referral) -> User | None:
+    """Who owns a new schedule when nobody is chosen: the case's present owner,
+    else its referrer when a clinician, else nobody (the team queue)."""
+    present = db.session.scalar(
+        select(FollowUp.responsible_id)
+        .where(FollowUp.referral_id == referral.id, FollowUp.responsible_id.is_not(None))
+        .order_by(FollowUp.id.desc())
+        .limit(1)
+    )
+    if present is not None:
+        return db.session.get(User, present)
+    referrer = referral.referrer
+    return referrer if referrer is not None and may_own_followups(referrer) else None
+
+
+def _owner(owner_id: int | None) -> User | None:
+    if owner_id is None:
+        return None
+    owner = db.session.get(User, owner_id)
+    if owner is None or not owner.is_active or not may_own_followups(owner):
+        raise DomainError(
+            _l("The follow-up owner is a clinician of the team (nurse, pain physician)."),
+            "followup_owner_id",
+        )
+    return owner
+
+
+NOBODY_CHOSEN: Any = object()
+
+
 @procedure_recorded.connect
-def create_schedule(procedure: Procedure, **extra: Any) -> list[FollowUp]:
-    """Plan the follow-ups of a procedure from its technique's schedule, plus a
-    check in the expected regrowth window for nerve treatments."""
+def create_schedule(
+    procedure: Procedure, followup_owner_id: Any = NOBODY_CHOSEN, **extra: Any
+) -> list[FollowUp]:
+    """Plan the follow-ups of a procedure from its technique's schedule, each with
+    its window, plus a check in the expected regrowth window for nerve
+    treatments; owned by the clinician chosen (``None``: the team queue), else
+    by ``default_owner``."""
     referral = db.session.get_one(Referral, procedure.referral_id)
+    if followup_owner_id is NOBODY_CHOSEN:
+        owner = default_owner(referral)
+    else:
+        owner = _owner(followup_owner_id)
+    technique = procedure.technique
     checks = followup_plan(
-        procedure.performed_on, procedure.technique.followup_days or [], window_for(procedure)
+        procedure.performed_on,
+        technique.followup_days or [],
+        window_for(procedure),
+        technique.followup_windows,
     )
     planned = [
         FollowUp(
             procedure=procedure,
             referral_id=procedure.referral_id,
-            kind=FollowUpKind.REGROWTH if check.window else FollowUpKind.SCHEDULED,
+            kind=FollowUpKind.REGROWTH if check.regrowth else FollowUpKind.SCHEDULED,
             offset_days=check.offset_days,
             due_on=check.due_on,
-            window_start_on=check.window[0] if check.window else None,
-            window_end_on=check.window[1] if check.window else None,
-            responsible_id=referral.referrer_id,
+            window_start_on=check.window[0],
+            window_end_on=check.window[1],
+            responsible_id=owner.id if owner is not None else None,
         )
         for check in checks
     ]
@@ -110,6 +157,39 @@ def create_schedule(procedure: Procedure, **extra: Any) -> list[FollowUp]:
     db.session.flush()
     refresh_verdict(referral)
     return planned
+
+
+def owner_among(followups: Iterable[FollowUp]) -> User | None:
+    """The owner of a case's follow-up, from its follow-ups: that of its latest
+    planned one (of its latest one when none is planned)."""
+    latest = max(followups, key=lambda f: (f.status is FollowUpStatus.PLANNED, f.id), default=None)
+    return latest.responsible if latest is not None else None
+
+
+def case_owner(referral: Referral) -> User | None:
+    """The owner of the case's follow-up (``owner_among`` its follow-ups)."""
+    return owner_among(
+        db.session.scalars(select(FollowUp).where(FollowUp.referral_id == referral.id))
+    )
+
+
+def change_owner(referral: Referral, owner_id: int | None, *, by: User) -> int:
+    """Give the case's planned follow-ups to another clinician (``None``: the team
+    queue); how many moved. Audited with each follow-up."""
+    if not can_change_owner(by, referral):
+        raise Forbidden()
+    owner = _owner(owner_id)
+    planned = db.session.scalars(
+        select(FollowUp).where(
+            FollowUp.referral_id == referral.id, FollowUp.status == FollowUpStatus.PLANNED
+        )
+    ).all()
+    if not planned:
+        raise DomainError(_l("No follow-up is planned for this case."), "followup_owner_id")
+    for followup in planned:
+        followup.responsible = owner
+    db.session.flush()
+    return len(planned)
 
 
 # --- verdicts ------------------------------------------------------------------
@@ -279,20 +359,38 @@ def log_assessment(
         if followup.status is not FollowUpStatus.PLANNED:
             raise DomainError(_l("This follow-up has already been done or marked missed."))
     _check_values(values, procedure)
+    fulfils = _fulfilled(procedure, values["assessed_on"], followup)
     assessment = Assessment(
-        referral_id=referral.id,
-        procedure_id=procedure.id,
-        followup=followup,
-        recorded_by_id=by.id,
+        referral_id=referral.id, procedure_id=procedure.id, recorded_by_id=by.id
     )
     assign(assessment, values, AssessmentForm)
     db.session.add(assessment)
-    if followup is not None:
-        followup.status = FollowUpStatus.DONE
+    if fulfils is not None:
+        assessment.followup = fulfils
+        fulfils.status = FollowUpStatus.DONE
     db.session.flush()
     _follow_status(referral, assessment, procedure, by)
     refresh_verdict(referral)
     return assessment
+
+
+#: Time points an assessment may still fulfil: planned, or whose window closed
+#: with none recorded (an assessment made in the window and typed in later).
+FULFILLABLE = (FollowUpStatus.PLANNED, FollowUpStatus.OUT_OF_WINDOW)
+
+
+def _fulfilled(procedure: Procedure, on: date, chosen: FollowUp | None) -> FollowUp | None:
+    """The time point an assessment dated ``on`` fulfils: the one it was recorded
+    for when its window contains the date, else the one whose window does (the
+    nearest due date), else none: the assessment is unscheduled."""
+    if chosen is not None and in_window(chosen, on):
+        return chosen
+    candidates = db.session.scalars(
+        select(FollowUp).where(
+            FollowUp.procedure_id == procedure.id, FollowUp.status.in_(FULFILLABLE)
+        )
+    ).all()
+    return fulfilled_by(on, candidates)
 
 
 def _pain_back(referral: Referral, assessment: Assessment, procedure: Procedure) -> bool:

@@ -22,17 +22,48 @@ from tracker.followups import queries as followup_queries
 from tracker.followups import services as followup_services
 from tracker.followups.explain import explain_all
 from tracker.followups.models import CaseVerdict, FollowUp, FollowUpStatus
-from tracker.followups.rules import interval_passed_sql
+from tracker.followups.rules import interval_passed_sql, out_of_window_sql, still_open_sql
 from tracker.web.handlers import external_url
 
 logger = logging.getLogger(__name__)
+
+
+#: Follow-ups closed per batch (each one audited).
+CLOSE_BATCH = 500
+
+
+def close_windows(now: datetime) -> dict[str, int]:
+    """Stamp "missed (out of window)" on planned follow-ups whose window has closed
+    with no assessment (pages already show them so; this keeps it on the record)."""
+    today = to_local(now).date()
+    closed = 0
+    while True:
+        batch = db.session.scalars(
+            select(FollowUp)
+            .where(
+                FollowUp.status == FollowUpStatus.PLANNED,
+                out_of_window_sql(FollowUp.window_end_on, today),
+            )
+            .order_by(FollowUp.id)
+            .limit(CLOSE_BATCH)
+        ).all()
+        for followup in batch:
+            followup.status = FollowUpStatus.OUT_OF_WINDOW
+        db.session.flush()
+        closed += len(batch)
+        if len(batch) < CLOSE_BATCH:
+            return {"closed": closed}
 
 
 def followup_digest(now: datetime) -> dict[str, int]:
     today = to_local(now).date()
     rows = db.session.scalars(
         select(FollowUp)
-        .where(FollowUp.status == FollowUpStatus.PLANNED, FollowUp.due_on <= today)
+        .where(
+            FollowUp.status == FollowUpStatus.PLANNED,
+            FollowUp.due_on <= today,
+            still_open_sql(FollowUp.window_end_on, today),
+        )
         .options(
             joinedload(FollowUp.referral),
             joinedload(FollowUp.procedure).joinedload(Procedure.technique),
@@ -114,6 +145,12 @@ def retreatment(now: datetime) -> dict[str, int]:
 
 #: The jobs of this feature, run by the scheduler process.
 JOBS = [
+    JobSpec(
+        "windows",
+        close_windows,
+        lambda zone: CronTrigger(hour=6, minute=15, timezone=zone),
+        _l("Mark follow-ups whose window closed with no assessment as missed (out of window)"),
+    ),
     JobSpec(
         "followups",
         followup_digest,

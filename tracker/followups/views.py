@@ -24,17 +24,33 @@ from tracker.extensions import db
 from tracker.followups import queries, services
 from tracker.followups.chart import Point, Trajectory, trajectory_svg
 from tracker.followups.explain import explain, explain_all
-from tracker.followups.forms import AssessmentForm, MissedForm, PresentAgainForm, WorklistFilterForm
-from tracker.followups.models import FollowUp, FollowUpKind, FollowUpStatus
+from tracker.followups.forms import (
+    AssessmentForm,
+    MissedForm,
+    OwnerForm,
+    PresentAgainForm,
+    WorklistFilterForm,
+)
+from tracker.followups.models import PGIC, FollowUp, FollowUpKind, FollowUpStatus
 from tracker.followups.permissions import (
+    ASSIGNERS,
     CARERS,
     CLOSERS,
+    OWNERS,
+    can_change_owner,
     can_close_case,
     can_log_assessment,
     can_mark_missed,
     can_present_again,
+    may_own_followups,
 )
-from tracker.followups.rules import describe_day, kind_on, reading_category, reduction_pct
+from tracker.followups.rules import (
+    describe_day,
+    kind_on,
+    out_of_window,
+    reading_category,
+    reduction_pct,
+)
 from tracker.web.forms import ConfirmForm
 from tracker.web.handlers import current_path, form_status, safe_next_url, saving
 from tracker.web.permissions import require_role
@@ -67,23 +83,52 @@ def day_label(days: int) -> str:
 # --- worklist --------------------------------------------------------------------
 
 
+@bp.app_template_global()
+def reading_meaning(assessment: Any, followup: FollowUp) -> Any:
+    """What a case's latest reading counts as, measured against the procedure the
+    follow-up belongs to (None when it does not count or is of another one)."""
+    if assessment is None or assessment.procedure_id != followup.procedure_id:
+        return None
+    return reading_category(
+        followup.referral.nrs_average,
+        assessment.nrs_average,
+        assessment.pain_is_back,
+        followup.procedure.performed_on,
+        assessment.assessed_on,
+        followup.procedure.technique.counts_from_day,
+    )
+
+
+def owner_choices() -> list[SelectChoice]:
+    """Who may own follow-ups, for the worklist filter and the case's owner."""
+    return [SelectChoice(str(user.id), user.full_name) for user in active_users_with(*OWNERS)]
+
+
+def default_owner_filter(user: Any) -> int | None:
+    """A clinician opens the worklist on her own follow-ups (as her home counts
+    them); everyone else on the whole team's."""
+    return user.id if may_own_followups(user) else None
+
+
 @bp.route("/followups")
 @require_role(*TEAM)
 def worklist() -> str:
     form = WorklistFilterForm(request.args)
-    form.responsible_id.choices = [SelectChoice("", _("Everyone"))] + [
-        SelectChoice(str(user.id), user.full_name) for user in active_users_with(*CARERS)
+    form.responsible_id.choices = [
+        SelectChoice("", _("Everyone")),
+        SelectChoice(str(queries.TEAM_QUEUE), _("Team queue (nobody yet)")),
+        *owner_choices(),
     ]
     form.technique_id.choices = [SelectChoice("", _("All techniques"))] + [
         SelectChoice(str(entry.id), entry.name)
         for entry in offered_entries(Technique, with_retired=True)
     ]
-    filters = {"responsible_id": None, "technique_id": None}
+    if "responsible_id" not in request.args:
+        form.responsible_id.data = default_owner_filter(current_user)
     if form.validate():
-        filters = {
-            "responsible_id": form.responsible_id.data,
-            "technique_id": form.technique_id.data,
-        }
+        filters = {"owner_id": form.responsible_id.data, "technique_id": form.technique_id.data}
+    else:
+        filters = {"owner_id": default_owner_filter(current_user), "technique_id": None}
     today = local_today()
     eligible = queries.eligible_cases(today, limit=queries.WORKLIST_ROWS)
     return render_template(
@@ -95,6 +140,7 @@ def worklist() -> str:
         may_present_again=_may_present_again(current_user, eligible),
         eligible_total=queries.eligible_count(today),
         eligible_cap=queries.ELIGIBLE_COUNT_CAP,
+        may_record=can_log_assessment(current_user, None),
         back=current_path(request),
     )
 
@@ -111,17 +157,43 @@ def _assessment_page(referral: Referral, followup: FollowUp | None) -> Any:
     back = safe_next_url(request.args.get("next"), url_for("cases.show", referral_id=referral.id))
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.log_assessment(referral, form.values(), by=current_user, followup=followup)
+            assessment = services.log_assessment(
+                referral, form.values(), by=current_user, followup=followup
+            )
         if saved.ok:
             flash(_("Assessment of %(case)s recorded.", case=referral.case_number), "success")
+            fulfilled = assessment.followup
+            if fulfilled is None:
+                flash(
+                    _(
+                        "Its date is outside every follow-up window: it is kept as an "
+                        "unscheduled assessment."
+                    ),
+                    "info",
+                )
+            elif fulfilled is not followup:
+                flash(
+                    _(
+                        "Its date falls in the window of %(timepoint)s: it fulfils that "
+                        "time point.",
+                        timepoint=timepoint(fulfilled),
+                    ),
+                    "info",
+                )
             return redirect(back)
     procedure = services.latest_procedure(referral)
+    patient = referral.patient
     return render_template(
         "followups/assessment_form.html",
         form=form,
         referral=referral,
         followup=followup,
         procedure=procedure,
+        previous=queries.case_assessments(referral.id),
+        phones=[
+            n for n in (getattr(patient, "phone1", None), getattr(patient, "phone2", None)) if n
+        ],
+        pgic_titles=PGIC,
         back=back,
     ), form_status(form)
 
@@ -263,6 +335,7 @@ def trajectory_of(referral: Referral) -> tuple[Trajectory, list[dict[str, Any]]]
                 "kind": "assessment",
                 "nrs": assessment.nrs_average,
                 "reduction": reduction_pct(baseline, assessment.nrs_average),
+                "unscheduled": assessment.followup_id is None,
                 "category": reading_category(
                     baseline,
                     assessment.nrs_average,
@@ -300,6 +373,8 @@ def case_section(referral: Referral) -> dict[str, Any]:
         live = services.compute_verdict(referral, today)
         kind, reasons = live.kind, [explain(r.code, r.values) for r in live.reasons]
     followups = queries.case_followups(referral.id)
+    planned_left = sum(1 for f in followups if f.status is FollowUpStatus.PLANNED)
+    owner = services.owner_among(followups)
     return {
         "treated": True,
         "kind": kind,
@@ -307,7 +382,10 @@ def case_section(referral: Referral) -> dict[str, Any]:
         "followups": followups,
         "rows": rows,
         "window": trajectory.window,
-        "planned_left": sum(1 for f in followups if f.status is FollowUpStatus.PLANNED),
+        "planned_left": planned_left,
+        "today": today,
+        "owner": owner,
+        "owner_form": _owner_form(referral, owner) if planned_left else None,
         "back": current_path(request),
         "can_log_assessment": can_log_assessment(current_user, referral),
         "can_present_again": can_present_again(current_user, referral),
@@ -315,9 +393,74 @@ def case_section(referral: Referral) -> dict[str, Any]:
     }
 
 
+def _owner_form(referral: Referral, owner: User | None) -> OwnerForm | None:
+    """The form giving the case's follow-up to another owner, for who may."""
+    if not can_change_owner(current_user, referral):
+        return None
+    form = OwnerForm(formdata=None, followup_owner_id=owner.id if owner is not None else None)
+    form.followup_owner_id.choices = [
+        SelectChoice("", _("Nobody yet: the team queue")),
+        *owner_choices(),
+    ]
+    return form
+
+
+@bp.route("/cases/<int:referral_id>/followup-owner", methods=["POST"])
+@require_role(*ASSIGNERS)
+def owner(referral_id: int) -> Any:
+    referral = get_referral_or_404(referral_id)
+    if not can_change_owner(current_user, referral):
+        abort(403)
+    form = OwnerForm()
+    form.followup_owner_id.choices = [SelectChoice("", ""), *owner_choices()]
+    back = url_for("cases.show", referral_id=referral.id, _anchor="followup")
+    if not form.validate_on_submit():
+        flash(_("Choose a clinician of the team, or the team queue."), "danger")
+        return redirect(back)
+    with saving() as saved:
+        services.change_owner(referral, form.followup_owner_id.data, by=current_user)
+    if saved.ok:
+        owner = services.case_owner(referral)
+        if owner is None:
+            flash(
+                _("The follow-up of %(case)s is in the team queue.", case=referral.case_number),
+                "success",
+            )
+        else:
+            flash(
+                _(
+                    "%(name)s now owns the follow-up of %(case)s.",
+                    name=owner.full_name,
+                    case=referral.case_number,
+                ),
+                "success",
+            )
+    return redirect(back)
+
+
+@bp.app_template_global()
+def followup_state(followup: FollowUp, today: Any) -> dict[str, Any]:
+    """A follow-up's state as shown: done, missed, missed (out of window) once its
+    window has closed, overdue while it is still open, or planned."""
+    status = followup.status
+    if status is FollowUpStatus.PLANNED and out_of_window(followup.window_end_on, today):
+        status = FollowUpStatus.OUT_OF_WINDOW
+    if status is FollowUpStatus.PLANNED and followup.due_on < today:
+        return {"code": "overdue", "label": _("Overdue"), "open": True}
+    return {
+        "code": status.value,
+        "label": status.label,
+        "open": status is FollowUpStatus.PLANNED,
+    }
+
+
 def clinician_panel(user: User) -> dict[str, Any]:
     today = local_today()
-    return {"work": queries.worklist(today, responsible_id=user.id), "today": today}
+    return {
+        "work": queries.worklist(today, owner_id=default_owner_filter(user)),
+        "queue": queries.team_queue_count(today),
+        "today": today,
+    }
 
 
 def eligible_panel(user: User) -> dict[str, Any]:
@@ -328,3 +471,8 @@ def eligible_panel(user: User) -> dict[str, Any]:
 def _may_present_again(user: Any, eligible: list[Any]) -> set[int]:
     """Ids of the listed cases that ``user`` may present again."""
     return {row.referral_id for row in eligible if can_present_again(user, row.referral)}
+
+
+@bp.app_template_filter("phone")
+def _phone_placeholder(number: str) -> str:  # TEMPORARY until patient contact lands
+    return number
