@@ -423,6 +423,7 @@ def present_again(cast: Cast) -> Act:
         reason="Pain back after cryoneurolysis",
         question="Repeat cryoneurolysis?",
         patient_agreed_on=local_today(),
+        pain_duration_months=24,
         by=by,
     )
 

@@ -94,15 +94,24 @@ def test_the_clinicians_day(site):
     assert verdict.locator("li").count() >= 2  # why, in words
     site.check(page, "clinician-eligible")
 
-    # Presented again: a new episode, prefilled, straight onto the waiting list.
-    page.get_by_role(
-        "link", name=t("Present again at the RCP", "Présenter de nouveau en RCP")
-    ).click()
+    # Presented again: a new episode, prefilled with what was measured and with
+    # today's pain duration.
+    present_again = t("Present again at the RCP", "Présenter de nouveau en RCP")
+    page.get_by_role("link", name=present_again).click()
     page.wait_for_url(re.compile(r"/present-again(\?|$)"))
+    expect(page.locator("input[name=pain_duration_months]")).not_to_have_value("")
     site.check(page, "clinician-present-again")
     page.locator("main form button[type=submit]").last.click()
     site.flashed(page, "is referred to the RCP again as", "est de nouveau présenté en RCP")
     new_number = re.search(r"RCP-\d{4}-\d{4}", page.locator("h1").inner_text()).group(0)
     assert new_number != case
     site.check(page, "clinician-presented-again")
+
+    # The old case now says as what it was presented again, and offers it no more.
+    page.locator("a", has_text=case).first.click()
+    banner = page.locator("#presented-again")
+    expect(banner).to_contain_text(new_number)
+    expect(page.get_by_role("link", name=present_again)).to_have_count(0)
+    banner.get_by_role("link", name=new_number).click()
+    expect(page.locator("h1")).to_contain_text(new_number)
     page.context.close()

@@ -20,6 +20,7 @@ from tracker.cases.rules import (
     missing_fields,
     mrn_problem,
     not_in_future_problem,
+    pain_duration_on,
     status_after_edit,
 )
 
@@ -161,3 +162,18 @@ def test_dates_in_the_future_are_refused():
 )
 def test_default_hospital_number_form(mrn, ok):
     assert (mrn_problem(mrn, DEFAULT_MRN_PATTERN) is None) is ok
+
+
+@pytest.mark.parametrize(
+    ("months", "given_on", "today", "expected"),
+    [
+        (24, date(2026, 1, 20), date(2026, 11, 20), 34),  # ten whole months since
+        (24, date(2026, 1, 21), date(2026, 11, 20), 33),  # the tenth not yet complete
+        (24, date(2026, 11, 20), date(2026, 11, 20), 24),
+        (0, date(2025, 11, 30), date(2026, 2, 28), 2),
+        (None, date(2026, 1, 20), date(2026, 11, 20), None),  # never given: still empty
+        (24, None, date(2026, 11, 20), 24),
+    ],
+)
+def test_a_pain_duration_is_brought_up_to_today(months, given_on, today, expected):
+    assert pain_duration_on(months, given_on, today) == expected

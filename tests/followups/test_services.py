@@ -236,6 +236,7 @@ def test_presenting_again_links_a_prefilled_new_episode(app):
         reason="Pain back five months after cryoneurolysis",
         question="Repeat cryoneurolysis?",
         patient_agreed_on=date(2026, 11, 20),
+        pain_duration_months=24,
         by=clinician,
     )
     db.session.commit()
@@ -244,23 +245,103 @@ def test_presenting_again_links_a_prefilled_new_episode(app):
     assert again.status is CaseStatus.REFERRED  # complete: on the waiting list at once
     assert (again.nrs_now, again.nrs_average, again.nrs_worst, again.dn4) == (6, 5, 8, 5)
     assert again.indication_id == old.indication_id
-    assert again.treatments_tried == old.treatments_tried
-    assert again.treatments_tried is not old.treatments_tried
+    assert again.treatments_tried == [*old.treatments_tried, "PREVIOUS_PROCEDURE"]
+    assert old.treatments_tried == ["NON_OPIOID_ANALGESICS", "INFILTRATIONS"]
     assert again.recurrence_reason == "Pain back five months after cryoneurolysis"
     assert services.episode_chain(again) == [old.id, again.id]
     with pytest.raises(DomainError, match="already been presented again"):
-        services.present_again(old, reason="x", question="y", patient_agreed_on=None, by=clinician)
+        services.present_again(
+            old,
+            reason="x",
+            question="y",
+            patient_agreed_on=None,
+            pain_duration_months=None,
+            by=clinician,
+        )
+
+
+def again_of(old, **values):
+    return services.present_again(
+        old,
+        reason=values.pop("reason", "Pain back"),
+        question=values.pop("question", "Repeat?"),
+        patient_agreed_on=values.pop("patient_agreed_on", date(2026, 11, 20)),
+        pain_duration_months=values.pop("pain_duration_months", 24),
+        by=values.pop("by", None) or make_user(roles={Role.CLINICIAN}),
+    )
+
+
+def test_presenting_again_copies_only_what_the_latest_reading_measured(app):
+    procedure = make_procedure()
+    # The same day, typed second: the latest reading, with the average pain only.
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=5, nrs_now=6, nrs_worst=8, dn4=5)
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=6)
+    old = db.session.get(Referral, procedure.referral_id)
+    again = again_of(old)
+    db.session.commit()
+    # Neither the average nor an earlier reading fills what was not measured.
+    assert (again.nrs_now, again.nrs_average, again.nrs_worst, again.dn4) == (None, 6, None, None)
+    assert again.status is CaseStatus.DRAFT
+    assert {"nrs_now", "nrs_worst"} <= set(again.missing)
+
+
+def test_presenting_again_adds_each_procedure_to_the_treatments_tried_once(app):
+    first = make_procedure(performed_on=date(2026, 3, 10))
+    assess(first, assessed_on=date(2026, 4, 10), nrs_now=6, nrs_average=6, nrs_worst=8)
+    old = db.session.get(Referral, first.referral_id)
+    technique = first.technique.name
+    first_line = f"{technique} on 10 Mar 2026 ({old.case_number})"
+    again = again_of(old)
+    assert again.treatments_tried == [
+        "NON_OPIOID_ANALGESICS",
+        "INFILTRATIONS",
+        "PREVIOUS_PROCEDURE",
+    ]
+    assert again.treatments_other.splitlines() == [
+        "Two steroid injections, relief for three weeks each.",
+        first_line,
+    ]
+    again.referral_on = date(2026, 5, 1)
+    db.session.commit()
+    # The next episode, treated and presented again: its sheet keeps the first
+    # procedure once and gains the second.
+    second = make_procedure(referral=again, performed_on=date(2026, 7, 7))
+    assess(second, assessed_on=date(2026, 8, 7), nrs_average=6)
+    third = again_of(again)
+    db.session.commit()
+    assert third.treatments_tried.count("PREVIOUS_PROCEDURE") == 1
+    assert third.treatments_other.splitlines() == [
+        "Two steroid injections, relief for three weeks each.",
+        first_line,
+        f"{technique} on 7 Jul 2026 ({again.case_number})",
+    ]
+
+
+def test_presenting_again_stores_todays_pain_duration(app):
+    procedure = make_procedure()
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=6)
+    old = db.session.get(Referral, procedure.referral_id)
+    with pytest.raises(DomainError) as refused:
+        again_of(old, pain_duration_months=-1)
+    assert refused.value.field == "pain_duration_months"
+    db.session.rollback()
+    later = select(Referral).where(Referral.previous_referral_id == old.id)
+    assert db.session.scalar(later) is None
+    again = again_of(old, pain_duration_months=23)
+    db.session.commit()
+    assert (again.pain_duration_months, old.pain_duration_months) == (23, 18)
 
 
 def test_two_failed_sessions_across_episodes_are_not_eligible(app):
     first = make_procedure(performed_on=date(2026, 3, 10))
-    assess(first, assessed_on=date(2026, 4, 10), nrs_average=6)
+    assess(first, assessed_on=date(2026, 4, 10), nrs_now=6, nrs_average=6, nrs_worst=8)
     old = db.session.get(Referral, first.referral_id)
     again = services.present_again(
         old,
         reason="No effect",
         question="Second session?",
         patient_agreed_on=date(2026, 5, 1),
+        pain_duration_months=30,
         by=make_user(roles={Role.CLINICIAN}),
     )
     again.referral_on = date(2026, 5, 1)
@@ -277,5 +358,10 @@ def test_only_treated_cases_are_presented_again(app):
 
     with pytest.raises(DomainError):
         services.present_again(
-            make_referral(), reason="x", question="y", patient_agreed_on=None, by=make_user()
+            make_referral(),
+            reason="x",
+            question="y",
+            patient_agreed_on=None,
+            pain_duration_months=None,
+            by=make_user(),
         )

@@ -183,20 +183,75 @@ def test_the_chart_speaks_french(client, auth):
 def test_presenting_again_in_one_step_puts_the_case_on_the_waiting_list(client, clinician):
     procedure = make_procedure()
     assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
-    assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=5)
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_now=5, nrs_average=5, nrs_worst=7)
     form = soup(client.get(f"/cases/{procedure.referral_id}/present-again"))
     assert "The pain has come back" in field_value(form, "reason")
-    data = {name: field_value(form, name) for name in ("reason", "question", "patient_agreed_on")}
+    # 18 months at the referral of 26 May 2026, and five whole months since.
+    assert field_value(form, "pain_duration_months") == "23"
+    fields = ("reason", "question", "pain_duration_months", "patient_agreed_on")
+    data = {name: field_value(form, name) for name in fields}
     response = client.post(f"/cases/{procedure.referral_id}/present-again", data=data)
     assert response.status_code == 302
     again = db.session.scalar(
         select(Referral).where(Referral.previous_referral_id == procedure.referral_id)
     )
     assert again.status is CaseStatus.REFERRED
+    assert again.pain_duration_months == 23
     page = text(soup(client.get(response.headers["Location"])))
     assert f"Presents again {procedure.referral.case_number}" in page
-    old_page = text(soup(client.get(f"/cases/{procedure.referral_id}")))
-    assert f"Presented again as {again.case_number}" in old_page
+
+
+def test_a_case_presented_again_links_to_the_new_case_instead_of_offering_it_again(
+    client, clinician
+):
+    procedure = make_procedure()
+    assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_now=5, nrs_average=5, nrs_worst=7)
+    old_url = f"/cases/{procedure.referral_id}"
+    section = soup(client.get(old_url)).find(id="followup")
+    assert "Eligible" in text(section)
+    assert section.find("a", href=f"{old_url}/present-again") is not None
+
+    form = soup(client.get(f"{old_url}/present-again"))
+    fields = ("reason", "question", "pain_duration_months", "patient_agreed_on")
+    client.post(f"{old_url}/present-again", data={n: field_value(form, n) for n in fields})
+    again = db.session.scalar(
+        select(Referral).where(Referral.previous_referral_id == procedure.referral_id)
+    )
+
+    section = soup(client.get(old_url)).find(id="followup")
+    banner = section.find(id="presented-again")
+    assert text(banner).startswith(f"Presented again as {again.case_number}")
+    assert banner.find("a", href=f"/cases/{again.id}") is not None
+    assert "Eligible" not in text(section)
+    assert section.find("a", href=f"{old_url}/present-again") is None
+    # The form is not offered again either: its page links to the new case.
+    response = client.get(f"{old_url}/present-again")
+    page = soup(response)
+    assert response.status_code == 200
+    assert page.find(attrs={"name": "reason"}) is None
+    assert page.find(id="presented-again").find("a", href=f"/cases/{again.id}") is not None
+    # Nor listed as eligible on the worklist.
+    worklist = soup(client.get("/followups")).find(id="eligible-title").find_parent("section")
+    assert procedure.referral.case_number not in text(worklist)
+
+
+@pytest.mark.parametrize("duration", ["-3", "1201", "two years", "2.5"])
+def test_an_impossible_pain_duration_is_refused_on_its_field(client, clinician, duration):
+    procedure = make_procedure()
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_now=5, nrs_average=5, nrs_worst=7)
+    url = f"/cases/{procedure.referral_id}/present-again"
+    form = soup(client.get(url))
+    fields = ("reason", "question", "patient_agreed_on")
+    data = {name: field_value(form, name) for name in fields}
+    response = client.post(url, data={**data, "pain_duration_months": duration})
+    assert response.status_code == 422
+    page = soup(response)
+    assert field_errors(page, "pain_duration_months")
+    assert field_value(page, "pain_duration_months") == duration
+    assert field_value(page, "reason") == data["reason"]
+    later = select(func.count()).where(Referral.previous_referral_id == procedure.referral_id)
+    assert db.session.scalar(later) == 0
 
 
 def test_coordinators_see_follow_up_but_do_not_record_it(client, auth):

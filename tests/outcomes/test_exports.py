@@ -10,13 +10,13 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import make_decision, make_procedure, make_user
+from tests.factories import assess, make_decision, make_procedure, make_user, technique
 from tests.outcomes.test_outcomes import treated
 from tracker.cases.models import Referral
 from tracker.core.audit import AuditAction, AuditEntry
 from tracker.decisions.models import Decision, Procedure
 from tracker.extensions import db
-from tracker.followups.models import Assessment
+from tracker.followups.models import Assessment, FollowUp, FollowUpKind
 from tracker.outcomes import exports
 from tracker.web.permissions import Role
 
@@ -71,8 +71,32 @@ def test_each_export_has_one_row_per_record_and_its_documented_columns(client, c
     assessments = download(client, "/outcomes/exports/assessments.csv")
     first = next(row for row in assessments if row["nrs_average"] == "3")
     assert first["days_after_procedure"] == "7"
-    assert first["timepoint_days"] == "7"
+    assert (first["timepoint_days"], first["timepoint"]) == ("7", "week_1")
     assert first["reduction_pct"] == "62.5"  # 3 from a baseline of 8
+
+
+def test_time_points_are_exported_by_the_label_the_outcomes_group_by(client, coordinator, app):
+    technique("radiofrequency").followup_days = [7, 28, 90, 180]
+    db.session.commit()
+    cryo = treated({30: 4, 91: 4})
+    treated({28: 6, 90: 7}, technique_code="radiofrequency")
+    regrowth = db.session.scalar(
+        select(FollowUp).where(
+            FollowUp.procedure_id == cryo.id, FollowUp.kind == FollowUpKind.REGROWTH
+        )
+    )
+    assess(cryo, followup=regrowth, assessed_on=regrowth.due_on, nrs_average=5)
+    assess(cryo, assessed_on=date(2026, 9, 1), nrs_average=5)  # unscheduled
+    rows = download(client, "/outcomes/exports/assessments.csv")
+    by_day = {row["timepoint_days"]: row["timepoint"] for row in rows}
+    assert by_day == {
+        "30": "month_1",
+        "28": "month_1",
+        "91": "month_3",
+        "90": "month_3",
+        str(regrowth.offset_days): "regrowth",
+        "": "",
+    }
 
 
 def test_the_readme_documents_every_column():

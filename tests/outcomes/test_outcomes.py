@@ -17,7 +17,7 @@ from tracker.catalogue.models import Indication
 from tracker.extensions import db
 from tracker.followups.models import FollowUp, FollowUpKind
 from tracker.outcomes.analysis import analyse
-from tracker.outcomes.queries import OutcomeFilters, techniques, treated_and_scheduled
+from tracker.outcomes.queries import OutcomeFilters, outcomes, techniques, treated_and_scheduled
 from tracker.outcomes.stats import wilson
 from tracker.outcomes.views import _FIGURES
 from tracker.web.permissions import Role
@@ -80,7 +80,8 @@ def test_responders_and_relief_agree_with_a_hand_calculation(morton_cases):
     cryo = technique("cryoneurolysis")
     outcome = report().by_technique[cryo.id]
     assert outcome.treated == 4
-    week1, month1, month3, month6 = (outcome.timepoints[d] for d in (7, 30, 91, 183))
+    labels = (("week", 1), ("month", 1), ("month", 3), ("month", 6))
+    week1, month1, month3, month6 = (outcome.timepoints[label] for label in labels)
     # Week 1: 2, 3, 7, 4 from 8 -> 75%, 62.5%, 12.5%, 50% less.
     assert (week1.compared, week1.moderate_count, week1.substantial_count) == (4, 3, 3)
     assert week1.moderate == wilson(3, 4)
@@ -101,6 +102,27 @@ def test_responders_and_relief_agree_with_a_hand_calculation(morton_cases):
     # Flat at one half from 91 to 183 days: R's quantile.survfit takes the
     # midpoint, 137 days.
     assert round(curve.median * 30.44) == 137
+
+
+def test_a_time_point_is_one_row_whatever_day_each_schedule_gives_it(client, auth, app):
+    # Radiofrequency's schedule says 28, 90 and 180 days where cryoneurolysis
+    # says 30, 91 and 183: the same "Month 1", "Month 3" and "Month 6".
+    technique("radiofrequency").followup_days = [7, 28, 90, 180]
+    db.session.commit()
+    treated({91: 4})  # from 8: 50% less
+    treated({90: 7}, technique_code="radiofrequency")  # from 8: 12.5% less
+    database = outcomes(OutcomeFilters(), date(2026, 11, 20))
+    for figures in (report(), database):
+        month3 = figures.timepoints[("month", 3)]
+        assert (month3.days, month3.due, month3.done, month3.compared) == (90, 2, 2, 2)
+        assert (month3.moderate_count, month3.mean_nrs) == (1, 5.5)
+        assert [point.days for point in figures.ordered_timepoints()] == [7, 28, 90, 180, 365]
+    auth.login_as(make_user(roles={Role.COORDINATOR}))
+    _FIGURES.clear()
+    rows = soup(client.get("/outcomes")).find(id="completeness").find("tbody").find_all("tr")
+    cells = [[cell.get_text(strip=True) for cell in row.find_all(["th", "td"])] for row in rows]
+    assert [row[0] for row in cells] == ["Week 1", "Month 1", "Month 3", "Month 6"]
+    assert cells[2][1:3] == ["2", "2"]  # due, done
 
 
 def test_the_coordinator_reads_the_answer_on_the_page(client, auth, morton_cases):

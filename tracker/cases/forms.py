@@ -80,6 +80,17 @@ def _score(label: Any, description: Any = None) -> IntegerField:
     )
 
 
+def pain_duration_field(description: Any = None) -> IntegerField:
+    """How long the pain has lasted, in whole months (also asked when a case is
+    presented again)."""
+    return IntegerField(
+        L["pain_duration_months"],
+        validators=[Optional(), NumberRange(min=0, max=1200)],
+        description=description,
+        render_kw={"inputmode": "numeric"},
+    )
+
+
 class PatientFields(Form):
     mrn = StringField(
         _l("Hospital number (MRN)"),
@@ -110,11 +121,7 @@ class ReferralFields(Form):
     )
     pain_side = EnumSelectField(L["pain_side"], enum=PainSide, blank=True)
     mechanism = EnumSelectField(L["mechanism"], enum=Mechanism, blank=True)
-    pain_duration_months = IntegerField(
-        L["pain_duration_months"],
-        validators=[Optional(), NumberRange(min=0, max=1200)],
-        render_kw={"inputmode": "numeric"},
-    )
+    pain_duration_months = pain_duration_field()
     nrs_now = _score(L["nrs_now"])
     nrs_average = _score(L["nrs_average"])
     nrs_worst = _score(L["nrs_worst"])

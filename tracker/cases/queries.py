@@ -153,3 +153,12 @@ def other_episodes(referral: Referral) -> list[Referral]:
             )
         ),
     )
+
+
+def next_episode(referral: Referral) -> Referral | None:
+    """The case that presents this one again, if any (from ``other_episodes``:
+    no query of its own on the case page)."""
+    return next(
+        (other for other in other_episodes(referral) if other.previous_referral_id == referral.id),
+        None,
+    )

@@ -203,6 +203,17 @@ def birth_date_problem(birth_on: date, today: date) -> Any | None:
     return None
 
 
+def pain_duration_on(months: int | None, given_on: date | None, today: date) -> int | None:
+    """A pain duration in months given on ``given_on``, as it stands ``today``:
+    the whole months since added (24 months given ten months ago is 34 now)."""
+    if months is None or given_on is None or given_on >= today:
+        return months
+    elapsed = (today.year - given_on.year) * 12 + today.month - given_on.month
+    if today.day < given_on.day:
+        elapsed -= 1
+    return months + elapsed
+
+
 def not_in_future_problem(value: date, today: date) -> Any | None:
     if value > today:
         return _l("This date is in the future.")

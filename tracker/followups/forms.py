@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from tracker.cases.forms import pain_duration_field
 from tracker.followups.models import PGIC, AnalgesicUse, AssessmentMode, SideEffect
 from tracker.web.forms import (
     EnumCheckboxField,
@@ -94,6 +95,9 @@ class PresentAgainForm(Form):
         _l("Question put to the meeting"),
         validators=[DataRequired(), Length(max=4000)],
         render_kw={"rows": 2},
+    )
+    pain_duration_months = pain_duration_field(
+        _l("As of today. Prefilled from this case's referral, plus the months since.")
     )
     patient_agreed_on = DateField(
         _l("Date the patient agreed to the case being presented"),

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -15,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from tracker.auth.models import User
 from tracker.cases import services as case_services
 from tracker.cases.forms import ReferralFields
-from tracker.cases.models import Referral
+from tracker.cases.models import Referral, TreatmentTried
 from tracker.cases.rules import CaseStatus
 from tracker.catalogue.models import Technique
 from tracker.core.errors import DomainError, Forbidden
@@ -465,16 +467,24 @@ def close_case(referral: Referral, *, by: User) -> None:
     case_services.change_status(referral, CaseStatus.CLOSED, by=by)
 
 
+#: The scores of the referral sheet a follow-up assessment also measures: the
+#: new episode's baseline is what the latest assessment measured of them.
+BASELINE_SCORES = ("nrs_now", "nrs_average", "nrs_worst", "dn4")
+
+
 def present_again(
     referral: Referral,
     *,
     reason: str,
     question: str,
     patient_agreed_on: date | None,
+    pain_duration_months: int | None,
     by: User,
 ) -> Referral:
     """A new referral of the same problem (the next episode), prefilled from this
-    case, its baseline taken from the latest assessment, linked to this case."""
+    case and linked to it: its baseline is what the latest assessment measured
+    (a score it left empty stays empty, to be measured), its treatments tried
+    gain this case's procedures, and its pain duration is today's."""
     if not can_present_again(by, referral):
         raise Forbidden()
     if referral.status not in TREATED_STATUSES:
@@ -494,17 +504,14 @@ def present_again(
         .order_by(*latest_first_sql(Assessment.assessed_on, Assessment.created_at, Assessment.id))
         .limit(1)
     )
-    if latest is not None:
-        details.update(
-            nrs_now=latest.nrs_now if latest.nrs_now is not None else latest.nrs_average,
-            nrs_average=latest.nrs_average,
-            nrs_worst=latest.nrs_worst if latest.nrs_worst is not None else latest.nrs_average,
-        )
-        if latest.dn4 is not None:
-            details["dn4"] = latest.dn4
+    # Without an assessment nothing was measured since the procedure: the old
+    # sheet's scores are not today's pain.
+    details.update({name: getattr(latest, name, None) for name in BASELINE_SCORES})
+    details.update(_treatments_with_procedures(referral, details))
     details.update(
         referrer_id=by.id if referral.referrer_id is None else referral.referrer_id,
         referral_on=local_today(),
+        pain_duration_months=pain_duration_months,
         question=(question or "").strip() or None,
         patient_agreed_on=patient_agreed_on,
         urgency=referral.urgency,
@@ -514,6 +521,34 @@ def present_again(
     again.recurrence_reason = reason
     db.session.flush()
     return again
+
+
+def _treatments_with_procedures(referral: Referral, details: dict[str, Any]) -> dict[str, Any]:
+    """The treatments tried, with "previous interventional procedure" ticked and
+    each procedure of ``referral`` written out (technique and date), once."""
+    procedures = db.session.scalars(
+        select(Procedure)
+        .options(joinedload(Procedure.technique))
+        .where(Procedure.referral_id == referral.id)
+        .order_by(Procedure.performed_on, Procedure.id)
+    ).all()
+    tried = list(details.get("treatments_tried") or [])
+    other = (details.get("treatments_other") or "").strip()
+    if not procedures:
+        return {"treatments_tried": tried, "treatments_other": other or None}
+    if TreatmentTried.PREVIOUS_PROCEDURE.name not in tried:
+        tried.append(TreatmentTried.PREVIOUS_PROCEDURE.name)
+    lines = [other] if other else []
+    for procedure in procedures:
+        entry = _(
+            "%(technique)s on %(date)s (%(case)s)",
+            technique=procedure.technique.name,
+            date=format_date(procedure.performed_on, "d MMM y"),
+            case=referral.case_number,
+        )
+        if entry not in other:
+            lines.append(entry)
+    return {"treatments_tried": tried, "treatments_other": "\n".join(lines)}
 
 
 def _copy(value: Any) -> Any:

@@ -15,6 +15,8 @@ from tracker.auth.models import User
 from tracker.auth.services import active_users_with
 from tracker.cases.models import Referral
 from tracker.cases.permissions import TEAM
+from tracker.cases.queries import next_episode
+from tracker.cases.rules import pain_duration_on
 from tracker.cases.views import get_referral_or_404
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
@@ -261,6 +263,12 @@ def present_again(referral_id: int) -> Any:
     referral = get_referral_or_404(referral_id)
     if not can_present_again(current_user, referral):
         abort(403)
+    again = next_episode(referral)
+    if again is not None:
+        # Presented again already: the page says as what, and offers nothing more.
+        return render_template("followups/present_again.html", referral=referral, again=again), (
+            409 if request.method == "POST" else 200
+        )
     verdict = services.compute_verdict(referral)
     form = PresentAgainForm()
     if request.method == "GET":
@@ -270,6 +278,9 @@ def present_again(referral_id: int) -> Any:
         procedures = case_procedures(referral.id)
         technique = procedures[0].technique.name if procedures else ""
         form.question.data = _("Repeat %(technique)s after recurrence?", technique=technique)
+        form.pain_duration_months.data = pain_duration_on(
+            referral.pain_duration_months, referral.referral_on, local_today()
+        )
         form.patient_agreed_on.data = local_today()
     if form.validate_on_submit():
         with saving(form) as saved:
@@ -278,9 +289,10 @@ def present_again(referral_id: int) -> Any:
                 reason=form.reason.data,
                 question=form.question.data,
                 patient_agreed_on=form.patient_agreed_on.data,
+                pain_duration_months=form.pain_duration_months.data,
                 by=current_user,
             )
-        if saved.ok:
+        if saved.ok and again is not None:
             flash(
                 _(
                     "%(case)s is referred to the RCP again as %(new)s.",
@@ -294,6 +306,7 @@ def present_again(referral_id: int) -> Any:
         "followups/present_again.html",
         form=form,
         referral=referral,
+        again=None,
         verdict=verdict,
         reasons=[explain(reason.code, reason.values) for reason in verdict.reasons],
     ), form_status(form)
@@ -377,6 +390,8 @@ def case_section(referral: Referral) -> dict[str, Any]:
     owner = services.owner_among(followups)
     return {
         "treated": True,
+        # Once presented again, the new case carries the question: this one says so.
+        "again": next_episode(referral),
         "kind": kind,
         "reasons": reasons,
         "followups": followups,

@@ -5,6 +5,7 @@ Definitions, as the page states them:
 
 - a case is counted at a time point of its follow-up schedule once that time
   point is due; it is complete there when the scheduled assessment was done;
+  time points are grouped by their label ("month 3" holds day 90 and day 91);
 - responders at a time point: an NRS reduction from the baseline of the
   referral of at least 30% (moderate) or at least 50% (substantial), among the
   assessments done at that time point that count (IMMPACT thresholds; a
@@ -18,7 +19,6 @@ Definitions, as the page states them:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +29,7 @@ from tracker.followups.rules import (
     AT_LEAST_MODERATE,
     Response,
     Session,
+    describe_day,
     reading_category,
     relief_duration,
 )
@@ -61,8 +62,13 @@ class Scheduled:
     assessed_on: date | None = None
 
 
+#: A time point as its label says it: ("week", 1), ("month", 3)...
+Label = tuple[str, int]
+
+
 @dataclass
 class TimePoint:
+    #: The smallest day offset among the follow-ups counted here.
     days: int
     due: int = 0
     done: int = 0
@@ -102,7 +108,8 @@ class TechniqueOutcomes:
     patients: set[int] = field(default_factory=set)
     #: When computed by the database: the number of patients (no set of ids).
     patient_count: int | None = None
-    timepoints: dict[int, TimePoint] = field(default_factory=dict)
+    #: By label: schedules that differ by a day (90 and 91) share "month 3".
+    timepoints: dict[Label, TimePoint] = field(default_factory=dict)
     baseline_total: int = 0
     baseline_count: int = 0
     #: Relief durations in months, and whether each ended with a recurrence.
@@ -122,7 +129,7 @@ class TechniqueOutcomes:
         return kaplan_meier(self.relief_months, self.relief_ended)
 
     def ordered_timepoints(self) -> list[TimePoint]:
-        return [self.timepoints[days] for days in sorted(self.timepoints)]
+        return sorted(self.timepoints.values(), key=lambda point: point.days)
 
 
 @dataclass
@@ -131,10 +138,23 @@ class Outcomes:
     treated: int
     patients: int
     #: Every technique's time points together, for the completeness table.
-    timepoints: dict[int, TimePoint]
+    timepoints: dict[Label, TimePoint]
 
     def ordered_timepoints(self) -> list[TimePoint]:
-        return [self.timepoints[days] for days in sorted(self.timepoints)]
+        return sorted(self.timepoints.values(), key=lambda point: point.days)
+
+
+def timepoint(points: dict[Label, TimePoint], days: int) -> TimePoint:
+    """The row of ``points`` where a follow-up due ``days`` after its procedure
+    counts: one per label ("month 3", by ``followups.rules.describe_day``, as the
+    page writes it), so techniques whose schedules say 90 and 91 days, or a
+    schedule changed by a day, give one row, placed at its smallest offset."""
+    label = describe_day(days)
+    point = points.get(label)
+    if point is None:
+        point = points[label] = TimePoint(days)
+    point.days = min(point.days, days)
+    return point
 
 
 def _count(point: TimePoint, row: Scheduled, session: Session, today: date) -> None:
@@ -186,18 +206,15 @@ def analyse(treated: Iterable[Treated], scheduled: Iterable[Scheduled], today: d
             outcome.relief_ended.append(ended)
         elif row.session.failed:
             outcome.no_response += 1
-    overall: dict[int, TimePoint] = defaultdict(lambda: TimePoint(0))
+    overall: dict[Label, TimePoint] = {}
     for due in scheduled:
         procedure = procedures.get(due.procedure_id)
         if procedure is None:
             continue
         outcome = by_technique[procedure.technique_id]
-        point = outcome.timepoints.setdefault(due.offset_days, TimePoint(due.offset_days))
-        _count(point, due, procedure.session, today)
-        total = overall[due.offset_days]
-        total.days = due.offset_days
-        _count(total, due, procedure.session, today)
-    return Outcomes(by_technique, len(procedures), len(patients), dict(overall))
+        _count(timepoint(outcome.timepoints, due.offset_days), due, procedure.session, today)
+        _count(timepoint(overall, due.offset_days), due, procedure.session, today)
+    return Outcomes(by_technique, len(procedures), len(patients), overall)
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,8 @@ from tracker.decisions.models import AdverseEvent, Decision, Procedure, Procedur
 from tracker.decisions.models import procedure_operators as operators
 from tracker.extensions import db
 from tracker.followups.forms import AssessmentForm
-from tracker.followups.models import Assessment, FollowUp
-from tracker.followups.rules import reading_category_sql
+from tracker.followups.models import Assessment, FollowUp, FollowUpKind
+from tracker.followups.rules import describe_day, reading_category_sql
 from tracker.meetings.models import Meeting
 from tracker.outcomes.queries import OutcomeFilters, procedure_scope
 from tracker.web.exports import csv_cell
@@ -73,8 +73,9 @@ IDENTIFIED, PSEUDONYMISED = "identified", "pseudonymised"
 #: LIST - codes kept as a JSON list, written separated by ";";
 #: KEY - an identifier; replaced by a keyed hash when pseudonymised.
 #: AGE - years on that date since the patient's birth.
+#: TIMEPOINT - a follow-up's day offset as the time point it is ("month_3").
 PLAIN, TEXT, DATE, LOCAL_DATE, LIST, KEY = "plain", "text", "date", "local_date", "list", "key"
-AGE = "age"
+AGE, TIMEPOINT = "age", "timepoint"
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,7 @@ ASSESSMENT_COLUMNS = (
                     days_between(Assessment.assessed_on, Procedure.performed_on),
                 ),
                 Column("timepoint_days", FollowUp.offset_days),
+                Column("timepoint", FollowUp.offset_days, TIMEPOINT),
             ),
             "nrs_worst": (
                 Column("baseline_nrs", Referral.nrs_average),
@@ -388,7 +390,7 @@ def _procedures(filters: OutcomeFilters, columns: list[Any]) -> Select[Any]:
 
 def _assessments(filters: OutcomeFilters, columns: list[Any]) -> Select[Any]:
     return (
-        select(*columns, Patient.mrn.label("mrn_"))
+        select(*columns, Patient.mrn.label("mrn_"), _code(FollowUp.kind).label("followup_kind_"))
         .select_from(Assessment)
         .join(Procedure, Procedure.id == Assessment.procedure_id)
         .join(Referral, Referral.id == Procedure.referral_id)
@@ -507,6 +509,17 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
+def _timepoint(days: int | None, row: Any) -> str | None:
+    """The time point a follow-up is, by the label the outcomes page groups by
+    (``followups.rules.describe_day``): day 90 and day 91 are both "month_3"."""
+    if days is None:
+        return None
+    if row.followup_kind_ == FollowUpKind.REGROWTH.name:
+        return "regrowth"
+    unit, count = describe_day(days)
+    return f"{unit}_{count}"
+
+
 Fix = Callable[[Any, Any], Any]
 
 
@@ -523,6 +536,8 @@ def _fixes(kind: ExportKind, variant: str) -> list[tuple[int, Fix]]:
             )
         elif column.kind == LIST:
             fixes.append((index, lambda value, row: _as_list(value)))
+        elif column.kind == TIMEPOINT:
+            fixes.append((index, _timepoint))
         elif column.kind == LOCAL_DATE:
             if pseudonyms is None:
                 fixes.append((index, lambda value, row: _local_date(value)))

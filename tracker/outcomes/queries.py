@@ -41,11 +41,13 @@ from tracker.meetings.models import AgendaItem, Attendance, ItemState, Meeting, 
 from tracker.meetings.rules import quorum_met_sql
 from tracker.outcomes.analysis import (
     DAYS_PER_MONTH,
+    Label,
     Outcomes,
     Scheduled,
     TechniqueOutcomes,
     TimePoint,
     Treated,
+    timepoint,
 )
 
 logger = logging.getLogger(__name__)
@@ -393,13 +395,11 @@ def outcomes(filters: OutcomeFilters, today: date) -> Outcomes:
         .where(Procedure.id.in_(scope))
     ).one()
 
-    overall: dict[int, TimePoint] = {}
+    # Counted by day offset, then added up by label as ``analysis.analyse`` does.
+    overall: dict[Label, TimePoint] = {}
     for technique_id, days, *counts in db.session.execute(_timepoint_query(scope, today)):
-        point = TimePoint(days)
-        _fill(point, counts)
-        outcome(technique_id).timepoints[days] = point
-        total = overall.setdefault(days, TimePoint(days))
-        _fill(total, counts, add=True)
+        _add(timepoint(outcome(technique_id).timepoints, days), counts)
+        _add(timepoint(overall, days), counts)
 
     # Procedures with a counted reading and a baseline: each responded or not.
     assessed = dict(
@@ -429,7 +429,7 @@ def outcomes(filters: OutcomeFilters, today: date) -> Outcomes:
     return Outcomes(by_technique, overall_treated, overall_patients, overall)
 
 
-def _fill(point: TimePoint, counts: list[Any], *, add: bool = False) -> None:
+def _add(point: TimePoint, counts: list[Any]) -> None:
     names = (
         "due",
         "done",
@@ -441,7 +441,7 @@ def _fill(point: TimePoint, counts: list[Any], *, add: bool = False) -> None:
         "nrs_count",
     )
     for name, value in zip(names, counts, strict=True):
-        setattr(point, name, (getattr(point, name) if add else 0) + int(value or 0))
+        setattr(point, name, getattr(point, name) + int(value or 0))
 
 
 def _timepoint_query(scope: Any, today: date) -> Select[Any]:
