@@ -16,7 +16,9 @@ from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.time import utcnow
 from tracker.decisions.models import Procedure
 from tracker.extensions import Model
-from tracker.followups.rules import Kind, is_open_sql
+from tracker.followups.rules import FollowUpStatus, Kind, is_open_sql
+
+__all__ = ["FollowUpStatus"]  # declared with the rules that read it
 
 
 class FollowUpKind(LabelledEnum):
@@ -31,25 +33,6 @@ with_labels(
     {
         FollowUpKind.SCHEDULED: _l("Scheduled"),
         FollowUpKind.REGROWTH: _l("Regrowth check"),
-    },
-)
-
-
-class FollowUpStatus(LabelledEnum):
-    PLANNED = "planned"
-    DONE = "done"
-    MISSED = "missed"
-    #: Its window closed with no assessment: missed, never overdue again.
-    OUT_OF_WINDOW = "out_of_window"
-
-
-with_labels(
-    FollowUpStatus,
-    {
-        FollowUpStatus.PLANNED: _l("Planned"),
-        FollowUpStatus.DONE: _l("Done"),
-        FollowUpStatus.MISSED: _l("Missed"),
-        FollowUpStatus.OUT_OF_WINDOW: _l("Missed (out of window)"),
     },
 )
 

@@ -302,6 +302,44 @@ def followup_plan(
     return planned
 
 
+class FollowUpStatus(LabelledEnum):
+    PLANNED = "planned"
+    DONE = "done"
+    MISSED = "missed"
+    #: Its window closed with no assessment: missed, never overdue again.
+    OUT_OF_WINDOW = "out_of_window"
+
+
+with_labels(
+    FollowUpStatus,
+    {
+        FollowUpStatus.PLANNED: _l("Planned"),
+        FollowUpStatus.DONE: _l("Done"),
+        FollowUpStatus.MISSED: _l("Missed"),
+        FollowUpStatus.OUT_OF_WINDOW: _l("Missed (out of window)"),
+    },
+)
+
+
+#: Statuses of a time point that count as missed in follow-up completeness.
+MISSED_STATUSES = (FollowUpStatus.MISSED, FollowUpStatus.OUT_OF_WINDOW)
+
+
+def counts_as_missed(status: FollowUpStatus, window_end_on: date | None, today: date) -> bool:
+    """Missed for completeness: marked missed, stamped out of window, or still
+    planned with its window closed (before the nightly job stamps it)."""
+    if status in MISSED_STATUSES:
+        return True
+    return status is FollowUpStatus.PLANNED and out_of_window(window_end_on, today)
+
+
+def counts_as_missed_sql(status: Any, window_end_on: Any, today: date) -> ColumnElement[bool]:
+    return or_(
+        status.in_(MISSED_STATUSES),
+        and_(status == FollowUpStatus.PLANNED, out_of_window_sql(window_end_on, today)),
+    )
+
+
 class Fulfillable(Protocol):
     due_on: date
     window_start_on: date | None

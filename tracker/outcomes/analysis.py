@@ -27,8 +27,10 @@ from typing import Any
 
 from tracker.followups.rules import (
     AT_LEAST_MODERATE,
+    FollowUpStatus,
     Response,
     Session,
+    counts_as_missed,
     describe_day,
     reading_category,
     relief_duration,
@@ -60,6 +62,7 @@ class Scheduled:
     nrs: int | None = None
     pain_is_back: bool = False
     assessed_on: date | None = None
+    window_end_on: date | None = None
 
 
 #: A time point as its label says it: ("week", 1), ("month", 3)...
@@ -161,7 +164,7 @@ def _count(point: TimePoint, row: Scheduled, session: Session, today: date) -> N
     if row.due_on > today and row.status != "DONE":
         return
     point.due += 1
-    if row.status == "MISSED":
+    if counts_as_missed(FollowUpStatus[row.status], row.window_end_on, today):
         point.missed += 1
     if row.status != "DONE" or row.nrs is None:
         return

@@ -31,6 +31,7 @@ from tracker.followups.rules import (
     Reading,
     Response,
     Session,
+    counts_as_missed_sql,
     counts_sql,
     in_order,
     reading_category_sql,
@@ -137,8 +138,8 @@ def treated_and_scheduled(
         )
     ]
     scheduled = [
-        Scheduled(procedure_id, offset, due_on, status.name, nrs, back, on)
-        for procedure_id, offset, due_on, status, nrs, back, on in db.session.execute(
+        Scheduled(procedure_id, offset, due_on, status.name, nrs, back, on, closes)
+        for procedure_id, offset, due_on, status, nrs, back, on, closes in db.session.execute(
             select(
                 FollowUp.procedure_id,
                 FollowUp.offset_days,
@@ -147,6 +148,7 @@ def treated_and_scheduled(
                 Assessment.nrs_average,
                 Assessment.pain_is_back,
                 Assessment.assessed_on,
+                FollowUp.window_end_on,
             )
             .outerjoin(Assessment, Assessment.followup_id == FollowUp.id)
             .where(FollowUp.kind == FollowUpKind.SCHEDULED, FollowUp.procedure_id.in_(scope))
@@ -469,7 +471,7 @@ def _timepoint_query(scope: Any, today: date) -> Select[Any]:
             FollowUp.offset_days,
             count(counted),
             count(and_(counted, done)),
-            count(and_(counted, status == FollowUpStatus.MISSED)),
+            count(and_(counted, counts_as_missed_sql(status, FollowUp.window_end_on, today))),
             count(and_(counted, compared)),
             count(and_(counted, compared, category.in_(AT_LEAST_MODERATE))),
             count(and_(counted, compared, category == Response.SUBSTANTIAL)),
