@@ -104,6 +104,31 @@ def make_patient(**overrides: Any) -> Any:
     return patient
 
 
+def contact_values(**overrides: Any) -> dict[str, Any]:
+    """A patient's contact details as the contact form sends them to the service."""
+    values: dict[str, Any] = {
+        "phone_1": "06 12 34 56 78",
+        "phone_2": None,
+        "email": None,
+        "preferred_language": None,
+        "preferred_channel": None,
+        "contact_consent": True,
+    }
+    values.update(overrides)
+    return values
+
+
+def give_contact(patient: Any, *, by: User | None = None, **overrides: Any) -> Any:
+    """Record the patient's contact details (a mobile and consent, by default)."""
+    from tracker.cases import services
+
+    services.update_contact(
+        patient, contact_values(**overrides), by=by or make_user(roles={Role.COORDINATOR})
+    )
+    db.session.commit()
+    return patient
+
+
 def make_referral(*, patient: Any = None, by: User | None = None, **overrides: Any) -> Any:
     """A complete referral (status "referred"); pass fields as None to leave them empty."""
     from tracker.cases import services

@@ -40,7 +40,7 @@ SWEEP = [
     "0001-01-01",
     "A" * 100_000,
 ]
-TEXT_KINDS = {"text", "textarea", "email", "hidden", "search"}
+TEXT_KINDS = {"text", "textarea", "email", "tel", "hidden", "search"}
 
 #: Forms the crawl cannot reach, and why (each is tested by its own feature).
 NOT_CRAWLED = {

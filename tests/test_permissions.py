@@ -23,6 +23,7 @@ from sqlalchemy import select
 from tests.factories import (
     assess,
     assessment_values,
+    contact_values,
     make_decision,
     make_meeting,
     make_patient,
@@ -70,6 +71,7 @@ CARERS = {"radiologist", "clinician", "owner", "chair"}
 WHO: dict[str, set[str]] = {
     "can_edit_referral": {"coordinator", "radiologist", "owner"},
     "can_correct_identity": {"coordinator", "radiologist"},
+    "can_edit_contact": TEAM,
     "can_organise_meeting": {"coordinator"},
     "can_run_meeting": {"coordinator", "chair"},
     "can_validate_attendance": {"chair"},
@@ -243,6 +245,12 @@ def update_patient(cast: Cast) -> Act:
         sex=patient.sex,
     )
     return lambda by: case_services.update_patient(patient, identity, by=by)
+
+
+def update_contact(cast: Cast) -> Act:
+    patient = make_patient()
+    owned_referral(cast, patient=patient)
+    return lambda by: case_services.update_contact(patient, contact_values(), by=by)
 
 
 def update_meeting(cast: Cast) -> Act:
@@ -433,6 +441,7 @@ SERVICES: dict[str, tuple[str, Callable[[Cast], Act]]] = {
     "update_referral": ("can_edit_referral", update_referral),
     "withdraw": ("can_edit_referral", withdraw),
     "update_patient": ("can_correct_identity", update_patient),
+    "update_contact": ("can_edit_contact", update_contact),
     "update_meeting": ("can_organise_meeting", update_meeting),
     "cancel_meeting": ("can_organise_meeting", cancel_meeting),
     "add_to_agenda": ("can_organise_meeting", add_to_agenda),

@@ -9,7 +9,7 @@ the nightly follow-up job stamps it, audited. Recorded assessments are not
 touched. Follow-ups without an owner go to the case's referrer.
 
 Revision ID: b8e21f4c7a90
-Revises: 7d3e0a91c5b2
+Revises: 2a072349d997
 Create Date: 2026-12-01 17:00:00.000000
 
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b8e21f4c7a90"
-down_revision = "7d3e0a91c5b2"
+down_revision = "2a072349d997"
 branch_labels = None
 depends_on = None
 

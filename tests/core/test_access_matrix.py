@@ -61,6 +61,7 @@ EXPECTED: dict[str, Any] = {
     "cases.edit": TEAM,
     "cases.withdraw": TEAM,
     "cases.patient_edit": {"COORDINATOR", "RADIOLOGIST"},
+    "cases.patient_contact": TEAM,
     "followups.worklist": TEAM,
     "followups.chart": TEAM,
     "followups.close": TEAM,

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from tracker.cases.contact import channel_problem, read_email, read_phone
 from tracker.cases.models import CaseEvent, CaseEventKind, CaseNumberCounter, Patient, Referral
 from tracker.cases.rules import (
     CASE_NUMBER_FORM,
@@ -397,7 +398,8 @@ def case_numbers(today: date) -> list[str]:
 
 def patients(today: date) -> list[str]:
     """Hospital numbers of the expected form and unique; birth dates possible;
-    referral dates not in the future."""
+    contact details as the contact rules store them; referral dates not in the
+    future."""
     problems = []
     pattern = current_app.config["MRN_PATTERN"]
     mrns = Counter()
@@ -406,11 +408,37 @@ def patients(today: date) -> list[str]:
         problem = mrn_problem(patient.mrn, pattern) or birth_date_problem(patient.birth_on, today)
         if problem:
             problems.append(f"patient {patient.id}: {problem}")
+        problems += [
+            f"patient {patient.id}: {problem}" for problem in _contact_problems(patient, today)
+        ]
     problems += [f"{mrn}: {n} patients" for mrn, n in mrns.items() if n > 1]
     for referral in _referrals().values():
         dates = (referral.referral_on, referral.patient_agreed_on)
         if any(day is not None and day > today for day in dates):
             problems.append(f"{referral.case_number}: dated in the future {dates}")
+    return problems
+
+
+def _contact_problems(patient: Patient, today: date) -> list[Any]:
+    problems = []
+    try:
+        for phone in patient.phones:
+            if read_phone(phone) != phone:
+                problems.append(f"{phone} is not stored as E.164")
+        if patient.email is not None and read_email(patient.email) != patient.email:
+            problems.append(f"{patient.email} is not stored as the rules store it")
+    except DomainError as error:
+        problems.append(error.message)
+    if patient.phone_2 and not patient.phone_1:
+        problems.append("a second phone without a first")
+    problem = channel_problem(patient.preferred_channel, patient.phones, patient.email)
+    if problem:
+        problems.append(problem)
+    consent = (patient.contact_consent_on, patient.contact_consent_by_id)
+    if (consent[0] is None) != (consent[1] is None):
+        problems.append(f"consent to be contacted half recorded {consent}")
+    if consent[0] is not None and consent[0] > today:
+        problems.append(f"consent to be contacted dated in the future {consent[0]}")
     return problems
 
 

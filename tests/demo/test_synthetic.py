@@ -22,7 +22,7 @@ from tests.factories import make_patient, referral_details
 from tracker.auth.models import User
 from tracker.auth.services import authenticate
 from tracker.cases import services as case_services
-from tracker.cases.models import CaseEvent, Referral
+from tracker.cases.models import CaseEvent, Patient, Referral
 from tracker.cases.rules import CaseStatus, case_number
 from tracker.catalogue.models import Technique
 from tracker.core.audit import acting_as
@@ -112,6 +112,11 @@ def findings(app: Any) -> Findings:
                     | {
                         name: db.session.scalar(select(func.count()).where(condition))
                         for name, condition in (
+                            ("with a phone", Patient.phone_1.is_not(None)),
+                            ("with two phones", Patient.phone_2.is_not(None)),
+                            ("with an e-mail", Patient.email.is_not(None)),
+                            ("consenting", Patient.contact_consent_on.is_not(None)),
+                            ("without contact", Patient.phone_1.is_(None)),
                             ("again", Referral.previous_referral_id.is_not(None)),
                             ("deviations", Procedure.deviation_reason.is_not(None)),
                             (
@@ -147,6 +152,13 @@ def test_the_data_set_meets_every_path_the_checks_guard(findings):
     assert findings.counts["again"] > 0
     assert findings.counts["deviations"] > 0
     assert findings.counts["closed after follow-up"] > 0
+    # Most patients can be phoned and agreed to it; some have nothing recorded yet.
+    patients = findings.counts["with a phone"] + findings.counts["without contact"]
+    assert findings.counts["with a phone"] > 0.8 * patients
+    assert findings.counts["consenting"] > 0.6 * patients
+    assert findings.counts["without contact"] > 0
+    assert findings.counts["with two phones"] > 0
+    assert findings.counts["with an e-mail"] > 0
 
 
 def _snapshot() -> list[tuple]:
@@ -161,6 +173,9 @@ def _snapshot() -> list[tuple]:
         ),
         *db.session.execute(
             select(Assessment.assessed_on, Assessment.nrs_average).order_by(Assessment.id)
+        ),
+        *db.session.execute(
+            select(Patient.phone_1, Patient.email, Patient.contact_consent_on).order_by(Patient.id)
         ),
     ]
 

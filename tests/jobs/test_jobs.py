@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from sqlalchemy import delete, func, select, text
 
 from tests.factories import (
     assess,
+    give_contact,
     make_meeting,
     make_patient,
     make_procedure,
@@ -292,8 +294,14 @@ def test_drafts_are_recalled_once_a_week(app, clock):
 # --- no patient identity in any e-mail ------------------------------------------------------
 
 
-def test_no_e_mail_names_a_patient(app, clock):
+def test_no_e_mail_names_a_patient_or_gives_their_contact_details(app, clock):
     patient = make_patient(last_name="Lefèvre", first_name="Éloïse", mrn="80012345")
+    give_contact(
+        patient,
+        phone_1="06 12 34 56 78",
+        phone_2="+44 20 7946 0958",
+        email="eloise.lefevre@example.fr",
+    )
     procedure = make_procedure(
         referral=make_referral(
             patient=patient, referral_on=date(2026, 5, 20), patient_agreed_on=date(2026, 5, 20)
@@ -322,9 +330,14 @@ def test_no_e_mail_names_a_patient(app, clock):
         "draft-reminder",
     }
     for message in messages:
-        for secret in ("Lefèvre", "LEFÈVRE", "Éloïse", "80012345", "1961"):
+        for secret in ("Lefèvre", "LEFÈVRE", "Éloïse", "80012345", "1961", "eloise.lefevre"):
             assert secret not in message.subject
             assert secret not in message.body
+        # The phone numbers, however they would be written (06 12 34 56 78,
+        # +33 6..., 020 7946 0958): not even their digits in a row.
+        digits = re.sub(r"\D", "", message.subject + message.body)
+        for number in ("612345678", "2079460958"):
+            assert number not in digits, message.dedup_key
 
 
 # --- the outbox and SMTP ------------------------------------------------------------------

@@ -15,9 +15,13 @@ from tracker.web.permissions import Role
 
 @signals.app_created.connect
 def _blueprint(app: Flask) -> None:
+    from tracker.cases.contact import phone_display
     from tracker.cases.views import bp
 
     app.register_blueprint(bp)
+    # {{ patient.phone_1 | phone_display }}: "06 12 34 56 78", "+44 20 7946 0958"
+    # (every page that shows a patient's number: the case page, the worklist).
+    app.add_template_filter(phone_display, "phone_display")
 
 
 @signals.menu_items.connect
@@ -48,10 +52,16 @@ def _timeline(sender: Any) -> Any:
 
 @signals.field_labels.connect
 def _labels(sender: Any) -> list[tuple[str, Any]]:
-    from tracker.cases.forms import PatientFields, ReferralFields
+    from tracker.cases.forms import CONSENT_LABELS, ContactFields, PatientFields, ReferralFields
     from tracker.cases.rules import FIELD_LABELS
 
-    return [("Referral", ReferralFields), ("Referral", FIELD_LABELS), ("Patient", PatientFields)]
+    return [
+        ("Referral", ReferralFields),
+        ("Referral", FIELD_LABELS),
+        ("Patient", PatientFields),
+        ("Patient", ContactFields),
+        ("Patient", CONSENT_LABELS),
+    ]
 
 
 signals.provide(signals.settings, f"{__name__}.settings", "ALL")

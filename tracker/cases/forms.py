@@ -13,11 +13,13 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
+    EmailField,
     HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
     StringField,
+    TelField,
     TextAreaField,
 )
 from wtforms.validators import (
@@ -29,6 +31,14 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from tracker.cases.contact import (
+    MAX_EMAIL,
+    MAX_TYPED_PHONE,
+    ContactChannel,
+    ContactLanguage,
+    read_email,
+    read_phone,
+)
 from tracker.cases.models import (
     Anticoagulation,
     Mechanism,
@@ -44,6 +54,7 @@ from tracker.cases.rules import (
     mrn_problem,
     not_in_future_problem,
 )
+from tracker.core.errors import DomainError
 from tracker.core.time import local_today
 from tracker.web.forms import EnumCheckboxField, EnumSelectField, Form, optional_int
 
@@ -103,8 +114,66 @@ class PatientFields(Form):
     sex = EnumSelectField(_l("Sex"), validators=[DataRequired()], enum=Sex, blank=True)
 
 
-class PatientForm(PatientFields):
-    """Correcting a patient's identity."""
+def phone_number(form: Any, field: Any) -> None:
+    try:
+        read_phone(field.data or "")
+    except DomainError as error:
+        raise ValidationError(error.message) from None
+
+
+def patient_email(form: Any, field: Any) -> None:
+    try:
+        read_email(field.data or "")
+    except DomainError as error:
+        raise ValidationError(error.message) from None
+
+
+def _phone(label: Any) -> TelField:
+    return TelField(
+        label,
+        validators=[Optional(), Length(max=MAX_TYPED_PHONE), phone_number],
+        description=_l("Such as 06 12 34 56 78, or +44 20 7946 0958 for a number abroad."),
+        render_kw={"autocomplete": "off"},
+    )
+
+
+class ContactFields(Form):
+    """How to reach the patient for follow-up."""
+
+    phone_1 = _phone(_l("Phone"))
+    phone_2 = _phone(_l("Second phone"))
+    email = EmailField(
+        _l("Patient's e-mail"),
+        validators=[Optional(), Length(max=MAX_EMAIL), patient_email],
+        render_kw={"autocomplete": "off"},
+    )
+    preferred_language = EnumSelectField(_l("Preferred language"), enum=ContactLanguage, blank=True)
+    preferred_channel = EnumSelectField(
+        _l("Preferred way to be contacted"), enum=ContactChannel, blank=True
+    )
+    contact_consent = BooleanField(
+        _l("The patient agrees to be contacted for follow-up"),
+        description=_l("Recorded with today's date and your name."),
+    )
+
+    def contact(self) -> dict[str, Any]:
+        """The contact details as the services take them."""
+        return self.values(ContactFields)
+
+
+#: The audit trail's words for what the consent box records.
+CONSENT_LABELS = {
+    "contact_consent_on": _l("Agreed to be contacted on"),
+    "contact_consent_by_id": _l("Consent to be contacted recorded by"),
+}
+
+
+class PatientForm(PatientFields, ContactFields):
+    """Correcting a patient's identity and how to reach them."""
+
+
+class ContactForm(ContactFields):
+    """Updating how to reach a patient (the whole team may)."""
 
 
 class ReferralFields(Form):
@@ -158,7 +227,7 @@ class ReferralFields(Form):
         return self.values(ReferralFields)
 
 
-class ReferralCreateForm(PatientFields, ReferralFields):
+class ReferralCreateForm(PatientFields, ContactFields, ReferralFields):
     use_existing_patient = BooleanField(_l("Use the existing patient record"))
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import User
+from tracker.cases.contact import E164_LENGTH, MAX_EMAIL, ContactChannel, ContactLanguage
 from tracker.cases.rules import CaseStatus, check_transition, missing_fields
 from tracker.catalogue.models import Indication
 from tracker.core.audit import Audited
@@ -64,7 +65,21 @@ class Patient(Audited, Model):
     first_last_key: Mapped[str] = mapped_column(NameKey, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # How to reach the patient for follow-up (``tracker.cases.contact``). Never
+    # put in an e-mail: e-mails leave the hospital.
+    #: Phone numbers in E.164 ("+33612345678"); the first is called first.
+    phone_1: Mapped[str | None] = mapped_column(String(E164_LENGTH))
+    phone_2: Mapped[str | None] = mapped_column(String(E164_LENGTH))
+    email: Mapped[str | None] = mapped_column(String(MAX_EMAIL))
+    preferred_language: Mapped[ContactLanguage | None]
+    preferred_channel: Mapped[ContactChannel | None]
+    #: When the patient agreed to be contacted for follow-up, and who recorded
+    #: it; both empty until then (and again if they withdraw it).
+    contact_consent_on: Mapped[date | None]
+    contact_consent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
     referrals: Mapped[list[Referral]] = relationship(back_populates="patient")
+    contact_consent_by: Mapped[User | None] = relationship()
 
     def set_identity(self, *, last_name: str, first_name: str, birth_on: date, sex: Sex) -> None:
         self.last_name = last_name.strip()
@@ -73,6 +88,10 @@ class Patient(Audited, Model):
         self.sex = sex
         self.last_first_key = name_key(self.last_name, self.first_name)
         self.first_last_key = name_key(self.first_name, self.last_name)
+
+    @property
+    def phones(self) -> list[str]:
+        return [phone for phone in (self.phone_1, self.phone_2) if phone]
 
     @property
     def display_name(self) -> str:

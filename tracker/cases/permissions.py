@@ -19,6 +19,8 @@ TEAM = (Role.COORDINATOR, Role.RADIOLOGIST, Role.CLINICIAN)
 REFERRAL_EDITORS = (Role.COORDINATOR, Role.RADIOLOGIST)
 #: Correct a patient's identity (every case of the patient follows).
 IDENTITY_EDITORS = (Role.COORDINATOR, Role.RADIOLOGIST)
+#: Update how a patient is reached: the whole team, the nurse who phones them too.
+CONTACT_EDITORS = TEAM
 
 
 def can_edit_referral(user: Any, referral: Any) -> bool:
@@ -31,3 +33,9 @@ def can_edit_referral(user: Any, referral: Any) -> bool:
 
 def can_correct_identity(user: Any, patient: Any) -> bool:
     return has_role(user, *IDENTITY_EDITORS)
+
+
+def can_edit_contact(user: Any, patient: Any) -> bool:
+    """Phone numbers, e-mail, preferences and consent to be contacted: whoever
+    works on cases, since the one who phones is the first to learn of a change."""
+    return has_role(user, *CONTACT_EDITORS)

@@ -15,7 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.auth.models import User
-from tracker.cases.forms import ReferralFields
+from tracker.cases.contact import channel_problem, read_email, read_phone
+from tracker.cases.forms import ContactFields, ReferralFields
 from tracker.cases.models import (
     CaseEvent,
     CaseEventKind,
@@ -25,7 +26,11 @@ from tracker.cases.models import (
     Sex,
     name_key,
 )
-from tracker.cases.permissions import can_correct_identity, can_edit_referral
+from tracker.cases.permissions import (
+    can_correct_identity,
+    can_edit_contact,
+    can_edit_referral,
+)
 from tracker.cases.rules import (
     EDITABLE,
     CaseStatus,
@@ -37,7 +42,7 @@ from tracker.cases.rules import (
 )
 from tracker.core.audit_trail import ChangeSince, changes_since
 from tracker.core.errors import ConflictError, DomainError, Forbidden
-from tracker.core.fields import assign
+from tracker.core.fields import assign, data_fields
 from tracker.core.time import local_today
 from tracker.extensions import db
 
@@ -156,6 +161,66 @@ def update_patient(patient: Patient, identity: PatientIdentity, *, by: User) -> 
         birth_on=identity.birth_on,
         sex=identity.sex,
     )
+    db.session.flush()
+
+
+# --- how to reach a patient ---------------------------------------------------
+
+#: The form's consent box, which is not a column: it records a date and a person.
+CONSENT_FIELD = "contact_consent"
+#: The patient's columns that ``ContactFields`` fills in.
+CONTACT_COLUMNS = tuple(name for name in data_fields(ContactFields) if name != CONSENT_FIELD)
+
+
+def update_contact(
+    patient: Patient, values: dict[str, Any], *, by: User, keep_recorded: bool = False
+) -> None:
+    """Record how to reach the patient for follow-up (every case of theirs shows it).
+
+    ``values`` are ``ContactFields``' data: phone numbers as typed, stored as
+    E.164; the e-mail address; the preferred language and way to be contacted;
+    and ``contact_consent``: ticked, the consent is recorded with today's date
+    and ``by`` (or kept as first recorded); not ticked, it is withdrawn. With
+    ``keep_recorded`` (from a referral form, whose patient may be known
+    already) what is left empty keeps what is recorded: a referral adds to the
+    patient's contact details and never erases them.
+    """
+    if not can_edit_contact(by, patient):
+        raise Forbidden()
+    values = dict(values)
+    consents = bool(values.pop(CONSENT_FIELD, False))
+    for name in ("phone_1", "phone_2"):
+        if values.get(name):
+            values[name] = read_phone(values[name], name)
+    if values.get("email"):
+        values["email"] = read_email(values["email"], "email")
+    if keep_recorded:
+        # Nothing erased, and a number recorded already is not taken as a new one.
+        values = {
+            name: value
+            for name, value in values.items()
+            if value is not None
+            and not (name in ("phone_1", "phone_2") and value in patient.phones)
+        }
+    given = {name: value or None for name, value in values.items()}
+    # Names the form does not declare reach ``assign``, which refuses them.
+    contact = {name: getattr(patient, name) for name in CONTACT_COLUMNS} | given
+    if contact["phone_2"] and contact["phone_2"] == contact["phone_1"]:
+        raise DomainError(_l("This is the same number as the first phone."), "phone_2")
+    if contact["phone_2"] and not contact["phone_1"]:
+        # The first number is the one called first: a single number is it.
+        contact["phone_1"], contact["phone_2"] = contact["phone_2"], None
+    phones = [phone for phone in (contact["phone_1"], contact["phone_2"]) if phone]
+    problem = channel_problem(contact["preferred_channel"], phones, contact["email"])
+    if problem:
+        raise DomainError(problem, "preferred_channel")
+    assign(patient, contact, ContactFields)
+    if consents and patient.contact_consent_on is None:
+        patient.contact_consent_on = local_today()
+        patient.contact_consent_by_id = by.id
+    elif not consents and not keep_recorded:
+        patient.contact_consent_on = None
+        patient.contact_consent_by_id = None
     db.session.flush()
 
 

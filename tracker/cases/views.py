@@ -15,8 +15,11 @@ from wtforms import SelectChoice
 from tracker.auth.models import User
 from tracker.auth.services import active_users_with
 from tracker.cases import services
+from tracker.cases.contact import phone_display
 from tracker.cases.forms import (
     CaseFilterForm,
+    ContactFields,
+    ContactForm,
     PatientForm,
     ReferralCreateForm,
     ReferralEditForm,
@@ -24,9 +27,11 @@ from tracker.cases.forms import (
 )
 from tracker.cases.models import Patient, Referral
 from tracker.cases.permissions import (
+    CONTACT_EDITORS,
     IDENTITY_EDITORS,
     TEAM,
     can_correct_identity,
+    can_edit_contact,
     can_edit_referral,
 )
 from tracker.cases.queries import (
@@ -111,6 +116,14 @@ def _identity(form: Any) -> services.PatientIdentity:
     )
 
 
+def _show_contact(form: ContactFields, patient: Patient) -> None:
+    """A form opened on what is recorded: numbers as people read them (they
+    are read back as the same numbers), the consent box ticked if given."""
+    form.phone_1.data = phone_display(patient.phone_1)
+    form.phone_2.data = phone_display(patient.phone_2)
+    form.contact_consent.data = patient.contact_consent_on is not None
+
+
 def _flash_status(referral: Referral) -> None:
     if referral.status is CaseStatus.DRAFT:
         flash(
@@ -171,6 +184,8 @@ def create() -> Any:
             patient = services.patient_for_referral(
                 _identity(form), use_existing=form.use_existing_patient.data
             )
+            # What is typed adds to a known patient's contact, never erases it.
+            services.update_contact(patient, form.contact(), by=current_user, keep_recorded=True)
             referral = services.refer_case(patient, form.details(), by=current_user)
         if saved.ok:
             _flash_status(referral)
@@ -213,6 +228,7 @@ def show(referral_id: int) -> str:
         can_withdraw=can_edit_referral(current_user, referral)
         and can_transition(referral.status, CaseStatus.WITHDRAWN),
         can_correct_identity=can_correct_identity(current_user, referral.patient),
+        can_edit_contact=can_edit_contact(current_user, referral.patient),
     )
 
 
@@ -290,18 +306,50 @@ def patient_edit(patient_id: int) -> Any:
     if not can_correct_identity(current_user, patient):
         abort(403)
     form = PatientForm(obj=patient)
+    if not form.is_submitted():
+        _show_contact(form, patient)
     back = record_id(request.args.get("case"))
     if form.validate_on_submit():
         with saving(form) as saved:
             services.update_patient(patient, _identity(form), by=current_user)
+            services.update_contact(patient, form.contact(), by=current_user)
         if saved.ok:
-            flash(_("Identity of %(name)s saved.", name=patient.display_name), "success")
-            if back:
-                return redirect(url_for("cases.show", referral_id=back))
-            return redirect(url_for("cases.index", q=patient.mrn))
+            flash(
+                _("Identity and contact details of %(name)s saved.", name=patient.display_name),
+                "success",
+            )
+            return _back_to(back, patient)
     return render_template(
         "cases/patient_form.html", form=form, patient=patient, back=back
     ), form_status(form)
+
+
+@bp.route("/patients/<int:patient_id>/contact", methods=["GET", "POST"])
+@require_role(*CONTACT_EDITORS)
+def patient_contact(patient_id: int) -> Any:
+    """How to reach the patient: the nurse who phones may correct it too."""
+    patient = db.get_or_404(Patient, patient_id)
+    if not can_edit_contact(current_user, patient):
+        abort(403)
+    form = ContactForm(obj=patient)
+    if not form.is_submitted():
+        _show_contact(form, patient)
+    back = record_id(request.args.get("case"))
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.update_contact(patient, form.contact(), by=current_user)
+        if saved.ok:
+            flash(_("Contact details of %(name)s saved.", name=patient.display_name), "success")
+            return _back_to(back, patient)
+    return render_template(
+        "cases/contact_form.html", form=form, patient=patient, back=back
+    ), form_status(form)
+
+
+def _back_to(referral_id: int | None, patient: Patient) -> Any:
+    if referral_id:
+        return redirect(url_for("cases.show", referral_id=referral_id))
+    return redirect(url_for("cases.index", q=patient.mrn))
 
 
 # --- home panels ---------------------------------------------------------------

@@ -7,14 +7,16 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracker.auth import services as auth_services
 from tracker.auth.models import User, UserRole
+from tracker.cases.contact import ContactChannel, ContactLanguage, read_email
 from tracker.cases.models import Patient, Sex, name_key
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
 from tracker.demo.bulk import Ids
+from tracker.demo.phones import draw_fictional_phone
 from tracker.demo.team import DEMO_ACCOUNTS
 from tracker.extensions import db
 from tracker.web.permissions import Role
@@ -142,25 +144,61 @@ def make_team(cases: int, password: str, ids: Ids) -> Team:
     )
 
 
-def draw_patient(gen: Generator) -> int:
+def draw_patient(gen: Generator) -> dict[str, Any]:
+    """A patient's row (their contact details are drawn once their first
+    referral's date is known: ``draw_contact``)."""
     rng = gen.rng
     sex = Sex.FEMALE if rng.random() < 0.58 else Sex.MALE
     last, first = rng.choice(LAST_NAMES), rng.choice(FIRST_NAMES[sex])
     patient_id = gen.ids.next(Patient)
     gen.mrn += rng.randint(1, 40)
-    gen.rows.add(
-        Patient.__table__,
-        {
-            "id": patient_id,
-            "mrn": str(gen.mrn),
-            "last_name": last,
-            "first_name": first,
-            "birth_on": date(rng.randint(1930, 2000), rng.randint(1, 12), rng.randint(1, 28)),
-            "sex": sex,
-            "last_first_key": name_key(last, first),
-            "first_last_key": name_key(first, last),
-            "created_at": utcnow(),
-        },
-    )
+    row = {
+        "id": patient_id,
+        "mrn": str(gen.mrn),
+        "last_name": last,
+        "first_name": first,
+        "birth_on": date(rng.randint(1930, 2000), rng.randint(1, 12), rng.randint(1, 28)),
+        "sex": sex,
+        "last_first_key": name_key(last, first),
+        "first_last_key": name_key(first, last),
+        "created_at": utcnow(),
+    }
+    gen.rows.add(Patient.__table__, row)
     gen.patients += 1
-    return patient_id
+    return row
+
+
+def draw_contact(gen: Generator, patient: dict[str, Any], first_seen_on: date) -> None:
+    """Contact details for most patients and their consent to be contacted,
+    given on their first referral and recorded by one of the team.
+
+    Drawn from a stream of their own (``gen.contact_rng``, from the same seed),
+    so that the rest of the data of a seed is what it was before patients had
+    contact details."""
+    rng = gen.contact_rng
+    if rng.random() < 0.05:
+        return  # nothing recorded yet
+    phones = [draw_fictional_phone(rng)]
+    if rng.random() < 0.25:
+        second = draw_fictional_phone(rng)
+        if second != phones[0]:
+            phones.append(second)
+    email = None
+    if rng.random() < 0.3:
+        name = f"{name_key(patient['first_name'])}.{name_key(patient['last_name'])}"
+        email = read_email(f"{name.replace(' ', '-')}.{patient['id']}@example.org")
+    channel = ContactChannel.EMAIL if email and rng.random() < 0.4 else ContactChannel.PHONE
+    if rng.random() < 0.1:
+        channel = None
+    patient.update(
+        phone_1=phones[0],
+        phone_2=phones[1] if len(phones) > 1 else None,
+        email=email,
+        preferred_language=ContactLanguage.EN if rng.random() < 0.05 else ContactLanguage.FR,
+        preferred_channel=channel,
+    )
+    if rng.random() < 0.85:
+        patient.update(
+            contact_consent_on=first_seen_on,
+            contact_consent_by_id=rng.choice(gen.team.referrers),
+        )

@@ -41,7 +41,7 @@ from tracker.demo.calendar import MeetingSlot, place_on_agenda, plan_meetings
 from tracker.demo.decisions import discuss, record_procedure
 from tracker.demo.followups import Again, follow_up
 from tracker.demo.mix import CASE_MIX
-from tracker.demo.people import Team, draw_patient, make_team
+from tracker.demo.people import Team, draw_contact, draw_patient, make_team
 from tracker.demo.referrals import draw_referral, withdraw
 from tracker.extensions import db
 from tracker.followups.rules import Session
@@ -75,6 +75,8 @@ class Generator:
         self, seed: int, cases: int, team: Team, meetings: list[MeetingSlot], ids: Ids
     ) -> None:
         self.rng = random.Random(seed)
+        #: The patients' contact details, drawn apart (see ``draw_contact``).
+        self.contact_rng = random.Random(f"contact:{seed}")
         self.team = team
         self.meetings = meetings
         self.meeting_days = [slot.day for slot in meetings]
@@ -115,9 +117,11 @@ class Generator:
         indication, _share, techniques = weighted(
             rng, tuple((entry, entry[1]) for entry in self.mix)
         )
-        patient_id = draw_patient(self)
+        patient = draw_patient(self)
+        patient_id = patient["id"]
         span = (self.today - self.first_day).days
         referral_on = self.first_day + timedelta(days=rng.randrange(max(span, 1)))
+        draw_contact(self, patient, referral_on)
         baseline = rng.choice((5, 6, 6, 7, 7, 7, 8, 8, 9))
         previous: int | None = None
         sessions: list[Session] = []
@@ -181,8 +185,10 @@ class Generator:
         indication, _share, techniques = self.mix[0]
         technique_code = techniques[0][0]
         while upcoming.items < 30 and upcoming.has_room and self.made < cases:
-            patient_id = draw_patient(self)
+            patient = draw_patient(self)
             referral_on = self.today - timedelta(days=self.rng.randint(3, 20))
+            draw_contact(self, patient, referral_on)
+            patient_id = patient["id"]
             self.made += 1
             referral = draw_referral(
                 self, patient_id, indication, technique_code, referral_on, 7, None

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from tracker.auth import services as auth_services
 from tracker.auth.models import User
 from tracker.cases import services as case_services
+from tracker.cases.contact import ContactChannel, ContactLanguage
 from tracker.cases.models import (
     Anticoagulation,
     Mechanism,
@@ -26,6 +27,7 @@ from tracker.core.specialties import Specialty
 from tracker.core.time import frozen_clock, local_today, site_timezone
 from tracker.decisions import services as decision_services
 from tracker.decisions.models import Outcome, Procedure
+from tracker.demo.phones import FICTIONAL_BLOCKS, fictional_phone
 from tracker.extensions import db
 from tracker.followups import services as followup_services
 from tracker.followups.models import AssessmentMode
@@ -216,6 +218,8 @@ def _seed_cases(users: dict[str, User]) -> list[Referral]:
             case_services.PatientIdentity(mrn, last, first, birth, sex)
         )
         referral_on = today - timedelta(days=facts["days_ago"])
+        with frozen_clock(_at(referral_on, 9)):
+            _record_contact(patient, referrer)
         now, average, worst = facts["nrs"]
         details = {
             **common,
@@ -246,6 +250,23 @@ def _seed_cases(users: dict[str, User]) -> list[Referral]:
                 details[key] = facts[key]
         referrals.append(case_services.refer_case(patient, details, by=referrer))
     return referrals
+
+
+def _record_contact(patient: Any, by: User) -> None:
+    """A number that rings no one (``tracker.demo.phones``), the patient's own
+    and the same from one demo to the next, and their consent."""
+    case_services.update_contact(
+        patient,
+        {
+            "phone_1": fictional_phone(FICTIONAL_BLOCKS[0], patient.mrn[-4:]),
+            "phone_2": None,
+            "email": None,
+            "preferred_language": ContactLanguage.FR,
+            "preferred_channel": ContactChannel.PHONE,
+            "contact_consent": True,
+        },
+        by=by,
+    )
 
 
 def _seed_meetings(users: dict[str, User], referrals: list[Referral]) -> None:
@@ -364,6 +385,7 @@ def _seed_story(story: _Story, users: dict[str, User], today: date) -> Procedure
     meeting_day = referred_on + timedelta(days=8)
     with frozen_clock(_at(referred_on, 9)):
         patient = case_services.patient_for_referral(case_services.PatientIdentity(*story.identity))
+        _record_contact(patient, radiologist)
         referral = case_services.refer_case(
             patient,
             {

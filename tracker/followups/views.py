@@ -486,8 +486,3 @@ def eligible_panel(user: User) -> dict[str, Any]:
 def _may_present_again(user: Any, eligible: list[Any]) -> set[int]:
     """Ids of the listed cases that ``user`` may present again."""
     return {row.referral_id for row in eligible if can_present_again(user, row.referral)}
-
-
-@bp.app_template_filter("phone")
-def _phone_placeholder(number: str) -> str:  # TEMPORARY until patient contact lands
-    return number
