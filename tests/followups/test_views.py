@@ -429,3 +429,11 @@ def test_a_time_point_whose_window_closed_shows_as_missed_out_of_window(client, 
     worklist = text(soup(client.get("/followups")))
     assert "Regrowth check" not in worklist
     assert "Week 1" not in worklist
+
+
+def test_the_case_page_rounds_a_half_percent_up_as_everywhere(client, clinician):
+    procedure = make_procedure(referral_values={"nrs_average": 8})
+    assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=3)  # 62.5% less
+    block = text(soup(client.get(f"/cases/{procedure.referral_id}")).find(id="followup"))
+    assert "63% less" in block
+    assert "62% less" not in block
