@@ -90,6 +90,7 @@ class QuestionnaireForm(Form):
     nrs_worst = _nrs(_l("Your worst pain over the last week"))
     relief_pct = IntegerField(
         _l("How much relief has the treatment given you? (%)"),
+        description=_l("From 0 (no relief) to 100 (no pain left)."),
         validators=[
             Optional(),
             NumberRange(min=0, max=100, message=_l("Enter a number from 0 to 100.")),
@@ -101,9 +102,27 @@ class QuestionnaireForm(Form):
         coerce=int,
         validators=[Optional()],
     )
-    side_effects = EnumCheckboxField(_l("Since the treatment, have you had"), enum=SideEffect)
+    side_effects = EnumCheckboxField(
+        _l("Since the treatment, have you had"),
+        enum=SideEffect,
+        # In the patient's words, not the team's.
+        choices=[
+            SelectChoice(SideEffect.NUMBNESS.name, _l("A numb area")),
+            SelectChoice(SideEffect.BRUISING.name, _l("A bruise")),
+            SelectChoice(SideEffect.LOCAL_PAIN.name, _l("Pain where the treatment was done")),
+            SelectChoice(SideEffect.OTHER.name, _l("Something else")),
+        ],
+    )
     analgesic_use = EnumRadioField(
-        _l("Your pain medication since the treatment"), enum=AnalgesicUse, validators=[Optional()]
+        _l("Since the treatment, you take your pain medication"),
+        enum=AnalgesicUse,
+        validators=[Optional()],
+        choices=[
+            SelectChoice(AnalgesicUse.MORE.name, _l("More than before")),
+            SelectChoice(AnalgesicUse.SAME.name, _l("As much as before")),
+            SelectChoice(AnalgesicUse.LESS.name, _l("Less than before")),
+            SelectChoice(AnalgesicUse.STOPPED.name, _l("Not any more")),
+        ],
     )
     pain_is_back = BooleanField(_l("My pain has come back"))
     note = TextAreaField(
