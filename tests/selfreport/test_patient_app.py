@@ -78,6 +78,10 @@ def test_a_patient_answers_through_it_end_to_end(patient_app, clock, treated):
     )
     assert (assessment.nrs_average, assessment.mode) == (4, AssessmentMode.SELF_REPORTED)
     assert client.post(path + "/answers", data={"proof": proof}).status_code == 410
+    # The thanks page's address opened again later: the link's first page.
+    again = client.get(path + "/answers?lang=fr", follow_redirects=True)
+    assert again.status_code == 410
+    assert "déjà été envoyées" in text(soup(again))
     assert client.get("/static/css/app.css").status_code == 200
 
 
@@ -110,7 +114,7 @@ def test_staff_pages_are_not_there(patient_app, url):
 
 def test_its_error_pages_speak_the_patients_language(patient_app):
     client = patient_app.test_client()
-    wrong_method = client.get("/p/some-token/answers", headers={"Accept-Language": "en"})
+    wrong_method = client.put("/p/some-token", headers={"Accept-Language": "en"})
     assert wrong_method.status_code == 405
     assert "This page cannot be shown" in text(soup(wrong_method))
     assert wrong_method.headers["Content-Security-Policy"] == PATIENT_POLICY

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
@@ -140,9 +149,13 @@ def landing(token: str) -> Any:
     return render_template("selfreport/landing.html", form=form, token=token), status
 
 
-@bp.route("/<token>/answers", methods=["POST"])
+@bp.route("/<token>/answers", methods=["GET", "POST"])
 @by_link
 def answers(token: str) -> Any:
+    if request.method == "GET":
+        # The thanks page's address, opened again later (a bookmark, a
+        # history): the link's first page says where things stand.
+        return redirect(url_for("patient.landing", token=token, lang=request.args.get("lang")))
     invitation, refused = _guarded(token)
     if invitation is None:
         return refused
