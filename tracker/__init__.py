@@ -28,7 +28,7 @@ def select_locale() -> str | None:
 
     if not has_request_context():
         return None
-    if request.blueprint == "patient":
+    if request.blueprint == "patient" or current_app.config.get("PATIENT_ONLY"):
         # The patient pages: the patient's own language, never a staff account's.
         from tracker.selfreport.patient import patient_locale
 
@@ -67,6 +67,14 @@ def create_app(test_config: dict[str, Any] | None = None, *, patient_only: bool 
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
 
+    if app.config.get("PROXY_HOPS"):
+        # Behind the hospital's reverse proxy: the client's own address (rate
+        # limits, login lockout) and scheme, as the proxy says them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
     load_features()
     from tracker.web.handlers import RecordId
 
@@ -89,13 +97,19 @@ def create_app(test_config: dict[str, Any] | None = None, *, patient_only: bool 
 
 def _patient_app(app: Flask) -> Flask:
     """Only the patient pages (and their stylesheets): no login, no staff page."""
+    from tracker.core.afterwards import run_writes_after_response
     from tracker.selfreport.patient import bp as patient_bp
-    from tracker.selfreport.patient import patient_error
+    from tracker.selfreport.patient import patient_error, patient_headers
     from tracker.web.headers import add_security_headers
+    from tracker.web.permissions import without_staff_login
 
     app.config["PATIENT_ONLY"] = True
     app.register_blueprint(patient_bp)
+    app.before_request(without_staff_login)
+    app.after_request(run_writes_after_response)
     app.after_request(add_security_headers)
+    # After the line above, so it runs before it: its headers are kept.
+    app.after_request(patient_headers)
     app.register_error_handler(HTTPException, patient_error)
     app.add_template_filter(lambda value: format_date_short(value), "date")
 

@@ -67,6 +67,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SMS_URL": (None, str),
     "SMS_TOKEN": (None, str),
     "SMS_TIMEOUT": (10, int),
+    # Reverse proxies in front of the application whose X-Forwarded-For and
+    # X-Forwarded-Proto are trusted (0: none; 1: one proxy, the usual case).
+    "PROXY_HOPS": (0, int),
     # Hospital patient identifiers (MRN): a regular expression the whole value matches.
     "MRN_PATTERN": (r"[A-Za-z0-9]{4,20}", str),
 }
@@ -164,6 +167,7 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
         "BASE_URL": settings["BASE_URL"].rstrip("/"),
         "TEAM_NAME": settings["TEAM_NAME"],
         "PATIENT_BASE_URL": (settings["PATIENT_BASE_URL"] or "").rstrip("/") or None,
+        "PROXY_HOPS": settings["PROXY_HOPS"],
         "SMS_URL": settings["SMS_URL"],
         "SMS_TOKEN": settings["SMS_TOKEN"],
         "SMS_TIMEOUT": settings["SMS_TIMEOUT"],

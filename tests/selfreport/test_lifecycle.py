@@ -4,83 +4,26 @@ revoked, locked after wrong birth dates, opted out of."""
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
-from tests.factories import give_contact, make_procedure, make_referral, make_user
 from tests.html import soup, text
-from tracker.core.mail import OutboxMessage
-from tracker.core.scheduler import RunOutcome, run_job
+from tests.selfreport.invited import (
+    BORN,
+    PERFORMED,
+    at,
+    born,
+    invitation_of,
+    link_in,
+    mails,
+    path_of,
+    run,
+)
 from tracker.extensions import db
 from tracker.followups.models import Assessment, AssessmentMode, FollowUp, FollowUpStatus
 from tracker.followups.rules import Kind
-from tracker.selfreport.models import Invitation
 from tracker.selfreport.rules import InvitationStatus
-from tracker.web.permissions import Role
-
-PARIS = ZoneInfo("Europe/Paris")
-PERFORMED = date(2026, 12, 1)
-BORN = date(1961, 4, 12)
-
-
-def at(day: date, hour: int = 10) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=PARIS)
-
-
-@pytest.fixture
-def treated(app, clock):
-    """A procedure recorded today for a patient who agreed to be e-mailed, in French."""
-    nurse = make_user(roles={Role.CLINICIAN}, full_name="Claire Martin")
-    referral = make_referral(
-        referral_on=PERFORMED - timedelta(days=21),
-        patient_agreed_on=PERFORMED - timedelta(days=21),
-        nrs_average=8,
-    )
-    patient = referral.patient
-    patient.birth_on = BORN
-    give_contact(
-        patient,
-        email="patient@example.org",
-        preferred_channel="EMAIL",
-        preferred_language="FR",
-    )
-    procedure = make_procedure(referral=referral, performed_on=PERFORMED, followup_owner=nurse)
-    return procedure, nurse
-
-
-def run(clock, moment: datetime) -> dict[str, int]:
-    clock.set(moment)
-    record = run_job("invitations", moment)
-    assert record.outcome is RunOutcome.OK, record.error
-    return record.counts
-
-
-def invitation_of(procedure) -> Invitation:
-    return db.session.scalar(
-        select(Invitation).where(Invitation.referral_id == procedure.referral_id)
-    )
-
-
-def mails(prefix: str = "invitation:") -> list[OutboxMessage]:
-    return list(
-        db.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.dedup_key.startswith(prefix))
-            .order_by(OutboxMessage.id)
-        )
-    )
-
-
-def link_in(message: OutboxMessage) -> str:
-    return re.search(r"https?://\S+/p/[A-Za-z0-9_-]+(?=\s)", message.body).group(0)
-
-
-def path_of(link: str) -> str:
-    return "/p/" + link.rsplit("/p/", 1)[1]
 
 
 def test_week_1_invitation_is_answered_on_a_phone_and_closes_the_loop(client, clock, treated):
@@ -106,7 +49,7 @@ def test_week_1_invitation_is_answered_on_a_phone_and_closes_the_loop(client, cl
     db.session.expire_all()
     assert invitation_of(procedure).status is InvitationStatus.OPENED
 
-    form = soup(client.post(path, data={"born_on": BORN.isoformat()}))
+    form = soup(client.post(path, data=born(BORN)))
     proof = form.find("input", attrs={"name": "proof"})["value"]
     answers = {
         "proof": proof,
@@ -177,12 +120,12 @@ def test_five_wrong_birth_dates_lock_the_link_and_tell_the_owner(client, clock, 
     run(clock, at(PERFORMED + timedelta(days=5)))
     path = path_of(link_in(mails()[0]))
     for _ in range(4):
-        response = client.post(path, data={"born_on": "1970-01-01"})
+        response = client.post(path, data=born(date(1970, 1, 1)))
         assert response.status_code == 422
         assert "ne correspond pas" in text(soup(response))
-    assert client.post(path, data={"born_on": "1970-01-01"}).status_code == 410
+    assert client.post(path, data=born(date(1970, 1, 1))).status_code == 410
     # Even the right date no longer opens it.
-    assert client.post(path, data={"born_on": BORN.isoformat()}).status_code == 410
+    assert client.post(path, data=born(BORN)).status_code == 410
     [alert] = mails("selfreport_locked:")
     assert alert.recipient_id == nurse.id
 

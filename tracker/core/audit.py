@@ -394,13 +394,16 @@ def record_access(
     referral_id: int | None = None,
     patient_id: int | None = None,
     details: dict[str, Any] | None = None,
+    at_once: bool = False,
 ) -> None:
     """Record a login, a view, a download or an export.
 
     In a request that changes data the entry joins the request's transaction.
     A page that only reads (GET) is recorded after its response is ready, in a
     short write transaction of its own, and only if the page was shown: a
-    read-only request never holds the write lock while it renders.
+    read-only request never holds the write lock while it renders. ``at_once``
+    joins the request's transaction whatever its method, for a GET that writes
+    anyway and whose refusals are recorded too (the patient pages).
     """
     row = {
         "action": action,
@@ -410,7 +413,7 @@ def record_access(
         "patient_id": patient_id,
         "changes": details or {},
     }
-    if has_request_context() and request.method in SAFE_METHODS:
+    if has_request_context() and request.method in SAFE_METHODS and not at_once:
 
         def write(response: Response) -> None:
             if response.status_code < 400:

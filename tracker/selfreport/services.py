@@ -28,6 +28,7 @@ from tracker.auth.models import User
 from tracker.auth.notify import notify
 from tracker.cases.contact import ContactChannel, is_mobile
 from tracker.cases.models import Patient, Referral
+from tracker.core.audit import AuditAction, record_access
 from tracker.core.errors import DomainError, Forbidden
 from tracker.core.mail import queue_mail
 from tracker.core.time import site_timezone, to_local, utcnow
@@ -274,11 +275,12 @@ PER_LINK = 15
 ATTEMPT_WINDOW = timedelta(minutes=10)
 
 
-def too_many(keys: list[str], now: datetime) -> bool:
-    """Count this request under each key; True when one is over its limit."""
+def too_many(keys: list[str], now: datetime) -> dict[str, int]:
+    """Count this request under each key; the keys over their limit, each with
+    how many requests past it (1: this one is the first refused)."""
     since = now - ATTEMPT_WINDOW
     db.session.execute(delete(LinkAttempt).where(LinkAttempt.attempted_at < since - ATTEMPT_WINDOW))
-    over = False
+    over: dict[str, int] = {}
     for key in keys:
         limit = PER_LINK if key.startswith("link:") else PER_ADDRESS
         db.session.add(LinkAttempt(key=key[:80], attempted_at=now))
@@ -288,7 +290,8 @@ def too_many(keys: list[str], now: datetime) -> bool:
             .select_from(LinkAttempt)
             .where(LinkAttempt.key == key[:80], LinkAttempt.attempted_at >= since)
         ).scalar_one()
-        over = over or count > limit
+        if count > limit:
+            over[key] = count - limit
     return over
 
 
@@ -305,18 +308,43 @@ def check_birth_date(invitation: Invitation, born_on: date | None, now: datetime
     """Whether ``born_on`` is the patient's; a wrong one is counted, and at the
     limit the link is locked and the follow-up owner told."""
     if born_on is not None and born_on == invitation.patient.birth_on:
+        record_attempt(invitation, AuditAction.LOGIN, {"birth_date": "confirmed"})
         return True
+    # Counted in one statement, so that simultaneous tries are all counted; the
+    # session hook does not see it, so the try is written to the trail here.
     db.session.execute(
         update(Invitation)
         .where(Invitation.id == invitation.id)
         .values(wrong_birth_dates=Invitation.wrong_birth_dates + 1)
     )
     db.session.refresh(invitation, ["wrong_birth_dates"])
+    record_attempt(
+        invitation,
+        AuditAction.LOGIN_FAILED,
+        {"birth_date": "wrong", "wrong_birth_dates": invitation.wrong_birth_dates},
+    )
     if invitation.wrong_birth_dates >= BIRTH_DATE_TRIES.value and invitation.locked_at is None:
         invitation.locked_at = now
         db.session.flush()
         _tell_owner(invitation, "selfreport_locked", _l("RCP Tracker: a patient's link was locked"))
     return False
+
+
+def record_attempt(
+    invitation: Invitation | None, action: AuditAction, details: dict[str, Any]
+) -> None:
+    """An attempt on a link, in the audit trail: on its invitation (and so in
+    the case's history) when the link is a real one. Recorded at once, even on
+    a refusal: these requests write anyway (the attempts counted)."""
+    record_access(
+        action,
+        "Invitation",
+        invitation.id if invitation is not None else "",
+        referral_id=invitation.referral_id if invitation is not None else None,
+        patient_id=invitation.patient_id if invitation is not None else None,
+        details=details,
+        at_once=True,
+    )
 
 
 def answer(invitation: Invitation, values: dict[str, Any], now: datetime) -> Assessment:

@@ -2,7 +2,8 @@
 
 Pages get a strict Content-Security-Policy: scripts, styles, images and fonts
 only from this site, no inline script or style (templates must not use them;
-a test reads every template), no plugins, no framing, forms posting only here.
+a test reads every template), no plugins, no framing, forms posting only here;
+the patient pages a stricter one still, with no script at all.
 Other responses get the policy their kind needs: the follow-up chart (SVG)
 keeps its inline styles but runs nothing, a PDF may open in the browser's
 viewer, downloads run nothing at all.
@@ -23,6 +24,19 @@ PAGE_POLICY = "; ".join(
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+#: The patient pages (``tracker.selfreport.patient``), reached from outside the
+#: hospital: no script at all, stylesheets and images from this site only (the
+#: form controls' icons are data: images), forms posting only here.
+PATIENT_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "form-action 'self'",
+        "base-uri 'none'",
         "frame-ancestors 'none'",
     ]
 )

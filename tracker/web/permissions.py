@@ -47,10 +47,12 @@ with_labels(
 @dataclass(frozen=True)
 class AccessRule:
     """``public``: anyone; otherwise a logged-in, active user holding one of ``roles``
-    (any role when ``roles`` is empty)."""
+    (any role when ``roles`` is empty). ``sessionless``: a public page that never
+    reads the staff login, so that a staff member's cookie changes nothing there."""
 
     public: bool = False
     roles: frozenset[Role] = frozenset()
+    sessionless: bool = False
 
     def allows(self, user: Any) -> bool:
         if self.public:
@@ -76,6 +78,12 @@ def _declare(rule: AccessRule) -> Callable[[F], F]:
 def public(view: F) -> F:
     """Anyone, logged in or not (login page, language switch)."""
     return _declare(AccessRule(public=True))(view)
+
+
+def by_link(view: F) -> F:
+    """Anyone holding the link: the secret in its address is the key (the patient
+    pages). No staff login is read, kept alive or named in the audit trail there."""
+    return _declare(AccessRule(public=True, sessionless=True))(view)
 
 
 def login_required(view: F) -> F:
@@ -111,11 +119,20 @@ def is_user(user: Any, *user_ids: int | None) -> bool:
     return user.id in user_ids
 
 
+def without_staff_login() -> None:
+    """Anonymous for the whole request, before anything asks Flask-Login: the
+    staff session is neither loaded, nor kept alive, nor named in the audit."""
+    login_manager._update_request_context_with_user(None)
+
+
 def enforce_access() -> Any:
     """``before_request`` hook: apply the view's declared rule."""
     if request.endpoint is None:  # no route matched: let the 404/405 handler answer
         return None
     rule = rule_for(request.endpoint)
+    if rule is not None and rule.sessionless:
+        without_staff_login()
+        return None
     user = current_user
     if user.is_authenticated:
         set_request_actor(user.id, user.email)

@@ -1,0 +1,3 @@
+from tests.selfreport.invited import treated
+
+__all__ = ["treated"]
