@@ -80,3 +80,48 @@ def test_referrers_already_told_are_read_from_the_outbox(scratch_database_url, i
         assert kept == {told.id: told_at, other_mail.id: None, untold.id: None}
         db.session.remove()
         db.engine.dispose()
+
+
+def test_followups_planned_before_windows_get_them_and_an_owner(
+    scratch_database_url, instance_path
+):
+    """The upgrade that brings windows gives the time points planned so far the
+    convention's windows and an owner (the referrer where none), and leaves the
+    recorded assessments as they were."""
+    from datetime import timedelta
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import update
+
+    from tests.conftest import TEST_CONFIG
+    from tests.factories import assess, make_procedure
+    from tracker import create_app
+    from tracker.followups.models import Assessment, FollowUp, FollowUpKind
+
+    scratch = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": scratch_database_url})
+    with scratch.app_context():
+        upgrade()
+        procedure = make_procedure(distance_mm=None)
+        assess(procedure, assessed_on=procedure.performed_on + timedelta(days=8), nrs_average=2)
+        assessments = db.session.execute(select(Assessment.__table__)).all()
+        referral_id, referrer_id = procedure.referral_id, procedure.referral.referrer_id
+        db.session.commit()
+        downgrade(revision="2a072349d997")
+        db.session.execute(update(FollowUp.__table__).values(responsible_id=None))
+        db.session.commit()
+        upgrade()
+        rows = db.session.execute(
+            select(
+                FollowUp.offset_days,
+                FollowUp.due_on,
+                FollowUp.window_start_on,
+                FollowUp.window_end_on,
+                FollowUp.responsible_id,
+            ).where(FollowUp.referral_id == referral_id, FollowUp.kind == FollowUpKind.SCHEDULED)
+        ).all()
+        spans = {days: ((start - due).days, (end - due).days) for days, due, start, end, _ in rows}
+        assert spans == {7: (-2, 4), 30: (-7, 14), 91: (-14, 30), 183: (-30, 30), 365: (-30, 60)}
+        assert {row.responsible_id for row in rows} == {referrer_id}
+        assert db.session.execute(select(Assessment.__table__)).all() == assessments
+        db.session.remove()
+        db.engine.dispose()

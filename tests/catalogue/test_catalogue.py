@@ -153,11 +153,14 @@ def submitted(page):
 
 
 def stored_schedule(technique_id):
-    """The schedule as the database holds it, byte for byte."""
+    """The schedule and its windows as the database holds them, byte for byte."""
     return db.session.execute(
-        sql("SELECT CAST(followup_days AS TEXT) FROM techniques WHERE id = :id"),
+        sql(
+            "SELECT CAST(followup_days AS TEXT), CAST(followup_windows AS TEXT) "
+            "FROM techniques WHERE id = :id"
+        ),
         {"id": technique_id},
-    ).scalar_one()
+    ).one()
 
 
 def save_unchanged(client, technique_id):
@@ -186,13 +189,20 @@ def test_every_seeded_technique_saved_unchanged_keeps_its_schedule(client, auth)
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
-    days=st.lists(st.integers(min_value=1, max_value=3 * 366), min_size=1, max_size=24, unique=True)
+    days=st.lists(
+        st.integers(min_value=1, max_value=3 * 366), min_size=1, max_size=24, unique=True
+    ),
+    own_windows=st.booleans(),
+    sides=st.tuples(st.integers(-366, 0), st.integers(0, 366)),
 )
-def test_any_schedule_saved_unchanged_stays_identical(client, auth, days):
+def test_any_schedule_saved_unchanged_stays_identical(client, auth, days, own_windows, sides):
     auth.login_as(make_user(roles={Role.ADMIN}))
     cryo = db.session.scalar(select(Technique).where(Technique.code == "cryoneurolysis"))
+    windows = [list(sides) for _ in days] if own_windows else None
     db.session.execute(
-        update(Technique).where(Technique.id == cryo.id).values(followup_days=sorted(days))
+        update(Technique)
+        .where(Technique.id == cryo.id)
+        .values(followup_days=sorted(days), followup_windows=windows)
     )
     db.session.commit()
     before = stored_schedule(cryo.id)
@@ -211,6 +221,9 @@ def test_any_schedule_saved_unchanged_stays_identical(client, auth, days):
         ("followup_days", "3m", "is not a whole number of days"),
         ("followup_days", "30, 1200", "Day 1200: time points go up to three years"),
         ("followup_days", "", "required"),
+        ("followup_windows", "+2/+4", "a window contains its own due date"),
+        ("followup_windows", "-2/+4", "Give one window per time point"),
+        ("followup_windows", "week", "is not a window"),
         ("partial_pct", "60", "cannot need more than a full response"),
         ("recurrence_pct", "40", "cannot start above the partial response (30%)"),
         ("blocking_cirse_grade", "7", "between 1 and 6"),
@@ -288,3 +301,28 @@ def test_an_empty_name_keeps_the_input(client, auth):
 def test_unknown_catalogue_is_404(client, auth):
     auth.login_as(make_user(roles={Role.ADMIN}))
     assert client.get("/admin/catalogue/drugs").status_code == 404
+
+
+def test_a_technique_s_own_windows_plan_its_follow_ups(client, auth):
+    from tests.factories import make_procedure
+    from tracker.followups.models import FollowUp, FollowUpKind
+
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    data = technique_data(followup_days="14, 91", followup_windows="-3/+3, 10/20")
+    assert client.post("/admin/catalogue/techniques/new", data=data).status_code == 302
+    added = db.session.scalar(
+        select(Technique).where(Technique.code == "peripheral_nerve_stimulation")
+    )
+    assert added.followup_windows == [[-3, 3], [-10, 20]]
+    page = soup(client.get(f"/admin/catalogue/techniques/{added.id}/edit"))
+    assert page.find(attrs={"name": "followup_windows"})["value"] == "-3/+3, -10/+20"
+    procedure = make_procedure(technique_code=added.code, distance_mm=None)
+    spans = [
+        ((f.window_start_on - f.due_on).days, (f.window_end_on - f.due_on).days)
+        for f in db.session.scalars(
+            select(FollowUp)
+            .where(FollowUp.procedure_id == procedure.id, FollowUp.kind == FollowUpKind.SCHEDULED)
+            .order_by(FollowUp.due_on)
+        )
+    ]
+    assert spans == [(-3, 3), (-10, 20)]

@@ -16,21 +16,28 @@ from tracker.extensions import db
 from tracker.followups import queries
 from tracker.followups.models import CaseVerdict
 from tracker.followups.rules import (
+    FollowUpStatus,
     Kind,
     Reading,
     RuleSettings,
     Session,
+    counts_as_missed,
+    counts_as_missed_sql,
     interval_passed,
     interval_passed_sql,
     is_eligible,
     is_eligible_sql,
     kind_on,
+    out_of_window,
+    out_of_window_sql,
     reading_category,
     reading_category_sql,
     relief_duration,
     relief_duration_sql,
     response_category,
     response_category_sql,
+    still_open,
+    still_open_sql,
     waiting_for_discussion,
 )
 
@@ -287,3 +294,55 @@ def test_eligibility_and_waiting_for_discussion_in_sql_are_the_rules(cases, verd
     assert queries.eligible_count(TODAY) == len(waiting)
     not_told = queries.eligible_cases(TODAY, limit=100, not_yet_told=True)
     assert {row.referral_id for row in not_told} == waiting - told
+
+
+# --- windows: open, out of window, missed for completeness -------------------------------
+
+
+@pytest.fixture
+def window_table(app):
+    from sqlalchemy import Enum as SqlEnum
+
+    return scratch_table(
+        "window_points",
+        Column("id", Integer, primary_key=True),
+        Column("status", SqlEnum(FollowUpStatus, native_enum=False, length=40)),
+        Column("window_end_on", Date),
+    )
+
+
+@SAME_IN_SQL
+@given(
+    points=st.lists(
+        st.tuples(st.sampled_from(list(FollowUpStatus)), st.none() | st.integers(-5, 5)),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_window_rules_in_sql_are_the_rules(window_table, points):
+    table = window_table
+    rows = [
+        {
+            "id": i,
+            "status": status,
+            "window_end_on": TODAY + timedelta(days=end) if end is not None else None,
+        }
+        for i, (status, end) in enumerate(points)
+    ]
+    fill(table, rows)
+    found = db.session.execute(
+        select(
+            table.c.id,
+            still_open_sql(table.c.window_end_on, TODAY),
+            out_of_window_sql(table.c.window_end_on, TODAY),
+            counts_as_missed_sql(table.c.status, table.c.window_end_on, TODAY),
+        )
+    ).all()
+    assert {row[0]: tuple(bool(v) for v in row[1:]) for row in found} == {
+        row["id"]: (
+            still_open(row["window_end_on"], TODAY),
+            out_of_window(row["window_end_on"], TODAY),
+            counts_as_missed(row["status"], row["window_end_on"], TODAY),
+        )
+        for row in rows
+    }

@@ -365,3 +365,47 @@ def test_only_treated_cases_are_presented_again(app):
             pain_duration_months=None,
             by=make_user(),
         )
+
+
+def by_offset(procedure):
+    return {f.offset_days: f for f in followups_of(procedure) if f.kind is FollowUpKind.SCHEDULED}
+
+
+def test_an_assessment_fulfils_the_time_point_whose_window_holds_its_date(app):
+    procedure = make_procedure(distance_mm=None)
+    planned = by_offset(procedure)
+    # Recorded from month 3's row, but dated on day 35: month 1's window (23-44).
+    assessment = assess(procedure, followup=planned[91], assessed_on=JUNE_16 + timedelta(days=35))
+    assert assessment.followup_id == planned[30].id
+    db.session.expire_all()
+    assert planned[30].status is FollowUpStatus.DONE
+    assert planned[91].status is FollowUpStatus.PLANNED
+
+
+def test_a_month_3_assessment_on_the_day_of_the_procedure_is_unscheduled(app):
+    procedure = make_procedure(distance_mm=None)
+    planned = by_offset(procedure)
+    assessment = assess(procedure, followup=planned[91], assessed_on=JUNE_16)
+    assert assessment.followup_id is None
+    db.session.expire_all()
+    assert planned[91].status is FollowUpStatus.PLANNED
+
+
+def test_an_assessment_typed_late_still_fulfils_the_closed_window_it_was_made_in(app):
+    from tracker.followups.tasks import close_windows
+
+    procedure = make_procedure(distance_mm=None)
+    close_windows(utcnow_at(date(2026, 11, 20)))
+    week1 = by_offset(procedure)[7]
+    assert week1.status is FollowUpStatus.OUT_OF_WINDOW
+    assessment = assess(procedure, assessed_on=JUNE_16 + timedelta(days=8))
+    assert assessment.followup_id == week1.id
+    db.session.expire_all()
+    assert week1.status is FollowUpStatus.DONE
+
+
+def utcnow_at(day):
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(day, time(6, 15), tzinfo=ZoneInfo("Europe/Paris"))

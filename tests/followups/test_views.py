@@ -349,3 +349,91 @@ def test_the_eligible_count_stops_at_its_cap(client, clinician, monkeypatch):
     section = eligible_section()
     assert text(section.find(class_="badge")) == "1+"
     assert "more than 1" in text(section)
+
+
+def counts_on_home(client) -> tuple[str, ...]:
+    panel = soup(client.get("/")).find(id="home-followups").find_parent("section")
+    return tuple(text(badge) for badge in panel.select("p .badge"))
+
+
+def counts_on_worklist(client, query: str = "") -> tuple[str, ...]:
+    page = soup(client.get("/followups" + query))
+    return tuple(
+        text(section(page, part).find(class_="badge"))
+        for part in ("overdue-title", "today-title", "week-title")
+    )
+
+
+def test_the_home_and_the_worklist_count_the_same_follow_ups(client, clinician):
+    """The home counted the nurse's follow-ups while the worklist showed the
+    team's: both now open on hers, with one query."""
+    mine = make_procedure(performed_on=TODAY - timedelta(days=95), followup_owner=clinician)
+    theirs = make_procedure(performed_on=TODAY - timedelta(days=93))  # the team queue
+    followup_due(mine, TODAY, responsible_id=clinician.id)
+    followup_due(theirs, TODAY)
+    followup_due(theirs, TODAY - timedelta(days=2), responsible_id=make_user().id)
+    home = counts_on_home(client)
+    assert home == counts_on_worklist(client)
+    assert home == ("1", "1", "0")  # month 3 (day 91) overdue, the one due today
+    assert counts_on_worklist(client, "?responsible_id=") == ("3", "2", "0")
+    assert counts_on_worklist(client, "?responsible_id=0") == ("1", "1", "0")
+
+
+def test_the_home_runs_the_same_queries_with_10_and_500_due_follow_ups(
+    client, clinician, count_queries
+):
+    procedure = make_procedure(followup_owner=clinician)
+    counts = []
+    for total in (10, 490):
+        for number in range(total):
+            followup_due(
+                procedure, TODAY + timedelta(days=(number % 15) - 7), responsible_id=clinician.id
+            )
+        with count_queries() as counter:
+            assert client.get("/").status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
+
+
+def test_a_worklist_row_says_how_late_how_long_the_window_stays_open_and_the_last_reading(
+    client, clinician
+):
+    procedure = make_procedure(performed_on=TODAY - timedelta(days=95), followup_owner=clinician)
+    week1 = db.session.scalar(
+        select(FollowUp).where(FollowUp.procedure_id == procedure.id).order_by(FollowUp.due_on)
+    )
+    assess(procedure, followup=week1, assessed_on=week1.due_on, nrs_average=2)
+    row = text(section(soup(client.get("/followups")), "overdue-title").find("li"))
+    # Month 3 was due on day 91, its window closes on day 121.
+    assert "Month 3" in row
+    assert "4 days overdue" in row
+    assert "window closes in 26 days" in row
+    assert "day 95 after the procedure" in row
+    assert "Last reading: NRS 2/10" in row
+    assert clinician.full_name in row
+
+
+def test_a_time_point_whose_window_closed_shows_as_missed_out_of_window(client, clinician):
+    procedure = make_procedure(performed_on=TODAY - timedelta(days=95), followup_owner=clinician)
+    block = soup(client.get(f"/cases/{procedure.referral_id}")).find(id="followup")
+    rows = {
+        text(tr.find("td")): text(tr.find_all("td")[3])
+        for tr in block.select("table")[-1].select("tbody tr")
+    }
+    # Week 1 and month 1 closed with nothing recorded; the regrowth check's window
+    # (days 20 to 60) too; month 3 is overdue, its window still open.
+    assert rows["Week 1"] == "Missed (out of window)"
+    assert rows["Month 1"] == "Missed (out of window)"
+    assert rows["Regrowth check"] == "Missed (out of window)"
+    assert rows["Month 3"] == "Overdue"
+    worklist = text(soup(client.get("/followups")))
+    assert "Regrowth check" not in worklist
+    assert "Week 1" not in worklist
+
+
+def test_the_case_page_rounds_a_half_percent_up_as_everywhere(client, clinician):
+    procedure = make_procedure(referral_values={"nrs_average": 8})
+    assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=3)  # 62.5% less
+    block = text(soup(client.get(f"/cases/{procedure.referral_id}")).find(id="followup"))
+    assert "63% less" in block
+    assert "62% less" not in block

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -86,7 +86,8 @@ def test_time_points_are_exported_by_the_label_the_outcomes_group_by(client, coo
         )
     )
     assess(cryo, followup=regrowth, assessed_on=regrowth.due_on, nrs_average=5)
-    assess(cryo, assessed_on=date(2026, 9, 1), nrs_average=5)  # unscheduled
+    # Day 65: after the regrowth window (days 20 to 60), before month 3's (from day 77).
+    assess(cryo, assessed_on=cryo.performed_on + timedelta(days=65), nrs_average=5)
     rows = download(client, "/outcomes/exports/assessments.csv")
     by_day = {row["timepoint_days"]: row["timepoint"] for row in rows}
     assert by_day == {

@@ -90,8 +90,9 @@ def test_responders_and_relief_agree_with_a_hand_calculation(morton_cases):
     # Month 3: 3 and 6 -> 62.5% and 25%: one moderate, and the second is a recurrence.
     assert (month3.compared, month3.moderate_count) == (2, 1)
     assert month3.mean_nrs == 4.5
-    # Month 6 (due on 1 Oct 2026): due for all four, done once.
-    assert (month6.due, month6.done, month6.pending) == (4, 1, 3)
+    # Month 6 (due on 1 Oct 2026): due for all four, done once; its window closed
+    # on 31 October, so the other three are missed (out of window), not pending.
+    assert (month6.due, month6.done, month6.missed, month6.pending) == (4, 1, 3, 0)
     # Relief: 183 days (recurrence), 91 days (recurrence), 30 days (censored);
     # the third patient never responded.
     curve = outcome.relief

@@ -13,9 +13,13 @@ from tracker.followups.rules import (
     DEFAULT_SCHEDULE,
     ScheduleError,
     ThresholdError,
+    WindowError,
     check_thresholds,
+    default_window,
     format_days,
+    format_windows,
     parse_days,
+    parse_windows,
 )
 from tracker.web.forms import EnumSelectField, Form
 
@@ -81,6 +85,13 @@ class TechniqueForm(IndicationForm):
         default=lambda: list(DEFAULT_SCHEDULE),
         description=_l("Whole days, separated by commas: for example 7, 30, 91, 183, 365."),
     )
+    followup_windows = StringField(
+        _l("Windows of the time points (days before/after each due date)"),
+        description=_l(
+            "One per time point, in order, for example -2/+4, -7/+14: an assessment dated "
+            "in a window fulfils that time point. Leave empty for the usual windows."
+        ),
+    )
     responder_pct = _percent(_l("Response: at least this NRS reduction (%)"))
     partial_pct = _percent(_l("Partial response: at least this NRS reduction (%)"))
     recurrence_pct = _percent(_l("Recurrence: reduction fallen under (%)"))
@@ -107,8 +118,32 @@ class TechniqueForm(IndicationForm):
         ),
     )
 
+    #: The windows read from ``followup_windows`` (None: the usual ones).
+    windows: list[list[int]] | None = None
+
+    def process(self, *args: Any, **kwargs: Any) -> None:
+        super().process(*args, **kwargs)
+        obj = kwargs.get("obj") if kwargs else None
+        if obj is None and len(args) > 1:
+            obj = args[1]
+        if obj is not None and not self.followup_windows.raw_data:
+            own = getattr(obj, "followup_windows", None)
+            self.followup_windows.data = format_windows(own) if own else ""
+        schedule = self.followup_days.data or list(DEFAULT_SCHEDULE)
+        self.followup_windows.render_kw = {
+            "placeholder": format_windows([default_window(days) for days in schedule])
+        }
+
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
+        text = (self.followup_windows.data or "").strip()
+        self.windows = None
+        if text and self.followup_days.data and not self.followup_days.errors:
+            try:
+                self.windows = parse_windows(text, self.followup_days.data)
+            except WindowError as error:
+                self.followup_windows.errors = [*self.followup_windows.errors, error.message]
+                valid = False
         thresholds = (self.responder_pct, self.partial_pct, self.recurrence_pct)
         # Checked beside other fields' errors, so that every mistake shows at once.
         if not any(field.errors for field in thresholds):
@@ -122,4 +157,5 @@ class TechniqueForm(IndicationForm):
     def extra_values(self) -> dict[str, Any]:
         values = {name: getattr(self, name).data for name in TECHNIQUE_SETTINGS}
         values["followup_days"] = list(self.followup_days.data or [])
+        values["followup_windows"] = self.windows
         return values

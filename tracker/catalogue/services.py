@@ -13,7 +13,14 @@ from sqlalchemy import ColumnElement, func, or_, select
 from tracker.catalogue.models import Indication, Technique
 from tracker.core.errors import DomainError
 from tracker.extensions import db
-from tracker.followups.rules import ScheduleError, ThresholdError, check_schedule, check_thresholds
+from tracker.followups.rules import (
+    ScheduleError,
+    ThresholdError,
+    WindowError,
+    check_schedule,
+    check_thresholds,
+    check_windows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +87,14 @@ def _check_settings(model: type[Entry], attributes: dict[str, Any], entry: Any =
     try:
         if "followup_days" in attributes:
             attributes["followup_days"] = list(check_schedule(attributes["followup_days"]))
+        if attributes.get("followup_windows") is not None:
+            windows = check_windows(value("followup_days"), attributes["followup_windows"])
+            attributes["followup_windows"] = windows
         check_thresholds(value("responder_pct"), value("partial_pct"), value("recurrence_pct"))
     except ScheduleError as error:
         raise DomainError(error.message, "followup_days") from None
+    except WindowError as error:
+        raise DomainError(error.message, "followup_windows") from None
     except ThresholdError as error:
         raise DomainError(error.message, error.field) from None
 

@@ -8,6 +8,8 @@ from typing import Any
 from flask_babel import format_date
 from flask_babel import gettext as _
 
+from tracker.core.numbers import percent
+
 DATE_KEYS = ("on", "since", "from")
 
 
@@ -21,7 +23,8 @@ def _values(raw: dict[str, Any]) -> dict[str, Any]:
             values[key] = format_date(value, "d MMM y")
     for key in ("best", "latest"):
         if values.get(key) is not None:
-            values[key] = round(values[key])
+            # Half up, as every percentage the product shows (62.5 is 63).
+            values[key] = int(percent(values[key], 100))
     return values
 
 

@@ -219,8 +219,6 @@ _WINDOW = re.compile(r"^([+-]?)(\d{1,4})/([+-]?)(\d{1,4})$")
 def check_windows(schedule: Sequence[int], windows: Sequence[Sequence[int]]) -> list[list[int]]:
     """Windows as stored: one ``[opens, closes]`` pair per time point of the
     schedule, opening on or before the due date and closing on or after it."""
-    if len(windows) != len(schedule):
-        raise WindowError("count")
     checked = []
     for pair in windows:
         if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) for v in pair):
@@ -231,6 +229,8 @@ def check_windows(schedule: Sequence[int], windows: Sequence[Sequence[int]]) -> 
         if -opens > LONGEST_WINDOW_SIDE or closes > LONGEST_WINDOW_SIDE:
             raise WindowError("too_wide", format_window((opens, closes)))
         checked.append([opens, closes])
+    if len(checked) != len(schedule):
+        raise WindowError("count")
     return checked
 
 

@@ -399,6 +399,7 @@ def case_section(referral: Referral) -> dict[str, Any]:
         "window": trajectory.window,
         "planned_left": planned_left,
         "today": today,
+        "baseline": referral.nrs_average,
         "owner": owner,
         "owner_form": _owner_form(referral, owner) if planned_left else None,
         "back": current_path(request),
