@@ -65,6 +65,9 @@ def test_the_clinicians_day(site):
     site.check(page, "clinician-home")
     page.get_by_role("link", name=t("All my follow-ups", "Tous mes suivis")).click()
     page.wait_for_url(re.compile(r"/followups(\?|$)"))
+    # It opens on her own follow-ups, as her home counts them.
+    owner = page.locator("select[name=responsible_id] option:checked")
+    expect(owner).to_have_text(page.locator(".account-menu").inner_text())
     assert worklist_counts(page) == on_home
     site.check(page, "clinician-worklist")
 
