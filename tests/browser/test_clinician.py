@@ -83,6 +83,7 @@ def test_the_clinicians_day(site):
     # button, the arrow keys move along the row and pick.
     row.get_by_role("link", name=re.compile(t("Record", "Saisir"))).click()
     expect(page.locator("h1")).to_contain_text(case)
+    expect(page.locator("main a[href^='tel:']")).to_have_attribute("href", f"tel:{phone}")
     first = page.locator("#nrs_average-0")
     expect(first).to_be_focused()
     for _ in range(3):
