@@ -120,9 +120,7 @@ def test_the_clinicians_day(site):
     for timepoint in (week_1, t("Regrowth check", "Contrôle de repousse")):
         status = planned.filter(has_text=timepoint).locator("td").nth(3)
         expect(status).to_have_text(missed)
-    expect(planned.filter(has_text=month_3).locator("td").nth(3)).to_contain_text(
-        t("Done", "Fait")
-    )
+    expect(planned.filter(has_text=month_3).locator("td").nth(3)).to_contain_text(t("Done", "Fait"))
     expect(planned.filter(has_text=t("Overdue", "En retard"))).to_have_count(0)
 
     # The trajectory: a chart and the same values as a table; relieved, not eligible.
