@@ -28,6 +28,11 @@ def select_locale() -> str | None:
 
     if not has_request_context():
         return None
+    if request.blueprint == "patient":
+        # The patient pages: the patient's own language, never a staff account's.
+        from tracker.selfreport.patient import patient_locale
+
+        return patient_locale()
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
@@ -37,8 +42,10 @@ def select_locale() -> str | None:
     return request.accept_languages.best_match(list(languages))
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """The application factory: ``flask --app tracker`` finds it by name."""
+def create_app(test_config: dict[str, Any] | None = None, *, patient_only: bool = False) -> Flask:
+    """The application factory: ``flask --app tracker`` finds it by name. With
+    ``patient_only``, the application serves the patient pages and nothing else
+    (``wsgi_patient.py``: what a hospital may expose outside its closed network)."""
     app = Flask(
         __name__,
         instance_path=os.environ.get("TRACKER_INSTANCE_PATH") or None,
@@ -64,6 +71,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from tracker.web.handlers import RecordId
 
     app.url_map.converters["int"] = RecordId
+    if patient_only:
+        return _patient_app(app)
     from tracker.web.pages import bp as pages_bp
 
     app.register_blueprint(pages_bp)
@@ -76,6 +85,36 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _patient_app(app: Flask) -> Flask:
+    """Only the patient pages (and their stylesheets): no login, no staff page."""
+    from tracker.selfreport.patient import bp as patient_bp
+    from tracker.selfreport.patient import patient_error
+    from tracker.web.headers import add_security_headers
+
+    app.config["PATIENT_ONLY"] = True
+    app.register_blueprint(patient_bp)
+    app.after_request(add_security_headers)
+    app.register_error_handler(HTTPException, patient_error)
+    app.add_template_filter(lambda value: format_date_short(value), "date")
+
+    @app.context_processor
+    def inject_shell() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        return {
+            "current_locale": str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
+            "languages": app.config["LANGUAGES"],
+        }
+
+    return app
+
+
+def format_date_short(value: Any) -> str:
+    from flask_babel import format_date
+
+    return format_date(value, "d MMM y")
 
 
 def _migrations_dir() -> Any:
@@ -95,6 +134,7 @@ FEATURES = (
     "tracker.meetings",
     "tracker.decisions",
     "tracker.followups",
+    "tracker.selfreport",
     "tracker.outcomes",
 )
 

@@ -59,6 +59,14 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     # Key of the pseudonymised exports' hashes and date shifts; derived from the
     # secret key when not set (set it to keep pseudonyms across key rotations).
     "PSEUDONYM_KEY": (None, str),
+    # Patient-reported follow-up: the team named in the messages to patients, the
+    # address the patient pages are reached at (when served apart, in a DMZ), and
+    # the hospital's HTTP SMS gateway (no URL: no text messages).
+    "TEAM_NAME": ("Interventional radiology pain team", str),
+    "PATIENT_BASE_URL": (None, str),
+    "SMS_URL": (None, str),
+    "SMS_TOKEN": (None, str),
+    "SMS_TIMEOUT": (10, int),
     # Hospital patient identifiers (MRN): a regular expression the whole value matches.
     "MRN_PATTERN": (r"[A-Za-z0-9]{4,20}", str),
 }
@@ -154,6 +162,11 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
         "MAIL_PASSWORD": settings["MAIL_PASSWORD"],
         "MAIL_SENDER": settings["MAIL_SENDER"],
         "BASE_URL": settings["BASE_URL"].rstrip("/"),
+        "TEAM_NAME": settings["TEAM_NAME"],
+        "PATIENT_BASE_URL": (settings["PATIENT_BASE_URL"] or "").rstrip("/") or None,
+        "SMS_URL": settings["SMS_URL"],
+        "SMS_TOKEN": settings["SMS_TOKEN"],
+        "SMS_TIMEOUT": settings["SMS_TIMEOUT"],
         "BACKUP_DIR": settings["BACKUP_DIR"] or str(instance / "backups"),
         "BACKUP_KEEP_DAYS": settings["BACKUP_KEEP_DAYS"],
         "SESSION_COOKIE_SECURE": secure_cookies,

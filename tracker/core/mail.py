@@ -42,10 +42,14 @@ BATCH = 50
 
 
 class Recipient(Protocol):
-    """Whom a message goes to: a user account (``tracker.auth``)."""
+    """Whom a message goes to: a user account (``tracker.auth``), or an address
+    that is no account (``id`` None: a patient invited to answer online)."""
 
-    id: int
-    email: str
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def email(self) -> str: ...
 
 
 class OutboxMessage(Model):

@@ -23,6 +23,7 @@ from tracker.web.forms import (
     EnumRadioField,
     EnumSelectField,
     Form,
+    enum_choices,
     optional_int,
 )
 
@@ -47,7 +48,17 @@ class AssessmentForm(Form):
     assessments export (the page lays them out in its own order)."""
 
     assessed_on = DateField(_l("Date"), validators=[InputRequired()])
-    mode = EnumRadioField(_l("How"), enum=AssessmentMode, validators=[InputRequired()])
+    mode = EnumRadioField(
+        _l("How"),
+        enum=AssessmentMode,
+        validators=[InputRequired()],
+        # Answers given by the patient online come through their link only.
+        choices=[
+            choice
+            for choice in enum_choices(AssessmentMode)
+            if choice.value != AssessmentMode.SELF_REPORTED.name
+        ],
+    )
     nrs_now = _score(_l("Pain now (NRS 0-10)"))
     nrs_average = _score(
         _l("Average pain (NRS 0-10)"),

@@ -75,6 +75,8 @@ class AssessmentMode(LabelledEnum):
     VISIT = "visit"
     PHONE = "phone"
     MESSAGE = "message"
+    #: Answered by the patient through a link (an invitation).
+    SELF_REPORTED = "self_reported"
 
 
 with_labels(
@@ -83,6 +85,7 @@ with_labels(
         AssessmentMode.VISIT: _l("Visit"),
         AssessmentMode.PHONE: _l("Phone call"),
         AssessmentMode.MESSAGE: _l("Message"),
+        AssessmentMode.SELF_REPORTED: _l("Patient-reported (online)"),
     },
 )
 

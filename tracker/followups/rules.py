@@ -66,9 +66,9 @@ MOST_TIME_POINTS = 24
 _DAYS = re.compile(r"^[+-]?\d+$")
 
 
-class ScheduleError(ValueError):
-    """A follow-up schedule that cannot be used; ``code`` says why, ``token``
-    which part (for the message shown to the admin)."""
+class TypedValueError(ValueError):
+    """Something typed by an admin that cannot be used; ``code`` says why,
+    ``token`` which part; ``message`` tells the admin in their language."""
 
     def __init__(self, code: str, token: str = "") -> None:
         super().__init__(f"{code}: {token}" if token else code)
@@ -77,8 +77,16 @@ class ScheduleError(ValueError):
 
     @property
     def message(self) -> Any:
-        """What to tell the admin, in the reader's language."""
-        token = self.token
+        return self.messages(self.token)[self.code]
+
+    def messages(self, token: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class ScheduleError(TypedValueError):
+    """A follow-up schedule that cannot be used."""
+
+    def messages(self, token: str) -> dict[str, Any]:
         return {
             "unreadable": _l("“%(token)s” is not a whole number of days.", token=token),
             "not_after": _l(
@@ -89,7 +97,7 @@ class ScheduleError(ValueError):
             "duplicate": _l("Day %(token)s appears twice.", token=token),
             "too_far": _l("Day %(token)s: time points go up to three years.", token=token),
             "too_many": _l("Too many time points."),
-        }[self.code]
+        }
 
 
 def check_schedule(days: Sequence[int]) -> tuple[int, ...]:
@@ -186,17 +194,10 @@ def default_window(days: int) -> Window:
     return (-30, 60)
 
 
-class WindowError(ValueError):
-    """Windows that cannot be used; ``code`` says why, ``token`` which one."""
+class WindowError(TypedValueError):
+    """Windows of time points that cannot be used."""
 
-    def __init__(self, code: str, token: str = "") -> None:
-        super().__init__(f"{code}: {token}" if token else code)
-        self.code = code
-        self.token = token
-
-    @property
-    def message(self) -> Any:
-        token = self.token
+    def messages(self, token: str) -> dict[str, Any]:
         return {
             "unreadable": _l(
                 "“%(token)s” is not a window: write the days before and after the due date, "
@@ -210,7 +211,7 @@ class WindowError(ValueError):
             ),
             "too_wide": _l("“%(token)s”: a window reaches at most a year each side.", token=token),
             "count": _l("Give one window per time point, in the order of the schedule."),
-        }[self.code]
+        }
 
 
 _WINDOW = re.compile(r"^([+-]?)(\d{1,4})/([+-]?)(\d{1,4})$")

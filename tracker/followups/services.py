@@ -29,6 +29,7 @@ from tracker.extensions import db
 from tracker.followups.forms import AssessmentForm
 from tracker.followups.models import (
     Assessment,
+    AssessmentMode,
     CaseVerdict,
     FollowUp,
     FollowUpKind,
@@ -344,12 +345,20 @@ def log_assessment(
     referral: Referral,
     values: dict[str, Any],
     *,
-    by: User,
+    by: User | None,
     followup: FollowUp | None = None,
+    patient_reported: bool = False,
 ) -> Assessment:
-    """Record an assessment (for a planned follow-up, or unscheduled)."""
-    if not can_log_assessment(by, referral):
+    """Record an assessment (for a planned follow-up, or unscheduled). With
+    ``by=None`` the patient's own answers are recorded (``patient_reported``),
+    through a checked link: no user is acting."""
+    if by is None:
+        if not patient_reported:
+            raise Forbidden()
+    elif not can_log_assessment(by, referral):
         raise Forbidden()
+    if (values.get("mode") is AssessmentMode.SELF_REPORTED) is not patient_reported:
+        raise DomainError(_l("Say how the patient was assessed."), "mode")
     if referral.status not in TREATED_STATUSES:
         raise DomainError(_l("Follow-up starts once the procedure is recorded."))
     procedure = latest_procedure(referral)
@@ -363,7 +372,9 @@ def log_assessment(
     _check_values(values, procedure)
     fulfils = _fulfilled(procedure, values["assessed_on"], followup)
     assessment = Assessment(
-        referral_id=referral.id, procedure_id=procedure.id, recorded_by_id=by.id
+        referral_id=referral.id,
+        procedure_id=procedure.id,
+        recorded_by_id=by.id if by is not None else None,
     )
     assign(assessment, values, AssessmentForm)
     db.session.add(assessment)
@@ -395,6 +406,14 @@ def _fulfilled(procedure: Procedure, on: date, chosen: FollowUp | None) -> Follo
     return fulfilled_by(on, candidates)
 
 
+def is_pain_back(assessment: Assessment) -> bool:
+    """Whether an assessment says the pain has come back (by the rule that the
+    verdict uses: "pain is back", or the reduction fallen below the recurrence
+    threshold), counted from its technique's day."""
+    procedure = db.session.get_one(Procedure, assessment.procedure_id)
+    return _pain_back(assessment.referral, assessment, procedure)
+
+
 def _pain_back(referral: Referral, assessment: Assessment, procedure: Procedure) -> bool:
     technique = procedure.technique
     if not counts(procedure.performed_on, assessment.assessed_on, technique.counts_from_day):
@@ -410,7 +429,7 @@ def _pain_back(referral: Referral, assessment: Assessment, procedure: Procedure)
 
 
 def _follow_status(
-    referral: Referral, assessment: Assessment, procedure: Procedure, by: User
+    referral: Referral, assessment: Assessment, procedure: Procedure, by: User | None
 ) -> None:
     if referral.status is CaseStatus.TREATED:
         case_services.change_status(referral, CaseStatus.FOLLOW_UP, by=by)

@@ -75,10 +75,11 @@ class Form(FlaskForm):
         for a form that saves several records), by default of the form's own
         class. Text is trimmed (empty is None), several choices are a list,
         members of an enum in it are names."""
-        return {name: _plain(getattr(self, name)) for name in data_fields(of or type(self))}
+        return {name: plain_value(getattr(self, name)) for name in data_fields(of or type(self))}
 
 
-def _plain(field: Field) -> Any:
+def plain_value(field: Field) -> Any:
+    """A field's data as services take it (see ``Form.values``)."""
     if isinstance(field, SelectMultipleField):
         return [item.name if isinstance(item, enum.Enum) else item for item in field.data or []]
     if isinstance(field.data, str):
