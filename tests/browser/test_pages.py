@@ -34,4 +34,13 @@ def test_the_worklist_and_the_assessment_form_work_on_a_phone(site):
     page.wait_for_url(re.compile(r"/assessment(\?|$)"))
     site.check(page, "phone-assessment")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # The case page's planned follow-ups: status and buttons on screen, no sideways page.
+    case = site.server.story_case
+    page.goto(f"{site.url}/cases?q={case}")
+    page.get_by_role("link", name=case).first.click()
+    record = page.locator("#followup table").last.locator("a[href*='/assessment']:visible").first
+    # Where it sits without scrolling the table sideways (scrolling it into view would).
+    assert record.evaluate("link => link.getBoundingClientRect().right") <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    site.check(page, "phone-case")
     page.context.close()

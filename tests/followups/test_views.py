@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import assess, make_procedure, make_user
+from tests.factories import assess, give_contact, make_procedure, make_user
 from tests.html import field_errors, field_value, soup, text
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
@@ -95,6 +95,18 @@ def test_one_click_from_the_list_to_the_form_and_back(client, clinician):
     assert response.headers["Location"] == "/followups?responsible_id=&technique_id="
     db.session.expire_all()
     assert db.session.get(FollowUp, followup.id).status is FollowUpStatus.DONE
+
+
+def test_the_entry_form_shows_the_numbers_to_call(client, clinician):
+    procedure = make_procedure()
+    give_contact(procedure.referral.patient, phone_2="+44 20 7946 0958")
+    followup = followup_due(procedure, TODAY)
+    page = soup(client.get(f"/followups/{followup.id}/assessment"))
+    calls = [(a["href"], text(a)) for a in page.select("main a[href^='tel:']")]
+    assert calls == [
+        ("tel:+33612345678", "06 12 34 56 78"),
+        ("tel:+442079460958", "+44 20 7946 0958"),
+    ]
 
 
 @pytest.mark.parametrize(

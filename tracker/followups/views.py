@@ -192,9 +192,7 @@ def _assessment_page(referral: Referral, followup: FollowUp | None) -> Any:
         followup=followup,
         procedure=procedure,
         previous=queries.case_assessments(referral.id),
-        phones=[
-            n for n in (getattr(patient, "phone1", None), getattr(patient, "phone2", None)) if n
-        ],
+        phones=[number for number in (patient.phone_1, patient.phone_2) if number],
         pgic_titles=PGIC,
         back=back,
     ), form_status(form)
