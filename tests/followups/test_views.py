@@ -449,3 +449,24 @@ def test_the_case_page_rounds_a_half_percent_up_as_everywhere(client, clinician)
     block = text(soup(client.get(f"/cases/{procedure.referral_id}")).find(id="followup"))
     assert "63% less" in block
     assert "62% less" not in block
+
+
+def test_a_reading_for_no_time_point_says_whether_it_is_extra_or_outside_every_window(
+    client, clinician
+):
+    procedure = make_procedure(distance_mm=None)  # 16 June: month 1's window is 9 July-30 July
+    assess(procedure, assessed_on=date(2026, 7, 16), nrs_average=2)  # month 1
+    assess(procedure, assessed_on=date(2026, 7, 20), nrs_average=2)  # month 1 again: extra
+    assess(procedure, assessed_on=date(2026, 8, 10), nrs_average=2)  # between windows
+    block = text(soup(client.get(f"/cases/{procedure.referral_id}")).find(id="followup"))
+    assert "20 Jul 2026 (extra reading: its time point was already done)" in block
+    assert "10 Aug 2026 (unscheduled: outside every follow-up window)" in block
+
+
+def test_a_time_point_opened_from_the_worklist_defaults_to_a_phone_call(client, clinician):
+    procedure = make_procedure(distance_mm=None)
+    followup = followup_due(procedure, TODAY)
+    form = soup(client.get(f"/followups/{followup.id}/assessment"))
+    assert form.find("input", attrs={"name": "mode", "value": "PHONE"}).has_attr("checked")
+    unscheduled = soup(client.get(f"/cases/{procedure.referral_id}/assessments/new"))
+    assert not unscheduled.find("input", attrs={"name": "mode", "checked": True})

@@ -33,7 +33,13 @@ from tracker.followups.forms import (
     PresentAgainForm,
     WorklistFilterForm,
 )
-from tracker.followups.models import PGIC, FollowUp, FollowUpKind, FollowUpStatus
+from tracker.followups.models import (
+    PGIC,
+    AssessmentMode,
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+)
 from tracker.followups.permissions import (
     ASSIGNERS,
     CARERS,
@@ -48,6 +54,7 @@ from tracker.followups.permissions import (
 )
 from tracker.followups.rules import (
     describe_day,
+    in_window,
     kind_on,
     out_of_window,
     reading_category,
@@ -156,6 +163,9 @@ def _assessment_page(referral: Referral, followup: FollowUp | None) -> Any:
     form = AssessmentForm()
     if request.method == "GET":
         form.assessed_on.data = local_today()
+        if followup is not None:
+            # A time point on the worklist is done by phone, most of the time.
+            form.mode.data = AssessmentMode.PHONE
     back = safe_next_url(request.args.get("next"), url_for("cases.show", referral_id=referral.id))
     if form.validate_on_submit():
         with saving(form) as saved:
@@ -347,6 +357,7 @@ def trajectory_of(referral: Referral) -> tuple[Trajectory, list[dict[str, Any]]]
                 "nrs": assessment.nrs_average,
                 "reduction": reduction_pct(baseline, assessment.nrs_average),
                 "unscheduled": assessment.followup_id is None,
+                "procedure_id": assessment.procedure_id,
                 "category": reading_category(
                     baseline,
                     assessment.nrs_average,
@@ -385,6 +396,12 @@ def case_section(referral: Referral) -> dict[str, Any]:
         kind, reasons = live.kind, [explain(r.code, r.values) for r in live.reasons]
     followups = queries.case_followups(referral.id)
     planned_left = sum(1 for f in followups if f.status is FollowUpStatus.PLANNED)
+    for row in rows:
+        # A reading for no time point: outside every window, or an extra one in
+        # the window of a time point already done.
+        row["extra"] = row.get("unscheduled") and any(
+            f.procedure_id == row["procedure_id"] and in_window(f, row["on"]) for f in followups
+        )
     owner = services.owner_among(followups)
     return {
         "treated": True,
