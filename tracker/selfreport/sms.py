@@ -16,6 +16,8 @@ class SmsError(Exception):
 
 
 def enabled() -> bool:
+    """Whether the site sends text messages (``cases.services.questionnaire_channel``
+    asks the same setting)."""
     return bool(current_app.config.get("SMS_URL"))
 
 
