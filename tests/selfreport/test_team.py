@@ -101,6 +101,10 @@ def test_revoking_ends_the_link_and_leaves_nothing_to_do(client, nurse):
     _block, [row] = invitation_rows(client, invitation.referral_id)
     assert "Revoked 20 Nov 2026, 10:00" in text(row)
     assert row.select("button, summary") == []
+    # The case's history says it in words.
+    history = text(soup(client.get(f"/cases/{invitation.referral_id}/history")))
+    assert "Revoked by" in history
+    assert "Claire Martin" in history
     # Twice: said plainly, nothing changed.
     again = client.post(f"/invitations/{invitation.id}/revoke", follow_redirects=True)
     assert "This invitation is no longer open." in text(soup(again))

@@ -45,5 +45,12 @@ def _remarks(sender: Any) -> Any:
     return worklist_remarks
 
 
+@signals.field_labels.connect
+def _labels(sender: Any) -> tuple[str, Any]:
+    from tracker.selfreport.models import FIELD_LABELS
+
+    return ("Invitation", FIELD_LABELS)
+
+
 signals.provide(signals.settings, f"{__name__}.settings", "ALL")
 signals.provide(signals.jobs, f"{__name__}.tasks", "JOBS")
