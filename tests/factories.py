@@ -326,3 +326,41 @@ def assess(procedure: Any, *, followup: Any = None, **overrides: Any) -> Any:
     )
     db.session.commit()
     return assessment
+
+
+def make_invitation(
+    *,
+    performed_on: Any = None,
+    followup_owner: Any = None,
+    channel: str = "EMAIL",
+    referral_values: dict[str, Any] | None = None,
+) -> Any:
+    """A patient who agreed to be contacted by e-mail (or ``channel``), treated on
+    ``performed_on`` (14 November 2026 by default: week 1's window is open on the
+    tests' day), invited now to answer week 1's questionnaire."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from tracker.core.time import utcnow
+    from tracker.followups.models import FollowUp
+    from tracker.selfreport import services as selfreport_services
+
+    procedure = make_procedure(
+        performed_on=performed_on or date(2026, 11, 14),
+        followup_owner=followup_owner,
+        referral_values=referral_values,
+    )
+    give_contact(
+        procedure.referral.patient,
+        email="patient@example.org",
+        preferred_channel=channel,
+        preferred_language="EN",
+    )
+    week1 = db.session.scalars(
+        select(FollowUp).where(FollowUp.procedure_id == procedure.id).order_by(FollowUp.due_on)
+    ).first()
+    invitation = selfreport_services.invite(week1, utcnow())
+    assert invitation is not None, "the patient could not be invited"
+    db.session.commit()
+    return invitation

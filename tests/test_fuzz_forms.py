@@ -47,6 +47,11 @@ NOT_CRAWLED = {
     "auth.login": "shown to anonymous visitors only: fuzzed on its own below",
     "auth.logout": "would end the crawler's login; takes no input",
     "followups.close": "offered only once no follow-up is planned",
+    # The patient pages are opened from a message's link, never from a staff
+    # page; their bad input is tested with them (tests/selfreport).
+    "patient.landing": "the patient's page, opened from the link in a message",
+    "patient.answers": "the patient's questionnaire, after the birth date on the landing page",
+    "patient.stop": "the patient's opt-out, opened from the link in a message",
 }
 
 HOSTILE = [
@@ -190,7 +195,7 @@ def superuser(app, auth):
         "starts": [
             "/",
             f"/cases/{waiting.id}",
-            f"/cases/{world['referral_id']}",
+            f"/cases/{world['referral_id']}",  # with an invitation to answer online
             f"/cases/{decision.referral_id}",
             f"/meetings/{world['meeting_id']}",
             f"/meetings/{meeting.id}",

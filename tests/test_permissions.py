@@ -25,6 +25,7 @@ from tests.factories import (
     assessment_values,
     contact_values,
     make_decision,
+    make_invitation,
     make_meeting,
     make_patient,
     make_procedure,
@@ -48,6 +49,8 @@ from tracker.followups import services as followup_services
 from tracker.followups.models import FollowUp, FollowUpStatus
 from tracker.meetings import permissions as meeting_permissions
 from tracker.meetings import services as meeting_services
+from tracker.selfreport import permissions as selfreport_permissions
+from tracker.selfreport import services as selfreport_services
 from tracker.web.permissions import Role
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -88,6 +91,7 @@ WHO: dict[str, set[str]] = {
     "can_present_again": CARERS,
     "can_close_case": TEAM,
     "can_change_owner": TEAM,
+    "can_manage_invitation": CARERS,
 }
 
 MODULES: list[ModuleType] = [
@@ -95,6 +99,7 @@ MODULES: list[ModuleType] = [
     meeting_permissions,
     decision_permissions,
     followup_permissions,
+    selfreport_permissions,
 ]
 
 
@@ -436,6 +441,22 @@ def present_again(cast: Cast) -> Act:
     )
 
 
+def revoke_invitation(cast: Cast) -> Act:
+    invitation = make_invitation()
+    return lambda by: selfreport_services.revoke(invitation, by=by)
+
+
+def resend_invitation(cast: Cast) -> Act:
+    invitation = make_invitation()
+    return lambda by: selfreport_services.resend(invitation, by=by)
+
+
+def read_invitation_link(cast: Cast) -> Act:
+    """Reading a link out changes nothing but the audit trail: that is its trace."""
+    invitation = make_invitation()
+    return lambda by: selfreport_services.link_to_read(invitation, by=by)
+
+
 #: Each service that changes an object, with the permission it asks.
 SERVICES: dict[str, tuple[str, Callable[[Cast], Act]]] = {
     "update_referral": ("can_edit_referral", update_referral),
@@ -468,6 +489,9 @@ SERVICES: dict[str, tuple[str, Callable[[Cast], Act]]] = {
     "close_case": ("can_close_case", close_case),
     "present_again": ("can_present_again", present_again),
     "change_owner": ("can_change_owner", change_owner),
+    "revoke_invitation": ("can_manage_invitation", revoke_invitation),
+    "resend_invitation": ("can_manage_invitation", resend_invitation),
+    "read_invitation_link": ("can_manage_invitation", read_invitation_link),
 }
 
 ROWS = [

@@ -7,14 +7,24 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.factories import first_indication, make_meeting, make_procedure, make_referral, make_user
+from tests.factories import (
+    first_indication,
+    give_contact,
+    make_meeting,
+    make_procedure,
+    make_referral,
+    make_user,
+)
 from tracker.auth import services as auth_services
 from tracker.core.mail import OutboxMessage, queue_mail
 from tracker.core.specialties import Specialty
+from tracker.core.time import local_today, utcnow
 from tracker.decisions.models import PREREQUISITES
 from tracker.extensions import db
 from tracker.followups.models import FollowUp
+from tracker.followups.services import planned_for
 from tracker.meetings import services as meeting_services
+from tracker.selfreport import services as selfreport_services
 
 
 def build_world(app: Any) -> dict[str, Any]:
@@ -34,6 +44,16 @@ def build_world(app: Any) -> dict[str, Any]:
         other_session = auth_services.open_session(target, user_agent=None, ip_address=None)
     queue_mail(key="world", to=target, subject="Subject", body="Body")
     token = meeting_services.create_feed(target)
+    # The patient was invited to answer month 6's questionnaire online (its
+    # window is open): the case page offers to resend, revoke or read the link.
+    give_contact(procedure.referral.patient, email="patient@example.org", preferred_channel="EMAIL")
+    today = local_today()
+    [month6] = [
+        f
+        for f in planned_for(procedure)
+        if f.window_start_on and f.window_start_on <= today <= f.window_end_on
+    ]
+    invitation = selfreport_services.invite(month6, utcnow())
     db.session.commit()
     return {
         "referral_id": procedure.referral_id,
@@ -53,4 +73,5 @@ def build_world(app: Any) -> dict[str, Any]:
         "entry_id": first_indication().id,
         "name": PREREQUISITES[0][0],
         "token": token,
+        "invitation_id": invitation.id,
     }

@@ -28,16 +28,28 @@ from tracker.cases.rules import (
     mrn_problem,
 )
 from tracker.core.errors import DomainError
+from tracker.core.time import site_timezone, to_local
 from tracker.decisions.models import Decision, Outcome, Procedure, ProcedurePlan
 from tracker.decisions.rules import NON_NEGATIVE, check_cirse_grade, check_procedure
 from tracker.decisions.rules import check_validation as check_decision
 from tracker.decisions.services import decided_on
 from tracker.extensions import db
-from tracker.followups.models import Assessment, CaseVerdict, FollowUp, FollowUpKind, FollowUpStatus
+from tracker.followups.models import (
+    Assessment,
+    AssessmentMode,
+    CaseVerdict,
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+)
 from tracker.followups.rules import followup_plan
 from tracker.followups.services import compute_verdict, window_for
 from tracker.meetings.models import AgendaItem, ItemState, Meeting, MeetingStatus
 from tracker.meetings.services import meeting_quorum
+from tracker.selfreport.models import Invitation
+from tracker.selfreport.rules import InvitationStatus, expires_at
+from tracker.selfreport.services import ELECTRONIC
+from tracker.selfreport.settings import LINK_DAYS, reminder_days
 from tracker.web.permissions import Role
 
 
@@ -336,6 +348,70 @@ def assessments_against_procedures(today: date) -> list[str]:
     return problems
 
 
+def invitations(today: date) -> list[str]:
+    """An invitation goes to a patient reached online (``rules.expires_at``: its
+    link ends with the window, and at most ``LINK_DAYS`` after it was sent),
+    within its time point's window, with reminders at the set days, two at most
+    and before the link ends; it is answered by a patient-reported assessment of
+    its own time point, and such an assessment always answers an invitation."""
+    problems = []
+    zone = site_timezone()
+    after = reminder_days()
+    answering: dict[int, int] = {}
+    invited = db.session.scalars(
+        select(Invitation).options(
+            selectinload(Invitation.followup), selectinload(Invitation.assessment)
+        )
+    )
+    for invitation in invited:
+        where = f"invitation {invitation.id}"
+        followup = invitation.followup
+        if (invitation.referral_id, invitation.patient_id) != (
+            followup.referral_id,
+            db.session.get(Referral, followup.referral_id).patient_id,
+        ):
+            problems.append(f"{where}: of another case or patient than its follow-up")
+        if invitation.channel not in ELECTRONIC:
+            problems.append(f"{where}: sent by {invitation.channel.name}")
+        created_on = to_local(invitation.created_at).date()
+        if followup.window_start_on is None or not (
+            followup.window_start_on <= created_on <= followup.window_end_on
+        ):
+            problems.append(f"{where}: made on {created_on}, outside its window")
+        elif invitation.expires_at != expires_at(
+            invitation.created_at, followup.window_end_on, zone, LINK_DAYS.value
+        ):
+            problems.append(f"{where}: its link ends on {invitation.expires_at}")
+        if invitation.reminders_sent > len(after):
+            problems.append(f"{where}: {invitation.reminders_sent} reminders")
+        if invitation.last_reminded_at is not None and (
+            invitation.sent_at is None
+            or invitation.expires_at is None
+            or not invitation.sent_at < invitation.last_reminded_at < invitation.expires_at
+        ):
+            problems.append(f"{where}: reminded on {invitation.last_reminded_at}")
+        answered = invitation.status is InvitationStatus.ANSWERED
+        assessment = invitation.assessment
+        if answered != (assessment is not None):
+            problems.append(f"{where}: {invitation.status.name} with assessment {assessment}")
+        if assessment is not None:
+            answering[assessment.id] = invitation.id
+            if assessment.mode is not AssessmentMode.SELF_REPORTED:
+                problems.append(f"{where}: answered by a {assessment.mode.name} assessment")
+            if assessment.followup_id not in (None, followup.id):
+                problems.append(f"{where}: answered for another time point")
+            if invitation.answered_at is None or not (
+                invitation.created_at <= invitation.answered_at < invitation.expires_at
+            ):
+                problems.append(f"{where}: answered on {invitation.answered_at}")
+    for assessment_id in db.session.scalars(
+        select(Assessment.id).where(Assessment.mode == AssessmentMode.SELF_REPORTED)
+    ):
+        if assessment_id not in answering:
+            problems.append(f"assessment {assessment_id}: patient-reported without a link")
+    return problems
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
@@ -454,6 +530,7 @@ CHECKS = (
     procedures_against_decisions,
     followup_schedules,
     assessments_against_procedures,
+    invitations,
     verdicts,
 )
 

@@ -30,6 +30,8 @@ from tracker.followups.rules import (
     kind_on,
     out_of_window,
     out_of_window_sql,
+    pain_back,
+    pain_back_sql,
     reading_category,
     reading_category_sql,
     relief_duration,
@@ -189,13 +191,11 @@ def test_the_relief_duration_in_sql_is_the_rule(readings_table, sessions):
     assert in_sql == expected
 
 
-@READINGS_IN_SQL
-@given(session=session_strategy)
-@example(session=(8, 30, 30, 1, [(4, 1, True, 0), (0, 0, False, 0), (3, 11, True, 0)]))
-def test_what_a_reading_counts_as_in_sql_is_the_rule(readings_table, session):
-    baseline, _partial, _recurrence, counts_from, readings = session
+def fill_readings(table, session) -> None:
+    """One session's readings, one row each (``procedure_id`` is the reading's number)."""
+    baseline, partial, recurrence, counts_from, readings = session
     fill(
-        readings_table,
+        table,
         [
             {
                 "procedure_id": seq,
@@ -204,11 +204,21 @@ def test_what_a_reading_counts_as_in_sql_is_the_rule(readings_table, session):
                 "nrs": n,
                 "back": back,
                 "baseline": baseline,
+                "partial": partial,
+                "recurrence": recurrence,
                 "counts_from": counts_from,
             }
             for seq, (d, n, back, _minute) in enumerate(readings)
         ],
     )
+
+
+@READINGS_IN_SQL
+@given(session=session_strategy)
+@example(session=(8, 30, 30, 1, [(4, 1, True, 0), (0, 0, False, 0), (3, 11, True, 0)]))
+def test_what_a_reading_counts_as_in_sql_is_the_rule(readings_table, session):
+    baseline, _partial, _recurrence, counts_from, readings = session
+    fill_readings(readings_table, session)
     t = readings_table.c
     category = reading_category_sql(t.baseline, t.nrs, t.back, t.performed_on, t.on, t.counts_from)
     in_sql = dict(db.session.execute(select(t.procedure_id, category)).all())
@@ -217,6 +227,30 @@ def test_what_a_reading_counts_as_in_sql_is_the_rule(readings_table, session):
             baseline, n, back, PERFORMED, PERFORMED + timedelta(days=d), counts_from
         )
         for seq, (d, n, back, _minute) in enumerate(readings)
+    }
+
+
+@SAME_IN_SQL
+@given(session=session_strategy)
+# At the threshold (30% less is no recurrence), just under it, the patient's word
+# whatever the score, without a baseline, with a baseline of 0, and too early.
+@example(session=(10, 30, 30, 1, [(7, 7, False, 0), (7, 8, False, 0), (7, 1, True, 0)]))
+@example(session=(None, 30, 30, 1, [(7, 9, False, 0), (7, 9, True, 0)]))
+@example(session=(0, 30, 30, 1, [(7, 3, False, 0), (0, 9, True, 0)]))
+def test_whether_a_reading_says_the_pain_is_back_in_sql_is_the_rule(readings_table, session):
+    baseline, _partial, recurrence, counts_from, readings = session
+    fill_readings(readings_table, session)
+    t = readings_table.c
+    back_sql = pain_back_sql(
+        t.baseline, t.nrs, t.back, t.performed_on, t.on, t.counts_from, t.recurrence
+    )
+    in_sql = set(db.session.scalars(select(t.procedure_id).where(back_sql)))
+    assert in_sql == {
+        seq
+        for seq, (d, n, back, _minute) in enumerate(readings)
+        if pain_back(
+            baseline, n, back, PERFORMED, PERFORMED + timedelta(days=d), counts_from, recurrence
+        )
     }
 
 

@@ -493,6 +493,7 @@ def test_the_scheduler_has_every_job_with_a_misfire_grace_time(app):
         "drafts",
         "backup",
         "sessions",
+        "invitations",
     }
     assert scheduler._job_defaults["misfire_grace_time"] == MISFIRE_GRACE_SECONDS
     assert scheduler._job_defaults["max_instances"] == 1

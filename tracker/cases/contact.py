@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from typing import Any
 
 import phonenumbers
@@ -189,6 +190,27 @@ def _domain_is_complete(domain: str) -> bool:
         and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
         and _TOP_LEVEL.fullmatch(labels[-1]) is not None
     )
+
+
+def online_channel(
+    consent_on: date | None,
+    channel: ContactChannel | None,
+    phones: list[str],
+    email: str | None,
+    *,
+    sms: bool = True,
+) -> ContactChannel | None:
+    """How a patient receives online questionnaires (DOMAIN "Patient-reported
+    follow-up"), or None when they do not: they agreed to be contacted and prefer
+    e-mail, with an address, or text messages, with a mobile number, where the
+    site sends text messages (``sms``)."""
+    if consent_on is None:
+        return None
+    if channel is ContactChannel.EMAIL and email:
+        return channel
+    if channel is ContactChannel.SMS and sms and any(is_mobile(phone) for phone in phones):
+        return channel
+    return None
 
 
 def channel_problem(

@@ -165,6 +165,7 @@ class ContactFields(Form):
 CONSENT_LABELS = {
     "contact_consent_on": _l("Agreed to be contacted on"),
     "contact_consent_by_id": _l("Consent to be contacted recorded by"),
+    "contact_opted_out_on": _l("Opted out of online questionnaires on"),
 }
 
 

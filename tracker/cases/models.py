@@ -77,6 +77,9 @@ class Patient(Audited, Model):
     #: it; both empty until then (and again if they withdraw it).
     contact_consent_on: Mapped[date | None]
     contact_consent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: When the patient asked, from a message, to receive no more online
+    #: questionnaires (their consent withdrawn then); empty once it is recorded again.
+    contact_opted_out_on: Mapped[date | None]
 
     referrals: Mapped[list[Referral]] = relationship(back_populates="patient")
     contact_consent_by: Mapped[User | None] = relationship()

@@ -15,7 +15,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.auth.models import User
-from tracker.cases.contact import channel_problem, read_email, read_phone
+from tracker.cases.contact import (
+    ContactChannel,
+    channel_problem,
+    online_channel,
+    read_email,
+    read_phone,
+)
 from tracker.cases.forms import ContactFields, ReferralFields
 from tracker.cases.models import (
     CaseEvent,
@@ -218,10 +224,25 @@ def update_contact(
     if consents and patient.contact_consent_on is None:
         patient.contact_consent_on = local_today()
         patient.contact_consent_by_id = by.id
+        # Agreed again after opting out from a message: invited again.
+        patient.contact_opted_out_on = None
     elif not consents and not keep_recorded:
         patient.contact_consent_on = None
         patient.contact_consent_by_id = None
     db.session.flush()
+
+
+def questionnaire_channel(patient: Patient) -> ContactChannel | None:
+    """How the patient receives the follow-up questionnaires online, if they do
+    (``contact.online_channel``; text messages only where the site has an SMS
+    gateway, ``TRACKER_SMS_URL``)."""
+    return online_channel(
+        patient.contact_consent_on,
+        patient.preferred_channel,
+        patient.phones,
+        patient.email,
+        sms=bool(current_app.config.get("SMS_URL")),
+    )
 
 
 # --- referrals --------------------------------------------------------------

@@ -229,6 +229,7 @@ def show(referral_id: int) -> str:
         and can_transition(referral.status, CaseStatus.WITHDRAWN),
         can_correct_identity=can_correct_identity(current_user, referral.patient),
         can_edit_contact=can_edit_contact(current_user, referral.patient),
+        online=services.questionnaire_channel(referral.patient),
     )
 
 

@@ -2,10 +2,11 @@
 
 Each feature package connects receivers to these signals from its own
 ``__init__.py`` (as Indico's modules do): its blueprint, menu items, home
-panels, case-page sections, timeline entries, settings, background jobs and
-field labels. The application imports the features it is made of
-(``tracker.FEATURES``) and asks these signals what they contribute; nothing
-is registered by importing a views module for its side effects.
+panels, case-page sections, remarks on listed follow-ups, timeline entries,
+settings, background jobs and field labels. The application imports the
+features it is made of (``tracker.FEATURES``) and asks these signals what they
+contribute; nothing is registered by importing a views module for its side
+effects.
 
 A receiver returns one contribution, a list of them, or None. What each
 signal's receivers return is said beside it. Contributions are collected once
@@ -39,6 +40,11 @@ home_panels = _signals.signal("home-panels")
 
 #: Blocks of the case page: ``tracker.cases.sections.CaseSection``.
 case_sections = _signals.signal("case-sections")
+
+#: What other features say about the follow-ups a list shows (an invitation
+#: sent to the patient...): callables ``(followup ids) -> {followup id: text}``,
+#: each one query for all the rows, whatever their number.
+followup_remarks = _signals.signal("followup-remarks")
 
 #: Sources of a case's timeline: callables ``(referral) -> [TimelineEvent]``.
 timeline_providers = _signals.signal("timeline-providers")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -30,8 +31,12 @@ from tracker.decisions.models import Outcome, Procedure
 from tracker.demo.phones import FICTIONAL_BLOCKS, fictional_phone
 from tracker.extensions import db
 from tracker.followups import services as followup_services
-from tracker.followups.models import AssessmentMode
+from tracker.followups.models import AssessmentMode, FollowUp
 from tracker.meetings import services as meeting_services
+from tracker.selfreport import services as selfreport_services
+from tracker.selfreport.models import Invitation
+from tracker.selfreport.rules import LIVE
+from tracker.selfreport.tasks import invite_patients
 from tracker.web.permissions import Role
 
 logger = logging.getLogger(__name__)
@@ -252,17 +257,20 @@ def _seed_cases(users: dict[str, User]) -> list[Referral]:
     return referrals
 
 
-def _record_contact(patient: Any, by: User) -> None:
+def _record_contact(patient: Any, by: User, channel: ContactChannel = ContactChannel.PHONE) -> None:
     """A number that rings no one (``tracker.demo.phones``), the patient's own
-    and the same from one demo to the next, and their consent."""
+    and the same from one demo to the next, and their consent; by e-mail, an
+    address no message reaches (example.org is reserved for examples)."""
     case_services.update_contact(
         patient,
         {
             "phone_1": fictional_phone(FICTIONAL_BLOCKS[0], patient.mrn[-4:]),
             "phone_2": None,
-            "email": None,
+            "email": f"patient-{patient.mrn}@example.org"
+            if channel is ContactChannel.EMAIL
+            else None,
             "preferred_language": ContactLanguage.FR,
-            "preferred_channel": ContactChannel.PHONE,
+            "preferred_channel": channel,
             "contact_consent": True,
         },
         by=by,
@@ -310,12 +318,22 @@ class _Story:
     distance_mm: int | None
     parameters: dict[str, Any]
     referred_days_ago: int
-    #: (days after the procedure, average pain, "the pain is back")
-    follow_up: tuple[tuple[int, int, bool], ...]
+    #: (days after the procedure, average pain, "the pain is back", answered
+    #: by the patient online rather than on the phone)
+    follow_up: tuple[tuple[int, int, bool, bool], ...]
+    #: How the patient prefers to be contacted: by e-mail, they are invited to
+    #: answer each time point online when its window opens.
+    channel: ContactChannel = ContactChannel.PHONE
+    #: Days after the procedure when the patient opened their latest link
+    #: without answering (yet).
+    opened_on: tuple[int, ...] = ()
+    guidance: tuple[str, ...] = ("ULTRASOUND",)
 
 
 HISTORY = (
-    # A neuroma relieved by cryoneurolysis, then relapsing as the nerve regrows.
+    # A neuroma relieved by cryoneurolysis, then relapsing as the nerve regrows;
+    # she answers online, by e-mail, and says so herself at month 6 (her nurse
+    # is told at once). Month 1 she did not answer: the nurse phoned.
     _Story(
         ("80067890", "Roux", "Catherine", date(1963, 7, 14), Sex.FEMALE),
         "morton_neuroma",
@@ -326,8 +344,9 @@ HISTORY = (
         "Second common digital nerve (Morton's neuroma)",
         55,
         {"cryo_cycles": 2, "cryo_freeze_minutes": 3.0, "cryo_probe_temperature_c": -70},
-        140,
-        ((7, 2, False), (30, 2, False), (91, 3, False), (116, 6, True)),
+        190,
+        ((7, 2, False, True), (30, 2, False, False), (91, 3, False, True), (160, 6, True, True)),
+        channel=ContactChannel.EMAIL,
     ),
     # A knee still relieved six months after genicular radiofrequency.
     _Story(
@@ -341,35 +360,115 @@ HISTORY = (
         None,
         {"rf_temperature_c": 80, "rf_duration_seconds": 90},
         230,
-        ((7, 4, False), (30, 3, False), (91, 3, False), (183, 3, False)),
+        (
+            (7, 4, False, False),
+            (30, 3, False, False),
+            (91, 3, False, False),
+            (183, 3, False, False),
+        ),
+    ),
+    # Facet joint pain treated four weeks ago: week 1 answered online; month 1's
+    # invitation went three days ago, a reminder yesterday, and she has opened it.
+    _Story(
+        ("80089012", "Fontaine", "Sylvie", date(1957, 10, 5), Sex.FEMALE),
+        "spinal_osteoarthritis",
+        "radiofrequency",
+        "Lower back, L4-L5 and L5-S1 facet joints",
+        PainSide.BILATERAL,
+        (7, 6, 8),
+        "Medial branches of the L3, L4 and L5 dorsal rami, both sides",
+        None,
+        {"rf_temperature_c": 80, "rf_duration_seconds": 90},
+        48,
+        ((7, 3, False, True),),
+        channel=ContactChannel.EMAIL,
+        opened_on=(25,),
+        guidance=("FLUOROSCOPY",),
     ),
 )
 
 
 def _seed_history(users: dict[str, User]) -> None:
     """Cases treated months ago, recorded as they happened (the clock is moved
-    back for each step), so follow-up and outcomes have something to show."""
+    back for each step), so follow-up and outcomes have something to show.
+
+    Then the days since the first procedure are lived again, one after the
+    other: each morning the scheduler's job invites the patients who answer
+    online, reminds them and ends their links; the readings of the day follow,
+    the patient's own through their link, the others on the phone."""
     today = local_today()
-    for story in HISTORY:
-        procedure = _seed_story(story, users, today)
-        planned = {f.offset_days: f for f in followup_services.planned_for(procedure)}
-        for days, nrs, pain_is_back in story.follow_up:
-            assessed_on = procedure.performed_on + timedelta(days=days)
-            if assessed_on > today:
-                continue
-            with frozen_clock(_at(assessed_on, 11)):
-                followup_services.log_assessment(
-                    procedure.referral,
-                    {
-                        "assessed_on": assessed_on,
-                        "mode": AssessmentMode.PHONE,
-                        "nrs_average": nrs,
-                        "nrs_now": nrs,
-                        "pain_is_back": pain_is_back,
-                    },
-                    by=users["clinician@example.org"],
-                    followup=planned.get(days),
-                )
+    treated = [(story, _seed_story(story, users, today)) for story in HISTORY]
+    planned = {
+        procedure.id: {f.offset_days: f for f in followup_services.planned_for(procedure)}
+        for _story, procedure in treated
+    }
+    day = min(procedure.performed_on for _story, procedure in treated)
+    while day <= today:
+        if day < today:  # today's run has not come yet
+            with frozen_clock(_at(day, 10)):
+                invite_patients(_at(day, 10))
+        for story, procedure in treated:
+            days = (day - procedure.performed_on).days
+            if days in story.opened_on:
+                _patient_opens(planned[procedure.id].values(), day)
+            for on, nrs, pain_is_back, online in story.follow_up:
+                if on == days:
+                    values = {"nrs_average": nrs, "nrs_now": nrs, "pain_is_back": pain_is_back}
+                    if online:
+                        _patient_answers(planned[procedure.id].values(), values, day)
+                    else:
+                        followup = planned[procedure.id].get(on)
+                        _nurse_records(procedure, followup, values, day, users)
+        day += timedelta(days=1)
+
+
+def _open_invitation(followups: Iterable[Any], day: date) -> Invitation | None:
+    """The patient's open invitation whose time point's window holds ``day``
+    (the first due, when two windows overlap)."""
+    return db.session.scalar(
+        select(Invitation)
+        .join(FollowUp, FollowUp.id == Invitation.followup_id)
+        .where(
+            Invitation.followup_id.in_([followup.id for followup in followups]),
+            Invitation.status.in_(LIVE),
+            FollowUp.window_start_on <= day,
+            FollowUp.window_end_on >= day,
+        )
+        .order_by(FollowUp.due_on)
+        .limit(1)
+    )
+
+
+def _patient_answers(followups: Iterable[Any], values: dict[str, Any], day: date) -> None:
+    """The patient answers the questionnaire of their open invitation, in the evening."""
+    moment = _at(day, 19)
+    with frozen_clock(moment):
+        invitation = _open_invitation(followups, day)
+        if invitation is None:
+            raise RuntimeError(f"demo: nothing to answer online on {day}")
+        selfreport_services.opened(invitation, moment)
+        selfreport_services.answer(invitation, values, moment)
+
+
+def _patient_opens(followups: Iterable[Any], day: date) -> None:
+    """The patient opens the link of their open invitation, and answers later."""
+    moment = _at(day, 20)
+    with frozen_clock(moment):
+        invitation = _open_invitation(followups, day)
+        if invitation is not None:
+            selfreport_services.opened(invitation, moment)
+
+
+def _nurse_records(
+    procedure: Procedure, followup: Any, values: dict[str, Any], day: date, users: dict[str, User]
+) -> None:
+    with frozen_clock(_at(day, 11)):
+        followup_services.log_assessment(
+            procedure.referral,
+            {"assessed_on": day, "mode": AssessmentMode.PHONE, **values},
+            by=users["clinician@example.org"],
+            followup=followup,
+        )
 
 
 def _seed_story(story: _Story, users: dict[str, User], today: date) -> Procedure:
@@ -385,7 +484,7 @@ def _seed_story(story: _Story, users: dict[str, User], today: date) -> Procedure
     meeting_day = referred_on + timedelta(days=8)
     with frozen_clock(_at(referred_on, 9)):
         patient = case_services.patient_for_referral(case_services.PatientIdentity(*story.identity))
-        _record_contact(patient, radiologist)
+        _record_contact(patient, radiologist, story.channel)
         referral = case_services.refer_case(
             patient,
             {
@@ -437,7 +536,7 @@ def _seed_story(story: _Story, users: dict[str, User], today: date) -> Procedure
                 "technique_id": technique.id,
                 "target": story.target,
                 "side": story.side,
-                "guidance": ["ULTRASOUND"],
+                "guidance": list(story.guidance),
                 "distance_mm": story.distance_mm,
             },
             by=radiologist,

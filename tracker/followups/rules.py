@@ -578,6 +578,50 @@ def counts_sql(performed_on: Any, on: Any, counts_from_day: Any) -> ColumnElemen
     return test
 
 
+def pain_back(
+    baseline: int | None,
+    nrs: int,
+    pain_is_back: bool,
+    performed_on: date,
+    on: date,
+    counts_from_day: int,
+    recurrence_pct: float,
+) -> bool:
+    """Whether one reading says the pain has come back (the owner is told at once
+    when a patient reports it): it counts, and the patient says so or, with a
+    baseline, the reduction has fallen below the recurrence threshold."""
+    if not counts(performed_on, on, counts_from_day):
+        return False  # kept and charted, but not a recurrence
+    if pain_is_back:
+        return True
+    if not baseline:
+        return False
+    return is_recurrence(baseline, nrs, pain_is_back, recurrence_pct)
+
+
+def pain_back_sql(
+    baseline: Any,
+    nrs: Any,
+    pain_is_back: Any,
+    performed_on: Any,
+    on: Any,
+    counts_from_day: Any,
+    recurrence_pct: Any,
+) -> ColumnElement[bool]:
+    """``pain_back`` in SQL."""
+    return and_(
+        counts_sql(performed_on, on, counts_from_day),
+        or_(
+            pain_is_back.is_(True),
+            and_(
+                baseline.is_not(None),
+                baseline != 0,
+                is_recurrence_sql(baseline, nrs, pain_is_back, recurrence_pct),
+            ),
+        ),
+    )
+
+
 def reading_category(
     baseline: int | None,
     nrs: int,

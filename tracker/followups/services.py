@@ -48,13 +48,12 @@ from tracker.followups.rules import (
     RuleSettings,
     Session,
     Verdict,
-    counts,
     followup_plan,
     fulfilled_by,
     in_order,
     in_window,
-    is_recurrence,
     latest_first_sql,
+    pain_back,
     regrowth_window,
     retreatment_verdict,
 )
@@ -416,15 +415,14 @@ def is_pain_back(assessment: Assessment) -> bool:
 
 def _pain_back(referral: Referral, assessment: Assessment, procedure: Procedure) -> bool:
     technique = procedure.technique
-    if not counts(procedure.performed_on, assessment.assessed_on, technique.counts_from_day):
-        return False  # kept and charted, but not a recurrence
-    if assessment.pain_is_back:
-        return True
-    baseline = referral.nrs_average
-    if not baseline:
-        return False
-    return is_recurrence(
-        baseline, assessment.nrs_average, assessment.pain_is_back, technique.recurrence_pct
+    return pain_back(
+        referral.nrs_average,
+        assessment.nrs_average,
+        assessment.pain_is_back,
+        procedure.performed_on,
+        assessment.assessed_on,
+        technique.counts_from_day,
+        technique.recurrence_pct,
     )
 
 

@@ -4,6 +4,7 @@ closing a case and presenting it again."""
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -20,6 +21,7 @@ from tracker.cases.rules import pain_duration_on
 from tracker.cases.views import get_referral_or_404
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
+from tracker.core import signals
 from tracker.core.time import local_today
 from tracker.decisions.queries import case_procedures
 from tracker.extensions import db
@@ -108,6 +110,19 @@ def reading_meaning(assessment: Any, followup: FollowUp) -> Any:
     )
 
 
+def remarks_on(followups: list[FollowUp]) -> dict[int, list[str]]:
+    """What other features say about the listed follow-ups (an invitation sent
+    to the patient...), by follow-up id: one query per feature that speaks
+    (``signals.followup_remarks``), whatever the number of rows."""
+    remarks: dict[int, list[str]] = defaultdict(list)
+    ids = [followup.id for followup in followups]
+    if ids:
+        for provider in signals.collected(signals.followup_remarks):
+            for followup_id, words in provider(ids).items():
+                remarks[followup_id].append(words)
+    return remarks
+
+
 def owner_choices() -> list[SelectChoice]:
     """Who may own follow-ups, for the worklist filter and the case's owner."""
     return [SelectChoice(str(user.id), user.full_name) for user in active_users_with(*OWNERS)]
@@ -140,11 +155,13 @@ def worklist() -> str:
         filters = {"owner_id": default_owner_filter(current_user), "technique_id": None}
     today = local_today()
     eligible = queries.eligible_cases(today, limit=queries.WORKLIST_ROWS)
+    work = queries.worklist(today, **filters)
     return render_template(
         "followups/worklist.html",
         form=form,
         today=today,
-        work=queries.worklist(today, **filters),
+        work=work,
+        remarks=remarks_on(work.overdue + work.today + work.week),
         eligible=eligible,
         may_present_again=_may_present_again(current_user, eligible),
         eligible_total=queries.eligible_count(today),
@@ -358,6 +375,7 @@ def trajectory_of(referral: Referral) -> tuple[Trajectory, list[dict[str, Any]]]
                 "reduction": reduction_pct(baseline, assessment.nrs_average),
                 "unscheduled": assessment.followup_id is None,
                 "procedure_id": assessment.procedure_id,
+                "mode": assessment.mode,
                 "category": reading_category(
                     baseline,
                     assessment.nrs_average,

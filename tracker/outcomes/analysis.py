@@ -147,6 +147,46 @@ class Outcomes:
         return sorted(self.timepoints.values(), key=lambda point: point.days)
 
 
+#: How a due time point was done, for completeness by channel: answered online
+#: after an e-mail or a text message (``ContactChannel`` names), or by the team.
+BY_EMAIL, BY_SMS, BY_TEAM = "EMAIL", "SMS", "TEAM"
+
+
+@dataclass
+class InvitationFigures:
+    """Invitations to answer online, and how the due time points were done.
+
+    - response rate: invitations answered among those sent (a first message
+      the gateway refused was not sent), by channel;
+    - completeness by channel: among the scheduled time points counted in the
+      completeness table (due, or done early), those answered online after an
+      e-mail, after a text message, and those done by the team (phone call,
+      visit, message): the three add up to the completeness.
+    """
+
+    #: Invitations sent, and answered, by channel name.
+    sent: dict[str, int] = field(default_factory=dict)
+    answered: dict[str, int] = field(default_factory=dict)
+    #: Scheduled time points due, and those done, by ``BY_*``.
+    due: int = 0
+    done_by: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def any_sent(self) -> bool:
+        return any(self.sent.values())
+
+    def response(self, channel: str | None = None) -> Proportion | None:
+        """Answered among sent, on one channel or all."""
+        if channel is None:
+            return wilson(sum(self.answered.values()), sum(self.sent.values()))
+        return wilson(self.answered.get(channel, 0), self.sent.get(channel, 0))
+
+    def completeness(self, how: str | None = None) -> Proportion | None:
+        """Due time points done one way (``BY_*``), or in any way."""
+        done = sum(self.done_by.values()) if how is None else self.done_by.get(how, 0)
+        return wilson(done, self.due)
+
+
 def timepoint(points: dict[Label, TimePoint], days: int) -> TimePoint:
     """The row of ``points`` where a follow-up due ``days`` after its procedure
     counts: one per label ("month 3", by ``followups.rules.describe_day``, as the

@@ -25,7 +25,13 @@ from tracker.decisions.models import (
     procedure_operators,
 )
 from tracker.extensions import db
-from tracker.followups.models import Assessment, FollowUp, FollowUpKind, FollowUpStatus
+from tracker.followups.models import (
+    Assessment,
+    AssessmentMode,
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+)
 from tracker.followups.rules import (
     AT_LEAST_MODERATE,
     Reading,
@@ -41,7 +47,9 @@ from tracker.followups.services import rule_settings
 from tracker.meetings.models import AgendaItem, Attendance, ItemState, Meeting, MeetingStatus
 from tracker.meetings.rules import quorum_met_sql
 from tracker.outcomes.analysis import (
+    BY_TEAM,
     DAYS_PER_MONTH,
+    InvitationFigures,
     Label,
     Outcomes,
     Scheduled,
@@ -50,6 +58,7 @@ from tracker.outcomes.analysis import (
     Treated,
     timepoint,
 )
+from tracker.selfreport.models import Invitation, InvitationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -446,11 +455,16 @@ def _add(point: TimePoint, counts: list[Any]) -> None:
         setattr(point, name, getattr(point, name) + int(value or 0))
 
 
+def _counted(today: date) -> Any:
+    """A scheduled time point counts for completeness once due, or done early."""
+    return or_(FollowUp.due_on <= today, FollowUp.status == FollowUpStatus.DONE)
+
+
 def _timepoint_query(scope: Any, today: date) -> Select[Any]:
     status = FollowUp.status
     nrs = Assessment.nrs_average
     baseline = Referral.nrs_average
-    counted = or_(FollowUp.due_on <= today, status == FollowUpStatus.DONE)
+    counted = _counted(today)
     done = and_(status == FollowUpStatus.DONE, nrs.is_not(None))
     category = reading_category_sql(
         baseline,
@@ -516,3 +530,40 @@ def _relief_query(scope: Any) -> Select[int, int, bool]:
     return select(Procedure.technique_id, relief.c.days, relief.c.ended).join(
         relief, relief.c.procedure_id == Procedure.id
     )
+
+
+# --- invitations to answer online ------------------------------------------------------
+
+
+def invitation_figures(filters: OutcomeFilters, today: date) -> InvitationFigures:
+    """``analysis.InvitationFigures`` of the procedures kept by the filters: two
+    queries, whose rows grow with the number of channels only."""
+    scope = procedure_scope(filters)
+    figures = InvitationFigures()
+    answered = func.sum(case((Invitation.status == InvitationStatus.ANSWERED, 1), else_=0))
+    for channel, sent, done in db.session.execute(
+        select(Invitation.channel, func.count(), answered)
+        .join(FollowUp, FollowUp.id == Invitation.followup_id)
+        .where(FollowUp.procedure_id.in_(scope), Invitation.sent_at.is_not(None))
+        .group_by(Invitation.channel)
+    ):
+        figures.sent[channel.name] = sent
+        figures.answered[channel.name] = int(done or 0)
+    online = Assessment.mode == AssessmentMode.SELF_REPORTED
+    for done, by_patient, channel, count in db.session.execute(
+        select(FollowUp.status == FollowUpStatus.DONE, online, Invitation.channel, func.count())
+        .select_from(FollowUp)
+        .outerjoin(Assessment, Assessment.followup_id == FollowUp.id)
+        .outerjoin(Invitation, Invitation.assessment_id == Assessment.id)
+        .where(
+            FollowUp.kind == FollowUpKind.SCHEDULED,
+            FollowUp.procedure_id.in_(scope),
+            _counted(today),
+        )
+        .group_by(FollowUp.status == FollowUpStatus.DONE, online, Invitation.channel)
+    ):
+        figures.due += count
+        if done:
+            how = channel.name if by_patient and channel is not None else BY_TEAM
+            figures.done_by[how] = figures.done_by.get(how, 0) + count
+    return figures

@@ -18,7 +18,7 @@ from tracker.core.time import local_today
 from tracker.decisions.models import CIRSE_GRADES
 from tracker.meetings.settings import QUORUM_MINIMUM
 from tracker.outcomes import exports, queries
-from tracker.outcomes.analysis import summarise_activity
+from tracker.outcomes.analysis import InvitationFigures, summarise_activity
 from tracker.outcomes.charts import Curve, Line, at_risk_months, pain_chart, relief_chart
 from tracker.outcomes.forms import OutcomeFilterForm
 from tracker.outcomes.queries import OutcomeFilters
@@ -75,6 +75,7 @@ class Figures:
     pain_chart: str | None
     adverse: dict[int, int]
     activity: Any
+    invitations: InvitationFigures
 
 
 def _figures(filters: OutcomeFilters, catalogue: dict[int, Any], today: date) -> Figures:
@@ -113,6 +114,7 @@ def _figures(filters: OutcomeFilters, catalogue: dict[int, Any], today: date) ->
         activity=summarise_activity(
             queries.activity_rows(filters, catalogue, QUORUM_MINIMUM.value)
         ),
+        invitations=queries.invitation_figures(filters, today),
     )
 
 
@@ -146,6 +148,7 @@ def index() -> Any:
         pain_chart=figures.pain_chart,
         adverse=figures.adverse,
         activity=figures.activity,
+        invitations=figures.invitations,
         args={key: value for key, value in request.args.items() if value},
     ), (200 if valid else INVALID)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -66,6 +67,27 @@ class Invitation(Audited, Model):
 
     def audit_patient_id(self) -> int | None:
         return self.patient_id
+
+
+#: Words for the columns of an invitation in the case's history.
+FIELD_LABELS = {
+    "followup_id": _l("Time point"),
+    "channel": _l("Sent by"),
+    "status": _l("Status"),
+    "created_at": _l("Created"),
+    "sent_at": _l("Sent"),
+    "reminders_sent": _l("Reminders sent"),
+    "last_reminded_at": _l("Last reminded"),
+    "opened_at": _l("Opened"),
+    "answered_at": _l("Answered"),
+    "expires_at": _l("The link works until"),
+    "revoked_at": _l("Revoked"),
+    "revoked_by_id": _l("Revoked by"),
+    "wrong_birth_dates": _l("Wrong dates of birth"),
+    "locked_at": _l("Locked"),
+    "assessment_id": _l("Assessment"),
+    "last_error": _l("Not delivered"),
+}
 
 
 class LinkAttempt(Model):

@@ -28,6 +28,7 @@ from tracker.auth.models import User
 from tracker.auth.notify import notify
 from tracker.cases.contact import ContactChannel, is_mobile
 from tracker.cases.models import Patient, Referral
+from tracker.cases.services import questionnaire_channel
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.errors import DomainError, Forbidden
 from tracker.core.mail import queue_mail
@@ -112,15 +113,14 @@ def why_not(invitation: Invitation | None, now: datetime) -> Refusal | None:
 
 
 def channel_for(patient: Patient) -> ContactChannel | None:
-    """The electronic channel a consenting patient is reached on, if any."""
-    if patient.contact_consent_on is None:
-        return None
-    channel = patient.preferred_channel
-    if channel is ContactChannel.EMAIL and patient.email:
-        return channel
-    if channel is ContactChannel.SMS and any(is_mobile(n) for n in patient.phones):
-        return channel
-    return None
+    """The electronic channel a consenting patient is reached on, if any (text
+    messages only where the site has an SMS gateway)."""
+    return questionnaire_channel(patient)
+
+
+def _electronic() -> tuple[ContactChannel, ...]:
+    """The channels invitations go out on at this site."""
+    return ELECTRONIC if sms.enabled() else (ContactChannel.EMAIL,)
 
 
 def windows_opening(today: date) -> list[FollowUp]:
@@ -137,7 +137,7 @@ def windows_opening(today: date) -> list[FollowUp]:
                 FollowUp.window_start_on <= today,
                 still_open_sql(FollowUp.window_end_on, today),
                 Patient.contact_consent_on.is_not(None),
-                Patient.preferred_channel.in_(ELECTRONIC),
+                Patient.preferred_channel.in_(_electronic()),
                 ~invited.exists(),
             )
             .order_by(FollowUp.id)
@@ -201,7 +201,12 @@ def _message(invitation: Invitation, stage: int) -> tuple[str, str]:
 
 
 def _send(invitation: Invitation, stage: int, now: datetime) -> bool:
-    """Send the first message (stage 0) or a reminder; record how it went."""
+    """Send the first message (stage 0) or a reminder; record how it went.
+
+    Nothing is retried behind the team's back: a first message the gateway
+    refuses leaves the invitation FAILED (the case page and the worklist say so,
+    and offer to send it again); a refused reminder counts as one, its error
+    kept, and the link already sent keeps working."""
     subject, text = _message(invitation, stage)
     patient = invitation.patient
     try:
@@ -213,13 +218,20 @@ def _send(invitation: Invitation, stage: int, now: datetime) -> bool:
                 body=text,
             )
         else:
-            number = next(n for n in patient.phones if is_mobile(n))
+            number = next((n for n in patient.phones if is_mobile(n)), None)
+            if number is None:
+                raise sms.SmsError("no mobile number")
             sms.send(number, text)
     except sms.SmsError as error:
         logger.warning("Invitation %s not delivered: %s", invitation.id, error)
-        invitation.status = InvitationStatus.FAILED
         invitation.last_error = str(error)[:2000]
+        if stage == 0:
+            invitation.status = InvitationStatus.FAILED
+        else:
+            invitation.reminders_sent = stage
+        db.session.flush()
         return False
+    invitation.last_error = None
     if stage == 0:
         invitation.status = InvitationStatus.SENT
         invitation.sent_at = now
@@ -238,7 +250,10 @@ def remind_due(now: datetime) -> int:
     sent = 0
     for invitation in db.session.scalars(
         select(Invitation)
+        .join(FollowUp, FollowUp.id == Invitation.followup_id)
         .where(
+            # Recorded by the team meanwhile (or marked missed): nothing to remind.
+            FollowUp.status == FollowUpStatus.PLANNED,
             Invitation.status.in_(LIVE),
             Invitation.sent_at.is_not(None),
             Invitation.locked_at.is_(None),
@@ -397,6 +412,7 @@ def opt_out(invitation: Invitation, now: datetime) -> int:
     patient = invitation.patient
     patient.contact_consent_on = None
     patient.contact_consent_by_id = None
+    patient.contact_opted_out_on = to_local(now).date()
     return _revoke_all(patient, now, None)
 
 
@@ -426,21 +442,46 @@ def revoke(invitation: Invitation, *, by: User) -> None:
     db.session.flush()
 
 
-def resend(invitation: Invitation, *, by: User) -> None:
-    """Send the message again (the same link), for a patient who lost it."""
+def may_resend(invitation: Invitation, now: datetime) -> bool:
+    """Whether the message can be sent again: the link still works, or the first
+    message was not delivered and the link has not reached its end."""
+    if invitation.status is InvitationStatus.FAILED:
+        return (
+            invitation.locked_at is None
+            and invitation.expires_at is not None
+            and now < invitation.expires_at
+        )
+    return why_not(invitation, now) is None
+
+
+def resend(invitation: Invitation, *, by: User) -> bool:
+    """Send the message again (the same link), for a patient who lost it or
+    whose first message was not delivered; whether it went."""
     if not can_manage_invitation(by, invitation):
         raise Forbidden()
-    if why_not(invitation, utcnow()) is not None:
+    now = utcnow()
+    if not may_resend(invitation, now):
         raise DomainError(_l("This invitation is no longer open."))
-    _send(invitation, invitation.reminders_sent + 1, utcnow())
+    if invitation.sent_at is None:
+        return _send(invitation, 0, now)
+    return _send(invitation, invitation.reminders_sent + 1, now)
 
 
 def link_to_read(invitation: Invitation, *, by: User) -> str:
-    """The link, for a clinician to read to the patient on the phone."""
+    """The link, for a clinician to read to the patient on the phone; who read
+    it, and when, is kept in the audit trail."""
     if not can_manage_invitation(by, invitation):
         raise Forbidden()
     if why_not(invitation, utcnow()) is not None:
         raise DomainError(_l("This invitation is no longer open."))
+    record_access(
+        AuditAction.VIEW,
+        "Invitation",
+        invitation.id,
+        referral_id=invitation.referral_id,
+        patient_id=invitation.patient_id,
+        details={"link": "read out"},
+    )
     return link_for(invitation)
 
 

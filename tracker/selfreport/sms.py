@@ -16,6 +16,8 @@ class SmsError(Exception):
 
 
 def enabled() -> bool:
+    """Whether the site sends text messages (``cases.services.questionnaire_channel``
+    asks the same setting)."""
     return bool(current_app.config.get("SMS_URL"))
 
 
@@ -37,7 +39,8 @@ def send(number: str, text: str) -> None:
     )
     timeout = float(current_app.config.get("SMS_TIMEOUT", 10))
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310 - scheme checked above
+        # The scheme is checked above (http or https only), so no file: or other URL.
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
             if not 200 <= response.status < 300:
                 raise SmsError(f"gateway answered {response.status}")
     except urllib.error.HTTPError as error:

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from tracker.core.scheduler import JobSpec
 from tracker.core.time import to_local
 from tracker.selfreport import services
+from tracker.selfreport.rules import InvitationStatus
 
 
 def invite_patients(now: datetime) -> dict[str, int]:
@@ -18,11 +19,17 @@ def invite_patients(now: datetime) -> dict[str, int]:
     have not answered, expire the links past their date."""
     today = to_local(now).date()
     expired = services.expire(now)
-    invited = sum(
-        services.invite(followup, now) is not None for followup in services.windows_opening(today)
-    )
+    invitations = [services.invite(followup, now) for followup in services.windows_opening(today)]
+    sent = [invitation for invitation in invitations if invitation is not None]
+    # Said in the job's record too: a message the gateway refused is not retried.
+    failed = sum(invitation.status is InvitationStatus.FAILED for invitation in sent)
     reminded = services.remind_due(now)
-    return {"invited": invited, "reminded": reminded, "expired": expired}
+    return {
+        "invited": len(sent) - failed,
+        "not_delivered": failed,
+        "reminded": reminded,
+        "expired": expired,
+    }
 
 
 #: The jobs of this feature, run by the scheduler process. Mid-morning, when a
