@@ -62,7 +62,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     # Patient-reported follow-up: the team named in the messages to patients, the
     # address the patient pages are reached at (when served apart, in a DMZ), and
     # the hospital's HTTP SMS gateway (no URL: no text messages).
-    "TEAM_NAME": ("Interventional radiology pain team", str),
+    "TEAM_NAME": (None, str),
     "PATIENT_BASE_URL": (None, str),
     "SMS_URL": (None, str),
     "SMS_TOKEN": (None, str),

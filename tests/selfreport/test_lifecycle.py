@@ -76,7 +76,8 @@ def test_week_1_invitation_is_answered_on_a_phone_and_closes_the_loop(client, cl
     [alert] = mails("selfreport_pain_back:")
     assert alert.recipient_id == nurse.id
     assert procedure.referral.case_number in alert.body
-    assert procedure.referral.verdict.kind in (Kind.NO_RESPONSE, Kind.ELIGIBLE, Kind.NOT_YET)
+    # The verdict is recomputed: 7 from a baseline of 8 on day 7 is no response.
+    assert procedure.referral.verdict.kind is Kind.NO_RESPONSE
 
     # The link is used: a replay is refused and saves nothing twice.
     again = client.post(path + "/answers", data=answers)
@@ -99,6 +100,19 @@ def test_reminders_go_while_unanswered_twice_at_most_never_after_the_window(cloc
     later = run(clock, at(PERFORMED + timedelta(days=12)))
     assert later["expired"] == 1
     assert invitation_of(procedure).status is InvitationStatus.EXPIRED
+
+
+def test_reminders_stop_once_the_patient_has_answered(client, clock, treated):
+    opened_on = PERFORMED + timedelta(days=5)
+    run(clock, at(opened_on))
+    path = path_of(link_in(mails()[0]))
+    form = soup(client.post(path, data=born(BORN)))
+    proof = form.find("input", attrs={"name": "proof"})["value"]
+    answered = client.post(path + "/answers", data={"proof": proof, "nrs_average": "2"})
+    assert answered.status_code == 200
+    for days in (2, 5):
+        assert run(clock, at(opened_on + timedelta(days=days)))["reminded"] == 0
+    assert len(mails()) == 1
 
 
 def test_an_expired_revoked_or_forged_link_is_refused(client, clock, treated):

@@ -36,6 +36,9 @@ from tracker.web.headers import PATIENT_POLICY
 from tracker.web.permissions import by_link
 
 bp = Blueprint("patient", __name__, url_prefix="/p")
+
+# The team as named to patients, on every patient page.
+bp.add_app_template_global(services.team_name, "team_name")
 # No session here, so no session-bound CSRF token: the link's secret and the
 # signed proof of the birth date stand for it (another site knows neither).
 csrf.exempt(bp)

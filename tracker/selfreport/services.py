@@ -80,6 +80,12 @@ def link_token(invitation: Invitation) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+def team_name() -> str:
+    """The team named to patients: the site's ``TRACKER_TEAM_NAME``, else a
+    description in the patient's language."""
+    return current_app.config.get("TEAM_NAME") or str(_l("Interventional radiology pain team"))
+
+
 def link_for(invitation: Invitation) -> str:
     """The address the patient opens (``PATIENT_BASE_URL`` when the patient pages
     are served apart, else the site's own)."""
@@ -190,7 +196,7 @@ def _message(invitation: Invitation, stage: int) -> tuple[str, str]:
         context = {
             "link": link_for(invitation),
             "stop": patient_url("patient.stop", token=link_token(invitation)),
-            "team": current_app.config["TEAM_NAME"],
+            "team": team_name(),
             "reminder": stage > 0,
             "until": to_local(invitation.expires_at) if invitation.expires_at else None,
         }
