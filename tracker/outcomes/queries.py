@@ -549,9 +549,10 @@ def invitation_figures(filters: OutcomeFilters, today: date) -> InvitationFigure
     ):
         figures.sent[channel.name] = sent
         figures.answered[channel.name] = int(done or 0)
-    online = Assessment.mode == AssessmentMode.SELF_REPORTED
-    for done, by_patient, channel, count in db.session.execute(
-        select(FollowUp.status == FollowUpStatus.DONE, online, Invitation.channel, func.count())
+    # Grouped by the columns themselves: PostgreSQL takes no grouping by an
+    # expression whose parameters are bound twice.
+    for status, mode, channel, count in db.session.execute(
+        select(FollowUp.status, Assessment.mode, Invitation.channel, func.count())
         .select_from(FollowUp)
         .outerjoin(Assessment, Assessment.followup_id == FollowUp.id)
         .outerjoin(Invitation, Invitation.assessment_id == Assessment.id)
@@ -560,8 +561,10 @@ def invitation_figures(filters: OutcomeFilters, today: date) -> InvitationFigure
             FollowUp.procedure_id.in_(scope),
             _counted(today),
         )
-        .group_by(FollowUp.status == FollowUpStatus.DONE, online, Invitation.channel)
+        .group_by(FollowUp.status, Assessment.mode, Invitation.channel)
     ):
+        done = status is FollowUpStatus.DONE
+        by_patient = mode is AssessmentMode.SELF_REPORTED
         figures.due += count
         if done:
             how = channel.name if by_patient and channel is not None else BY_TEAM
