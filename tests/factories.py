@@ -167,8 +167,12 @@ def radiologist(**overrides: Any) -> User:
     return make_user(roles={Role.RADIOLOGIST}, **overrides)
 
 
-def running_meeting(cases: int = 1, *, chair: User | None = None, **overrides: Any) -> Any:
-    """A started meeting with a quorum (three specialties) and ``cases`` on its agenda."""
+def running_meeting(
+    cases: int = 1, *, chair: User | None = None, sign_attendance: bool = True, **overrides: Any
+) -> Any:
+    """A started meeting with a quorum (three specialties), its attendance sheet
+    signed by the chair (unless ``sign_attendance`` is false), and ``cases`` on
+    its agenda."""
     from tracker.meetings import services as meeting_services
 
     chair = chair or radiologist(full_name="Dr Julien Moreau")
@@ -182,6 +186,8 @@ def running_meeting(cases: int = 1, *, chair: User | None = None, **overrides: A
     for _ in range(cases):
         meeting_services.add_to_agenda(meeting, make_referral(referrer_id=chair.id), by=None)
     meeting_services.start_meeting(meeting, by=None)
+    if sign_attendance:
+        meeting_services.validate_attendance(meeting, by=chair)
     db.session.commit()
     return meeting
 
@@ -233,6 +239,13 @@ def make_decision(
     return decision
 
 
+def all_done(on: Any) -> dict[str, Any]:
+    """Each prerequisite of a plan done on ``on``, as the procedure form says it."""
+    from tracker.decisions.models import PREREQUISITES
+
+    return {name: (on, None) for name, _label in PREREQUISITES}
+
+
 def make_procedure(
     *,
     technique_code: str = "cryoneurolysis",
@@ -282,6 +295,7 @@ def make_procedure(
         db.session.commit()
     with frozen_clock(datetime.combine(meeting_day, time(17, 30), tzinfo=paris)):
         meeting_services.start_meeting(meeting, by=None)
+        meeting_services.validate_attendance(meeting, by=chair)
         decision = make_decision(
             item,
             plan=plan_values(technique_id=technique(technique_code).id, distance_mm=distance_mm),
@@ -297,6 +311,7 @@ def make_procedure(
             },
             operator_ids=[chair.id],
             adverse_event=adverse_event,
+            prerequisites=all_done(performed_on),
             by=chair,
             **({"followup_owner_id": followup_owner.id} if followup_owner else {}),
         )

@@ -59,7 +59,7 @@ from tracker.decisions.forms import (
     ProcedureFields,
     ProcedureForm,
 )
-from tracker.decisions.models import Decision, Procedure, ProcedurePlan
+from tracker.decisions.models import PREREQUISITES, Decision, Procedure, ProcedurePlan
 from tracker.extensions import db
 from tracker.followups import services as followup_services
 from tracker.followups.forms import AssessmentForm
@@ -234,7 +234,14 @@ def _procedure_page(clock: Any) -> tuple[User, Page]:
     def saved() -> Procedure:
         return db.session.scalars(select(Procedure).order_by(Procedure.id.desc())).first()
 
-    page = Page(f"/plans/{decision.plan.id}/procedure", ProcedureForm, [(ProcedureFields, saved)])
+    # The prerequisites unticked on the plan, said done before the procedure.
+    done_on = (local_today() - timedelta(days=2)).isoformat()
+    page = Page(
+        f"/plans/{decision.plan.id}/procedure",
+        ProcedureForm,
+        [(ProcedureFields, saved)],
+        given={name: done_on for name, _label in PREREQUISITES},
+    )
     return radiologist(), page
 
 

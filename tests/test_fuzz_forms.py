@@ -183,6 +183,10 @@ def superuser(app, auth):
     from tests.factories import make_decision
 
     decision = make_decision(meeting.agenda[0])
+    # A draft the chair is asked to confirm (the page meeting mode sends them to).
+    draft = make_decision(meeting.agenda[1], validate=False)
+    # A meeting whose sheet the chair has still to sign, from meeting mode.
+    unsigned = running_meeting(1, chair=user, sign_attendance=False, capacity=3)
     make_meeting(starts_at=None)  # another open meeting to move cases to
     waiting = make_referral()  # a case waiting for a meeting
     catalogue_services.retire_entry(db.session.scalars(select(Technique)).first())
@@ -200,6 +204,8 @@ def superuser(app, auth):
             f"/meetings/{world['meeting_id']}",
             f"/meetings/{meeting.id}",
             f"/meetings/{meeting.id}/mode",
+            f"/decisions/{draft.id}/validate",
+            f"/meetings/{unsigned.id}/mode",
             "/admin/users",
             "/admin/catalogue/techniques",
             "/account/sessions",

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import (
+    all_done,
     assess,
     assessment_values,
     contact_values,
@@ -186,7 +187,8 @@ def chaired_meeting(cast: Cast, **overrides: Any) -> Any:
 
 
 def running_meeting(cast: Cast) -> Any:
-    """A started meeting with a quorum and the owner's case on its agenda."""
+    """A started meeting with a quorum, its attendance sheet signed by the chair,
+    and the owner's case on its agenda."""
     meeting = chaired_meeting(cast)
     present = {
         cast["chair"].id,
@@ -196,6 +198,8 @@ def running_meeting(cast: Cast) -> Any:
     meeting_services.set_members_present(meeting, present, by=None)
     meeting_services.add_to_agenda(meeting, owned_referral(cast), by=None)
     meeting_services.start_meeting(meeting, by=None)
+    # The chair signs the sheet first: decisions are validated only then.
+    meeting_services.validate_attendance(meeting, by=cast["chair"])
     db.session.commit()
     return meeting
 
@@ -373,6 +377,7 @@ def record_patient_answer(cast: Cast) -> Act:
         informed_on=local_today(),
         informed_by_id=None,
         answer=PatientAnswer.ACCEPTS,
+        consent_signed=True,  # ticks the plan's consent too
         by=by,
     )
 
@@ -392,7 +397,7 @@ def record_procedure(cast: Cast) -> Act:
     operator = radiologist()
     values = {"performed_on": local_today(), "technique_id": plan.technique_id, "distance_mm": 60}
     return lambda by: decision_services.record_procedure(
-        plan, values, operator_ids=[operator.id], by=by
+        plan, values, operator_ids=[operator.id], prerequisites=all_done(local_today()), by=by
     )
 
 

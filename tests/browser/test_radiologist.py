@@ -93,10 +93,13 @@ def test_the_radiologists_day(site):
     site.flashed(coordinator, "The meeting has started.", "La réunion a commencé.")
     coordinator.context.close()
 
-    # Meeting mode: the radiologist presents the case; the team's decision and plan.
+    # Meeting mode: the radiologist chairs; the attendance sheet is signed first, in one click.
     radiologist.goto(meeting_url + "/mode")
     assert case_number in radiologist.locator("main").inner_text()
     site.check(radiologist, "radiologist-meeting-mode")
+    radiologist.locator("#attendance-sheet button").click()
+    site.flashed(radiologist, "Attendance sheet validated.", "Feuille de présence validée.")
+    # The team's decision and plan.
     radiologist.locator("input[name=outcome][value=PROCEDURE_PROPOSED]").check()
     radiologist.locator("textarea[name=reasons]").fill("Refractory neuroma pain.")
     choose(radiologist, "technique_id", t("Cryo", "Cryo"))
@@ -104,6 +107,13 @@ def test_the_radiologists_day(site):
     first_choice(radiologist, "side")
     radiologist.locator("input[name=distance_mm]").fill("40")
     radiologist.locator("button[name=action][value=validate]").click()
+    # Validating is confirmed on a page of its own, saying what follows.
+    radiologist.wait_for_url(re.compile(r"/decisions/\d+/validate$"))
+    expect(radiologist.locator("#what-follows")).to_contain_text(
+        t("This cannot be undone.", "Ce n'est pas réversible.")
+    )
+    site.check(radiologist, "radiologist-validate-confirm")
+    radiologist.locator("main form button[type=submit]").click()
     site.flashed(
         radiologist,
         f"Decision for {case_number} validated.",
@@ -125,6 +135,16 @@ def test_the_radiologists_day(site):
     assert radiologist.locator("input[name=operator_ids]:checked").count() == 1
     assert radiologist.locator("input[name=target]").input_value() == "Third common digital nerve"
     site.check(radiologist, "radiologist-procedure")
+    # Nothing ticked on the plan: without the patient's consent, refused on its field.
+    radiologist.locator("textarea[name=consent_on_why_not]").fill("Agreed on the phone")
+    radiologist.locator("input[name=blood_tests_on]").fill(today)
+    radiologist.locator("textarea[name=anticoagulation_managed_on_why_not]").fill("None taken")
+    radiologist.locator("textarea[name=fasting_on_why_not]").fill("Local anaesthesia")
+    radiologist.locator("main form button[type=submit]").last.click()
+    expect(radiologist.locator("#consent_on-error")).to_contain_text(
+        t("consent must be recorded", "consentement du patient doit être enregistré")
+    )
+    radiologist.locator("input[name=consent_on]").fill(today)
     radiologist.locator("main form button[type=submit]").last.click()
     site.flashed(radiologist, "Procedure recorded.", "Geste enregistré.")
     radiologist.context.close()

@@ -21,6 +21,7 @@ from tracker.cases.rules import (
     mrn_problem,
     not_in_future_problem,
     pain_duration_on,
+    safety_facts,
     status_after_edit,
 )
 
@@ -177,3 +178,63 @@ def test_default_hospital_number_form(mrn, ok):
 )
 def test_a_pain_duration_is_brought_up_to_today(months, given_on, today, expected):
     assert pain_duration_on(months, given_on, today) == expected
+
+
+# --- safety facts ---------------------------------------------------------------------
+
+
+def referral_facts(**overrides):
+    from tracker.cases.models import Anticoagulation, Urgency
+
+    values = {
+        "urgency": Urgency.ROUTINE,
+        "anticoagulation": Anticoagulation.NONE,
+        "anticoagulation_details": None,
+        "allergies": "None known",
+        "is_oncology": False,
+        "primary_tumour": None,
+        "has_bone_metastases": False,
+    }
+    values.update(overrides)
+    return SimpleNamespace(**values)
+
+
+def test_a_referral_without_risk_has_no_safety_fact():
+    assert safety_facts(referral_facts()) == []
+
+
+@pytest.mark.parametrize(
+    "written", ["None known", "none", "NKDA", "Aucune connue", "aucune", "Pas d'allergie", "-"]
+)
+def test_no_allergy_in_the_words_referrers_use(written):
+    assert safety_facts(referral_facts(allergies=written)) == []
+
+
+def test_each_risk_is_a_fact_with_its_words():
+    from tracker.cases.models import Anticoagulation, Urgency
+
+    facts = safety_facts(
+        referral_facts(
+            urgency=Urgency.URGENT,
+            anticoagulation=Anticoagulation.ANTICOAGULANT,
+            anticoagulation_details="Apixaban 5 mg twice daily",
+            allergies="Iodinated contrast (urticaria)",
+            is_oncology=True,
+            primary_tumour="Lung adenocarcinoma",
+            has_bone_metastases=True,
+        )
+    )
+    assert [(f.kind, str(f.label), f.detail, f.level) for f in facts] == [
+        ("urgent", "Urgent", None, "danger"),
+        ("anticoagulation", "Anticoagulant therapy", "Apixaban 5 mg twice daily", "danger"),
+        ("allergy", "Allergy", "Iodinated contrast (urticaria)", "danger"),
+        ("oncology", "Oncology context", "Lung adenocarcinoma, bone metastases", "info"),
+    ]
+
+
+def test_a_risk_not_stated_is_a_fact_too():
+    facts = safety_facts(referral_facts(anticoagulation=None, allergies="  "))
+    assert [(f.kind, str(f.label), f.level) for f in facts] == [
+        ("anticoagulation", "Anticoagulation not stated", "warning"),
+        ("allergy", "Allergies not stated", "warning"),
+    ]

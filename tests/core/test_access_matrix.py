@@ -80,6 +80,7 @@ EXPECTED: dict[str, Any] = {
     "invitations.link": TREATING,
     "decisions.sheet": TEAM,
     "decisions.sheet_as_pdf": TEAM,
+    "decisions.validate": TEAM,
     "decisions.amend": TEAM,
     "decisions.patient_answer": TEAM,
     "decisions.plan_edit": {"COORDINATOR", "RADIOLOGIST"},
@@ -119,6 +120,7 @@ OBJECT_CHECKED = {
     "cases.withdraw",
     "decisions.amend",
     "decisions.meeting_mode",
+    "decisions.validate",  # the chair of the decision's meeting alone
     "meetings.start",
     "meetings.hold",
     "meetings.validate_attendance",

@@ -6,8 +6,10 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from tests.factories import (
+    all_done,
     make_decision,
     make_meeting,
     make_user,
@@ -17,10 +19,13 @@ from tests.factories import (
     technique,
 )
 from tracker.cases.rules import CaseStatus
+from tracker.core.audit import AuditEntry
 from tracker.core.errors import DomainError
+from tracker.core.settings import set_setting
 from tracker.core.specialties import Specialty
 from tracker.decisions import services
-from tracker.decisions.models import DecisionStatus, Outcome, PatientAnswer
+from tracker.decisions.models import PREREQUISITES, DecisionStatus, Outcome, PatientAnswer
+from tracker.decisions.settings import CONSENT_REQUIRED
 from tracker.extensions import db
 from tracker.meetings import services as meeting_services
 from tracker.meetings.models import ItemState
@@ -92,6 +97,7 @@ def test_only_the_chair_validates(app):
 def test_without_quorum_only_postponement(app):
     meeting = running_meeting(2)
     meeting_services.set_members_present(meeting, {meeting.chair_id}, by=None)
+    meeting_services.validate_attendance(meeting, by=meeting.chair)
     first, second = meeting.agenda
     decision = make_decision(first, validate=False)
     with pytest.raises(DomainError, match="quorum is not met"):
@@ -216,6 +222,7 @@ def test_recording_the_procedure_treats_the_case_and_signals_it(app, decided):
             },
             operator_ids=[plan.decision.meeting.chair_id],
             adverse_event={"cirse_grade": 1, "description": "Small haematoma, compressed"},
+            prerequisites=all_done(date(2026, 11, 30)),
             by=plan.decision.meeting.chair,
         )
     finally:
@@ -231,14 +238,18 @@ def test_a_deviation_needs_its_reason(app, decided):
     plan = decided().plan
     chair = plan.decision.meeting.chair
     values = {"performed_on": date(2026, 12, 1), "technique_id": technique("radiofrequency").id}
+    done = all_done(date(2026, 11, 30))
     with pytest.raises(DomainError) as refused:
-        services.record_procedure(plan, values, operator_ids=[chair.id], by=chair)
+        services.record_procedure(
+            plan, values, operator_ids=[chair.id], prerequisites=done, by=chair
+        )
     assert refused.value.field == "deviation_reason"
     db.session.rollback()
     procedure = services.record_procedure(
         plan,
         {**values, "deviation_reason": "Cryoprobe unavailable"},
         operator_ids=[chair.id],
+        prerequisites=done,
         by=chair,
     )
     assert procedure.is_deviation
@@ -268,6 +279,7 @@ def test_bad_procedures_are_refused_and_change_nothing(
             {**base, **values},
             operator_ids=[chair.id] if operators else [],
             adverse_event=adverse,
+            prerequisites=all_done(date(2026, 11, 30)),
             by=chair,
         )
     assert refused.value.field == field
@@ -282,5 +294,193 @@ def test_operators_are_radiologists(app, decided):
             plan,
             {"performed_on": date(2026, 12, 1), "technique_id": plan.technique_id},
             operator_ids=[make_user(roles={Role.CLINICIAN}).id],
+            prerequisites=all_done(date(2026, 11, 30)),
             by=plan.decision.meeting.chair,
         )
+
+
+# --- the chair's sheet first ------------------------------------------------------------
+
+
+def test_a_decision_waits_for_the_chairs_attendance_sheet(app):
+    meeting = running_meeting(sign_attendance=False)
+    decision = make_decision(meeting.agenda[0], validate=False)
+    with pytest.raises(DomainError, match="attendance sheet first") as refused:
+        services.validate(decision, by=meeting.chair)
+    assert refused.value.field == "attendance"
+    assert decision.status is DecisionStatus.DRAFT
+    meeting_services.validate_attendance(meeting, by=meeting.chair)
+    services.validate(decision, by=meeting.chair)
+    assert decision.status is DecisionStatus.VALIDATED
+
+
+def test_a_changed_attendance_needs_the_chairs_signature_again(app):
+    meeting = running_meeting()
+    decision = make_decision(meeting.agenda[0], validate=False)
+    meeting_services.add_guest(meeting, name="Dr Late", specialty=Specialty.SURGERY, by=None)
+    with pytest.raises(DomainError, match="attendance sheet first"):
+        services.check_ready(decision, by=meeting.chair)
+
+
+def test_the_chair_validates_what_they_read(app):
+    decision = make_decision(validate=False)
+    read = decision.version
+    chair = decision.meeting.chair
+    services.save_draft(decision.agenda_item, {"reasons": "Changed meanwhile"}, None, by=chair)
+    with pytest.raises(DomainError, match="changed since you read it"):
+        services.validate(decision, by=chair, expected_version=read)
+    assert decision.status is DecisionStatus.DRAFT
+    services.validate(decision, by=chair, expected_version=decision.version)
+    assert decision.status is DecisionStatus.VALIDATED
+
+
+def test_where_a_validated_case_goes_is_known_before(app):
+    planned = make_decision(validate=False)
+    assert services.where_the_case_goes(planned) == (CaseStatus.PLANNED, None)
+    meeting = running_meeting()
+    postponed = make_decision(meeting.agenda[0], validate=False, outcome=Outcome.POSTPONED)
+    assert services.where_the_case_goes(postponed) == (None, None)  # no meeting: waiting list
+    following = make_meeting(starts_at=datetime(2026, 12, 1, 17, 0, tzinfo=PARIS))
+    assert services.where_the_case_goes(postponed) == (None, following)
+    services.validate(postponed, by=meeting.chair)
+    db.session.refresh(following)
+    assert [item.referral_id for item in following.agenda] == [postponed.referral_id]
+
+
+# --- prerequisites and consent at the procedure ----------------------------------------
+
+
+def _record(plan, prerequisites, **values):
+    chair = plan.decision.meeting.chair
+    return services.record_procedure(
+        plan,
+        {"performed_on": date(2026, 12, 1), "technique_id": plan.technique_id, **values},
+        operator_ids=[chair.id],
+        prerequisites=prerequisites,
+        by=chair,
+    )
+
+
+def test_no_procedure_without_the_patients_consent(app, decided):
+    plan = decided().plan
+    others = {
+        "anticoagulation_managed_on": (None, "Not on any"),
+        "blood_tests_on": (date(2026, 11, 28), None),
+        "fasting_on": (None, "Local anaesthesia"),
+    }
+    for consent in [(None, None), (None, "Patient said yes on the phone")]:
+        with pytest.raises(DomainError, match="consent must be recorded") as refused:
+            _record(plan, {**others, "consent_on": consent})
+        assert refused.value.field == "consent_on"
+        db.session.rollback()
+        assert plan.decision.referral.status is CaseStatus.PLANNED
+        assert plan.procedures == []
+    procedure = _record(plan, {**others, "consent_on": (date(2026, 11, 30), None)})
+    db.session.commit()
+    # Ticked on the plan with the date given; the others' reasons kept on the procedure.
+    assert plan.consent_on == date(2026, 11, 30)
+    assert plan.blood_tests_on == date(2026, 11, 28)
+    assert procedure.prerequisites_not_done == {
+        "anticoagulation_managed_on": "Not on any",
+        "fasting_on": "Local anaesthesia",
+    }
+    assert [str(label) for label, _reason in procedure.skipped_prerequisites] == [
+        "Anticoagulant / antiplatelet management",
+        "Fasting instructions (when sedated)",
+    ]
+    # Both are in the audit trail.
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.entity_type.in_(["ProcedurePlan", "Procedure"]))
+    ).all()
+    changed = {(entry.entity_type, key) for entry in entries for key in entry.changes}
+    assert ("ProcedurePlan", "consent_on") in changed
+    assert ("Procedure", "prerequisites_not_done") in changed
+
+
+def test_a_site_may_let_a_procedure_through_without_consent_with_its_reason(app, decided):
+    set_setting(CONSENT_REQUIRED, 0)
+    plan = decided().plan
+    answers = {name: (None, "Not done") for name, _label in PREREQUISITES}
+    with pytest.raises(DomainError) as refused:
+        _record(plan, {**answers, "consent_on": (None, " ")})
+    assert refused.value.field == "consent_on"
+    db.session.rollback()
+    set_setting(CONSENT_REQUIRED, 0)
+    procedure = _record(plan, answers)
+    assert procedure.prerequisites_not_done["consent_on"] == "Not done"
+    assert plan.consent_on is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "field", "message"),
+    [
+        ((None, None), "blood_tests_on", "give the date it was done, or say why not"),
+        ((None, "   "), "blood_tests_on", "give the date it was done, or say why not"),
+        ((date(2026, 12, 2), None), "blood_tests_on", "after the procedure"),
+    ],
+)
+def test_each_unticked_prerequisite_is_answered(app, decided, answer, field, message):
+    plan = decided().plan
+    answers = {**all_done(date(2026, 11, 30)), "blood_tests_on": answer}
+    with pytest.raises(DomainError, match=message) as refused:
+        _record(plan, answers)
+    assert refused.value.field == field
+
+
+def test_prerequisites_ticked_on_the_plan_are_not_asked_again(app, decided):
+    plan = decided().plan
+    clinician = make_user(roles={Role.CLINICIAN})
+    for name, _label in PREREQUISITES:
+        services.set_prerequisite(plan, name, date(2026, 11, 27), by=clinician)
+    procedure = _record(plan, {})
+    assert procedure.prerequisites_not_done == {}
+    # What the form sends for them changes nothing.
+    assert plan.consent_on == date(2026, 11, 27)
+
+
+def test_the_patient_accepting_is_asked_about_the_consent(app, decided):
+    decision = decided()
+    chair = decision.meeting.chair
+    answer = {"informed_on": date(2026, 12, 1), "informed_by_id": None, "by": chair}
+    with pytest.raises(DomainError, match="say whether they signed") as refused:
+        services.record_patient_answer(decision, answer=PatientAnswer.ACCEPTS, **answer)
+    assert refused.value.field == "consent_signed"
+    services.record_patient_answer(
+        decision, answer=PatientAnswer.ACCEPTS, consent_signed=False, **answer
+    )
+    assert decision.plan.consent_on is None  # still to collect
+    services.record_patient_answer(
+        decision, answer=PatientAnswer.ACCEPTS, consent_signed=True, **answer
+    )
+    assert decision.plan.consent_on == date(2026, 12, 1)
+    # Recorded: not asked again.
+    services.record_patient_answer(decision, answer=PatientAnswer.ACCEPTS, **answer)
+
+
+def test_a_consent_goes_with_an_acceptance_only(app, decided):
+    decision = decided()
+    chair = decision.meeting.chair
+    answer = {"informed_on": date(2026, 12, 1), "informed_by_id": None, "by": chair}
+    with pytest.raises(DomainError, match="only when the patient accepts"):
+        services.record_patient_answer(
+            decision, answer=PatientAnswer.WANTS_TIME, consent_signed=True, **answer
+        )
+    services.record_patient_answer(
+        decision, answer=PatientAnswer.ACCEPTS, consent_signed=True, **answer
+    )
+    # Refusing afterwards withdraws the consent recorded.
+    services.record_patient_answer(decision, answer=PatientAnswer.REFUSES, **answer)
+    assert decision.plan.consent_on is None
+    assert decision.referral.status is CaseStatus.CLOSED
+
+
+def test_without_a_plan_the_consent_is_not_asked(app, decided):
+    decision = decided(outcome=Outcome.MEDICAL_TREATMENT)
+    services.record_patient_answer(
+        decision,
+        informed_on=date(2026, 12, 1),
+        informed_by_id=None,
+        answer=PatientAnswer.ACCEPTS,
+        by=decision.meeting.chair,
+    )
+    assert decision.patient_answer is PatientAnswer.ACCEPTS

@@ -18,7 +18,7 @@ from tests.factories import (
 )
 from tests.html import field_errors, field_value, soup, text
 from tracker.cases.rules import CaseStatus
-from tracker.decisions.models import Decision, DecisionStatus
+from tracker.decisions.models import Decision, DecisionStatus, Procedure, ProcedurePlan
 from tracker.extensions import db
 from tracker.web.permissions import Role
 
@@ -66,24 +66,31 @@ def test_a_whole_meeting_from_first_to_last_case(chair_client):
     assert draft.headers["Location"].endswith(f"item={items[0].id}")
     resumed = soup(client.get(url))
     assert field_value(resumed, "reasons") == "Still discussing"
-    validated = client.post(
+    asked = client.post(
         url, data=decision_data(action="validate", version=field_value(resumed, "version"))
+    )
+    # Saved, then the chair confirms on a page of its own: nothing validated yet.
+    decision = db.session.query(Decision).one()
+    assert asked.headers["Location"].endswith(f"/decisions/{decision.id}/validate")
+    assert decision.status is DecisionStatus.DRAFT
+    confirm = soup(client.get(asked.headers["Location"]))
+    assert "This cannot be undone." in text(confirm)
+    assert "The case then becomes “Procedure planned”." in text(confirm)
+    validated = client.post(
+        asked.headers["Location"], data={"version": field_value(confirm, "version")}
     )
     assert validated.headers["Location"].endswith(f"item={items[1].id}")
 
     # The other two: medical treatment and a postponement.
-    client.post(
-        f"/meetings/{meeting.id}/mode?item={items[1].id}",
-        data={
-            "outcome": "MEDICAL_TREATMENT",
-            "reasons": "Try pregabalin first",
-            "action": "validate",
-        },
-    )
-    client.post(
-        f"/meetings/{meeting.id}/mode?item={items[2].id}",
-        data={"outcome": "POSTPONED", "reasons": "Awaiting MRI", "action": "validate"},
-    )
+    for item, data in (
+        (items[1], {"outcome": "MEDICAL_TREATMENT", "reasons": "Try pregabalin first"}),
+        (items[2], {"outcome": "POSTPONED", "reasons": "Awaiting MRI"}),
+    ):
+        asked = client.post(
+            f"/meetings/{meeting.id}/mode?item={item.id}", data={**data, "action": "validate"}
+        )
+        confirm = soup(client.get(asked.headers["Location"]))
+        client.post(asked.headers["Location"], data={"version": field_value(confirm, "version")})
     page = soup(client.get(f"/meetings/{meeting.id}/mode"))
     assert "3 of 3 decided" in text(page)
     db.session.expire_all()
@@ -166,19 +173,25 @@ def test_patient_answer_plan_and_procedure_through_the_case_page(client, auth, c
     auth.login_as(decision.meeting.chair)
     referral_id = decision.referral_id
 
-    client.post(
-        f"/decisions/{decision.id}/patient",
-        data={
-            "informed_on": "2026-11-26",
-            "informed_by_id": str(meeting.chair_id),
-            "patient_answer": "ACCEPTS",
-        },
-    )
+    answer = {
+        "informed_on": "2026-11-26",
+        "informed_by_id": str(meeting.chair_id),
+        "patient_answer": "ACCEPTS",
+    }
+    # The patient accepts: the form asks about the informed consent.
+    asked = client.post(f"/decisions/{decision.id}/patient", data=answer)
+    assert asked.status_code == 422
+    assert "say whether they signed" in field_errors(soup(asked), "consent_signed")
+    client.post(f"/decisions/{decision.id}/patient", data={**answer, "consent_signed": "yes"})
     plan = decision.plan
-    client.post(f"/plans/{plan.id}/prerequisites/consent_on", data={"done_on": "2026-11-26"})
     case_page = soup(client.get(f"/cases/{referral_id}"))
-    assert "✓ Informed consent" in text(case_page.find(id="plan"))
+    assert "✓ Informed consent (26 Nov 2026)" in text(case_page.find(id="plan"))
     assert "Patient informed: Accepts" in text(case_page)
+    # Consent recorded: not asked again.
+    assert (
+        soup(client.get(f"/decisions/{decision.id}/patient")).find(attrs={"name": "consent_signed"})
+        is None
+    )
 
     bad = client.post(
         f"/plans/{plan.id}/procedure",
@@ -202,6 +215,12 @@ def test_patient_answer_plan_and_procedure_through_the_case_page(client, auth, c
     )
     assert "say why" in field_errors(soup(deviation), "deviation_reason")
 
+    # Consent is ticked; the others are said done (a date) or not (why).
+    prerequisites = {
+        "blood_tests_on": "2026-11-30",
+        "anticoagulation_managed_on_why_not": "No anticoagulant or antiplatelet therapy",
+        "fasting_on_why_not": "Local anaesthesia",
+    }
     no_grade = client.post(
         f"/plans/{plan.id}/procedure",
         data={
@@ -209,6 +228,7 @@ def test_patient_answer_plan_and_procedure_through_the_case_page(client, auth, c
             "operator_ids": [str(meeting.chair_id)],
             "technique_id": str(plan.technique_id),
             "ae_description": "Bruising",
+            **prerequisites,
         },
     )
     assert "CIRSE grade goes from 1 to 6" in field_errors(soup(no_grade), "ae_grade")
@@ -220,6 +240,7 @@ def test_patient_answer_plan_and_procedure_through_the_case_page(client, auth, c
             "operator_ids": [str(meeting.chair_id)],
             "technique_id": str(plan.technique_id),
             "cryo_cycles": "2",
+            **prerequisites,
             "immediate_result": "Numbness of the third web space",
             "ae_grade": "1",
             "ae_description": "Small haematoma",
@@ -230,6 +251,9 @@ def test_patient_answer_plan_and_procedure_through_the_case_page(client, auth, c
     assert "Treated" in case_page
     assert "Procedure: Cryoneurolysis" in case_page
     assert "Grade 1: resolved in the same session" in case_page
+    assert "✓ Blood tests (30 Nov 2026)" in case_page
+    skipped = "Not done before the procedure: Fasting instructions (when sedated) (Local anaes"
+    assert skipped in case_page
 
 
 def test_only_radiologists_record_procedures(client, auth):
@@ -281,3 +305,180 @@ def test_meeting_mode_runs_the_same_queries_with_and_without_a_patients_history(
         counts.append(counter.count)
     assert "CIRSE 1" in response.get_data(as_text=True)  # the history is on the page
     assert counts[0] == counts[1]
+
+
+# --- confirmations and the chair's sheet ------------------------------------------------
+
+
+def test_validating_is_confirmed_on_a_page_of_its_own(app, chair_client):
+    meeting, client = chair_client
+    item = meeting.agenda[0]
+    asked = client.post(
+        f"/meetings/{meeting.id}/mode?item={item.id}", data=decision_data(action="validate")
+    )
+    decision = db.session.query(Decision).one()
+    confirm_url = f"/decisions/{decision.id}/validate"
+    assert asked.headers["Location"] == confirm_url
+    page = soup(client.get(confirm_url))
+    assert "Third common digital nerve" in text(page)
+    assert "Dr Karim Haddad" in text(page)  # who decides
+    # Someone saves the draft meanwhile: the chair validates only what they read.
+    version = field_value(page, "version")
+    colleague = app.test_client()
+    colleague.post("/login", data={"email": radiologist().email, "password": PASSWORD})
+    colleague.post(
+        f"/meetings/{meeting.id}/mode?item={item.id}",
+        data=decision_data(reasons="Changed meanwhile", action="save", version=version),
+    )
+    stale = client.post(confirm_url, data={"version": version}, follow_redirects=True)
+    assert "changed since you read it" in text(soup(stale))
+    db.session.expire_all()
+    assert db.session.get(Decision, decision.id).status is DecisionStatus.DRAFT
+    # Only the chair confirms.
+    assert colleague.get(confirm_url).status_code == 403
+    assert colleague.post(confirm_url, data={"version": version}).status_code == 403
+    page = soup(client.get(confirm_url))
+    done = client.post(confirm_url, data={"version": field_value(page, "version")})
+    assert done.headers["Location"].endswith(f"item={meeting.agenda[1].id}")
+    db.session.expire_all()
+    assert db.session.get(Decision, decision.id).status is DecisionStatus.VALIDATED
+    again = client.get(confirm_url, follow_redirects=True)
+    assert "already validated" in text(soup(again))
+
+
+def test_the_chair_signs_the_attendance_sheet_from_meeting_mode(app, clock):
+    meeting = running_meeting(2, sign_attendance=False)
+    chair = app.test_client()
+    chair.post("/login", data={"email": meeting.chair.email, "password": PASSWORD})
+    url = f"/meetings/{meeting.id}/mode?item={meeting.agenda[1].id}"
+    # Before the sheet is signed, a validation is refused on the form, and nothing is kept.
+    refused = chair.post(url, data=decision_data(action="validate"))
+    assert refused.status_code == 422
+    assert "attendance sheet first" in text(soup(refused))
+    assert db.session.query(Decision).count() == 0
+    banner = soup(chair.get(url)).find(id="attendance-sheet")
+    assert "Dr Karim Haddad" in text(banner)
+    back = banner.find("input", {"name": "next"})["value"]
+    signed = chair.post(banner.find("form")["action"], data={"next": back})
+    assert signed.headers["Location"] == url  # back on the same case
+    page = soup(chair.get(url))
+    assert page.find(id="attendance-sheet") is None
+    asked = chair.post(url, data=decision_data(action="validate"))
+    assert asked.status_code == 302
+    assert "/validate" in asked.headers["Location"]
+
+
+def test_only_the_chair_is_offered_the_attendance_sheet(app):
+    meeting = running_meeting(sign_attendance=False)
+    other = app.test_client()
+    other.post("/login", data={"email": radiologist().email, "password": PASSWORD})
+    banner = soup(other.get(f"/meetings/{meeting.id}/mode")).find(id="attendance-sheet")
+    assert "not validated yet" in text(banner)
+    assert banner.find("form") is None
+
+
+def test_the_confirmation_says_why_it_cannot_validate(client, auth):
+    meeting = running_meeting(sign_attendance=False)
+    decision = make_decision(meeting.agenda[0], validate=False)
+    auth.login_as(meeting.chair)
+    page = soup(client.get(f"/decisions/{decision.id}/validate"))
+    assert "attendance sheet first" in text(page.find(id="refusal"))
+    assert page.find("button", string="Validate the decision") is None
+    client.post(f"/decisions/{decision.id}/validate", data={"version": str(decision.version)})
+    db.session.expire_all()
+    assert db.session.get(Decision, decision.id).status is DecisionStatus.DRAFT
+
+
+# --- safety facts, and the procedure's prerequisites --------------------------------------
+
+
+def anticoagulated_decision(clock):
+    from tracker.cases.models import Anticoagulation
+
+    meeting = running_meeting()
+    referral = meeting.agenda[0].referral
+    referral.anticoagulation = Anticoagulation.ANTICOAGULANT
+    referral.anticoagulation_details = "Apixaban 5 mg twice daily"
+    referral.allergies = "Iodinated contrast"
+    db.session.commit()
+    clock.set(datetime(2026, 11, 24, 18, 0, tzinfo=PARIS))
+    decision = make_decision(meeting.agenda[0], validate=False)
+    return meeting, decision
+
+
+def badges(page) -> dict[str, str]:
+    return {
+        badge["data-safety"]: text(badge)
+        for badge in page.find(id="safety-facts").find_all(attrs={"data-safety": True})
+    }
+
+
+def test_safety_facts_are_badges_with_words_wherever_the_case_is_planned(client, auth, clock):
+    meeting, decision = anticoagulated_decision(clock)
+    auth.login_as(meeting.chair)
+    expected = {
+        "anticoagulation": "⚠ Anticoagulant therapy: Apixaban 5 mg twice daily",
+        "allergy": "⚠ Allergy: Iodinated contrast",
+    }
+    assert badges(soup(client.get(f"/meetings/{meeting.id}/mode"))) == expected
+    assert badges(soup(client.get(f"/decisions/{decision.id}/validate"))) == expected
+    client.post(f"/decisions/{decision.id}/validate", data={"version": str(decision.version)})
+    assert badges(soup(client.get(f"/cases/{decision.referral_id}"))) == expected
+    assert badges(soup(client.get(f"/plans/{decision.plan.id}/edit"))) == expected
+    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=PARIS))
+    auth.login_as(meeting.chair)  # days later: a new login
+    assert badges(soup(client.get(f"/plans/{decision.plan.id}/procedure"))) == expected
+    for url in (f"/meetings/{meeting.id}", f"/meetings/{meeting.id}/print"):
+        row = soup(client.get(url)).find("tbody")
+        assert "Anticoagulant therapy: Apixaban" in text(row)
+        assert "Allergy: Iodinated contrast" in text(row)
+
+
+def test_recording_a_procedure_without_consent_is_refused_on_the_field(client, auth, clock):
+    meeting, decision = anticoagulated_decision(clock)
+    from tracker.decisions import services
+
+    services.validate(decision, by=meeting.chair)
+    db.session.commit()
+    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=PARIS))
+    auth.login_as(meeting.chair)
+    url = f"/plans/{decision.plan.id}/procedure"
+    form = soup(client.get(url)).find(id="prerequisites")
+    # Asked of each item unticked on the plan: a date, or why not.
+    assert [item["data-prerequisite"] for item in form.find_all(class_="prerequisite")] == [
+        "anticoagulation_managed_on",
+        "consent_on",
+        "blood_tests_on",
+        "fasting_on",
+    ]
+    data = {
+        "performed_on": "2026-12-01",
+        "operator_ids": [str(meeting.chair_id)],
+        "technique_id": str(decision.plan.technique_id),
+        "anticoagulation_managed_on": "2026-11-28",
+        "consent_on_why_not": "Agreed on the phone",
+        "blood_tests_on": "2026-11-28",
+        "fasting_on_why_not": "Local anaesthesia",
+    }
+    refused = client.post(url, data=data)
+    assert refused.status_code == 422
+    page = soup(refused)
+    assert "consent must be recorded before the procedure" in field_errors(page, "consent_on")
+    assert field_value(page, "consent_on_why_not") == "Agreed on the phone"  # kept
+    db.session.expire_all()
+    assert db.session.query(Procedure).count() == 0
+    assert db.session.get(ProcedurePlan, decision.plan.id).anticoagulation_managed_on is None
+
+    # A site that relaxed it records the procedure with the reason, and warns.
+    from tracker.core.settings import set_setting
+    from tracker.decisions.settings import CONSENT_REQUIRED
+
+    set_setting(CONSENT_REQUIRED, 0)
+    db.session.commit()
+    recorded = client.post(url, data=data, follow_redirects=True)
+    assert "Recorded without the patient's consent: Agreed on the phone" in text(soup(recorded))
+    procedure = db.session.query(Procedure).one()
+    assert procedure.prerequisites_not_done == {
+        "consent_on": "Agreed on the phone",
+        "fasting_on": "Local anaesthesia",
+    }

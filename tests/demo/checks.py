@@ -82,6 +82,7 @@ def decisions_against_quorum(today: date) -> list[str]:
                 reasons=decision.reasons,
                 quorum_met=met,
                 plan=decision.plan,
+                attendance_validated=decision.meeting.attendance_validated_at is not None,
             )
         except DomainError as error:
             problems.append(f"{case}: {decision.outcome.name}: {error.message}")

@@ -195,6 +195,37 @@ def test_holding_a_meeting_rolls_undiscussed_cases_to_the_top_of_the_next(app, c
     assert "On the agenda of the meeting of 8 Dec 2026" in titles
 
 
+def test_where_undiscussed_cases_go_is_shown_before_and_done_after(app, clock):
+    today = make_meeting()
+    skipped = make_meeting(starts_at=at(1, 12), capacity=1)
+    services.add_to_agenda(skipped, make_referral(), by=None)
+    one_place = make_meeting(starts_at=at(8, 12), capacity=2)
+    services.add_to_agenda(one_place, make_referral(), by=None)
+    two_places = make_meeting(starts_at=at(15, 12), capacity=2)
+    items = [services.add_to_agenda(today, make_referral(), by=None) for _ in range(4)]
+    clock.set(at(24, hour=18))
+    services.start_meeting(today, by=None)
+    planned = services.roll_over_plan(today)
+    # In agenda order: the earliest meeting with room first, until it is full.
+    assert [(move.item, move.meeting) for move in planned] == [
+        (items[0], one_place),
+        (items[1], two_places),
+        (items[2], two_places),
+        (items[3], None),
+    ]
+    assert all(item.state is ItemState.PENDING for item in items)  # only shown
+    done = services.hold_meeting(today, by=None)
+    assert [(move.referral, move.meeting) for move in done] == [
+        (move.referral, move.meeting) for move in planned
+    ]
+    assert items[3].referral.status is CaseStatus.REFERRED
+    db.session.refresh(two_places)
+    assert {item.referral_id for item in two_places.agenda} == {
+        items[1].referral_id,
+        items[2].referral_id,
+    }
+
+
 def test_without_a_next_meeting_undiscussed_cases_go_back_to_waiting(app, clock):
     meeting = make_meeting()
     item = services.add_to_agenda(meeting, make_referral(), by=None)

@@ -214,7 +214,15 @@ def test_the_chair_validates_the_attendance_sheet(app, client, coordinator):
     chair_browser.post(
         "/login", data={"email": chair.email, "password": "a long enough test password"}
     )
-    assert chair_browser.post(f"/meetings/{meeting.id}/attendance/validate").status_code == 302
+    signed = chair_browser.post(
+        f"/meetings/{meeting.id}/attendance/validate",
+        data={"next": f"/meetings/{meeting.id}/mode"},
+    )
+    assert signed.headers["Location"] == f"/meetings/{meeting.id}/mode"  # back where they were
+    elsewhere = chair_browser.post(
+        f"/meetings/{meeting.id}/attendance/validate", data={"next": "https://example.com/"}
+    )
+    assert elsewhere.headers["Location"] == f"/meetings/{meeting.id}#attendance"
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).attendance_validated_by_id == chair.id
 
@@ -228,8 +236,25 @@ def test_holding_the_meeting_carries_cases_over(client, auth, coordinator, clock
     clock.set(datetime(2026, 11, 24, 18, 45, tzinfo=PARIS))
     auth.login_as(coordinator)  # days later: a new login
     client.post(f"/meetings/{today.id}/start")
+    # First the confirmation, saying where each case will go; nothing changes yet.
+    meeting_page = soup(client.get(f"/meetings/{today.id}"))
+    assert meeting_page.find("a", href=f"/meetings/{today.id}/hold") is not None
+    confirm = soup(client.get(f"/meetings/{today.id}/hold"))
+    assert f"{referral.case_number} the meeting of 1 Dec 2026, 17:00, at the top of its agenda" in (
+        text(confirm.find(id="carry-over"))
+    )
+    db.session.expire_all()
+    assert db.session.get(Meeting, today.id).status.name == "IN_PROGRESS"
     response = client.post(f"/meetings/{today.id}/hold", follow_redirects=True)
-    assert "1 case(s) not discussed were carried over" in text(soup(response))
+    flashed = text(soup(response).find(class_="flash-messages"))
+    assert "The meeting is marked held." in flashed
+    assert (
+        f"Not discussed, and so carried over: {referral.case_number}: the meeting of 1 Dec 2026"
+        in (flashed)
+    )
+    # Held: the confirmation is not offered again.
+    again = client.get(f"/meetings/{today.id}/hold", follow_redirects=True)
+    assert "This meeting is already closed." in text(soup(again))
     case_page = text(soup(client.get(f"/cases/{referral.id}")))
     assert "Not discussed at the meeting of 24 Nov 2026" in case_page
     assert "On the agenda of the meeting of 1 Dec 2026" in case_page

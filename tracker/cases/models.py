@@ -13,7 +13,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import User
 from tracker.cases.contact import E164_LENGTH, MAX_EMAIL, ContactChannel, ContactLanguage
-from tracker.cases.rules import CaseStatus, check_transition, missing_fields
+from tracker.cases.rules import (
+    CaseStatus,
+    SafetyFact,
+    check_transition,
+    missing_fields,
+    safety_facts,
+)
 from tracker.catalogue.models import Indication
 from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
@@ -316,6 +322,10 @@ class Referral(Audited, Model):
     @property
     def is_complete(self) -> bool:
         return not self.missing
+
+    @property
+    def safety_facts(self) -> list[SafetyFact]:
+        return safety_facts(self)
 
     def move_to(self, status: CaseStatus) -> CaseStatus:
         """Change status if the move is allowed (raises ``InvalidTransition``)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -236,3 +237,60 @@ def describe_mrn_pattern(pattern: str) -> str:
 
 
 DEFAULT_MRN_PATTERN = r"[A-Za-z0-9]{4,20}"
+
+
+# --- safety facts -------------------------------------------------------------------
+
+#: What referrers write when the patient has no allergy (the form asks for "none known").
+NO_ALLERGY = re.compile(
+    r"^\s*(none|none known|no known (drug )?allerg(y|ies)|nkda|nka|no|nil|"
+    r"aucune?|aucune? connue?|pas d'allergies?( connues?)?|néant|ras|-+)\s*\.?\s*$",
+    re.IGNORECASE,
+)
+#: Anticoagulant or antiplatelet therapies (names of ``Anticoagulation`` members).
+BLEEDING_RISK = ("ANTIPLATELET", "ANTICOAGULANT", "BOTH")
+
+
+@dataclass(frozen=True)
+class SafetyFact:
+    """A fact of the referral that no one planning a procedure may miss.
+
+    ``level`` is how it is shown (``danger``, ``warning``, ``info``); the
+    words always say what it is, so that colour never carries it alone.
+    """
+
+    kind: str
+    label: Any
+    detail: str | None = None
+    level: str = "danger"
+
+
+def safety_facts(referral: Any) -> list[SafetyFact]:
+    """Urgency, anticoagulant or antiplatelet therapy, allergies and the oncology
+    context of a referral; a risk not stated is a fact too."""
+    facts = []
+    if getattr(referral.urgency, "name", None) == "URGENT":
+        facts.append(SafetyFact("urgent", _l("Urgent")))
+    therapy = referral.anticoagulation
+    details = (referral.anticoagulation_details or "").strip() or None
+    if therapy is None:
+        facts.append(
+            SafetyFact("anticoagulation", _l("Anticoagulation not stated"), None, "warning")
+        )
+    elif therapy.name in BLEEDING_RISK:
+        facts.append(SafetyFact("anticoagulation", therapy.label, details))
+    allergies = (referral.allergies or "").strip()
+    if not allergies:
+        facts.append(SafetyFact("allergy", _l("Allergies not stated"), None, "warning"))
+    elif not NO_ALLERGY.match(allergies):
+        facts.append(SafetyFact("allergy", _l("Allergy"), allergies))
+    if referral.is_oncology:
+        context = [(referral.primary_tumour or "").strip()]
+        if referral.has_bone_metastases:
+            context.append(str(_l("bone metastases")))
+        facts.append(
+            SafetyFact(
+                "oncology", _l("Oncology context"), ", ".join(filter(None, context)) or None, "info"
+            )
+        )
+    return facts

@@ -35,6 +35,7 @@ def _timeline(sender: Any) -> list[Any]:
 def _labels(sender: Any) -> list[tuple[str, Any]]:
     from tracker.decisions.forms import (
         LABELS,
+        PROCEDURE_LABELS,
         AdverseEventForm,
         DecisionForm,
         PlanForm,
@@ -46,5 +47,9 @@ def _labels(sender: Any) -> list[tuple[str, Any]]:
         ("Decision", LABELS),
         ("ProcedurePlan", PlanForm),
         ("Procedure", ProcedureForm),
+        ("Procedure", PROCEDURE_LABELS),
         ("AdverseEvent", AdverseEventForm),
     ]
+
+
+signals.provide(signals.settings, f"{__name__}.settings", "ALL")

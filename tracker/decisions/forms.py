@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from tracker.cases.models import PainSide
 from tracker.decisions.models import (
     CIRSE_GRADES,
+    PREREQUISITES,
     Anaesthesia,
     CareSetting,
     Guidance,
@@ -45,6 +46,11 @@ LABELS: dict[str, Any] = {
     "guideline_reference": _l("Which guidelines"),
     "clinical_trial_proposed": _l("A clinical trial is proposed"),
     "clinical_trial": _l("Which trial"),
+}
+
+#: Labels of the procedure's columns that no form field edits.
+PROCEDURE_LABELS: dict[str, Any] = {
+    "prerequisites_not_done": _l("Prerequisites not done, and why"),
 }
 
 
@@ -117,6 +123,14 @@ class PatientAnswerForm(Form):
     patient_answer = EnumRadioField(
         _l("The patient's answer"), enum=PatientAnswer, validators=[InputRequired()]
     )
+    #: Asked while the plan's consent box is empty (the view removes it otherwise).
+    consent_signed = YesNoField(
+        _l("If the patient accepts: did they sign the informed consent for the procedure?"),
+        description=_l(
+            "Yes ticks the consent on the plan, dated the day they were informed; no leaves it "
+            "to collect before the procedure."
+        ),
+    )
 
 
 class PrerequisiteForm(Form):
@@ -180,8 +194,41 @@ class ProcedureFields(Form):
     )
 
 
-class ProcedureForm(ProcedureFields):
-    """The procedure, who performed it and an adverse event if one happened."""
+def _why_not_name(name: str) -> str:
+    return f"{name}_why_not"
+
+
+class PrerequisiteFields(Form):
+    """For each prerequisite of the plan (its column's name): the date it was
+    done, or why it was not. Asked as the procedure is recorded, of the items
+    still unticked on the plan."""
+
+    def prerequisite_answers(self) -> dict[str, tuple[Any, str | None]]:
+        return {
+            name: (getattr(self, name).data, getattr(self, _why_not_name(name)).data)
+            for name, _label in PREREQUISITES
+        }
+
+    def prerequisite_fields(self, names: list[str]) -> list[tuple[Any, Any, Any]]:
+        """(label, date field, reason field) of the prerequisites ``names``."""
+        labels = dict(PREREQUISITES)
+        return [(labels[n], getattr(self, n), getattr(self, _why_not_name(n))) for n in names]
+
+
+for _name, _label in PREREQUISITES:
+    setattr(PrerequisiteFields, _name, DateField(_l("Done on"), validators=[Optional()]))
+    setattr(
+        PrerequisiteFields,
+        _why_not_name(_name),
+        TextAreaField(
+            _l("Or why it was not done"), validators=[Length(max=1000)], render_kw={"rows": 1}
+        ),
+    )
+
+
+class ProcedureForm(ProcedureFields, PrerequisiteFields):
+    """The procedure, who performed it, the prerequisites still unticked on the
+    plan, and an adverse event if one happened."""
 
     operator_ids = SelectMultipleField(
         _l("Operators"),

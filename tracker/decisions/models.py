@@ -291,6 +291,11 @@ class Procedure(Audited, Model):
     cement_volume_ml: Mapped[float | None]
     cement_levels: Mapped[str | None] = mapped_column(String(100))
     immediate_result: Mapped[str | None] = mapped_column(Text)
+    #: The plan's prerequisites not done when the procedure was performed, and
+    #: why: {prerequisite (a column of the plan): reason}.
+    prerequisites_not_done: Mapped[dict[str, str]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -309,6 +314,12 @@ class Procedure(Audited, Model):
     @property
     def worst_cirse_grade(self) -> int | None:
         return max((event.cirse_grade for event in self.adverse_events), default=None)
+
+    @property
+    def skipped_prerequisites(self) -> list[tuple[Any, str]]:
+        """(label, reason) of each prerequisite not done, in checklist order."""
+        skipped = self.prerequisites_not_done or {}
+        return [(label, skipped[name]) for name, label in PREREQUISITES if name in skipped]
 
 
 #: CIRSE adverse event classification (Filippiadis et al., CVIR 2017).

@@ -34,13 +34,28 @@ STATUS_AFTER = {
 
 
 def check_validation(
-    *, outcome: Outcome | None, reasons: str | None, quorum_met: bool, plan: Any
+    *,
+    outcome: Outcome | None,
+    reasons: str | None,
+    quorum_met: bool,
+    plan: Any,
+    attendance_validated: bool,
 ) -> None:
     """Why a decision cannot be validated as it stands (raises), or nothing.
 
-    Without quorum the case can only be postponed and presented again (HAS
-    method sheet: the quorum is checked by the chair).
+    The chair signs the attendance sheet first: the decision sheet names who
+    decided, and they are those of the signed sheet (HAS method sheet: the
+    chair checks the quorum and validates the attendance). Without quorum the
+    case can only be postponed and presented again.
     """
+    if not attendance_validated:
+        raise DomainError(
+            _l(
+                "The chair validates the attendance sheet first: the decision sheet names "
+                "those present."
+            ),
+            "attendance",
+        )
     if outcome is None:
         raise DomainError(_l("Choose the decision."), "outcome")
     if not (reasons or "").strip():
@@ -115,6 +130,56 @@ def check_procedure(
         value = values.get(name)
         if value is not None and value < 0:
             raise DomainError(_l("This value cannot be negative."), name)
+
+
+#: The prerequisite that is the patient's informed consent (a column of the plan).
+CONSENT = "consent_on"
+
+
+def check_prerequisites(
+    pending: list[str],
+    answers: dict[str, tuple[date | None, str | None]],
+    *,
+    performed_on: date | None,
+    today: date,
+    consent_required: bool,
+) -> tuple[dict[str, date], dict[str, str]]:
+    """What the operator says of each prerequisite still unticked on the plan
+    (``pending``) as the procedure is recorded: done (on a date, ticked then)
+    or not done, and why. Returns (done, not done with the reasons).
+
+    The patient's informed consent must be recorded before a procedure;
+    ``consent_required`` off (a site setting) lets it through with its reason.
+    """
+    done: dict[str, date] = {}
+    not_done: dict[str, str] = {}
+    for name in pending:
+        done_on, why_not = answers.get(name, (None, None))
+        why_not = (why_not or "").strip()
+        if done_on is not None:
+            if done_on > today:
+                raise DomainError(_l("This date is in the future."), name)
+            if performed_on is not None and done_on > performed_on:
+                raise DomainError(
+                    _l("This date is after the procedure: a prerequisite is done before it."), name
+                )
+            done[name] = done_on
+        elif name == CONSENT and consent_required:
+            raise DomainError(
+                _l(
+                    "The patient's consent must be recorded before the procedure: "
+                    "give the date it was given."
+                ),
+                name,
+            )
+        elif why_not:
+            not_done[name] = why_not
+        else:
+            raise DomainError(
+                _l("Still unticked on the plan: give the date it was done, or say why not."),
+                name,
+            )
+    return done, not_done
 
 
 def check_cirse_grade(grade: Any) -> None:

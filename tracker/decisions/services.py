@@ -41,15 +41,18 @@ from tracker.decisions.permissions import (
 )
 from tracker.decisions.rules import (
     AMENDABLE,
+    CONSENT,
     STATUS_AFTER,
     check_cirse_grade,
     check_plan,
+    check_prerequisites,
     check_procedure,
     check_validation,
 )
+from tracker.decisions.settings import CONSENT_REQUIRED
 from tracker.extensions import db
 from tracker.meetings import services as meeting_services
-from tracker.meetings.models import AgendaItem, ItemState
+from tracker.meetings.models import AgendaItem, ItemState, Meeting
 from tracker.web.permissions import Role
 
 logger = logging.getLogger(__name__)
@@ -164,20 +167,35 @@ def _participants(decision: Decision) -> list[dict[str, Any]]:
     ]
 
 
-def validate(decision: Decision, *, by: User) -> None:
-    """The chair validates: the decision is locked and the case moves on."""
+def check_ready(decision: Decision, *, by: User) -> None:
+    """Why ``by`` cannot validate the decision as it stands (raises), or nothing:
+    asked before the chair is shown the confirmation, and again on validating."""
     if not can_validate(by, decision):
         raise Forbidden(_l("Only the chair of the meeting validates its decisions."))
     if decision.is_validated:
         raise DomainError(_l("This decision is already validated."))
     meeting = decision.meeting
-    quorum = meeting_services.meeting_quorum(meeting)
     check_validation(
         outcome=decision.outcome,
         reasons=decision.reasons,
-        quorum_met=quorum.is_met,
+        quorum_met=meeting_services.meeting_quorum(meeting).is_met,
         plan=decision.plan,
+        attendance_validated=meeting.attendance_validated_at is not None,
     )
+
+
+def validate(decision: Decision, *, by: User, expected_version: int | None = None) -> None:
+    """The chair validates: the decision is locked and the case moves on.
+
+    ``expected_version`` is the version the chair confirmed: if the draft was
+    saved again since, nothing is validated (they would sign what they did not read).
+    """
+    check_ready(decision, by=by)
+    if expected_version is not None and expected_version != decision.version:
+        raise DomainError(
+            _l("The draft was changed since you read it: read it again before validating.")
+        )
+    quorum = meeting_services.meeting_quorum(decision.meeting)
     decision.status = DecisionStatus.VALIDATED
     decision.validated_at = utcnow()
     decision.validated_by_id = by.id
@@ -187,6 +205,16 @@ def validate(decision: Decision, *, by: User) -> None:
         db.session.delete(decision.plan)
     db.session.flush()
     _move_case(decision, by)
+
+
+def where_the_case_goes(decision: Decision) -> tuple[CaseStatus | None, Meeting | None]:
+    """What validating the decision does to its case, as ``_move_case`` will do
+    it: the status it takes, or, when postponed, the meeting it goes to (None:
+    back to the waiting list)."""
+    target = STATUS_AFTER.get(decision.outcome) if decision.outcome else None
+    if decision.outcome is Outcome.POSTPONED:
+        return None, meeting_services.next_meeting_with_room(decision.meeting)
+    return target, None
 
 
 def _move_case(decision: Decision, by: User) -> None:
@@ -236,9 +264,16 @@ def record_patient_answer(
     informed_on: Any,
     informed_by_id: int | None,
     answer: PatientAnswer,
+    consent_signed: bool | None = None,
     by: User,
 ) -> None:
-    """The proposal was explained to the patient, who accepts, refuses or wants time."""
+    """The proposal was explained to the patient, who accepts, refuses or wants time.
+
+    When a procedure is planned and its consent box is still empty, a patient
+    who accepts is asked about the informed consent (``consent_signed``): yes
+    ticks the plan's consent on the day they were informed, no leaves it to
+    collect. A refusal withdraws a consent recorded before.
+    """
     if not can_record_patient_answer(by, decision):
         raise Forbidden()
     if not decision.is_validated:
@@ -249,9 +284,25 @@ def record_patient_answer(
         raise DomainError(_l("This date is in the future."), "informed_on")
     if informed_on < to_local(decision.validated_at).date():  # type: ignore[arg-type]  # validated
         raise DomainError(_l("The patient is informed after the decision."), "informed_on")
+    plan = decision.plan
+    asks_consent = plan is not None and plan.consent_on is None
+    if consent_signed and answer is not PatientAnswer.ACCEPTS:
+        raise DomainError(
+            _l("A consent is recorded only when the patient accepts."), "consent_signed"
+        )
+    if asks_consent and answer is PatientAnswer.ACCEPTS and consent_signed is None:
+        raise DomainError(
+            _l("The patient accepts: say whether they signed the informed consent."),
+            "consent_signed",
+        )
     decision.informed_on = informed_on
     decision.informed_by_id = informed_by_id
     decision.patient_answer = answer
+    if plan is not None:
+        if asks_consent and answer is PatientAnswer.ACCEPTS and consent_signed:
+            set_prerequisite(plan, CONSENT, informed_on, by=by)
+        elif answer is PatientAnswer.REFUSES and plan.consent_on is not None:
+            set_prerequisite(plan, CONSENT, None, by=by)
     db.session.flush()
     referral = decision.referral
     if answer is PatientAnswer.REFUSES and referral.status is CaseStatus.PLANNED:
@@ -293,10 +344,15 @@ def record_procedure(
     *,
     operator_ids: list[int],
     adverse_event: dict[str, Any] | None = None,
+    prerequisites: dict[str, tuple[Any, str | None]] | None = None,
     by: User,
     **followup: Any,
 ) -> Procedure:
-    """Record the procedure performed; the case becomes "treated"."""
+    """Record the procedure performed; the case becomes "treated".
+
+    ``prerequisites`` answers, for each item still unticked on the plan, the
+    date it was done (ticked then) or why it was not (``check_prerequisites``).
+    """
     if not can_record_procedure(by, plan):
         raise Forbidden()
     referral = plan.decision.referral
@@ -309,11 +365,20 @@ def record_procedure(
         planned_technique_id=plan.technique_id,
     )
     _check_active_technique(values["technique_id"], plan.technique_id)
+    done, not_done = check_prerequisites(
+        [name for name, _label in PREREQUISITES if getattr(plan, name) is None],
+        prerequisites or {},
+        performed_on=values.get("performed_on"),
+        today=local_today(),
+        consent_required=bool(CONSENT_REQUIRED.value),
+    )
     operators = list(db.session.scalars(select(User).where(User.id.in_(operator_ids or []))))
     if not operators or len(operators) != len(set(operator_ids)):
         raise DomainError(_l("Choose who performed the procedure."), "operator_ids")
     if any(not user.has_role(Role.RADIOLOGIST) for user in operators):
         raise DomainError(_l("Operators are radiologists of the team."), "operator_ids")
+    for name, done_on in done.items():
+        set_prerequisite(plan, name, done_on, by=by)
     procedure = Procedure(
         referral_id=referral.id,
         plan=plan,
@@ -323,6 +388,7 @@ def record_procedure(
     assign(procedure, values, ProcedureFields)
     if procedure.technique_id == plan.technique_id:
         procedure.deviation_reason = None
+    procedure.prerequisites_not_done = not_done
     db.session.add(procedure)
     if adverse_event:
         add_adverse_event(procedure, **adverse_event, by=by)

@@ -37,6 +37,7 @@ from tracker.decisions.models import (
     PREREQUISITES,
     Decision,
     DecisionStatus,
+    PatientAnswer,
     Procedure,
     ProcedurePlan,
 )
@@ -54,13 +55,14 @@ from tracker.decisions.permissions import (
     can_tick_prerequisite,
     can_validate,
 )
-from tracker.decisions.rules import AMENDABLE
+from tracker.decisions.rules import AMENDABLE, CONSENT
+from tracker.decisions.settings import CONSENT_REQUIRED
 from tracker.decisions.sheet import sheet_pdf, sheet_sections
 from tracker.extensions import db
 from tracker.meetings import queries as meeting_queries
 from tracker.meetings import services as meeting_services
 from tracker.meetings.models import ItemState, MeetingStatus
-from tracker.meetings.permissions import is_chair
+from tracker.meetings.permissions import can_validate_attendance, is_chair
 from tracker.web.forms import ConfirmForm
 from tracker.web.handlers import form_status, record_id, saving
 from tracker.web.permissions import Role, require_role
@@ -126,31 +128,18 @@ def meeting_mode(meeting_id: int) -> Any:
                     expected_version=expected,
                 )
                 if action == "validate":
+                    # Saved, and ready: the chair then confirms what they validate.
                     try:
-                        services.validate(decision, by=current_user)
+                        services.check_ready(decision, by=current_user)
                     except Forbidden as refusal:
                         # Said on the form, so that what was typed is not lost.
                         raise DomainError(refusal.message) from refusal
             if saved.ok:
                 if action == "validate":
-                    flash(
-                        _("Decision for %(case)s validated.", case=current.referral.case_number),
-                        "success",
-                    )
-                    following = next(
-                        (
-                            item
-                            for item in agenda
-                            if item.id != current.id and not _validated(decisions.get(item.id))
-                        ),
-                        None,
-                    )
-                    target = following or current
-                else:
-                    flash(_("Draft saved."), "success")
-                    target = current
+                    return redirect(url_for("decisions.validate", decision_id=decision.id))
+                flash(_("Draft saved."), "success")
                 return redirect(
-                    url_for("decisions.meeting_mode", meeting_id=meeting.id, item=target.id)
+                    url_for("decisions.meeting_mode", meeting_id=meeting.id, item=current.id)
                 )
             if isinstance(saved.error, services.DraftConflict):
                 conflict = saved.error
@@ -171,6 +160,11 @@ def meeting_mode(meeting_id: int) -> Any:
         "can_validate": can_validate(current_user, decision)
         if decision is not None
         else is_chair(current_user, meeting),
+        # The chair signs the attendance sheet from here, in one click.
+        "can_validate_attendance": recording
+        and meeting.attendance_validated_at is None
+        and can_validate_attendance(current_user, meeting),
+        "confirm": ConfirmForm(),
         "recording": recording,
         "quorum": meeting_services.meeting_quorum(meeting),
         "decided": sum(1 for item in agenda if _validated(decisions.get(item.id))),
@@ -187,6 +181,70 @@ def meeting_mode(meeting_id: int) -> Any:
 
 def _validated(decision: Decision | None) -> bool:
     return decision is not None and decision.status is DecisionStatus.VALIDATED
+
+
+@bp.route("/decisions/<int:decision_id>/validate", methods=["GET", "POST"])
+@require_role(*TEAM)
+def validate(decision_id: int) -> Any:
+    """The chair reads the decision once more and confirms: validating locks
+    the proposal and its reasons (amendments only, with their reason) and
+    moves the case on."""
+    decision = get_decision_or_404(decision_id)
+    if not can_validate(current_user, decision):
+        abort(403)
+    meeting_mode = url_for(
+        "decisions.meeting_mode", meeting_id=decision.meeting_id, item=decision.agenda_item_id
+    )
+    if decision.is_validated:
+        flash(_("This decision is already validated."), "info")
+        return redirect(meeting_mode)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        with saving() as saved:
+            services.validate(
+                decision,
+                by=current_user,
+                expected_version=record_id(request.form.get("version")) or 0,
+            )
+        if saved.ok:
+            flash(
+                _("Decision for %(case)s validated.", case=decision.referral.case_number),
+                "success",
+            )
+            return redirect(_next_case(decision))
+        return redirect(meeting_mode)
+    refusal = None
+    try:
+        services.check_ready(decision, by=current_user)
+    except DomainError as error:
+        refusal = error.message
+    status, following = services.where_the_case_goes(decision)
+    return render_template(
+        "decisions/validate.html",
+        decision=decision,
+        form=form,
+        refusal=refusal,
+        status=status,
+        following=following,
+        quorum=meeting_services.meeting_quorum(decision.meeting),
+        meeting_mode=meeting_mode,
+    )
+
+
+def _next_case(decision: Decision) -> str:
+    """Meeting mode on the next case still to decide, or on this one."""
+    meeting = db.session.scalars(meeting_queries.meeting_page_query(decision.meeting_id)).one()
+    decisions = queries.decisions_of_meeting(meeting)
+    following = next(
+        (
+            item
+            for item in meeting.agenda
+            if item.id != decision.agenda_item_id and not _validated(decisions.get(item.id))
+        ),
+        None,
+    )
+    item_id = following.id if following else decision.agenda_item_id
+    return url_for("decisions.meeting_mode", meeting_id=meeting.id, item=item_id)
 
 
 # --- the decision sheet -----------------------------------------------------------------
@@ -265,6 +323,8 @@ def patient_answer(decision_id: int) -> Any:
     if request.method == "GET" and decision.informed_on is None:
         form.informed_on.data = local_today()
         form.informed_by_id.data = current_user.id
+    if decision.plan is None or decision.plan.consent_on is not None:
+        del form.consent_signed  # nothing to ask: no procedure, or its consent is recorded
     if form.validate_on_submit():
         with saving(form) as saved:
             services.record_patient_answer(
@@ -272,10 +332,20 @@ def patient_answer(decision_id: int) -> Any:
                 informed_on=form.informed_on.data,
                 informed_by_id=form.informed_by_id.data,
                 answer=form.patient_answer.data,
+                consent_signed=form.consent_signed.data if "consent_signed" in form else None,
                 by=current_user,
             )
         if saved.ok:
             flash(_("The patient's answer is recorded."), "success")
+            plan = decision.plan
+            if (
+                plan is not None
+                and plan.consent_on is None
+                and decision.patient_answer is (PatientAnswer.ACCEPTS)
+            ):
+                flash(
+                    _("The informed consent is still to collect before the procedure."), "warning"
+                )
             return redirect(url_for("cases.show", referral_id=decision.referral_id))
     return render_template(
         "decisions/patient_answer.html", form=form, decision=decision
@@ -354,13 +424,30 @@ def procedure_new(plan_id: int) -> Any:
                 form.values(),
                 operator_ids=form.operator_ids.data,
                 adverse_event=form.adverse_event(),
+                prerequisites=form.prerequisite_answers(),
                 by=current_user,
                 followup_owner_id=form.followup_owner_id.data,
             )
         if saved.ok:
             flash(_("Procedure recorded."), "success")
+            if CONSENT in procedure.prerequisites_not_done:
+                flash(
+                    _(
+                        "Recorded without the patient's consent: %(reason)s",
+                        reason=procedure.prerequisites_not_done[CONSENT],
+                    ),
+                    "warning",
+                )
             return redirect(url_for("cases.show", referral_id=procedure.referral_id))
-    return render_template("decisions/procedure_form.html", form=form, plan=plan), form_status(form)
+    # Asked of the items still unticked on the plan.
+    pending = [name for name, _label in PREREQUISITES if getattr(plan, name) is None]
+    return render_template(
+        "decisions/procedure_form.html",
+        form=form,
+        plan=plan,
+        pending=form.prerequisite_fields(pending),
+        consent_required=bool(CONSENT_REQUIRED.value),
+    ), form_status(form)
 
 
 @bp.route("/procedures/<int:procedure_id>/adverse-events", methods=["GET", "POST"])

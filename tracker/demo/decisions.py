@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tracker.cases.rules import CaseStatus
+from tracker.cases.rules import BLEEDING_RISK, CaseStatus
 from tracker.catalogue.models import Technique
 from tracker.decisions.models import (
+    PREREQUISITES,
     AdverseEvent,
     Anaesthesia,
     CareSetting,
@@ -27,6 +28,7 @@ from tracker.decisions.rules import (
     STATUS_AFTER,
     TECHNIQUE_PARAMETERS,
     check_cirse_grade,
+    check_prerequisites,
     check_procedure,
     check_validation,
 )
@@ -61,6 +63,11 @@ ANSWERS = (
 REASONS = {
     Outcome.POSTPONED: "Presented again at the next meeting.",
 }
+#: Why a prerequisite left unticked was not needed.
+NOT_NEEDED = {
+    "anticoagulation_managed_on": "No anticoagulant or antiplatelet therapy.",
+    "fasting_on": "Local anaesthesia: no fasting needed.",
+}
 #: Days from the meeting to the patient hearing of the proposal.
 DAYS_TO_INFORM = 7
 
@@ -81,6 +88,8 @@ class Proposal:
     technique_code: str
     distance: int | None
     decided_on: date
+    #: The prerequisites left unticked on the plan.
+    pending: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,8 +144,15 @@ def discuss(gen: Generator, referral: dict[str, Any], technique_code: str) -> Pr
             move(gen, referral, CaseStatus.CLOSED, gen.at(informed_on, 12))
         if answer is not PatientAnswer.ACCEPTS:
             return None
-        plan["consent_on"] = informed_on
-        return Proposal(plan["id"], technique_code, plan["distance_mm"], slot.day)
+        # The checklist as the team fills it in once the patient accepts: the
+        # anticoagulant is managed when there is one, fasting when sedated.
+        plan["consent_on"] = plan["blood_tests_on"] = informed_on
+        if referral["anticoagulation"].name in BLEEDING_RISK:
+            plan["anticoagulation_managed_on"] = informed_on
+        if plan["anaesthesia"] is Anaesthesia.SEDATION:
+            plan["fasting_on"] = informed_on
+        pending = tuple(name for name, _label in PREREQUISITES if plan.get(name) is None)
+        return Proposal(plan["id"], technique_code, plan["distance_mm"], slot.day, pending)
     return None
 
 
@@ -185,6 +201,8 @@ def _validated(
         reasons=reasons,
         quorum_met=slot.quorum.is_met,
         plan=_Plan(plan) if plan is not None else None,
+        # A held meeting's sheet is signed by its chair (``plan_meetings``).
+        attendance_validated=slot.held,
     )
     decision = {
         "id": gen.ids.next(Decision),
@@ -243,6 +261,13 @@ def record_procedure(
         today=gen.today,
         planned_technique_id=planned.id,
     )
+    _done, not_done = check_prerequisites(
+        list(proposal.pending),
+        {name: (None, NOT_NEEDED.get(name)) for name in proposal.pending},
+        performed_on=performed_on,
+        today=gen.today,
+        consent_required=True,
+    )
     procedure_id = gen.ids.next(Procedure)
     operator = rng.choice(gen.team.radiologists)
     done_at = gen.at(performed_on, 16)
@@ -253,6 +278,7 @@ def record_procedure(
             "referral_id": referral["id"],
             "plan_id": proposal.plan_id,
             "immediate_result": "Uneventful.",
+            "prerequisites_not_done": not_done,
             "recorded_by_id": operator,
             "created_at": done_at,
             **values,

@@ -525,6 +525,7 @@ def _seed_story(story: _Story, users: dict[str, User], today: date) -> Procedure
     with frozen_clock(_at(meeting_day, 17)):
         meeting_services.set_members_present(meeting, present, by=coordinator)
         meeting_services.start_meeting(meeting, by=radiologist)
+        meeting_services.validate_attendance(meeting, by=radiologist)
         decision = decision_services.save_draft(
             item,
             {
@@ -556,6 +557,13 @@ def _seed_story(story: _Story, users: dict[str, User], today: date) -> Procedure
                 **story.parameters,
             },
             operator_ids=[radiologist.id],
+            # Consent and blood tests on the day before; no anticoagulant, local anaesthesia.
+            prerequisites={
+                "consent_on": (performed_on - timedelta(days=1), None),
+                "blood_tests_on": (performed_on - timedelta(days=1), None),
+                "anticoagulation_managed_on": (None, "No anticoagulant or antiplatelet therapy."),
+                "fasting_on": (None, "Local anaesthesia: no fasting needed."),
+            },
             by=radiologist,
             # The demo nurse makes the calls.
             followup_owner_id=users["clinician@example.org"].id,

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from tracker.auth.models import User, hash_token
 from tracker.cases import services as case_services
@@ -152,12 +153,13 @@ def _lock(meeting: Meeting) -> None:
     db.session.execute(select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
 
 
-def _pending_items(meeting: Meeting) -> list[AgendaItem]:
+def _pending_items(meeting: Meeting, *options: Any) -> list[AgendaItem]:
     return list(
         db.session.scalars(
             select(AgendaItem)
             .where(AgendaItem.meeting_id == meeting.id, AgendaItem.state == ItemState.PENDING)
             .order_by(AgendaItem.position)
+            .options(*options)
         )
     )
 
@@ -352,48 +354,88 @@ def mark_discussed(item: AgendaItem, *, by: User | None) -> None:
     db.session.flush()
 
 
-def next_meeting_with_room(after: Meeting) -> Meeting | None:
-    """The earliest planned meeting after ``after`` whose agenda is not full."""
+def _with_room(after: Meeting) -> Any:
+    """The planned meetings after ``after`` whose agenda is not full, earliest
+    first, each with the number of cases it still has room for."""
     pending = (
         select(func.count())
         .where(AgendaItem.meeting_id == Meeting.id, AgendaItem.state == ItemState.PENDING)
         .correlate(Meeting)
         .scalar_subquery()
     )
-    return db.session.scalar(
-        select(Meeting)
+    return (
+        select(Meeting, Meeting.capacity - pending)
         .where(
             Meeting.status == MeetingStatus.PLANNED,
             Meeting.starts_at > after.starts_at,
             Meeting.id != after.id,
             pending < Meeting.capacity,
         )
-        .order_by(Meeting.starts_at)
-        .limit(1)
+        .order_by(Meeting.starts_at, Meeting.id)
     )
 
 
-def roll_over(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
+def next_meeting_with_room(after: Meeting) -> Meeting | None:
+    """The earliest planned meeting after ``after`` whose agenda is not full."""
+    row = db.session.execute(_with_room(after).limit(1)).first()
+    return row[0] if row else None
+
+
+@dataclass(frozen=True)
+class RollOver:
+    """Where a case the meeting did not discuss (its line ``item``) goes: to
+    ``meeting``, at the top of its agenda, or, when None, back to the waiting
+    list."""
+
+    item: AgendaItem
+    meeting: Meeting | None
+
+    @property
+    def referral(self) -> Referral:
+        return self.item.referral
+
+
+def roll_over_plan(meeting: Meeting) -> list[RollOver]:
+    """Where each case still pending on ``meeting`` would go if it closed now:
+    the earliest planned meetings after it with room, filled in agenda order.
+
+    What the coordinator is shown before marking the meeting held, and what
+    ``roll_over`` then does: one rule for both.
+    """
+    pending = _pending_items(meeting, selectinload(AgendaItem.referral))
+    if not pending:
+        return []
+    # Each of these has room for one case at least: as many meetings as cases suffice.
+    rows = db.session.execute(_with_room(meeting).limit(len(pending))).all()
+    room = [[target, free] for target, free in rows]
+    plan = []
+    for item in pending:
+        slot = next((slot for slot in room if slot[1] > 0), None)
+        if slot is not None:
+            slot[1] -= 1
+        plan.append(RollOver(item, slot[0] if slot else None))
+    return plan
+
+
+def roll_over(meeting: Meeting, *, by: User | None) -> list[RollOver]:
     """Cases left undiscussed go to the next planned meeting with room, at the top
     of its agenda (they have waited), or back to the waiting list."""
-    moved = []
-    for item in _pending_items(meeting):
+    plan = roll_over_plan(meeting)
+    for planned in plan:
+        item = planned.item
         item.set_state(ItemState.NOT_DISCUSSED)
         db.session.flush()
-        target = next_meeting_with_room(meeting)
-        if target is not None:
-            moved.append(
-                carry_over(
-                    target,
-                    item.referral,
-                    by=by,
-                    presenter_id=item.presenter_id,
-                    minutes=item.minutes,
-                )
+        if planned.meeting is not None:
+            carry_over(
+                planned.meeting,
+                item.referral,
+                by=by,
+                presenter_id=item.presenter_id,
+                minutes=item.minutes,
             )
         else:
             case_services.change_status(item.referral, CaseStatus.REFERRED, by=by)
-    return moved
+    return plan
 
 
 def _require_runner(meeting: Meeting, by: User | None) -> None:
@@ -409,8 +451,8 @@ def start_meeting(meeting: Meeting, *, by: User | None) -> None:
     db.session.flush()
 
 
-def hold_meeting(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
-    """Mark the meeting held; undiscussed cases roll over."""
+def hold_meeting(meeting: Meeting, *, by: User | None) -> list[RollOver]:
+    """Mark the meeting held; undiscussed cases roll over (where each went)."""
     _require_runner(meeting, by)
     _lock(meeting)
     db.session.refresh(meeting)  # closed meanwhile by someone (or a scheduler) else?
@@ -421,7 +463,7 @@ def hold_meeting(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
     return roll_over(meeting, by=by)
 
 
-def cancel_meeting(meeting: Meeting, *, by: User | None) -> list[AgendaItem]:
+def cancel_meeting(meeting: Meeting, *, by: User | None) -> list[RollOver]:
     _require_organiser(meeting, by)
     if meeting.status is not MeetingStatus.PLANNED:
         raise DomainError(_l("Only a planned meeting can be cancelled."))

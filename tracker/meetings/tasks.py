@@ -38,7 +38,8 @@ def meetings(now: datetime) -> dict[str, int]:
         if meeting.ends_at >= ended_before:
             continue
         try:
-            rolled += len(meeting_services.hold_meeting(meeting, by=None))
+            moved = meeting_services.hold_meeting(meeting, by=None)
+            rolled += sum(1 for case in moved if case.meeting is not None)
         except DomainError:
             continue  # closed meanwhile by its coordinator or another scheduler
         closed += 1

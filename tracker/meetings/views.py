@@ -17,8 +17,10 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import SelectChoice
 
@@ -47,7 +49,7 @@ from tracker.meetings.permissions import (
     can_validate_attendance,
 )
 from tracker.web.forms import ConfirmForm
-from tracker.web.handlers import form_status, record_id, saving
+from tracker.web.handlers import form_status, record_id, safe_next_url, saving
 from tracker.web.permissions import Role, login_required, public, require_role
 
 logger = logging.getLogger(__name__)
@@ -255,15 +257,19 @@ def cancel(meeting_id: int) -> Any:
     meeting = organising(meeting_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        with saving() as saved:
-            moved = services.cancel_meeting(meeting, by=current_user)
-        if saved.ok:
-            flash(
-                _("Meeting cancelled. %(n)d case(s) moved to the next meeting.", n=len(moved)),
-                "success",
-            )
-        return _back(meeting)
+        return _close(meeting, services.cancel_meeting, _("Meeting cancelled."))
     return render_template("meetings/cancel.html", form=form, meeting=meeting)
+
+
+def _close(meeting: Meeting, close: Any, message: str) -> Any:
+    """Cancel or hold the meeting, then say where each case it left went."""
+    with saving() as saved:
+        moved = close(meeting, by=current_user)
+    if saved.ok:
+        flash(message, "success")
+        if moved:
+            flash(_where_they_went(moved), "info")
+    return _back(meeting)
 
 
 def _run(meeting_id: int, action: Any, message: Any) -> Any:
@@ -288,16 +294,38 @@ def start(meeting_id: int) -> Any:
     )
 
 
-@bp.route("/meetings/<int:meeting_id>/hold", methods=["POST"])
+def _where_they_went(moved: list[services.RollOver]) -> Markup:
+    """The cases not discussed and where each one went, as a list to flash."""
+    lines = [
+        Markup("<li>{}: {}</li>").format(
+            case.referral.case_number,
+            _("the meeting of %(date)s", date=format_date(case.meeting.starts_at, "d MMM y"))
+            if case.meeting is not None
+            else _("back to the waiting list"),
+        )
+        for case in moved
+    ]
+    return Markup('{}<ul class="mb-0">{}</ul>').format(
+        _("Not discussed, and so carried over:"), Markup("").join(lines)
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/hold", methods=["GET", "POST"])
 @require_role(*TEAM)
 def hold(meeting_id: int) -> Any:
-    return _run(
-        meeting_id,
-        lambda meeting: services.hold_meeting(meeting, by=current_user),
-        lambda moved: _(
-            "The meeting is marked held. %(n)d case(s) not discussed were carried over.",
-            n=len(moved),
-        ),
+    """Mark the meeting held, once the page listing where each case still on
+    its agenda will go is confirmed (the step cannot be undone)."""
+    meeting = get_meeting_or_404(meeting_id)
+    if not can_run_meeting(current_user, meeting):
+        abort(403)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        return _close(meeting, services.hold_meeting, _("The meeting is marked held."))
+    if not meeting.is_open:
+        flash(_("This meeting is already closed."), "info")
+        return _back(meeting)
+    return render_template(
+        "meetings/hold.html", form=form, meeting=meeting, moves=services.roll_over_plan(meeting)
     )
 
 
@@ -465,7 +493,9 @@ def validate_attendance(meeting_id: int) -> Any:
             services.validate_attendance(meeting, by=current_user)
         if saved.ok:
             flash(_("Attendance sheet validated."), "success")
-    return _back(meeting, "#attendance")
+    # Meeting mode sends the chair back to the case they were on.
+    back = url_for("meetings.show", meeting_id=meeting.id) + "#attendance"
+    return redirect(safe_next_url(request.form.get("next"), back))
 
 
 # --- print and calendar ---------------------------------------------------------------
