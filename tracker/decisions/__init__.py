@@ -53,3 +53,4 @@ def _labels(sender: Any) -> list[tuple[str, Any]]:
 
 
 signals.provide(signals.settings, f"{__name__}.settings", "ALL")
+signals.provide(signals.jobs, f"{__name__}.tasks", "JOBS")

@@ -26,6 +26,7 @@ from tracker.decisions.models import (
     Anaesthesia,
     CareSetting,
     Guidance,
+    NotCarriedOut,
     Outcome,
     PatientAnswer,
     PlanPriority,
@@ -131,6 +132,16 @@ class PatientAnswerForm(Form):
             "to collect before the procedure."
         ),
     )
+
+
+class NotCarriedOutForm(Form):
+    """The team records that a proposed procedure will not be carried out."""
+
+    reason = EnumSelectField(_l("Why it was not carried out"), enum=NotCarriedOut, blank=True)
+    note = TextAreaField(
+        _l("Details"), validators=[Optional(), Length(max=2000)], render_kw={"rows": 2}
+    )
+    on = DateField(_l("Date"), validators=[Optional()])
 
 
 class PrerequisiteForm(Form):

@@ -207,6 +207,31 @@ with_labels(
     },
 )
 
+
+class NotCarriedOut(LabelledEnum):
+    """Why a proposed procedure was not carried out (DOMAIN "Decision follow-through")."""
+
+    PATIENT_CHOICE = "patient_choice"
+    CLINICAL_CHANGE = "clinical_change"
+    DID_NOT_ATTEND = "did_not_attend"
+    CONTRAINDICATION = "contraindication"
+    DIED = "died"
+    OTHER = "other"
+
+
+with_labels(
+    NotCarriedOut,
+    {
+        NotCarriedOut.PATIENT_CHOICE: _l("Patient's or family's choice"),
+        NotCarriedOut.CLINICAL_CHANGE: _l("Change in the clinical situation"),
+        NotCarriedOut.DID_NOT_ATTEND: _l("Patient did not attend"),
+        NotCarriedOut.CONTRAINDICATION: _l("Contraindication found"),
+        NotCarriedOut.DIED: _l("Patient died"),
+        NotCarriedOut.OTHER: _l("Other reason"),
+    },
+)
+
+
 #: The checklist before a procedure: (column, label).
 PREREQUISITES = (
     ("anticoagulation_managed_on", _l("Anticoagulant / antiplatelet management")),
@@ -244,10 +269,27 @@ class ProcedurePlan(Audited, Model):
     consent_on: Mapped[date | None]
     blood_tests_on: Mapped[date | None]
     fasting_on: Mapped[date | None]
+    #: Recorded by the team when the proposal will not be carried out.
+    not_carried_out_reason: Mapped[NotCarriedOut | None]
+    not_carried_out_note: Mapped[str | None] = mapped_column(Text)
+    not_carried_out_on: Mapped[date | None]
+    not_carried_out_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     decision: Mapped[Decision] = relationship(back_populates="plan")
     technique: Mapped[Technique | None] = relationship()
     procedures: Mapped[list[Procedure]] = relationship(back_populates="plan")
+
+    @property
+    def implementation(self) -> Any:
+        """An ``Implementation`` (``rules.implementation``), from the procedures recorded."""
+        from tracker.decisions.rules import implementation
+
+        first = min(self.procedures, key=lambda p: (p.performed_on, p.id), default=None)
+        return implementation(
+            self.technique_id,
+            None if first is None else first.technique_id,
+            self.not_carried_out_reason,
+        )
 
     @property
     def guidance_modes(self) -> list[Guidance]:
@@ -309,7 +351,9 @@ class Procedure(Audited, Model):
 
     @property
     def is_deviation(self) -> bool:
-        return self.plan is not None and self.plan.technique_id != self.technique_id
+        from tracker.decisions.rules import deviates
+
+        return self.plan is not None and deviates(self.plan.technique_id, self.technique_id)
 
     @property
     def worst_cirse_grade(self) -> int | None:

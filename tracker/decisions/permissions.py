@@ -24,6 +24,8 @@ OPERATORS = (Role.RADIOLOGIST,)
 EVENT_REPORTERS = (Role.RADIOLOGIST, Role.CLINICIAN)
 #: Record that the patient was told of the decision and what they answered.
 INFORMERS = TEAM
+#: Record that a proposed procedure will not be carried out, and why.
+FOLLOW_THROUGH_RECORDERS = TEAM
 
 
 def can_record_decision(user: Any, meeting: Any) -> bool:
@@ -59,3 +61,7 @@ def can_record_procedure(user: Any, plan: Any) -> bool:
 
 def can_add_adverse_event(user: Any, procedure: Any) -> bool:
     return has_role(user, *EVENT_REPORTERS)
+
+
+def can_record_not_carried_out(user: Any, plan: Any) -> bool:
+    return has_role(user, *FOLLOW_THROUGH_RECORDERS)

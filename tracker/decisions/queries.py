@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
@@ -11,10 +14,13 @@ from tracker.core.memo import once_per_request
 from tracker.decisions.models import (
     Decision,
     DecisionAmendment,
+    DecisionStatus,
+    Outcome,
     Procedure,
     ProcedurePlan,
     procedure_operators,
 )
+from tracker.decisions.rules import Implementation, implementation_sql
 from tracker.extensions import db
 from tracker.meetings.models import Meeting
 
@@ -146,5 +152,51 @@ def procedures_of_decision(decision: Decision) -> list[Procedure]:
             _procedures_with_details()
             .where(Procedure.plan_id == decision.plan.id)
             .order_by(Procedure.performed_on)
+        ).unique()
+    )
+
+
+# --- follow-through -------------------------------------------------------------------
+
+
+def first_procedure_technique(plan_id: Any) -> Any:
+    """The technique of a plan's first procedure (by date, then as recorded), as a
+    correlated scalar subquery: NULL while there is none."""
+    return (
+        select(Procedure.technique_id)
+        .where(Procedure.plan_id == plan_id)
+        .order_by(Procedure.performed_on, Procedure.id)
+        .limit(1)
+        .correlate_except(Procedure)
+        .scalar_subquery()
+    )
+
+
+def plan_implementation(plan: Any = ProcedurePlan) -> Any:
+    """``rules.implementation`` of each plan, in SQL."""
+    return implementation_sql(
+        plan.technique_id, first_procedure_technique(plan.id), plan.not_carried_out_reason
+    )
+
+
+def proposals_pending_since(validated_before: datetime) -> list[ProcedurePlan]:
+    """Validated proposals of a procedure validated before that moment and still
+    pending, with their case and its referrer loaded."""
+    return list(
+        db.session.scalars(
+            select(ProcedurePlan)
+            .join(Decision, Decision.id == ProcedurePlan.decision_id)
+            .where(
+                Decision.status == DecisionStatus.VALIDATED,
+                Decision.outcome == Outcome.PROCEDURE_PROPOSED,
+                Decision.validated_at < validated_before,
+                plan_implementation() == Implementation.PENDING,
+            )
+            .options(
+                contains_eager(ProcedurePlan.decision)
+                .joinedload(Decision.referral)
+                .joinedload(Referral.referrer)
+            )
+            .order_by(Decision.validated_at, ProcedurePlan.id)
         ).unique()
     )

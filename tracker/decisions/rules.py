@@ -6,10 +6,12 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Enum, and_, case, type_coerce
 
 from tracker.cases.rules import CaseStatus
+from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.errors import DomainError
-from tracker.decisions.models import Outcome
+from tracker.decisions.models import NotCarriedOut, Outcome
 
 #: Fields a validated decision may still correct, by amendment with a reason.
 #: Changing the outcome itself needs a new discussion at a meeting.
@@ -185,3 +187,110 @@ def check_prerequisites(
 def check_cirse_grade(grade: Any) -> None:
     if not isinstance(grade, int) or not 1 <= grade <= 6:
         raise DomainError(_l("The CIRSE grade goes from 1 to 6."), "cirse_grade")
+
+
+# --- follow-through: was the proposal carried out? --------------------------------------
+
+
+class Implementation(LabelledEnum):
+    """What became of a validated proposal of a procedure (DOMAIN "Decision follow-through")."""
+
+    PENDING = "pending"
+    AS_PLANNED = "as_planned"
+    WITH_DEVIATION = "with_deviation"
+    NOT_CARRIED_OUT = "not_carried_out"
+
+
+with_labels(
+    Implementation,
+    {
+        Implementation.PENDING: _l("Pending"),
+        Implementation.AS_PLANNED: _l("Carried out as planned"),
+        Implementation.WITH_DEVIATION: _l("Carried out with a deviation"),
+        Implementation.NOT_CARRIED_OUT: _l("Not carried out"),
+    },
+)
+
+#: Carried out, whether as planned or not.
+CARRIED_OUT = (Implementation.AS_PLANNED, Implementation.WITH_DEVIATION)
+
+
+def deviates(planned_technique_id: int | None, used_technique_id: int) -> bool:
+    """A procedure deviates from its plan when it used another technique than
+    the one planned (a plan without a technique sets none to deviate from)."""
+    return planned_technique_id is not None and used_technique_id != planned_technique_id
+
+
+def implementation(
+    planned_technique_id: int | None,
+    first_technique_id: int | None,
+    not_carried_out: NotCarriedOut | None,
+) -> Implementation:
+    """A proposal is carried out by its first procedure (``first_technique_id``
+    is that procedure's technique, ``None`` when there is none yet), as planned
+    or with a deviation; without one, it is not carried out when the team said
+    so (with a reason), and pending otherwise. A procedure recorded after all
+    counts: it was carried out."""
+    if first_technique_id is not None:
+        if deviates(planned_technique_id, first_technique_id):
+            return Implementation.WITH_DEVIATION
+        return Implementation.AS_PLANNED
+    if not_carried_out is not None:
+        return Implementation.NOT_CARRIED_OUT
+    return Implementation.PENDING
+
+
+def implementation_sql(
+    planned_technique_id: Any, first_technique_id: Any, not_carried_out: Any
+) -> ColumnElement[Implementation]:
+    """``implementation`` in SQL, of three column expressions (the first
+    procedure's technique is ``queries.first_procedure_technique``)."""
+    stored_as: Any = Enum(Implementation, native_enum=False, length=40)
+    return type_coerce(
+        case(
+            (
+                and_(
+                    first_technique_id.is_not(None),
+                    planned_technique_id.is_not(None),
+                    first_technique_id != planned_technique_id,
+                ),
+                Implementation.WITH_DEVIATION.name,
+            ),
+            (first_technique_id.is_not(None), Implementation.AS_PLANNED.name),
+            (not_carried_out.is_not(None), Implementation.NOT_CARRIED_OUT.name),
+            else_=Implementation.PENDING.name,
+        ),
+        stored_as,
+    )
+
+
+def check_not_carried_out(
+    reason: NotCarriedOut | None,
+    note: str | None,
+    *,
+    on: date | None,
+    decided_on: date,
+    today: date,
+    status: Implementation,
+) -> None:
+    """Why "not carried out" cannot be recorded as given (raises), or nothing."""
+    if status in CARRIED_OUT:
+        raise DomainError(_l("A procedure is recorded for this proposal: it was carried out."))
+    if reason is None:
+        raise DomainError(_l("Choose why the procedure was not carried out."), "reason")
+    if reason is NotCarriedOut.OTHER and not (note or "").strip():
+        raise DomainError(_l("Say what the other reason is."), "note")
+    if on is None:
+        raise DomainError(_l("Give the date."), "on")
+    if on > today:
+        raise DomainError(_l("This date is in the future."), "on")
+    if on < decided_on:
+        raise DomainError(
+            _l("This date cannot come before the decision (%(date)s).", date=decided_on), "on"
+        )
+
+
+def pending_too_long(validated_on: date, today: date, days: int) -> bool:
+    """A proposal still pending is flagged once ``days`` have passed since its
+    validation (the day it is due counts)."""
+    return (today - validated_on).days >= days

@@ -24,6 +24,7 @@ from tracker.decisions.models import (
     Decision,
     DecisionAmendment,
     DecisionStatus,
+    NotCarriedOut,
     Outcome,
     PatientAnswer,
     Procedure,
@@ -34,6 +35,7 @@ from tracker.decisions.permissions import (
     can_amend,
     can_edit_plan,
     can_record_decision,
+    can_record_not_carried_out,
     can_record_patient_answer,
     can_record_procedure,
     can_tick_prerequisite,
@@ -44,6 +46,7 @@ from tracker.decisions.rules import (
     CONSENT,
     STATUS_AFTER,
     check_cirse_grade,
+    check_not_carried_out,
     check_plan,
     check_prerequisites,
     check_procedure,
@@ -413,3 +416,33 @@ def add_adverse_event(
     db.session.flush()
     adverse_event_recorded.send(procedure)
     return event
+
+
+def record_not_carried_out(
+    plan: ProcedurePlan,
+    *,
+    reason: NotCarriedOut | None,
+    note: str | None,
+    on: Any,
+    by: User,
+) -> None:
+    """The team says the proposed procedure will not be carried out, and why
+    (DOMAIN "Decision follow-through"). Recorded again, it replaces the reason."""
+    if not can_record_not_carried_out(by, plan):
+        raise Forbidden()
+    decision = plan.decision
+    if not decision.is_validated or decision.outcome is not Outcome.PROCEDURE_PROPOSED:
+        raise DomainError(_l("Only a validated proposal of a procedure is followed through."))
+    check_not_carried_out(
+        reason,
+        note,
+        on=on,
+        decided_on=to_local(decision.validated_at).date(),  # type: ignore[arg-type]  # validated
+        today=local_today(),
+        status=plan.implementation,
+    )
+    plan.not_carried_out_reason = reason
+    plan.not_carried_out_note = (note or "").strip() or None
+    plan.not_carried_out_on = on
+    plan.not_carried_out_by_id = by.id
+    db.session.flush()

@@ -18,5 +18,17 @@ CONSENT_REQUIRED = SettingSpec(
     ),
 )
 
+PENDING_DAYS = SettingSpec(
+    key="implementation_pending_days",
+    default=60,
+    minimum=7,
+    maximum=365,
+    label=_l("Days after which a proposed procedure still pending is flagged to the referrer"),
+    help=_l(
+        "The referrer is told once per proposal. The implementation rate of the outcomes "
+        "page counts the proposals at least this old."
+    ),
+)
+
 #: Shown on the settings page, in this order.
-ALL = (CONSENT_REQUIRED,)
+ALL = (CONSENT_REQUIRED, PENDING_DAYS)

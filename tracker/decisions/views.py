@@ -27,6 +27,7 @@ from tracker.decisions.forms import (
     AmendForm,
     DecisionFields,
     DecisionForm,
+    NotCarriedOutForm,
     PatientAnswerForm,
     PlanFields,
     PlanForm,
@@ -37,12 +38,14 @@ from tracker.decisions.models import (
     PREREQUISITES,
     Decision,
     DecisionStatus,
+    Outcome,
     PatientAnswer,
     Procedure,
     ProcedurePlan,
 )
 from tracker.decisions.permissions import (
     EVENT_REPORTERS,
+    FOLLOW_THROUGH_RECORDERS,
     OPERATORS,
     PLAN_EDITORS,
     PREREQUISITE_CHECKERS,
@@ -50,12 +53,13 @@ from tracker.decisions.permissions import (
     can_amend,
     can_edit_plan,
     can_record_decision,
+    can_record_not_carried_out,
     can_record_patient_answer,
     can_record_procedure,
     can_tick_prerequisite,
     can_validate,
 )
-from tracker.decisions.rules import AMENDABLE, CONSENT
+from tracker.decisions.rules import AMENDABLE, CONSENT, Implementation, implementation
 from tracker.decisions.settings import CONSENT_REQUIRED
 from tracker.decisions.sheet import sheet_pdf, sheet_sections
 from tracker.extensions import db
@@ -392,6 +396,35 @@ def prerequisite(plan_id: int, name: str) -> Any:
     return redirect(url_for("cases.show", referral_id=plan.referral_id) + "#plan")
 
 
+@bp.route("/plans/<int:plan_id>/not-carried-out", methods=["GET", "POST"])
+@require_role(*FOLLOW_THROUGH_RECORDERS)
+def not_carried_out(plan_id: int) -> Any:
+    """The team records that a proposed procedure will not be carried out, and why."""
+    plan = db.get_or_404(ProcedurePlan, plan_id)
+    if not can_record_not_carried_out(current_user, plan):
+        abort(403)
+    form = NotCarriedOutForm()
+    if request.method == "GET":
+        form.reason.data = plan.not_carried_out_reason
+        form.note.data = plan.not_carried_out_note
+        form.on.data = plan.not_carried_out_on or local_today()
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.record_not_carried_out(
+                plan,
+                reason=form.reason.data,
+                note=form.note.data,
+                on=form.on.data,
+                by=current_user,
+            )
+        if saved.ok:
+            flash(_("Recorded: the procedure is not carried out."), "success")
+            return redirect(url_for("cases.show", referral_id=plan.referral_id) + "#plan")
+    return render_template("decisions/not_carried_out.html", form=form, plan=plan), form_status(
+        form
+    )
+
+
 @bp.route("/plans/<int:plan_id>/procedure", methods=["GET", "POST"])
 @require_role(*OPERATORS)
 def procedure_new(plan_id: int) -> Any:
@@ -480,7 +513,32 @@ def case_section(referral: Referral) -> dict[str, Any]:
     decisions = queries.case_decisions(referral.id)
     procedures = queries.case_procedures(referral.id)
     plan = next((d.plan for d in decisions if d.plan is not None and d.is_validated), None)
+    followed_by = sorted(
+        (p for p in procedures if plan is not None and p.plan_id == plan.id),
+        key=lambda p: (p.performed_on, p.id),
+    )
+    status = (
+        None
+        if plan is None or plan.decision.outcome is not Outcome.PROCEDURE_PROPOSED
+        else implementation(
+            plan.technique_id,
+            followed_by[0].technique_id if followed_by else None,
+            plan.not_carried_out_reason,
+        )
+    )
+    may_say_not_done = (
+        status in (Implementation.PENDING, Implementation.NOT_CARRIED_OUT)
+        and plan is not None
+        and can_record_not_carried_out(current_user, plan)
+    )
+    not_done_form = NotCarriedOutForm(formdata=None, obj=None) if may_say_not_done else None
+    if not_done_form is not None and plan is not None:
+        not_done_form.reason.data = plan.not_carried_out_reason
+        not_done_form.note.data = plan.not_carried_out_note
+        not_done_form.on.data = plan.not_carried_out_on or local_today()
     return {
+        "implementation": status,
+        "not_done_form": not_done_form,
         "decisions": decisions,
         "plan": plan,
         "procedures": procedures,

@@ -25,6 +25,8 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+from tracker.decisions.models import NotCarriedOut
+from tracker.decisions.rules import CARRIED_OUT
 from tracker.followups.rules import (
     AT_LEAST_MODERATE,
     FollowUpStatus,
@@ -275,6 +277,20 @@ class Activity:
     as_planned: int
     refused: int
     deviations: list[Any]
+    #: Proposals of a procedure old enough to judge, by what became of them
+    #: (``rules.Implementation``), and the reasons of those not carried out.
+    implemented: dict[Any, int] = field(default_factory=dict)
+    not_carried_out: list[tuple[Any, int]] = field(default_factory=list)
+
+    @property
+    def judged(self) -> int:
+        return sum(self.implemented.values())
+
+    @property
+    def implementation_rate(self) -> Proportion | None:
+        """Proposals carried out (as planned or not), among those old enough."""
+        carried = sum(self.implemented.get(status, 0) for status in CARRIED_OUT)
+        return wilson(carried, self.judged)
 
     @property
     def followed(self) -> Proportion | None:
@@ -284,6 +300,11 @@ class Activity:
     @property
     def not_yet(self) -> int:
         return max(0, self.proposed - self.as_planned - len(self.deviations) - self.refused)
+
+
+def _most_first(item: tuple[NotCarriedOut, int]) -> tuple[int, int]:
+    """Reasons by count, the most frequent first; ties in the order of the codes."""
+    return (-item[1], list(NotCarriedOut).index(item[0]))
 
 
 def summarise_activity(rows: Any) -> Activity:
@@ -301,4 +322,9 @@ def summarise_activity(rows: Any) -> Activity:
         as_planned=rows.as_planned,
         refused=rows.refused,
         deviations=rows.deviated,
+        implemented=dict(rows.implemented),
+        not_carried_out=sorted(
+            rows.not_carried_out.items(),
+            key=lambda item: (-item[1], list(NotCarriedOut).index(item[0])),
+        ),
     )

@@ -4,8 +4,8 @@ of cases, each returning plain rows (no objects, no lazy loads)."""
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVarTuple
 
@@ -18,12 +18,15 @@ from tracker.decisions.models import (
     AdverseEvent,
     Decision,
     DecisionStatus,
+    NotCarriedOut,
     Outcome,
     PatientAnswer,
     Procedure,
     ProcedurePlan,
     procedure_operators,
 )
+from tracker.decisions.queries import plan_implementation
+from tracker.decisions.rules import Implementation, pending_too_long
 from tracker.extensions import db
 from tracker.followups.models import (
     Assessment,
@@ -206,6 +209,10 @@ class ActivityRows:
     as_planned: int
     deviated: list[Deviation]
     refused: int
+    #: Proposals of a procedure old enough to judge, by what became of them.
+    implemented: Counter[Implementation] = field(default_factory=Counter)
+    #: Of those not carried out, why.
+    not_carried_out: Counter[NotCarriedOut] = field(default_factory=Counter)
 
 
 def _meeting_period(query: Select[*Columns], filters: OutcomeFilters) -> Select[*Columns]:
@@ -243,9 +250,17 @@ def _meeting_days(connection: Any) -> dict[int, date]:
 
 
 def activity_rows(
-    filters: OutcomeFilters, catalogue: dict[int, Technique], quorum_minimum: int
+    filters: OutcomeFilters,
+    catalogue: dict[int, Technique],
+    quorum_minimum: int,
+    *,
+    today: date | None = None,
+    pending_days: int = 0,
 ) -> ActivityRows:
-    """The RCP's activity over held meetings in the period: six queries."""
+    """The RCP's activity over held meetings in the period: six queries.
+
+    The follow-through counts the proposals of a procedure validated at least
+    ``pending_days`` before ``today`` (all of them without ``today``)."""
     meetings = [
         (meeting_id, to_local(starts_at).date())
         for meeting_id, starts_at in db.session.execute(
@@ -283,6 +298,9 @@ def activity_rows(
                 Decision.meeting_id,
                 Decision.outcome,
                 Decision.patient_answer,
+                Decision.validated_at,
+                plan_implementation(),
+                ProcedurePlan.not_carried_out_reason,
             )
             .select_from(Decision)
             .join(Referral, Referral.id == Decision.referral_id)
@@ -299,12 +317,21 @@ def activity_rows(
     connection = db.session.connection()
     day_of = _meeting_days(connection)
     to_discussion, proposed, refused = [], 0, 0
-    for referral_on, meeting_id, outcome, answer in connection.execute(decided):
+    implemented: Counter[Implementation] = Counter()
+    not_done: Counter[NotCarriedOut] = Counter()
+    for row in connection.execute(decided):
+        referral_on, meeting_id, outcome, answer, validated_at, status, why_not = row
         if referral_on is not None:
             to_discussion.append((day_of[meeting_id] - referral_on).days)
         if outcome is Outcome.PROCEDURE_PROPOSED:
             proposed += 1
             refused += answer is PatientAnswer.REFUSES
+            if today is None or pending_too_long(
+                to_local(validated_at).date(), today, pending_days
+            ):
+                implemented[status] += 1
+                if status is Implementation.NOT_CARRIED_OUT:
+                    not_done[why_not] += 1
 
     performed = _case_filters(
         _meeting_period(
@@ -363,6 +390,8 @@ def activity_rows(
         as_planned=as_planned,
         deviated=deviated,
         refused=refused,
+        implemented=implemented,
+        not_carried_out=not_done,
     )
 
 

@@ -16,6 +16,8 @@ from tracker.core.audit import AuditAction, latest_change, record_access
 from tracker.core.memo import KeptResults
 from tracker.core.time import local_today
 from tracker.decisions.models import CIRSE_GRADES
+from tracker.decisions.rules import Implementation
+from tracker.decisions.settings import PENDING_DAYS
 from tracker.meetings.settings import QUORUM_MINIMUM
 from tracker.outcomes import exports, queries
 from tracker.outcomes.analysis import InvitationFigures, summarise_activity
@@ -112,7 +114,13 @@ def _figures(filters: OutcomeFilters, catalogue: dict[int, Any], today: date) ->
         pain_chart=pain_chart(lines) if any(line.points for line in lines) else None,
         adverse=queries.adverse_events_by_grade(filters),
         activity=summarise_activity(
-            queries.activity_rows(filters, catalogue, QUORUM_MINIMUM.value)
+            queries.activity_rows(
+                filters,
+                catalogue,
+                QUORUM_MINIMUM.value,
+                today=today,
+                pending_days=int(PENDING_DAYS.value),
+            )
         ),
         invitations=queries.invitation_figures(filters, today),
     )
@@ -149,6 +157,8 @@ def index() -> Any:
         adverse=figures.adverse,
         activity=figures.activity,
         invitations=figures.invitations,
+        implementation=Implementation,
+        pending_days=int(PENDING_DAYS.value),
         args={key: value for key, value in request.args.items() if value},
     ), (200 if valid else INVALID)
 
