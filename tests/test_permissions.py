@@ -43,7 +43,7 @@ from tracker.core.specialties import Specialty
 from tracker.core.time import frozen_clock, local_today
 from tracker.decisions import permissions as decision_permissions
 from tracker.decisions import services as decision_services
-from tracker.decisions.models import Outcome, PatientAnswer
+from tracker.decisions.models import NotCarriedOut, Outcome, PatientAnswer
 from tracker.extensions import db
 from tracker.followups import permissions as followup_permissions
 from tracker.followups import services as followup_services
@@ -83,6 +83,7 @@ WHO: dict[str, set[str]] = {
     "can_validate": {"chair"},
     "can_amend": {"coordinator", "radiologist", "chair"},
     "can_record_patient_answer": TEAM,
+    "can_record_not_carried_out": TEAM,
     "can_edit_plan": {"coordinator", "radiologist"},
     "can_tick_prerequisite": TEAM,
     "can_record_procedure": {"radiologist"},
@@ -382,6 +383,13 @@ def record_patient_answer(cast: Cast) -> Act:
     )
 
 
+def record_not_carried_out(cast: Cast) -> Act:
+    plan = decided(cast).plan
+    return lambda by: decision_services.record_not_carried_out(
+        plan, reason=NotCarriedOut.PATIENT_CHOICE, note=None, on=local_today(), by=by
+    )
+
+
 def update_plan(cast: Cast) -> Act:
     plan = decided(cast).plan
     return lambda by: decision_services.update_plan(plan, {"target": "Tibial nerve"}, by=by)
@@ -485,6 +493,7 @@ SERVICES: dict[str, tuple[str, Callable[[Cast], Act]]] = {
     "validate": ("can_validate", validate),
     "amend": ("can_amend", amend),
     "record_patient_answer": ("can_record_patient_answer", record_patient_answer),
+    "record_not_carried_out": ("can_record_not_carried_out", record_not_carried_out),
     "update_plan": ("can_edit_plan", update_plan),
     "set_prerequisite": ("can_tick_prerequisite", set_prerequisite),
     "record_procedure": ("can_record_procedure", record_procedure),

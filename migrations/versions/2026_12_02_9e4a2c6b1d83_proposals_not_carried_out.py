@@ -2,7 +2,9 @@
 
 A validated proposal of a procedure is carried out (by its first procedure,
 as planned or with a deviation), not carried out (recorded by the team with a
-reason code, a note, the date and who said so), or pending. Plans recorded
+reason code, a note, the date and who said so), or pending; a proposal
+still pending after a set number of days is told to the referrer once
+(``pending_told_at``). Plans recorded
 before are pending or carried out, as their procedures say.
 
 Revision ID: 9e4a2c6b1d83
@@ -42,6 +44,7 @@ def upgrade():
         batch_op.add_column(sa.Column("not_carried_out_note", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("not_carried_out_on", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("not_carried_out_by_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("pending_told_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_foreign_key(
             "fk_procedure_plans_not_carried_out_by_id_users",
             "users",
@@ -55,6 +58,7 @@ def downgrade():
         batch_op.drop_constraint(
             "fk_procedure_plans_not_carried_out_by_id_users", type_="foreignkey"
         )
+        batch_op.drop_column("pending_told_at")
         batch_op.drop_column("not_carried_out_by_id")
         batch_op.drop_column("not_carried_out_on")
         batch_op.drop_column("not_carried_out_note")

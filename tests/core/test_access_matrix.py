@@ -83,6 +83,7 @@ EXPECTED: dict[str, Any] = {
     "decisions.validate": TEAM,
     "decisions.amend": TEAM,
     "decisions.patient_answer": TEAM,
+    "decisions.not_carried_out": TEAM,
     "decisions.plan_edit": {"COORDINATOR", "RADIOLOGIST"},
     "decisions.prerequisite": TEAM,
     "decisions.procedure_new": {"RADIOLOGIST"},

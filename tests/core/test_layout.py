@@ -93,6 +93,7 @@ def test_each_job_and_setting_is_declared_once(app):
         "followups",
         "windows",
         "retreatment",
+        "pending_proposals",
         "meetings",
         "drafts",
         "backup",

@@ -489,6 +489,7 @@ def test_the_scheduler_has_every_job_with_a_misfire_grace_time(app):
         "followups",
         "windows",
         "retreatment",
+        "pending_proposals",
         "meetings",
         "drafts",
         "backup",
@@ -531,3 +532,48 @@ def test_users_choose_their_e_mails(client, auth):
     assert user.email_meeting_reminders
     assert not user.email_followup_digest
     assert not user.email_eligible_cases
+
+
+# --- proposals still pending ------------------------------------------------------------
+
+
+def test_a_proposal_still_pending_is_flagged_once_to_its_referrer(app, clock):
+    from tests.factories import make_decision, running_meeting
+    from tracker.decisions import services as decision_services
+    from tracker.decisions.models import NotCarriedOut
+
+    meeting = running_meeting(2)  # 24 Nov 2026
+    clock.set(at(date(2026, 11, 24), 18))
+    pending, said = (make_decision(item) for item in meeting.agenda)
+    decision_services.record_not_carried_out(
+        said.plan,
+        reason=NotCarriedOut.PATIENT_CHOICE,
+        note=None,
+        on=date(2026, 11, 24),
+        by=meeting.chair,
+    )
+    db.session.commit()
+    make_procedure()  # carried out (June): never flagged
+    # 59 days after the decision: not yet.
+    assert run("pending_proposals", clock, at(date(2027, 1, 22), 6, 45)).counts == {
+        "pending": 0,
+        "queued": 0,
+    }
+    first = run("pending_proposals", clock, at(date(2027, 1, 23), 6, 45))
+    assert first.counts == {"pending": 1, "queued": 1}
+    [message] = outbox()
+    referral = pending.referral
+    assert message.recipient_id == referral.referrer_id
+    assert referral.case_number in message.subject
+    assert f"/cases/{referral.id}" in message.body
+    # The case number and the link only: nothing that names the patient.
+    for identifier in (referral.patient.last_name, referral.patient.first_name):
+        assert identifier not in message.subject + message.body
+    # Told once, even after the outbox is pruned.
+    db.session.execute(delete(OutboxMessage))
+    db.session.commit()
+    assert run("pending_proposals", clock, at(date(2027, 1, 24), 6, 45)).counts == {
+        "pending": 0,
+        "queued": 0,
+    }
+    assert outbox() == []

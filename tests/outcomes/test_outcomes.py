@@ -406,3 +406,100 @@ def test_the_activity_counts_the_meetings_held_with_their_quorum(app):
 
     assert with_quorum(3) == wilson(1, 2)  # two specialties count at the short one
     assert with_quorum(2) == wilson(2, 2)
+
+
+# --- follow-through: the implementation rate ----------------------------------------------
+
+
+def proposed_at(day: date) -> object:
+    """A procedure proposed and validated at a meeting held on ``day``, nothing done yet."""
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    from tests.factories import make_decision, make_meeting, make_referral, radiologist
+    from tracker.core.specialties import Specialty
+    from tracker.core.time import frozen_clock
+    from tracker.meetings import services as meeting_services
+
+    paris = ZoneInfo("Europe/Paris")
+    with frozen_clock(datetime.combine(day - timedelta(days=7), time(9), tzinfo=paris)):
+        chair = radiologist()
+        referral = make_referral(
+            referrer_id=chair.id,
+            referral_on=day - timedelta(days=7),
+            patient_agreed_on=day - timedelta(days=7),
+        )
+        meeting = make_meeting(
+            starts_at=datetime.combine(day, time(17), tzinfo=paris), chair_id=chair.id
+        )
+        present = {
+            chair.id,
+            make_user(specialty=Specialty.ANAESTHESIOLOGY).id,
+            make_user(specialty=Specialty.PAIN_MEDICINE).id,
+        }
+        meeting_services.set_members_present(meeting, present, by=None)
+        item = meeting_services.add_to_agenda(meeting, referral, by=None)
+        db.session.commit()
+    with frozen_clock(datetime.combine(day, time(17, 30), tzinfo=paris)):
+        meeting_services.start_meeting(meeting, by=None)
+        meeting_services.validate_attendance(meeting, by=chair)
+        return make_decision(item)
+
+
+def test_the_implementation_rate_and_the_reasons_match_a_hand_count(client, auth, clock):
+    from tracker.core.time import frozen_clock
+    from tracker.decisions import services as decision_services
+    from tracker.decisions.models import NotCarriedOut
+    from tracker.decisions.rules import Implementation
+    from tracker.outcomes.analysis import summarise_activity
+    from tracker.outcomes.queries import activity_rows
+
+    make_procedure()  # June: carried out as planned
+    make_procedure(  # June: carried out with another technique
+        technique_id=technique("radiofrequency").id, deviation_reason="Larger neuroma"
+    )
+    choice, absent, _pending = (proposed_at(date(2026, 9, 1)) for _ in range(3))
+    proposed_at(date(2026, 11, 10))  # ten days old: too recent to judge
+    coordinator = make_user(roles={Role.COORDINATOR})
+    with frozen_clock(datetime(2026, 9, 10, 10, tzinfo=UTC)):
+        for decision, reason in (
+            (choice, NotCarriedOut.PATIENT_CHOICE),
+            (absent, NotCarriedOut.DID_NOT_ATTEND),
+        ):
+            decision_services.record_not_carried_out(
+                decision.plan, reason=reason, note=None, on=date(2026, 9, 10), by=coordinator
+            )
+        db.session.commit()
+
+    def activity(**filters):
+        rows = activity_rows(
+            OutcomeFilters(**filters), techniques(), 3, today=date(2026, 11, 20), pending_days=60
+        )
+        return summarise_activity(rows)
+
+    # By hand: 5 proposals at least 60 days old, 2 carried out (1 as planned, 1
+    # not), 2 not carried out (one reason each), 1 pending.
+    every = activity()
+    assert every.implemented == {
+        Implementation.AS_PLANNED: 1,
+        Implementation.WITH_DEVIATION: 1,
+        Implementation.NOT_CARRIED_OUT: 2,
+        Implementation.PENDING: 1,
+    }
+    assert every.implementation_rate == wilson(2, 5)
+    assert every.not_carried_out == [
+        (NotCarriedOut.PATIENT_CHOICE, 1),
+        (NotCarriedOut.DID_NOT_ATTEND, 1),
+    ]
+    # The period of the page's filters: the meetings from August on.
+    autumn = activity(since=date(2026, 8, 1))
+    assert autumn.implementation_rate == wilson(0, 3)
+    assert activity(until=date(2026, 7, 1)).implementation_rate == wilson(2, 2)
+
+    auth.login_as(coordinator)
+    page = soup(client.get("/outcomes"))
+    shown = text(page.find(id="implementation-rate"))
+    assert shown.startswith("40%")
+    assert "1 as planned, 1 with a deviation, 2 not carried out, 1 pending, of 5" in shown
+    rows = [text(row) for row in page.find(id="not-carried-out").find_all("tr")[1:]]
+    assert rows == ["Patient's or family's choice 1", "Patient did not attend 1"]

@@ -274,6 +274,8 @@ class ProcedurePlan(Audited, Model):
     not_carried_out_note: Mapped[str | None] = mapped_column(Text)
     not_carried_out_on: Mapped[date | None]
     not_carried_out_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: When the referrer was told the proposal is still pending (told once).
+    pending_told_at: Mapped[datetime | None]
 
     decision: Mapped[Decision] = relationship(back_populates="plan")
     technique: Mapped[Technique | None] = relationship()

@@ -180,8 +180,9 @@ def plan_implementation(plan: Any = ProcedurePlan) -> Any:
 
 
 def proposals_pending_since(validated_before: datetime) -> list[ProcedurePlan]:
-    """Validated proposals of a procedure validated before that moment and still
-    pending, with their case and its referrer loaded."""
+    """Validated proposals of a procedure validated before that moment, still
+    pending and whose referrer was not told yet, with their case and its
+    referrer loaded."""
     return list(
         db.session.scalars(
             select(ProcedurePlan)
@@ -190,6 +191,7 @@ def proposals_pending_since(validated_before: datetime) -> list[ProcedurePlan]:
                 Decision.status == DecisionStatus.VALIDATED,
                 Decision.outcome == Outcome.PROCEDURE_PROPOSED,
                 Decision.validated_at < validated_before,
+                ProcedurePlan.pending_told_at.is_(None),
                 plan_implementation() == Implementation.PENDING,
             )
             .options(

@@ -36,7 +36,7 @@ def pending_proposals(now: datetime) -> dict[str, int]:
         referral = plan.decision.referral
         referrer = referral.referrer
         if referrer is None or not referrer.is_active:
-            continue
+            continue  # no referrer to tell (told once there is one)
         queued += notify(
             referrer,
             f"{PENDING_KEY}{plan.id}",
@@ -49,6 +49,8 @@ def pending_proposals(now: datetime) -> dict[str, int]:
             days=days,
             link=external_url("cases.show", referral_id=referral.id),
         )
+        # Told, whether this run wrote the message or found it written already.
+        plan.pending_told_at = now
     return {"pending": len(plans), "queued": queued}
 
 
