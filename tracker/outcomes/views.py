@@ -80,7 +80,9 @@ class Figures:
     invitations: InvitationFigures
 
 
-def _figures(filters: OutcomeFilters, catalogue: dict[int, Any], today: date) -> Figures:
+def _figures(
+    filters: OutcomeFilters, catalogue: dict[int, Any], today: date, pending_days: int
+) -> Figures:
     """Everything the page computes from the data, for these filters on this day."""
     outcomes = queries.outcomes(filters, today)
     techniques = _by_position(outcomes, catalogue)
@@ -119,7 +121,7 @@ def _figures(filters: OutcomeFilters, catalogue: dict[int, Any], today: date) ->
                 catalogue,
                 QUORUM_MINIMUM.value,
                 today=today,
-                pending_days=int(PENDING_DAYS.value),
+                pending_days=pending_days,
             )
         ),
         invitations=queries.invitation_figures(filters, today),
@@ -141,8 +143,10 @@ def index() -> Any:
     form, filters, valid = _filter_form()
     catalogue = queries.techniques()
     today = local_today()
-    key = (latest_change(), filters, today, str(get_locale()))
-    figures = _FIGURES.get(key, lambda: _figures(filters, catalogue, today))
+    # The settings are not audited data: the figures also depend on this one.
+    pending_days = int(PENDING_DAYS.value)
+    key = (latest_change(), filters, today, str(get_locale()), pending_days)
+    figures = _FIGURES.get(key, lambda: _figures(filters, catalogue, today, pending_days))
     techniques = _by_position(figures.outcomes, catalogue)
     published = [(technique, figures_for(technique.code)) for technique, _outcome in techniques]
     return render_template(
@@ -158,7 +162,7 @@ def index() -> Any:
         activity=figures.activity,
         invitations=figures.invitations,
         implementation=Implementation,
-        pending_days=int(PENDING_DAYS.value),
+        pending_days=pending_days,
         args={key: value for key, value in request.args.items() if value},
     ), (200 if valid else INVALID)
 
