@@ -34,9 +34,13 @@ def _prefix(column: Any, prefix: str) -> Any:
     return and_(column >= prefix, column < upper)
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def search_condition(text: str) -> Any:
-    """Case number (or its beginning), hospital number, or patient name."""
-    text = text.strip()
+    """Case number (or its beginning), hospital number, or patient name.
+    Control characters are dropped (no name holds one; PostgreSQL refuses NUL)."""
+    text = _CONTROL_CHARACTERS.sub("", text).strip()
     conditions = []
     if CASE_NUMBER.match(text):
         conditions.append(_prefix(Referral.case_number, text.upper()))
