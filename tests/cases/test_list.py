@@ -169,11 +169,14 @@ def test_the_case_page_uses_a_fixed_number_of_queries(client, coordinator, count
 
 
 def test_a_search_with_control_characters_finds_what_the_text_says(client, auth):
-    from tests.factories import make_patient, make_referral, make_user
+    """The meeting page's waiting list is searched from the address as typed:
+    a NUL byte reached PostgreSQL, which refuses it."""
+    from tests.factories import make_meeting, make_patient, make_referral, make_user
     from tracker.web.permissions import Role
 
     auth.login_as(make_user(roles={Role.COORDINATOR}))
     make_referral(patient=make_patient(last_name="Dupont", mrn="80012345"))
-    response = client.get("/cases", query_string={"q": "\x00dupont\x1b"})
+    meeting = make_meeting()
+    response = client.get(f"/meetings/{meeting.id}", query_string={"q": "\x00dupont\x1b"})
     assert response.status_code == 200
     assert "DUPONT" in response.get_data(as_text=True)
