@@ -118,7 +118,12 @@ def test_the_radiologists_day(site):
     radiologist.locator("input[name=target]").fill("Third common digital nerve")
     first_choice(radiologist, "side")
     radiologist.locator("input[name=distance_mm]").fill("40")
-    radiologist.locator("button[name=action][value=validate]").click()
+    # From the keyboard, while still in a field: Alt+S saves the draft, Alt+V validates.
+    radiologist.keyboard.press("Alt+S")
+    site.flashed(radiologist, "Draft saved.", "Brouillon enregistré.")
+    assert radiologist.locator("input[name=distance_mm]").input_value() == "40"
+    radiologist.locator("textarea[name=reasons]").focus()
+    radiologist.keyboard.press("Alt+V")
     # Validating is confirmed on a page of its own, saying what follows.
     radiologist.wait_for_url(re.compile(r"/decisions/\d+/validate$"))
     expect(radiologist.locator("#what-follows")).to_contain_text(
@@ -173,10 +178,12 @@ def the_room(site, page) -> None:
     for element in (summary, validate):
         box = element.bounding_box()
         assert box is not None
-        assert 0 <= box["y"] and box["y"] + box["height"] <= 1080, box
+        assert box["y"] >= 0, box
+        assert box["y"] + box["height"] <= 1080, box
     # Side by side, and the page itself does not scroll.
-    assert summary.bounding_box()["x"] + summary.bounding_box()["width"] <= (
-        page.locator("#decision-pane").bounding_box()["x"]
+    assert (
+        summary.bounding_box()["x"] + summary.bounding_box()["width"]
+        <= (page.locator("#decision-pane").bounding_box()["x"])
     )
     assert page.evaluate("document.scrollingElement.scrollHeight") <= 1080
     # The script counts the time on the case (m:ss) beside the minutes allotted.
