@@ -122,6 +122,8 @@ def test_the_radiologists_day(site):
     radiologist.keyboard.press("Alt+S")
     site.flashed(radiologist, "Draft saved.", "Brouillon enregistré.")
     assert radiologist.locator("input[name=distance_mm]").input_value() == "40"
+    # The shortcuts' script runs once the page has loaded, not when the message shows.
+    radiologist.wait_for_load_state("load")
     radiologist.locator("textarea[name=reasons]").focus()
     radiologist.keyboard.press("Alt+V")
     # Validating is confirmed on a page of its own, saying what follows.
