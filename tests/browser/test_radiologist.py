@@ -8,7 +8,16 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TIMEOUT_MS, site_today, tick_one_of_each_specialty
+from tests.browser.conftest import (
+    ROOT,
+    SHOTS,
+    TIMEOUT_MS,
+    site_today,
+    tick_one_of_each_specialty,
+)
+
+#: Meeting mode on a projector, kept with the documentation.
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
 
 
 def choose(page, name: str, text: str) -> None:
@@ -91,6 +100,8 @@ def test_the_radiologists_day(site):
     coordinator.get_by_role("button", name=t("Start the meeting", "Commencer la réunion")).click()
     # Closing the window before the answer could cancel the request.
     site.flashed(coordinator, "The meeting has started.", "La réunion a commencé.")
+    # Started: straight into meeting mode.
+    assert coordinator.url.split("?")[0] == meeting_url + "/mode"
     coordinator.context.close()
 
     # Meeting mode: the radiologist chairs; the attendance sheet is signed first, in one click.
@@ -99,6 +110,7 @@ def test_the_radiologists_day(site):
     site.check(radiologist, "radiologist-meeting-mode")
     radiologist.locator("#attendance-sheet button").click()
     site.flashed(radiologist, "Attendance sheet validated.", "Feuille de présence validée.")
+    the_room(site, radiologist)
     # The team's decision and plan.
     radiologist.locator("input[name=outcome][value=PROCEDURE_PROPOSED]").check()
     radiologist.locator("textarea[name=reasons]").fill("Refractory neuroma pain.")
@@ -106,7 +118,14 @@ def test_the_radiologists_day(site):
     radiologist.locator("input[name=target]").fill("Third common digital nerve")
     first_choice(radiologist, "side")
     radiologist.locator("input[name=distance_mm]").fill("40")
-    radiologist.locator("button[name=action][value=validate]").click()
+    # From the keyboard, while still in a field: Alt+S saves the draft, Alt+V validates.
+    radiologist.keyboard.press("Alt+S")
+    site.flashed(radiologist, "Draft saved.", "Brouillon enregistré.")
+    assert radiologist.locator("input[name=distance_mm]").input_value() == "40"
+    # The shortcuts' script runs once the page has loaded, not when the message shows.
+    radiologist.wait_for_load_state("load")
+    radiologist.locator("textarea[name=reasons]").focus()
+    radiologist.keyboard.press("Alt+V")
     # Validating is confirmed on a page of its own, saying what follows.
     radiologist.wait_for_url(re.compile(r"/decisions/\d+/validate$"))
     expect(radiologist.locator("#what-follows")).to_contain_text(
@@ -148,3 +167,38 @@ def test_the_radiologists_day(site):
     radiologist.locator("main form button[type=submit]").last.click()
     site.flashed(radiologist, "Procedure recorded.", "Geste enregistré.")
     radiologist.context.close()
+
+
+def the_room(site, page) -> None:
+    """Meeting mode on a 1920x1080 projector: the case's summary and the
+    decision's buttons both in view without scrolling; the timer counting
+    against the minutes allotted; on a laptop and a phone, what it looks like."""
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    summary = page.locator("#case-summary")
+    validate = page.locator("#decision-form button[name=action][value=validate]")
+    expect(validate).to_be_visible()
+    for element in (summary, validate):
+        box = element.bounding_box()
+        assert box is not None
+        assert box["y"] >= 0, box
+        assert box["y"] + box["height"] <= 1080, box
+    # Side by side, and the page itself does not scroll.
+    assert (
+        summary.bounding_box()["x"] + summary.bounding_box()["width"]
+        <= (page.locator("#decision-pane").bounding_box()["x"])
+    )
+    assert page.evaluate("document.scrollingElement.scrollHeight") <= 1080
+    # The script counts the time on the case (m:ss) beside the minutes allotted.
+    expect(page.locator("#case-timer .case-timer-elapsed")).to_have_text(re.compile(r"^\d+:\d\d$"))
+    site.check(page)
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS_SHOTS / f"meeting-mode-{site.language}-1920.png"))
+
+    # A phone: one column, the decision under the case.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.locator("#decision-pane").bounding_box()["y"] > summary.bounding_box()["y"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"meeting-mode-{site.language}-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.screenshot(path=str(SHOTS / f"meeting-mode-{site.language}-1366.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})

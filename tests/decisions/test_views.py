@@ -482,3 +482,31 @@ def test_recording_a_procedure_without_consent_is_refused_on_the_field(client, a
         "consent_on": "Agreed on the phone",
         "fasting_on": "Local anaesthesia",
     }
+
+
+def test_meeting_mode_times_each_case_and_lists_its_shortcuts(chair_client):
+    meeting, client = chair_client
+    first, middle, last = meeting.agenda
+    middle.minutes = 12
+    db.session.commit()
+
+    page = soup(client.get(f"/meetings/{meeting.id}/mode?item={middle.id}"))
+    # The timer: the minutes allotted, even without script; the script counts.
+    timer = page.find(id="case-timer")
+    assert timer["data-minutes"] == "12"
+    assert timer["data-item"] == str(middle.id)
+    assert "12 minutes allotted" in text(timer)
+    assert page.find("script", src="/static/js/meeting_room.js") is not None
+    # Previous and next case, as links (Alt+P, Alt+N), and the shortcuts listed.
+    mode = f"/meetings/{meeting.id}/mode"
+    assert page.find(id="previous-case")["href"] == f"{mode}?item={first.id}"
+    assert page.find(id="next-case")["href"] == f"{mode}?item={last.id}"
+    listed = text(page.find(id="shortcuts"))
+    for keys in ("Alt + N", "Alt + P", "Alt + S", "Alt + V"):
+        assert keys in listed
+    assert page.find("button", value="save")["aria-keyshortcuts"] == "Alt+S"
+    assert page.find("button", value="validate")["aria-keyshortcuts"] == "Alt+V"
+
+    # The first case has no previous one, the last no next one.
+    assert soup(client.get(f"{mode}?item={first.id}")).find(id="previous-case") is None
+    assert soup(client.get(f"{mode}?item={last.id}")).find(id="next-case") is None

@@ -340,3 +340,17 @@ def test_the_meeting_page_runs_the_same_queries_with_5_and_40_cases(
         counts.append(counter.count)
     assert counts[0] == counts[1]
     assert counts[1] <= 12
+
+
+def test_starting_the_meeting_opens_meeting_mode(client, coordinator):
+    meeting = make_meeting()
+    services.add_to_agenda(meeting, make_referral(), by=None)
+    db.session.commit()
+    started = client.post(f"/meetings/{meeting.id}/start")
+    # In the room, the next thing is the first case and its decision.
+    assert started.headers["Location"] == f"/meetings/{meeting.id}/mode"
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).status.name == "IN_PROGRESS"
+    # Started already: refused, and back on the meeting's page to say why.
+    again = client.post(f"/meetings/{meeting.id}/start")
+    assert again.headers["Location"] == f"/meetings/{meeting.id}"

@@ -272,7 +272,8 @@ def _close(meeting: Meeting, close: Any, message: str) -> Any:
     return _back(meeting)
 
 
-def _run(meeting_id: int, action: Any, message: Any) -> Any:
+def _run(meeting_id: int, action: Any, message: Any, then: str | None = None) -> Any:
+    """Run ``action`` on the meeting; back to its page, or to ``then`` once done."""
     meeting = get_meeting_or_404(meeting_id)
     if not can_run_meeting(current_user, meeting):
         abort(403)
@@ -281,6 +282,8 @@ def _run(meeting_id: int, action: Any, message: Any) -> Any:
             result = action(meeting)
         if saved.ok:
             flash(message(result), "success")
+            if then is not None:
+                return redirect(then)
     return _back(meeting)
 
 
@@ -291,6 +294,8 @@ def start(meeting_id: int) -> Any:
         meeting_id,
         lambda meeting: services.start_meeting(meeting, by=current_user),
         lambda result: _("The meeting has started."),
+        # Started in the room: straight to the cases and their decisions.
+        then=url_for("decisions.meeting_mode", meeting_id=meeting_id),
     )
 
 
