@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy import text as sql
 
 from tests.factories import first_indication, make_referral, make_user
-from tests.html import soup, text
+from tests.html import field_errors, soup, text
 from tracker.catalogue import services
 from tracker.catalogue.models import ActsOn, Indication, Technique, WearsOffBy
 from tracker.core.audit import AuditEntry
@@ -145,7 +145,13 @@ def test_the_technique_form_shows_the_schedule_in_days_and_words(client, auth):
 def submitted(page):
     """What the browser sends back for the page's form when nothing is changed."""
     form = page.find(attrs={"name": "name_en"}).find_parent("form")
-    data = {field["name"]: field.get("value", "") for field in form.find_all("input")}
+    data = {
+        field["name"]: field.get("value", "")
+        for field in form.find_all("input")
+        if field.get("type") != "checkbox"
+    }
+    for box in form.find_all("input", type="checkbox", checked=True):
+        data.setdefault(box["name"], []).append(box.get("value", "y"))
     for select_ in form.find_all("select"):
         chosen = select_.find("option", selected=True) or select_.find("option")
         data[select_["name"]] = chosen["value"]
@@ -326,3 +332,69 @@ def test_a_technique_s_own_windows_plan_its_follow_ups(client, auth):
         )
     ]
     assert spans == [(-3, 3), (-10, 20)]
+
+
+def test_every_seeded_technique_has_its_usual_way_of_being_done(app):
+    techniques = {t.code: t for t in services.all_entries(Technique)}
+    cryo = techniques["cryoneurolysis"]
+    assert cryo.default_guidance == ["ULTRASOUND"]
+    assert (cryo.default_anaesthesia, cryo.default_care_setting) == ("LOCAL", "AMBULATORY")
+    assert cryo.default_anaesthetist_needed is False
+    assert cryo.typical_prerequisites == ["anticoagulation_managed_on", "consent_on"]
+    cement = techniques["cementoplasty"]
+    assert cement.default_guidance == ["CT", "FLUOROSCOPY"]
+    assert cement.default_anaesthesia == "SEDATION"
+    assert cement.default_anaesthetist_needed is True
+    assert "fasting_on" in cement.typical_prerequisites
+    assert all(t.default_guidance for t in techniques.values())
+
+
+def test_admin_sets_and_clears_a_techniques_usual_way(client, auth):
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    emb = db.session.scalar(select(Technique).where(Technique.code == "embolisation"))
+    url = f"/admin/catalogue/techniques/{emb.id}/edit"
+    data = submitted(soup(client.get(url)))
+    assert data["default_guidance"] == ["ANGIOGRAPHY"]
+    data.update(
+        default_guidance=["CONE_BEAM_CT", "ANGIOGRAPHY"],
+        default_anaesthesia="SEDATION",
+        default_care_setting="SHORT_STAY",
+        default_anaesthetist_needed="yes",
+        typical_prerequisites=["consent_on", "fasting_on"],
+    )
+    assert client.post(url, data=data).status_code == 302
+    db.session.expire_all()
+    emb = db.session.get(Technique, emb.id)
+    assert emb.default_guidance == ["CONE_BEAM_CT", "ANGIOGRAPHY"]
+    assert (emb.default_anaesthesia, emb.default_care_setting) == ("SEDATION", "SHORT_STAY")
+    assert emb.default_anaesthetist_needed is True
+    assert emb.typical_prerequisites == ["consent_on", "fasting_on"]
+    page = soup(client.get(url))
+    assert submitted(page)["default_anaesthetist_needed"] == "yes"
+
+    data = submitted(page)
+    for name in ("default_guidance", "typical_prerequisites"):
+        del data[name]
+    data.update(default_anaesthesia="", default_care_setting="", default_anaesthetist_needed="")
+    assert client.post(url, data=data).status_code == 302
+    db.session.expire_all()
+    emb = db.session.get(Technique, emb.id)
+    cleared = ("default_guidance", "typical_prerequisites", "default_anaesthesia")
+    assert [getattr(emb, name) for name in cleared] == [None, None, None]
+    assert emb.default_anaesthetist_needed is None
+
+
+def test_a_stale_default_is_refused_on_its_field(client, auth):
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    cryo = db.session.scalar(select(Technique).where(Technique.code == "cryoneurolysis"))
+    url = f"/admin/catalogue/techniques/{cryo.id}/edit"
+    data = submitted(soup(client.get(url)))
+    data["typical_prerequisites"] = ["x_ray_on"]
+    response = client.post(url, data=data)
+    assert response.status_code == 422
+    assert "not a valid choice" in field_errors(soup(response), "typical_prerequisites")
+    db.session.expire_all()
+    assert db.session.get(Technique, cryo.id).typical_prerequisites == [
+        "anticoagulation_managed_on",
+        "consent_on",
+    ]

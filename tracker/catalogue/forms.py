@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, StringField
+from wtforms import IntegerField, SelectChoice, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from tracker.catalogue.models import ActsOn, WearsOffBy
+from tracker.decisions.models import PREREQUISITES, Anaesthesia, CareSetting, Guidance
 from tracker.followups.rules import (
     DEFAULT_SCHEDULE,
     ScheduleError,
@@ -21,7 +22,7 @@ from tracker.followups.rules import (
     parse_days,
     parse_windows,
 )
-from tracker.web.forms import EnumSelectField, Form
+from tracker.web.forms import EnumCheckboxField, EnumSelectField, Form, YesNoField
 
 #: The technique's follow-up and retreatment settings, as named on the model.
 TECHNIQUE_SETTINGS = (
@@ -118,6 +119,21 @@ class TechniqueForm(IndicationForm):
         ),
     )
 
+    default_guidance = EnumCheckboxField(
+        _l("Usual image guidance"),
+        enum=Guidance,
+        description=_l("A new plan starts from these defaults; each stays editable on the plan."),
+    )
+    default_anaesthesia = EnumSelectField(_l("Usual anaesthesia"), enum=Anaesthesia, blank=True)
+    default_care_setting = EnumSelectField(_l("Usual setting"), enum=CareSetting, blank=True)
+    default_anaesthetist_needed = YesNoField(_l("Usually needs an anaesthetist"))
+    typical_prerequisites = SelectMultipleField(
+        _l("Usual prerequisites"),
+        choices=[SelectChoice(name, label) for name, label in PREREQUISITES],
+        widget=widgets.ListWidget(prefix_label=False),
+        option_widget=widgets.CheckboxInput(),
+    )
+
     #: The windows read from ``followup_windows`` (None: the usual ones).
     windows: list[list[int]] | None = None
 
@@ -158,4 +174,11 @@ class TechniqueForm(IndicationForm):
         values = {name: getattr(self, name).data for name in TECHNIQUE_SETTINGS}
         values["followup_days"] = list(self.followup_days.data or [])
         values["followup_windows"] = self.windows
+        # Stored as the members' names (empty: no default).
+        values["default_guidance"] = [m.name for m in self.default_guidance.data or []] or None
+        for name in ("default_anaesthesia", "default_care_setting"):
+            member = getattr(self, name).data
+            values[name] = member.name if member is not None else None
+        values["default_anaesthetist_needed"] = self.default_anaesthetist_needed.data
+        values["typical_prerequisites"] = list(self.typical_prerequisites.data or []) or None
         return values

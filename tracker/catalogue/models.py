@@ -109,6 +109,16 @@ class Technique(Audited, Bilingual, Model):
     #: anaesthetic's effect); earlier ones are charted only.
     counts_from_day: Mapped[int] = mapped_column(default=1, server_default="1")
 
+    # How this technique is usually done: a new plan starts from these, and every
+    # one stays editable on the plan. Empty: no default. Stored as the names of the
+    # plan's choices (``tracker.decisions.models``: Guidance, Anaesthesia,
+    # CareSetting, PREREQUISITES), which this lower layer does not import.
+    default_guidance: Mapped[list[str] | None] = mapped_column(JSON)
+    default_anaesthesia: Mapped[str | None] = mapped_column(String(20))
+    default_care_setting: Mapped[str | None] = mapped_column(String(20))
+    default_anaesthetist_needed: Mapped[bool | None]
+    typical_prerequisites: Mapped[list[str] | None] = mapped_column(JSON)
+
     @property
     def retreatable(self) -> bool:
         """Structural treatments (cement, osteosynthesis) are not expected to
