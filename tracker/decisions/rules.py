@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Enum, and_, case, type_coerce
 from tracker.cases.rules import CaseStatus
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.errors import DomainError
-from tracker.decisions.models import NotCarriedOut, Outcome
+from tracker.decisions.models import Anaesthesia, CareSetting, Guidance, NotCarriedOut, Outcome
 
 #: Fields a validated decision may still correct, by amendment with a reason.
 #: Changing the outcome itself needs a new discussion at a meeting.
@@ -294,3 +294,37 @@ def pending_too_long(validated_on: date, today: date, days: int) -> bool:
     """A proposal still pending is flagged once ``days`` have passed since its
     validation (the day it is due counts)."""
     return (today - validated_on).days >= days
+
+
+#: The plan's fields a technique's defaults fill in (a block: all or none).
+TECHNIQUE_DEFAULTS = {
+    "guidance": "default_guidance",
+    "anaesthesia": "default_anaesthesia",
+    "care_setting": "default_care_setting",
+    "anaesthetist_needed": "default_anaesthetist_needed",
+}
+
+
+def prefill_plan(data: dict[str, Any], referral: Any, technique: Any) -> dict[str, Any]:
+    """The plan form's starting values: ``data`` (what the plan holds), with the
+    referral's side and pain site where the plan has none, and, when none of
+    its guidance, anaesthesia, setting or anaesthetist is set yet, the
+    technique's usual ones. Never replaces a value already there; nothing is
+    saved until the user saves the form."""
+    filled = dict(data)
+    if not filled.get("side") and referral is not None and referral.pain_side is not None:
+        filled["side"] = referral.pain_side
+    if not filled.get("target") and referral is not None and referral.pain_site:
+        filled["target"] = referral.pain_site
+    if technique is None or any(filled.get(name) for name in TECHNIQUE_DEFAULTS):
+        return filled
+    guidance = [Guidance[n] for n in technique.default_guidance or [] if n in Guidance.__members__]
+    if guidance:
+        filled["guidance"] = guidance
+    for name, enum in (("anaesthesia", Anaesthesia), ("care_setting", CareSetting)):
+        value = getattr(technique, TECHNIQUE_DEFAULTS[name])
+        if value in enum.__members__:
+            filled[name] = enum[value]
+    if technique.default_anaesthetist_needed is not None:
+        filled["anaesthetist_needed"] = technique.default_anaesthetist_needed
+    return filled

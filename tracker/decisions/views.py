@@ -59,7 +59,7 @@ from tracker.decisions.permissions import (
     can_tick_prerequisite,
     can_validate,
 )
-from tracker.decisions.rules import AMENDABLE, CONSENT, Implementation, implementation
+from tracker.decisions.rules import AMENDABLE, CONSENT, Implementation, implementation, prefill_plan
 from tracker.decisions.settings import CONSENT_REQUIRED
 from tracker.decisions.sheet import sheet_pdf, sheet_sections
 from tracker.extensions import db
@@ -110,9 +110,11 @@ def meeting_mode(meeting_id: int) -> Any:
     decision = decisions.get(current.id) if current else None
     recording = meeting.status in (MeetingStatus.IN_PROGRESS, MeetingStatus.HELD)
     can_record = recording and can_record_decision(current_user, meeting)
-    form = DecisionForm(
-        formdata=request.form if request.method == "POST" else None, data=_form_data(decision)
-    )
+    data = _form_data(decision)
+    if request.method == "GET" and current is not None:
+        plan = decision.plan if decision else None
+        data = prefill_plan(data, current.referral, plan.technique if plan else None)
+    form = DecisionForm(formdata=request.form if request.method == "POST" else None, data=data)
     _fill_techniques(form, decision.plan.technique_id if decision and decision.plan else None)
 
     conflict = None
@@ -365,7 +367,11 @@ def plan_edit(plan_id: int) -> Any:
     plan = db.get_or_404(ProcedurePlan, plan_id)
     if not can_edit_plan(current_user, plan):
         abort(403)
-    form = PlanForm(obj=plan)
+    if request.method == "GET":
+        data = {name: getattr(plan, name) for name in data_fields(PlanFields)}
+        form = PlanForm(data=prefill_plan(data, plan.decision.referral, plan.technique))
+    else:
+        form = PlanForm(obj=plan)
     _fill_techniques(form, plan.technique_id)
     if form.validate_on_submit():
         with saving(form) as saved:
