@@ -16,8 +16,9 @@ from tests.browser.conftest import (
     tick_one_of_each_specialty,
 )
 
-#: Meeting mode on a projector, kept with the documentation.
-DOCS_SHOTS = ROOT / "docs" / "screenshots"
+#: Meeting mode on a projector: written with the other screenshots of the run
+#: (build/, never the checkout's files); docs/screenshots keeps a copy by hand.
+ROOM_SHOTS = ROOT / "build" / "screenshots"
 
 
 def choose(page, name: str, text: str) -> None:
@@ -191,8 +192,8 @@ def the_room(site, page) -> None:
     # The script counts the time on the case (m:ss) beside the minutes allotted.
     expect(page.locator("#case-timer .case-timer-elapsed")).to_have_text(re.compile(r"^\d+:\d\d$"))
     site.check(page)
-    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS_SHOTS / f"meeting-mode-{site.language}-1920.png"))
+    ROOM_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ROOM_SHOTS / f"meeting-mode-{site.language}-1920.png"))
 
     # A phone: one column, the decision under the case.
     page.set_viewport_size({"width": 390, "height": 844})
