@@ -118,12 +118,6 @@ def why_not(invitation: Invitation | None, now: datetime) -> Refusal | None:
 # --- who may be invited --------------------------------------------------------------
 
 
-def channel_for(patient: Patient) -> ContactChannel | None:
-    """The electronic channel a consenting patient is reached on, if any (text
-    messages only where the site has an SMS gateway)."""
-    return questionnaire_channel(patient)
-
-
 def _electronic() -> tuple[ContactChannel, ...]:
     """The channels invitations go out on at this site."""
     return ELECTRONIC if sms.enabled() else (ContactChannel.EMAIL,)
@@ -158,7 +152,7 @@ def invite(followup: FollowUp, now: datetime) -> Invitation | None:
     """Invite the patient to answer ``followup``'s questionnaire and send the
     message; None when they cannot be reached or another scheduler did it."""
     patient = followup.referral.patient
-    channel = channel_for(patient)
+    channel = questionnaire_channel(patient)
     if channel is None or followup.window_end_on is None:
         return None
     nonce = secrets.token_hex(16)
@@ -502,16 +496,6 @@ def _tell_owner(invitation: Invitation, template: str, subject: Any) -> None:
         subject,
         case_url=external_url("cases.show", referral_id=invitation.referral_id),
         case_number=invitation.referral.case_number,
-    )
-
-
-def history(referral_id: int) -> list[Invitation]:
-    return list(
-        db.session.scalars(
-            select(Invitation)
-            .where(Invitation.referral_id == referral_id)
-            .order_by(Invitation.created_at, Invitation.id)
-        )
     )
 
 
