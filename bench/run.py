@@ -376,6 +376,7 @@ def targets(bench: Bench) -> dict[str, Any]:
     from tracker.cases.models import Referral
 
     cases = db.session.scalar(select(func.count()).select_from(Referral))
+    into_the_room(busy[0])
     db.session.remove()
     return {
         "case": long_case[0],
@@ -384,6 +385,42 @@ def targets(bench: Bench) -> dict[str, Any]:
         "meeting_cases": busy[1],
         "deep_page": max(1, int(cases / 25 * 0.8)),
     }
+
+
+def into_the_room(meeting_id: int) -> None:
+    """Start that meeting as its chair would, with a draft plan for its first
+    case: meeting mode is measured as the room uses it (the decision form, the
+    plan and the unit's results beside it). On the bench's private copy."""
+    from sqlalchemy import func, select
+
+    from tracker.auth.models import User
+    from tracker.core.audit import acting_as
+    from tracker.decisions import services as decision_services
+    from tracker.decisions.models import Outcome, Procedure
+    from tracker.extensions import db
+    from tracker.meetings import services as meeting_services
+    from tracker.meetings.models import Meeting
+
+    meeting = db.session.get(Meeting, meeting_id)
+    chair = db.session.get(User, meeting.chair_id)
+    technique_id = db.session.scalar(
+        select(Procedure.technique_id)
+        .group_by(Procedure.technique_id)
+        .order_by(func.count().desc())
+        .limit(1)
+    )
+    team = db.session.scalars(select(User.id).where(User.specialty.is_not(None)).limit(8))
+    with acting_as("benchmark"):
+        meeting_services.set_members_present(meeting, set(team) | {chair.id}, by=None)
+        meeting_services.start_meeting(meeting, by=None)
+        meeting_services.validate_attendance(meeting, by=chair)
+        decision_services.save_draft(
+            meeting.agenda[0],
+            {"outcome": Outcome.PROCEDURE_PROPOSED, "reasons": "Refractory pain."},
+            {"technique_id": technique_id, "target": "Benchmark target"},
+            by=chair,
+        )
+    db.session.commit()
 
 
 def measure_size(url: str, iterations: int) -> tuple[list[Measure], dict[str, Any]]:
@@ -407,7 +444,12 @@ def measure_size(url: str, iterations: int) -> tuple[list[Measure], dict[str, An
         bench.page("case page", clients["radiologist"], f"/cases/{found['case']}")
         bench.page("case chart", clients["radiologist"], f"/cases/{found['case']}/trajectory.svg")
         bench.page("meeting page", clients["coordinator"], f"/meetings/{found['meeting']}")
-        bench.page("meeting mode", clients["radiologist"], f"/meetings/{found['meeting']}/mode")
+        room = f"/meetings/{found['meeting']}/mode"
+        # Measured as the room uses it: the decision form, with the unit's results.
+        page = clients["radiologist"].get(room, base_url="https://localhost").get_data(True)
+        if 'id="decision-form"' not in page or 'id="evidence-overall"' not in page:
+            raise RuntimeError("meeting mode: no decision form or no unit's results to measure")
+        bench.page("meeting mode", clients["radiologist"], room)
         bench.page("outcomes", clients["coordinator"], "/outcomes", kind="outcomes")
         bench.export(
             "export: all assessments", clients["coordinator"], "/outcomes/exports/assessments.csv"

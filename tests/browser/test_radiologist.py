@@ -57,7 +57,8 @@ def test_the_radiologists_day(site):
     form.locator("input[name=nrs_average]").fill("7")
     form.locator("input[name=nrs_worst]").fill("9")
     form.locator("input[name=treatments_tried]").first.check()
-    first_choice(radiologist, "anticoagulation")
+    radiologist.locator("select[name=anticoagulation]").select_option("ANTICOAGULANT")
+    form.locator("input[name=anticoagulation_details]").fill("Apixaban 5 mg twice daily")
     form.locator("input[name=allergies]").fill("None known")
     form.locator("textarea[name=question]").fill("Cryoneurolysis of the neuroma?")
     form.locator("input[name=patient_agreed_on]").fill(today)
@@ -111,7 +112,6 @@ def test_the_radiologists_day(site):
     site.check(radiologist, "radiologist-meeting-mode")
     radiologist.locator("#attendance-sheet button").click()
     site.flashed(radiologist, "Attendance sheet validated.", "Feuille de présence validée.")
-    the_room(site, radiologist)
     # The team's decision and plan.
     radiologist.locator("input[name=outcome][value=PROCEDURE_PROPOSED]").check()
     radiologist.locator("textarea[name=reasons]").fill("Refractory neuroma pain.")
@@ -123,6 +123,7 @@ def test_the_radiologists_day(site):
     radiologist.keyboard.press("Alt+S")
     site.flashed(radiologist, "Draft saved.", "Brouillon enregistré.")
     assert radiologist.locator("input[name=distance_mm]").input_value() == "40"
+    the_room(site, radiologist)
     # The shortcuts' script runs once the page has loaded, not when the message shows.
     radiologist.wait_for_load_state("load")
     radiologist.locator("textarea[name=reasons]").focus()
@@ -158,7 +159,7 @@ def test_the_radiologists_day(site):
     # Nothing ticked on the plan: without the patient's consent, refused on its field.
     radiologist.locator("textarea[name=consent_on_why_not]").fill("Agreed on the phone")
     radiologist.locator("input[name=blood_tests_on]").fill(today)
-    radiologist.locator("textarea[name=anticoagulation_managed_on_why_not]").fill("None taken")
+    radiologist.locator("input[name=anticoagulation_managed_on]").fill(today)
     radiologist.locator("textarea[name=fasting_on_why_not]").fill("Local anaesthesia")
     radiologist.locator("main form button[type=submit]").last.click()
     expect(radiologist.locator("#consent_on-error")).to_contain_text(
@@ -178,7 +179,15 @@ def the_room(site, page) -> None:
     summary = page.locator("#case-summary")
     validate = page.locator("#decision-form button[name=action][value=validate]")
     expect(validate).to_be_visible()
-    for element in (summary, validate):
+    # The safety facts as a badge; the plan prefilled from the referral and from
+    # the technique's usual way; the unit's results with it beside the plan.
+    expect(page.locator("#safety-facts")).to_contain_text("Apixaban 5 mg twice daily")
+    expect(page.locator("select[name=anaesthesia]")).to_have_value("LOCAL")
+    expect(page.locator("select[name=care_setting]")).to_have_value("AMBULATORY")
+    expect(page.locator("input[name=guidance][value=ULTRASOUND]")).to_be_checked()
+    evidence = page.locator("#evidence-title")
+    expect(evidence).to_contain_text(site.t("The unit's results", "Résultats de l'unité"))
+    for element in (summary, validate, evidence):
         box = element.bounding_box()
         assert box is not None
         assert box["y"] >= 0, box

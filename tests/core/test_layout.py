@@ -98,6 +98,7 @@ def test_each_job_and_setting_is_declared_once(app):
         "drafts",
         "backup",
         "invitations",
+        "evidence",
     }
 
 

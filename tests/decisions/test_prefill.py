@@ -71,3 +71,27 @@ def test_what_the_team_typed_is_never_replaced(client, auth):
     # The anaesthesia was chosen: the technique's usual way is not mixed in.
     assert checked_values(page, "guidance") == set()
     assert field_value(page, "care_setting") == ""
+
+
+def test_the_checklist_marks_the_techniques_usual_prerequisites(client, auth):
+    decision = make_decision(plan=plan_values(technique_id=technique("cryoneurolysis").id))
+    auth.login_as(decision.meeting.chair)
+    page = soup(client.get(f"/cases/{decision.referral_id}"))
+    usual = [
+        item.get_text(" ", strip=True)
+        for item in page.select("ul.checklist li")
+        if item.select_one(".usual-prerequisite")
+    ]
+    # Cryoneurolysis: anticoagulant management and consent, not fasting.
+    assert [text.split(" usual")[0] for text in usual] == [
+        "☐ Anticoagulant / antiplatelet management",
+        "☐ Informed consent",
+    ]
+
+
+def test_the_plans_page_shows_the_units_results_beside_it(client, auth):
+    decision = make_decision(plan=plan_values(technique_id=technique("cementoplasty").id))
+    auth.login_as(decision.meeting.chair)
+    aside = soup(client.get(f"/plans/{decision.plan.id}/edit")).find(id="evidence")
+    assert "Cementoplasty" in aside.get_text(" ", strip=True)
+    assert "90% of patients relieved within 48 hours" in aside.get_text(" ", strip=True)

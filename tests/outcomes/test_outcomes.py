@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from tests.factories import assess, make_procedure, make_user, technique
+from tests.factories import make_procedure, make_user, technique
 from tests.html import soup, text
+from tests.outcomes.cases import PERFORMED, indication, treated
 from tracker.cases.models import Referral
-from tracker.catalogue.models import Indication
 from tracker.extensions import db
 from tracker.followups.models import FollowUp, FollowUpKind
 from tracker.outcomes.analysis import analyse
@@ -21,41 +21,6 @@ from tracker.outcomes.queries import OutcomeFilters, outcomes, techniques, treat
 from tracker.outcomes.stats import wilson
 from tracker.outcomes.views import _FIGURES
 from tracker.web.permissions import Role
-
-PERFORMED = date(2026, 4, 1)
-
-
-def indication(code: str) -> Indication:
-    return db.session.scalars(select(Indication).where(Indication.code == code)).one()
-
-
-def treated(readings, *, technique_code="cryoneurolysis", baseline=8, indication_code=None):
-    """A procedure on 1 April 2026 and the scheduled assessments ``{days: nrs}``
-    (an ``nrs`` of ``(n, True)`` says the pain is back)."""
-    values = {"nrs_average": baseline}
-    if indication_code:
-        values["indication_id"] = indication(indication_code).id
-    procedure = make_procedure(
-        technique_code=technique_code, performed_on=PERFORMED, referral_values=values
-    )
-    followups = {
-        followup.offset_days: followup
-        for followup in db.session.scalars(
-            select(FollowUp).where(
-                FollowUp.procedure_id == procedure.id, FollowUp.kind == FollowUpKind.SCHEDULED
-            )
-        )
-    }
-    for days, nrs in readings.items():
-        nrs, back = nrs if isinstance(nrs, tuple) else (nrs, False)
-        assess(
-            procedure,
-            followup=followups[days],
-            assessed_on=PERFORMED + timedelta(days=days),
-            nrs_average=nrs,
-            pain_is_back=back,
-        )
-    return procedure
 
 
 @pytest.fixture

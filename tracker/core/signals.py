@@ -46,6 +46,10 @@ case_sections = _signals.signal("case-sections")
 #: each one query for all the rows, whatever their number.
 followup_remarks = _signals.signal("followup-remarks")
 
+#: What other features show beside a procedure plan (the unit's results with
+#: the technique chosen...): ``tracker.decisions.asides.PlanAside``.
+plan_asides = _signals.signal("plan-asides")
+
 #: Sources of a case's timeline: callables ``(referral) -> [TimelineEvent]``.
 timeline_providers = _signals.signal("timeline-providers")
 

@@ -21,6 +21,7 @@ from tracker.core.errors import DomainError, Forbidden
 from tracker.core.fields import data_fields
 from tracker.core.time import local_today
 from tracker.decisions import queries, services
+from tracker.decisions.asides import asides_for
 from tracker.decisions.forms import (
     LABELS,
     AdverseEventForm,
@@ -154,6 +155,8 @@ def meeting_mode(meeting_id: int) -> Any:
 
     patient_id = current.referral.patient_id if current else None
     context = {
+        # Beside the plan: what other features know of the technique chosen.
+        "asides": asides_for(current.referral, _chosen_technique(form)) if current else [],
         "meeting": meeting,
         "agenda": agenda,
         "decisions": decisions,
@@ -183,6 +186,13 @@ def meeting_mode(meeting_id: int) -> Any:
     }
     status = form_status(form) if request.method == "POST" else 200
     return render_template("decisions/meeting_mode.html", **context), status
+
+
+def _chosen_technique(form: Any) -> Technique | None:
+    """The technique the plan names, as typed or saved (the form's choices are
+    loaded already: no query)."""
+    technique_id = record_id(str(form.technique_id.data or ""))
+    return db.session.get(Technique, technique_id) if technique_id else None
 
 
 def _validated(decision: Decision | None) -> bool:
@@ -379,7 +389,10 @@ def plan_edit(plan_id: int) -> Any:
         if saved.ok:
             flash(_("Plan saved."), "success")
             return redirect(url_for("cases.show", referral_id=plan.referral_id))
-    return render_template("decisions/plan_form.html", form=form, plan=plan), form_status(form)
+    asides = asides_for(plan.decision.referral, _chosen_technique(form))
+    return render_template(
+        "decisions/plan_form.html", form=form, plan=plan, asides=asides
+    ), form_status(form)
 
 
 @bp.route("/plans/<int:plan_id>/prerequisites/<name>", methods=["POST"])

@@ -48,6 +48,7 @@ from tracker.followups.rules import Session
 from tracker.followups.services import rule_settings
 from tracker.followups.settings import REGROWTH_FAST, REGROWTH_SLOW
 from tracker.meetings.settings import QUORUM_MINIMUM
+from tracker.outcomes.evidence import refresh as refresh_evidence
 
 logger = logging.getLogger(__name__)
 
@@ -255,8 +256,10 @@ def seed_synthetic(
     )
     db.session.flush()
     ids.catch_up()
-    # As after the first night's backup job: the planner knows the data.
+    # As after the first night's backup job: the planner knows the data; and
+    # as after the first morning's job: meeting mode shows the unit's results.
     refresh_statistics(db.session.connection())
+    refresh_evidence(utcnow())
     return Summary(
         cases=generator.made,
         patients=generator.patients,

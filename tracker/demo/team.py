@@ -25,7 +25,7 @@ from tracker.cases.models import (
 )
 from tracker.catalogue.models import Indication, Technique
 from tracker.core.specialties import Specialty
-from tracker.core.time import frozen_clock, local_today, site_timezone
+from tracker.core.time import frozen_clock, local_today, site_timezone, utcnow
 from tracker.decisions import services as decision_services
 from tracker.decisions.models import Outcome, Procedure
 from tracker.demo.phones import FICTIONAL_BLOCKS, fictional_phone
@@ -33,6 +33,7 @@ from tracker.extensions import db
 from tracker.followups import services as followup_services
 from tracker.followups.models import AssessmentMode, FollowUp
 from tracker.meetings import services as meeting_services
+from tracker.outcomes.evidence import refresh as refresh_evidence
 from tracker.selfreport import services as selfreport_services
 from tracker.selfreport.models import Invitation
 from tracker.selfreport.rules import LIVE
@@ -97,6 +98,8 @@ def seed_demo(password: str) -> list[DemoAccount]:
     _seed_history(users)
     referrals = _seed_cases(users)
     _seed_meetings(users, referrals)
+    # As after the first morning's job: meeting mode shows the unit's results.
+    refresh_evidence(utcnow())
     logger.info("Seeded %d demo accounts", len(DEMO_ACCOUNTS))
     return list(DEMO_ACCOUNTS)
 

@@ -21,3 +21,15 @@ def _blueprint(app: Flask) -> None:
 @signals.menu_items.connect
 def _menu(sender: Any) -> NavItem:
     return NavItem("outcomes.index", _l("Outcomes"), 400)
+
+
+@signals.plan_asides.connect
+def _evidence(sender: Any) -> Any:
+    from tracker.decisions.asides import PlanAside
+    from tracker.outcomes.evidence import plan_aside
+
+    return PlanAside(10, "outcomes/_evidence.html", plan_aside)
+
+
+signals.provide(signals.settings, f"{__name__}.settings", "ALL")
+signals.provide(signals.jobs, f"{__name__}.tasks", "JOBS")

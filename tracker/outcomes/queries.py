@@ -469,6 +469,50 @@ def outcomes(filters: OutcomeFilters, today: date) -> Outcomes:
     return Outcomes(by_technique, overall_treated, overall_patients, overall)
 
 
+#: A technique's outcomes for one indication (None: every indication).
+ByIndication = dict[tuple[int, int | None], TechniqueOutcomes]
+
+
+def outcomes_by_indication(today: date) -> ByIndication:
+    """The treated counts, time points and relief durations of ``outcomes``
+    (no filter), for each technique by the case's indication and for every
+    indication: the same queries grouped by the indication too, so that the
+    cost does not grow with the catalogue (five queries)."""
+    scope = procedure_scope(OutcomeFilters())
+    found: ByIndication = {}
+
+    def outcome(technique_id: int, indication_id: int | None) -> TechniqueOutcomes:
+        return found.setdefault((technique_id, indication_id), TechniqueOutcomes(technique_id))
+
+    def treated(*groups: Any) -> Any:
+        return db.session.execute(
+            select(*groups, func.count(), func.count(func.distinct(Referral.patient_id)))
+            .join(Referral, Referral.id == Procedure.referral_id)
+            .group_by(*groups)
+        )
+
+    for technique_id, count, patients in treated(Procedure.technique_id):
+        row = outcome(technique_id, None)
+        row.treated, row.patient_count = count, patients
+    for technique_id, indication_id, count, patients in treated(
+        Procedure.technique_id, Referral.indication_id
+    ):
+        row = outcome(technique_id, indication_id)
+        row.treated, row.patient_count = count, patients
+    for technique_id, indication_id, days, *counts in db.session.execute(
+        _timepoint_query(scope, today, by_indication=True)
+    ):
+        _add(timepoint(outcome(technique_id, indication_id).timepoints, days), counts)
+        _add(timepoint(outcome(technique_id, None).timepoints, days), counts)
+    for technique_id, indication_id, days, ended in db.session.execute(
+        _relief_query(scope, by_indication=True)
+    ):
+        for row in (outcome(technique_id, indication_id), outcome(technique_id, None)):
+            row.relief_months.append(days / DAYS_PER_MONTH)
+            row.relief_ended.append(bool(ended))
+    return found
+
+
 def _add(point: TimePoint, counts: list[Any]) -> None:
     names = (
         "due",
@@ -489,7 +533,9 @@ def _counted(today: date) -> Any:
     return or_(FollowUp.due_on <= today, FollowUp.status == FollowUpStatus.DONE)
 
 
-def _timepoint_query(scope: Any, today: date) -> Select[Any]:
+def _timepoint_query(scope: Any, today: date, *, by_indication: bool = False) -> Select[Any]:
+    """Counts by technique and day offset (and by the case's indication, as the
+    column after the technique, with ``by_indication``)."""
     status = FollowUp.status
     nrs = Assessment.nrs_average
     baseline = Referral.nrs_average
@@ -508,9 +554,14 @@ def _timepoint_query(scope: Any, today: date) -> Select[Any]:
     def count(condition: Any) -> Any:
         return func.sum(case((condition, 1), else_=0))
 
+    groups = (
+        (Procedure.technique_id, Referral.indication_id)
+        if by_indication
+        else (Procedure.technique_id,)
+    )
     return (
         select(
-            Procedure.technique_id,
+            *groups,
             FollowUp.offset_days,
             count(counted),
             count(and_(counted, done)),
@@ -527,14 +578,14 @@ def _timepoint_query(scope: Any, today: date) -> Select[Any]:
         .join(Technique, Technique.id == Procedure.technique_id)
         .outerjoin(Assessment, Assessment.followup_id == FollowUp.id)
         .where(FollowUp.kind == FollowUpKind.SCHEDULED, Procedure.id.in_(scope))
-        .group_by(Procedure.technique_id, FollowUp.offset_days)
+        .group_by(*groups, FollowUp.offset_days)
     )
 
 
-def _relief_query(scope: Any) -> Select[int, int, bool]:
+def _relief_query(scope: Any, *, by_indication: bool = False) -> Select[Any]:
     """One row per procedure that brought at least a partial response: its
-    technique, the days its relief lasted and whether it ended
-    (``followups.rules.relief_duration_sql``)."""
+    technique (and its case's indication, with ``by_indication``), the days its
+    relief lasted and whether it ended (``followups.rules.relief_duration_sql``)."""
     readings = (
         select(
             Assessment.procedure_id.label("procedure_id"),
@@ -556,7 +607,12 @@ def _relief_query(scope: Any) -> Select[int, int, bool]:
         .cte("readings")
     )
     relief = relief_duration_sql(readings).subquery()
-    return select(Procedure.technique_id, relief.c.days, relief.c.ended).join(
+    query = select(Procedure.technique_id)
+    if by_indication:
+        query = query.add_columns(Referral.indication_id).join(
+            Referral, Referral.id == Procedure.referral_id
+        )
+    return query.add_columns(relief.c.days, relief.c.ended).join(
         relief, relief.c.procedure_id == Procedure.id
     )
 
