@@ -14,8 +14,8 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
+from flask_babel import format_decimal
 from markupsafe import Markup
 
 from tracker.cases.models import Referral
@@ -36,9 +36,6 @@ from tracker.followups.rules import (
 from tracker.followups.services import session_of
 
 logger = logging.getLogger(__name__)
-
-#: The procedure's own columns shown with it, in the order of its form.
-PARAMETERS = ("distance_mm", *TECHNIQUE_PARAMETERS)
 
 
 @dataclass(frozen=True)
@@ -64,8 +61,8 @@ class ReturningPack:
     #: Its latest procedure, and how that procedure was planned.
     procedure: Procedure | None
     plan: ProcedurePlan | None
-    #: (label, value) of each parameter recorded with the procedure.
-    parameters: list[tuple[Any, Any]]
+    #: (name, value) of each parameter of the technique recorded with the procedure.
+    parameters: list[tuple[str, str]]
     #: The pain after the procedure, small (inline SVG).
     trajectory: Markup | None
     relief: Relief | None
@@ -74,12 +71,17 @@ class ReturningPack:
     reasons: list[str] = field(default_factory=list)
 
 
-def procedure_parameters(procedure: Procedure) -> list[tuple[Any, Any]]:
-    """The parameters recorded with a procedure, in words of its form."""
+def procedure_parameters(procedure: Procedure) -> list[tuple[str, str]]:
+    """The technique's parameters recorded with a procedure, (name, value), named
+    as its form names them less the technique the form puts first: beside the
+    technique, "Cryoneurolysis: freeze-thaw cycles" reads "freeze-thaw cycles"."""
     labels = labels_of(ProcedureFields)
     return [
-        (labels[name], value)
-        for name in PARAMETERS
+        (
+            str(labels[name]).rpartition(":")[2].strip(),
+            value if isinstance(value, str) else format_decimal(value),
+        )
+        for name in TECHNIQUE_PARAMETERS
         if (value := getattr(procedure, name)) is not None and value != ""
     ]
 
