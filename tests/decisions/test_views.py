@@ -278,7 +278,9 @@ def test_meeting_mode_runs_the_same_queries_with_5_and_40_cases(client, auth, co
             assert client.get(f"/meetings/{meeting.id}/mode").status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1]
-    assert counts[1] <= 12
+    # 12, then 3 more: the readings of the patient (one query) and the record of
+    # the opening (the chain's head, the entry).
+    assert counts[1] <= 15
     assert (
         db.session.query(Decision).filter(Decision.status == DecisionStatus.VALIDATED).count() == 2
     )

@@ -64,6 +64,8 @@ from tracker.decisions.rules import AMENDABLE, CONSENT, Implementation, implemen
 from tracker.decisions.settings import CONSENT_REQUIRED
 from tracker.decisions.sheet import sheet_pdf, sheet_sections
 from tracker.extensions import db
+from tracker.followups import queries as followup_queries
+from tracker.followups.returning import returning_pack, trajectories
 from tracker.meetings import queries as meeting_queries
 from tracker.meetings import services as meeting_services
 from tracker.meetings.models import ItemState, MeetingStatus
@@ -154,6 +156,31 @@ def meeting_mode(meeting_id: int) -> Any:
                 decision = services.decision_for(current)
 
     patient_id = current.referral.patient_id if current else None
+    # The patient's earlier episodes: the same queries whatever their history.
+    patient_decisions = queries.decisions_of_patient(patient_id) if patient_id else []
+    procedures = queries.procedures_of_patient(patient_id) if patient_id else []
+    readings = followup_queries.readings_of_patient(patient_id) if patient_id else {}
+    drawn = trajectories(procedures, readings)
+    pack = (
+        returning_pack(
+            current.referral, patient_decisions, procedures, readings, local_today(), drawn
+        )
+        if current
+        else None
+    )
+    if current is not None and request.method == "GET":
+        # The case is on the screen, and with it its patient's earlier episodes.
+        shown = {"page": "meeting"}
+        if pack is not None:
+            shown["previous"] = pack.previous.case_number
+        record_access(
+            AuditAction.VIEW,
+            "Referral",
+            current.referral.id,
+            referral_id=current.referral.id,
+            patient_id=patient_id,
+            details=shown,
+        )
     context = {
         # Beside the plan: what other features know of the technique chosen.
         "asides": asides_for(current.referral, _chosen_technique(form)) if current else [],
@@ -179,10 +206,12 @@ def meeting_mode(meeting_id: int) -> Any:
         "decided": sum(1 for item in agenda if _validated(decisions.get(item.id))),
         "history": [
             previous
-            for previous in (queries.decisions_of_patient(patient_id) if patient_id else [])
+            for previous in patient_decisions
             if previous.id != (decision.id if decision else None) and previous.is_validated
         ],
-        "procedures": queries.procedures_of_patient(patient_id) if patient_id else [],
+        "procedures": procedures,
+        "trajectories": drawn,
+        "pack": pack,
     }
     status = form_status(form) if request.method == "POST" else 200
     return render_template("decisions/meeting_mode.html", **context), status

@@ -5,6 +5,7 @@ The same points are given to the page as a table, for screen readers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -86,3 +87,51 @@ def trajectory_svg(trajectory: Trajectory) -> bytes:
             gid="pain-line",
         )
     return chart.render().encode()
+
+
+# --- the small trajectory of one procedure ------------------------------------------------
+
+#: Width and height of the small trajectory, in pixels: the size of a line of a list.
+SPARKLINE_SIZE = (160, 40)
+#: The shortest span of days a small trajectory covers, so that a first week's
+#: readings are not stretched over the whole width.
+SPARKLINE_MIN_DAYS = 30
+
+
+def sparkline_words(baseline: int | None, readings: Sequence[tuple[int, int, bool]]) -> str:
+    """The small trajectory in words (its text alternative): ``readings`` are
+    (days since the procedure, NRS, the pain is back), in order."""
+    values = [_("baseline %(nrs)d/10", nrs=baseline)] if baseline is not None else []
+    for day, nrs, back in readings:
+        if back:
+            values.append(_("day %(day)d: %(nrs)d/10, pain back", day=day, nrs=nrs))
+        else:
+            values.append(_("day %(day)d: %(nrs)d/10", day=day, nrs=nrs))
+    if not readings:
+        values.append(_("no follow-up reading"))
+    return _("Pain after the procedure (NRS 0-10): %(values)s.", values=", ".join(values))
+
+
+def sparkline_svg(baseline: int | None, readings: Sequence[tuple[int, int, bool]]) -> str:
+    """A procedure's pain over the days since it, small enough for a list: the
+    baseline dashed, each reading a dot. Markers carry no ids, so that several
+    can be written inline in one page."""
+    width, height = SPARKLINE_SIZE
+    chart = Chart(
+        sparkline_words(baseline, readings), width=width, height=height, margins=(3, 3, 3, 3)
+    )
+    days = [day for day, _nrs, _back in readings]
+    first, last = min([0, *days]), max([SPARKLINE_MIN_DAYS, *days])
+    chart.scale((first, last), (0, 10))
+    # The plotting area shaded (0 at its foot, 10 at its top): no axes, whose
+    # group carries an id.
+    chart.vspan(first, last, "#adb5bd")
+    points = [(day, nrs) for day, nrs, _back in readings]
+    if baseline is not None:
+        chart.hline(baseline, BASELINE, dash="3 2")
+        chart.dots([(0, baseline)], BASELINE)
+        points.insert(0, (0, baseline))
+    chart.line(points, PAIN, width=1.5)
+    chart.dots([(day, nrs) for day, nrs, _back in readings], PAIN)
+    chart.dots([(day, nrs) for day, nrs, back in readings if back], PROCEDURE, radius=3)
+    return chart.render()

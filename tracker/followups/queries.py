@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -20,6 +21,8 @@ from tracker.followups.models import (
     FollowUpStatus,
 )
 from tracker.followups.rules import (
+    Reading,
+    in_order,
     reading_order_sql,
     still_open_sql,
     waiting_for_discussion_sql,
@@ -207,4 +210,31 @@ def case_assessments(referral_id: int) -> list[Assessment]:
                 )
             )
         ),
+    )
+
+
+def readings_by_procedure(*where: Any) -> dict[int, list[Reading]]:
+    """The readings of the assessments that match ``where``, in order, by
+    procedure: what the retreatment rule and the relief duration read. One query."""
+    readings: dict[int, list[Reading]] = defaultdict(list)
+    rows = db.session.execute(
+        select(
+            Assessment.procedure_id,
+            Assessment.assessed_on,
+            Assessment.nrs_average,
+            Assessment.pain_is_back,
+            Assessment.created_at,
+            Assessment.id,
+        ).where(*where)
+    )
+    for procedure_id, assessed_on, nrs, pain_is_back, recorded_at, seq in rows:
+        readings[procedure_id].append(Reading(assessed_on, nrs, pain_is_back, recorded_at, seq))
+    return {procedure_id: in_order(found) for procedure_id, found in readings.items()}
+
+
+def readings_of_patient(patient_id: int) -> dict[int, list[Reading]]:
+    """Every reading of a patient, whatever the episode, by procedure: one query
+    however many procedures the patient had."""
+    return readings_by_procedure(
+        Assessment.referral_id.in_(select(Referral.id).where(Referral.patient_id == patient_id))
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -43,6 +42,7 @@ from tracker.followups.permissions import (
     can_present_again,
     may_own_followups,
 )
+from tracker.followups.queries import readings_by_procedure
 from tracker.followups.rules import (
     Reading,
     RuleSettings,
@@ -233,6 +233,18 @@ def rule_settings(technique: Technique) -> RuleSettings:
     )
 
 
+def session_of(procedure: Procedure, baseline: int | None, readings: Iterable[Reading]) -> Session:
+    """One procedure as the retreatment rule reads it (its technique loaded)."""
+    return Session(
+        performed_on=procedure.performed_on,
+        baseline=baseline,
+        readings=tuple(in_order(readings)),
+        worst_cirse_grade=procedure.worst_cirse_grade,
+        settings=rule_settings(procedure.technique),
+        technique=procedure.technique.name,
+    )
+
+
 def sessions_for(referral: Referral) -> list[Session]:
     """Every procedure of the problem (across its episodes) with the assessments
     that followed it, for the retreatment rule. Four queries."""
@@ -248,28 +260,9 @@ def sessions_for(referral: Referral) -> list[Session]:
         .options(joinedload(Procedure.technique), joinedload(Procedure.adverse_events))
         .order_by(Procedure.performed_on, Procedure.id)
     ).unique()
-    readings: dict[int, list[Reading]] = defaultdict(list)
-    rows = db.session.execute(
-        select(
-            Assessment.procedure_id,
-            Assessment.assessed_on,
-            Assessment.nrs_average,
-            Assessment.pain_is_back,
-            Assessment.created_at,
-            Assessment.id,
-        ).where(Assessment.referral_id.in_(chain))
-    )
-    for procedure_id, assessed_on, nrs, pain_is_back, recorded_at, seq in rows:
-        readings[procedure_id].append(Reading(assessed_on, nrs, pain_is_back, recorded_at, seq))
+    readings = readings_by_procedure(Assessment.referral_id.in_(chain))
     return [
-        Session(
-            performed_on=procedure.performed_on,
-            baseline=baselines.get(procedure.referral_id),
-            readings=tuple(in_order(readings[procedure.id])),
-            worst_cirse_grade=procedure.worst_cirse_grade,
-            settings=rule_settings(procedure.technique),
-            technique=procedure.technique.name,
-        )
+        session_of(procedure, baselines.get(procedure.referral_id), readings.get(procedure.id, ()))
         for procedure in procedures
     ]
 

@@ -237,6 +237,19 @@ class Chart:
             )
         )
 
+    def dots(
+        self, points: Sequence[tuple[float, float]], colour: str, *, radius: float = 2.5
+    ) -> None:
+        """Round markers drawn in place: no element ids, so that several charts
+        can share one page (inline SVG) without their ids clashing."""
+        self.layers.append(
+            "".join(
+                f'<circle cx="{self.px(x):.1f}" cy="{self.py(y):.1f}" r="{radius}" '
+                f'fill="{colour}"/>'
+                for x, y in points
+            )
+        )
+
     def text(
         self,
         x: float,
