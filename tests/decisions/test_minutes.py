@@ -191,3 +191,13 @@ def test_only_the_team_downloads_the_summary(client, auth):
     auth.login_as(make_user(roles={Role.CLINICIAN}))
     assert client.get(f"/meetings/{meeting.id}/summary.pdf").status_code == 200
     assert client.get("/meetings/999999/summary.pdf").status_code == 404
+
+
+def test_the_summary_of_a_running_meeting_leaves_its_cases_to_discuss(client, auth):
+    meeting = running_meeting(2)
+    make_decision(meeting.agenda[0], validate=False)
+    auth.login_as(meeting.chair)
+    _pages, text = pdf_text(client.get(f"/meetings/{meeting.id}/summary.pdf").data)
+    assert "Procedure proposed (draft)" in text
+    assert "To discuss" in text
+    assert "Back to the waiting list" not in text

@@ -52,6 +52,8 @@ SUMMARY_KEY = "meeting-summary:"
 
 #: A plan longer than this is cut: the summary gives one line per case.
 PLAN_LENGTH = 110
+#: The heading row of the summary's table of cases.
+_HEADINGS = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
 
 
 def one_line(text: str, length: int = PLAN_LENGTH) -> str:
@@ -114,6 +116,10 @@ def case_lines(meeting: Meeting, decisions: dict[int, Decision]) -> list[CaseLin
             if not decision.is_validated:
                 outcome = _("%(outcome)s (draft)", outcome=outcome)
             lines.append(CaseLine(item.referral.case_number, str(outcome), plan_line(decision)))
+            continue
+        if item.state is ItemState.PENDING:
+            # The meeting is still running: the case may yet come up.
+            lines.append(CaseLine(item.referral.case_number, str(item.state.label), ""))
             continue
         went = later.get(item.referral_id)
         where = (
@@ -193,9 +199,6 @@ def summary_pdf(meeting: Meeting) -> bytes:
         printed_on(_("RCP of %(date)s", date=when)),
         write,
     )
-
-
-_HEADINGS = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
 
 
 # --- the e-mails once held ---------------------------------------------------------
