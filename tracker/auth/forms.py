@@ -119,3 +119,9 @@ class EmailPreferencesForm(Form):
         _l("My patients who become eligible for re-discussion"),
     )
     email_draft_reminders = BooleanField(_l("Reminders of my referrals still in draft"))
+    email_meeting_minutes = BooleanField(
+        _l("After each meeting, what it decided"),
+        description=_l(
+            "For your cases on its agenda; and its summary when you coordinate the meeting."
+        ),
+    )

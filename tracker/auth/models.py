@@ -44,6 +44,7 @@ class User(Audited, UserMixin, Model):
     email_meeting_reminders: Mapped[bool] = mapped_column(default=True)
     email_eligible_cases: Mapped[bool] = mapped_column(default=True)
     email_draft_reminders: Mapped[bool] = mapped_column(default=True)
+    email_meeting_minutes: Mapped[bool] = mapped_column(default=True)
 
     role_links: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

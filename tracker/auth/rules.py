@@ -29,6 +29,7 @@ class MailKind(enum.Enum):
     MEETING_REMINDERS = "email_meeting_reminders"
     ELIGIBLE_CASES = "email_eligible_cases"
     DRAFT_REMINDERS = "email_draft_reminders"
+    MEETING_MINUTES = "email_meeting_minutes"
 
 
 def may_email(user: U | None, kind: MailKind) -> TypeGuard[U]:

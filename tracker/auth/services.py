@@ -454,6 +454,7 @@ EMAIL_PREFERENCES = (
     "email_meeting_reminders",
     "email_eligible_cases",
     "email_draft_reminders",
+    "email_meeting_minutes",
 )
 
 

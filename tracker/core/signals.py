@@ -59,6 +59,12 @@ settings = _signals.signal("settings")
 #: Background jobs: ``tracker.core.scheduler.JobSpec``.
 jobs = _signals.signal("jobs")
 
+#: Sent by the meetings with a meeting just marked held (``by=`` the user who
+#: closed it, None for the scheduler), in the transaction that closes it: what
+#: other features do about it (the minutes sent by the decisions) joins that
+#: transaction.
+meeting_held = _signals.signal("meeting-held")
+
 #: Words for the columns of a model in the audit trail: ``(model name, labels)``,
 #: where labels is a dict or a form class whose fields share the columns' names.
 field_labels = _signals.signal("field-labels")

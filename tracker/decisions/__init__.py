@@ -16,6 +16,13 @@ def _blueprint(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+@signals.meeting_held.connect
+def _minutes(meeting: Any, **extra: Any) -> None:
+    from tracker.decisions.minutes import send_minutes
+
+    send_minutes(meeting)
+
+
 @signals.case_sections.connect
 def _case_page(sender: Any) -> Any:
     from tracker.cases.sections import CaseSection

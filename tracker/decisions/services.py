@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from blinker import Namespace
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from tracker.auth.models import User
 from tracker.cases import services as case_services
@@ -55,8 +55,11 @@ from tracker.decisions.rules import (
 from tracker.decisions.settings import CONSENT_REQUIRED
 from tracker.extensions import db
 from tracker.meetings import services as meeting_services
-from tracker.meetings.models import AgendaItem, ItemState, Meeting
+from tracker.meetings.models import AgendaItem, ItemState, Meeting, MeetingStatus
 from tracker.web.permissions import Role
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 logger = logging.getLogger(__name__)
 
@@ -446,3 +449,32 @@ def record_not_carried_out(
     plan.not_carried_out_on = on
     plan.not_carried_out_by_id = by.id
     db.session.flush()
+
+
+# --- the room ---------------------------------------------------------------------
+
+
+def open_in_room(item: AgendaItem, *, by: User) -> bool:
+    """``by``, who records the meeting's decisions, opened ``item`` in meeting
+    mode: those following the meeting from their own screens now see it.
+
+    Where the room is, not clinical data: one conditional statement, written
+    only when the case changes, and left out of the audit trail. False when
+    nothing changed (the meeting is not running, or already on this case).
+    """
+    meeting = item.meeting
+    if not can_record_decision(by, meeting):
+        raise Forbidden()
+    if item.state is ItemState.REMOVED:
+        return False
+    moved = db.session.execute(
+        update(Meeting)
+        .where(
+            Meeting.id == meeting.id,
+            Meeting.status == MeetingStatus.IN_PROGRESS,
+            or_(Meeting.current_item_id.is_(None), Meeting.current_item_id != item.id),
+        )
+        .values(current_item_id=item.id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(cast("CursorResult[Any]", moved).rowcount)

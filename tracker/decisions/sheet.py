@@ -6,6 +6,7 @@ they always say the same thing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -190,22 +191,20 @@ class _SheetPDF(FPDF):
         self.cell(0, 6, f"{self.footer_text} · {self.page_no()}/{{nb}}", align="C")
 
 
-def sheet_pdf(decision: Decision, procedures: list[Procedure] | None = None) -> bytes:
+def render_pdf(title: str, footer: str, write: Callable[[FPDF], None]) -> bytes:
+    """An A4 document in the house style (DejaVu fonts, ``footer`` and the page
+    number at the foot of each page) whose content ``write`` puts on it."""
     regular, bold = _font_files()
     pdf = _SheetPDF(format="A4")
     try:
-        pdf.set_title(_("RCP decision sheet %(case)s", case=decision.referral.case_number))
+        pdf.set_title(title)
         pdf.set_creator("RCP Tracker")
         pdf.add_font("DejaVu", "", regular)
         pdf.add_font("DejaVu", "B", bold)
-        pdf.footer_text = _(
-            "%(case)s · printed %(date)s",
-            case=decision.referral.case_number,
-            date=format_date(local_today(), "d MMM y"),
-        )
+        pdf.footer_text = footer
         pdf.set_auto_page_break(auto=True, margin=16)
         pdf.add_page()
-        _write(pdf, decision, procedures)
+        write(pdf)
         return bytes(pdf.output())
     finally:
         # fontTools keeps the font files open until closed.
@@ -215,9 +214,16 @@ def sheet_pdf(decision: Decision, procedures: list[Procedure] | None = None) -> 
                 ttfont.close()
 
 
-def _write(pdf: FPDF, decision: Decision, procedures: list[Procedure] | None) -> None:
+def printed_on(subject: str) -> str:
+    """The footer of a printed document about ``subject``."""
+    return _(
+        "%(case)s · printed %(date)s", case=subject, date=format_date(local_today(), "d MMM y")
+    )
+
+
+def write_heading(pdf: FPDF, title: str) -> None:
     pdf.set_font("DejaVu", "B", 16)
-    pdf.multi_cell(0, 9, _("RCP decision sheet"), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 9, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", size=10)
     pdf.multi_cell(
         0,
@@ -226,25 +232,40 @@ def _write(pdf: FPDF, decision: Decision, procedures: list[Procedure] | None) ->
         new_x="LMARGIN",
         new_y="NEXT",
     )
-    for section in sheet_sections(decision, procedures):
-        if not section.rows:
-            continue
-        pdf.ln(3)
-        pdf.set_font("DejaVu", "B", 12)
-        pdf.multi_cell(0, 7, section.title, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_draw_color(160, 160, 160)
-        pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
-        pdf.ln(1)
-        # Label and value side by side; a label too long for its column goes on
-        # its own line. Long values (reasons) wrap and flow across pages.
-        label_width = 58
-        for label, value in section.rows:
-            pdf.set_font("DejaVu", "B", 9)
-            if pdf.get_string_width(label) > label_width - 2:
-                pdf.multi_cell(0, 5, label, new_x="LMARGIN", new_y="NEXT")
-                pdf.set_x(pdf.l_margin + label_width)
-            else:
-                pdf.cell(label_width, 5, label)
-            pdf.set_font("DejaVu", size=9)
-            pdf.multi_cell(0, 5, value, new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(0.8)
+
+
+def write_section_title(pdf: FPDF, title: str) -> None:
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "B", 12)
+    pdf.multi_cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_draw_color(160, 160, 160)
+    pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
+    pdf.ln(1)
+
+
+def write_section(pdf: FPDF, section: Section, label_width: float = 58) -> None:
+    if not section.rows:
+        return
+    write_section_title(pdf, section.title)
+    # Label and value side by side; a label too long for its column goes on
+    # its own line. Long values (reasons) wrap and flow across pages.
+    for label, value in section.rows:
+        pdf.set_font("DejaVu", "B", 9)
+        if pdf.get_string_width(label) > label_width - 2:
+            pdf.multi_cell(0, 5, label, new_x="LMARGIN", new_y="NEXT")
+            pdf.set_x(pdf.l_margin + label_width)
+        else:
+            pdf.cell(label_width, 5, label)
+        pdf.set_font("DejaVu", size=9)
+        pdf.multi_cell(0, 5, value, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(0.8)
+
+
+def sheet_pdf(decision: Decision, procedures: list[Procedure] | None = None) -> bytes:
+    def write(pdf: FPDF) -> None:
+        write_heading(pdf, _("RCP decision sheet"))
+        for section in sheet_sections(decision, procedures):
+            write_section(pdf, section)
+
+    case = decision.referral.case_number
+    return render_pdf(_("RCP decision sheet %(case)s", case=case), printed_on(case), write)

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -16,10 +17,11 @@ from tracker.cases.permissions import TEAM
 from tracker.cases.rules import CaseStatus
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
+from tracker.core.afterwards import write_after_response
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.errors import DomainError, Forbidden
 from tracker.core.fields import data_fields
-from tracker.core.time import local_today
+from tracker.core.time import local_today, to_local, utcnow
 from tracker.decisions import queries, services
 from tracker.decisions.asides import asides_for
 from tracker.decisions.forms import (
@@ -35,6 +37,7 @@ from tracker.decisions.forms import (
     PrerequisiteForm,
     ProcedureForm,
 )
+from tracker.decisions.minutes import plan_line, summary_pdf
 from tracker.decisions.models import (
     PREREQUISITES,
     Decision,
@@ -68,7 +71,7 @@ from tracker.followups import queries as followup_queries
 from tracker.followups.returning import returning_pack, trajectories
 from tracker.meetings import queries as meeting_queries
 from tracker.meetings import services as meeting_services
-from tracker.meetings.models import ItemState, MeetingStatus
+from tracker.meetings.models import AgendaItem, ItemState, Meeting, MeetingStatus
 from tracker.meetings.permissions import can_validate_attendance, is_chair
 from tracker.web.forms import ConfirmForm
 from tracker.web.handlers import form_status, record_id, saving
@@ -155,6 +158,15 @@ def meeting_mode(meeting_id: int) -> Any:
                 # The next save is made knowingly over the other person's changes.
                 decision = services.decision_for(current)
 
+    if (
+        request.method == "GET"
+        and current is not None
+        and current.id == wanted
+        and can_record
+        and meeting.status is MeetingStatus.IN_PROGRESS
+        and meeting.current_item_id != current.id
+    ):
+        _follow_me(current.id)
     patient_id = current.referral.patient_id if current else None
     # The patient's earlier episodes: the same queries whatever their history.
     patient_decisions = queries.decisions_of_patient(patient_id) if patient_id else []
@@ -222,6 +234,18 @@ def _chosen_technique(form: Any) -> Technique | None:
     loaded already: no query)."""
     technique_id = record_id(str(form.technique_id.data or ""))
     return db.session.get(Technique, technique_id) if technique_id else None
+
+
+def _follow_me(item_id: int) -> None:
+    """Those following the meeting see the case just opened (written once the
+    page is ready: a page that only reads does not hold the write lock)."""
+
+    def write(response: Response) -> None:
+        item = db.session.get(AgendaItem, item_id)
+        if response.status_code < 400 and item is not None:
+            services.open_in_room(item, by=current_user)
+
+    write_after_response(write)
 
 
 def _validated(decision: Decision | None) -> bool:
@@ -598,3 +622,69 @@ def case_section(referral: Referral) -> dict[str, Any]:
         "prerequisite_form": PrerequisiteForm(),
         "confirm": ConfirmForm(),
     }
+
+
+# --- after and around the meeting -------------------------------------------------
+
+
+@bp.route("/meetings/<int:meeting_id>/summary.pdf")
+@require_role(*TEAM)
+def meeting_summary(meeting_id: int) -> Response:
+    """The meeting on one page (PDF): who was there, what was decided."""
+    meeting = db.one_or_404(meeting_queries.meeting_page_query(meeting_id))
+    body = summary_pdf(meeting)
+    # Case numbers identify the patients of the agenda.
+    record_access(AuditAction.DOWNLOAD, "Meeting", meeting.id, details={"format": "pdf"})
+    response = Response(body, mimetype="application/pdf")
+    day = to_local(meeting.starts_at).date().isoformat()
+    response.headers["Content-Disposition"] = f'inline; filename="synthese-rcp-{day}.pdf"'
+    return response
+
+
+def _follow_context(meeting: Meeting) -> dict[str, Any]:
+    """What those following the meeting see: the case the room is on, the
+    agenda, the decisions validated so far. The case newly shown (one the
+    page did not show yet, ``seen``) is recorded as opened."""
+    agenda = meeting.agenda
+    decisions = queries.decisions_of_meeting(meeting)
+    current = next((item for item in agenda if item.id == meeting.current_item_id), None)
+    if meeting.status is not MeetingStatus.IN_PROGRESS:
+        current = None
+    if current is not None and record_id(request.args.get("seen")) != current.id:
+        record_access(
+            AuditAction.VIEW,
+            "Referral",
+            current.referral_id,
+            referral_id=current.referral_id,
+            patient_id=current.referral.patient_id,
+            details={"view": "follow"},
+        )
+    validated = [
+        (item, decisions[item.id]) for item in agenda if _validated(decisions.get(item.id))
+    ]
+    return {
+        "meeting": meeting,
+        "agenda": agenda,
+        "decisions": decisions,
+        "current": current,
+        "decision": decisions.get(current.id) if current else None,
+        "validated": [(item, decision, plan_line(decision)) for item, decision in validated],
+        "quorum": meeting_services.meeting_quorum(meeting),
+        "updated": format_datetime(utcnow(), "HH:mm:ss"),
+    }
+
+
+@bp.route("/meetings/<int:meeting_id>/follow")
+@require_role(*TEAM)
+def follow(meeting_id: int) -> str:
+    """The meeting as the room sees it, read-only, for the team's own screens."""
+    meeting = db.one_or_404(meeting_queries.meeting_page_query(meeting_id))
+    return render_template("decisions/follow.html", **_follow_context(meeting))
+
+
+@bp.route("/meetings/<int:meeting_id>/follow/live")
+@require_role(*TEAM)
+def follow_live(meeting_id: int) -> str:
+    """The part of the follow page that changes, fetched again every few seconds."""
+    meeting = db.one_or_404(meeting_queries.meeting_page_query(meeting_id))
+    return render_template("decisions/_follow_live.html", **_follow_context(meeting))

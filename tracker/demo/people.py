@@ -115,6 +115,7 @@ def make_team(cases: int, password: str, ids: Ids) -> Team:
                     "email_meeting_reminders": True,
                     "email_eligible_cases": True,
                     "email_draft_reminders": True,
+                    "email_meeting_minutes": True,
                 }
             )
             roles.append({"user_id": next_id, "role": role})

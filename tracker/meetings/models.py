@@ -63,6 +63,9 @@ class Meeting(Audited, Model):
 
     __tablename__ = "meetings"
     __table_args__ = (Index(None, "status", "starts_at"),)
+    # Where the room is, not clinical data: following the chair from case to
+    # case would fill the trail with noise.
+    __audit_exclude__ = frozenset({"current_item_id"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     series_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_series.id"), index=True)
@@ -82,6 +85,12 @@ class Meeting(Audited, Model):
     sequence: Mapped[int] = mapped_column(default=0)
     attendance_validated_at: Mapped[datetime | None]
     attendance_validated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The case the room is on while the meeting runs (the line last opened in
+    #: meeting mode by someone recording decisions), for those following it.
+    current_item_id: Mapped[int | None] = mapped_column(
+        # Meetings and their lines refer to each other: this side is added last.
+        ForeignKey("agenda_items.id", use_alter=True)
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     series: Mapped[MeetingSeries | None] = relationship(back_populates="meetings")
@@ -91,7 +100,9 @@ class Meeting(Audited, Model):
         foreign_keys=[attendance_validated_by_id]
     )
     items: Mapped[list[AgendaItem]] = relationship(
-        back_populates="meeting", order_by="AgendaItem.position"
+        back_populates="meeting",
+        order_by="AgendaItem.position",
+        foreign_keys="AgendaItem.meeting_id",
     )
 
     @property
@@ -165,7 +176,7 @@ class AgendaItem(Audited, Model):
     #: When the case was discussed, carried over or removed.
     state_changed_at: Mapped[datetime | None]
 
-    meeting: Mapped[Meeting] = relationship(back_populates="items")
+    meeting: Mapped[Meeting] = relationship(back_populates="items", foreign_keys=[meeting_id])
     referral: Mapped[Referral] = relationship()
     presenter: Mapped[User | None] = relationship()
 

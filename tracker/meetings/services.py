@@ -16,6 +16,7 @@ from tracker.auth.models import User, hash_token
 from tracker.cases import services as case_services
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
+from tracker.core import signals
 from tracker.core.errors import DomainError, Forbidden
 from tracker.core.specialties import Specialty
 from tracker.core.time import site_timezone, utcnow
@@ -459,8 +460,11 @@ def hold_meeting(meeting: Meeting, *, by: User | None) -> list[RollOver]:
     if meeting.status not in OPEN:
         raise DomainError(_l("This meeting is already closed."))
     meeting.status = MeetingStatus.HELD
+    meeting.current_item_id = None
     db.session.flush()
-    return roll_over(meeting, by=by)
+    moved = roll_over(meeting, by=by)
+    signals.meeting_held.send(meeting, by=by)
+    return moved
 
 
 def cancel_meeting(meeting: Meeting, *, by: User | None) -> list[RollOver]:
