@@ -27,7 +27,7 @@ from tracker.catalogue.models import Indication, Technique
 from tracker.core.time import to_local
 from tracker.decisions.models import AdverseEvent, Procedure
 from tracker.extensions import db
-from tracker.outcomes.analysis import TechniqueOutcomes
+from tracker.outcomes.analysis import Label, TechniqueOutcomes
 from tracker.outcomes.models import EvidenceFigures
 from tracker.outcomes.queries import outcomes_by_indication
 from tracker.outcomes.references import PublishedFigure, figures_for
@@ -37,7 +37,7 @@ from tracker.outcomes.stats import Proportion, wilson
 logger = logging.getLogger(__name__)
 
 #: The time point the figures report: month 3 (``followups.rules.describe_day``).
-MONTH_3 = ("month", 3)
+MONTH_3: Label = ("month", 3)
 #: Adverse events that need a fresh discussion (CIRSE 3 or worse).
 SEVERE_GRADE = 3
 
@@ -93,7 +93,7 @@ def refresh(now: datetime) -> dict[str, int]:
     them, and keep them in place of the previous ones (one transaction; a
     fixed number of queries, whatever the catalogue)."""
     severe = _severe_events()
-    found = outcomes_by_indication(to_local(now).date())
+    found = outcomes_by_indication(to_local(now).date(), MONTH_3)
     rows = [
         {**_row(technique, indication_id, severe[technique_id, indication_id]), "computed_at": now}
         for (technique_id, indication_id), technique in found.items()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select, true
 
 from tracker.cases.models import Referral
 from tracker.catalogue.models import Technique
@@ -42,6 +42,7 @@ from tracker.followups.rules import (
     Session,
     counts_as_missed_sql,
     counts_sql,
+    describe_day,
     in_order,
     reading_category_sql,
     relief_duration_sql,
@@ -473,11 +474,14 @@ def outcomes(filters: OutcomeFilters, today: date) -> Outcomes:
 ByIndication = dict[tuple[int, int | None], TechniqueOutcomes]
 
 
-def outcomes_by_indication(today: date) -> ByIndication:
-    """The treated counts, time points and relief durations of ``outcomes``
-    (no filter), for each technique by the case's indication and for every
-    indication: the same queries grouped by the indication too, so that the
-    cost does not grow with the catalogue (five queries)."""
+def outcomes_by_indication(today: date, label: Label) -> ByIndication:
+    """The treated counts, the time point ``label`` ("month 3") and the relief
+    durations of ``outcomes`` (no filter), for each technique by the case's
+    indication and for every indication: the same queries grouped by the
+    indication too, so that the cost does not grow with the catalogue (five
+    queries)."""
+    # The day offsets the label covers (``analysis.timepoint`` groups by label).
+    offsets = [days for days in range(1, 5 * 366) if describe_day(days) == label]
     scope = procedure_scope(OutcomeFilters())
     found: ByIndication = {}
 
@@ -500,7 +504,7 @@ def outcomes_by_indication(today: date) -> ByIndication:
         row = outcome(technique_id, indication_id)
         row.treated, row.patient_count = count, patients
     for technique_id, indication_id, days, *counts in db.session.execute(
-        _timepoint_query(scope, today, by_indication=True)
+        _timepoint_query(scope, today, by_indication=True, offsets=offsets)
     ):
         _add(timepoint(outcome(technique_id, indication_id).timepoints, days), counts)
         _add(timepoint(outcome(technique_id, None).timepoints, days), counts)
@@ -533,9 +537,12 @@ def _counted(today: date) -> Any:
     return or_(FollowUp.due_on <= today, FollowUp.status == FollowUpStatus.DONE)
 
 
-def _timepoint_query(scope: Any, today: date, *, by_indication: bool = False) -> Select[Any]:
+def _timepoint_query(
+    scope: Any, today: date, *, by_indication: bool = False, offsets: list[int] | None = None
+) -> Select[Any]:
     """Counts by technique and day offset (and by the case's indication, as the
-    column after the technique, with ``by_indication``)."""
+    column after the technique, with ``by_indication``; only at ``offsets``
+    when given)."""
     status = FollowUp.status
     nrs = Assessment.nrs_average
     baseline = Referral.nrs_average
@@ -578,6 +585,7 @@ def _timepoint_query(scope: Any, today: date, *, by_indication: bool = False) ->
         .join(Technique, Technique.id == Procedure.technique_id)
         .outerjoin(Assessment, Assessment.followup_id == FollowUp.id)
         .where(FollowUp.kind == FollowUpKind.SCHEDULED, Procedure.id.in_(scope))
+        .where(FollowUp.offset_days.in_(offsets) if offsets is not None else true())
         .group_by(*groups, FollowUp.offset_days)
     )
 
