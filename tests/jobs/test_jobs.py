@@ -177,6 +177,32 @@ def test_pruning_old_messages_does_not_tell_the_referrer_again(app, clock):
     assert outbox() == []
 
 
+def test_a_referrers_pending_proposals_come_in_one_message(app, clock, count_queries):
+    """The first run after an upgrade may find many: one message per referrer
+    listing them, in a number of queries that does not grow with them."""
+    from tests.factories import make_decision, running_meeting
+
+    def pending(cases: int) -> tuple[int, int]:
+        clock.set(at(date(2026, 11, 24), 9))
+        meeting = running_meeting(cases)
+        clock.set(at(date(2026, 11, 24), 18))
+        for item in meeting.agenda:
+            make_decision(item)
+        db.session.execute(delete(OutboxMessage))
+        db.session.commit()
+        with count_queries() as counter:
+            result = run("pending_proposals", clock, at(date(2027, 1, 23), 6, 45))
+        assert result.counts == {"pending": cases, "queued": 1}
+        return counter.count, len(outbox())
+
+    few, many = pending(2), pending(6)
+    assert few == (many[0], 1)
+    assert many[1] == 1
+    [message] = outbox()
+    assert message.subject == "RCP Tracker: 6 proposed procedures are still pending"
+    assert message.body.count("\n- RCP-") == 6
+
+
 def test_a_referrer_who_turned_these_e_mails_off_hears_once_they_are_on_again(app, clock):
     referral = eligible_case()
     referral.referrer.email_eligible_cases = False
@@ -558,7 +584,8 @@ def test_a_proposal_still_pending_is_flagged_once_to_its_referrer(app, clock):
     [message] = outbox()
     referral = pending.referral
     assert message.recipient_id == referral.referrer_id
-    assert referral.case_number in message.subject
+    assert message.subject == "RCP Tracker: a proposed procedure is still pending"
+    assert f"- {referral.case_number}: " in message.body
     assert f"/cases/{referral.id}" in message.body
     # The case number and the link only: nothing that names the patient.
     for identifier in (referral.patient.last_name, referral.patient.first_name):

@@ -7,50 +7,74 @@ from datetime import datetime, time, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as ngettext
+from sqlalchemy import update
 
+from tracker.auth.models import User
 from tracker.auth.notify import notify
 from tracker.core.scheduler import JobSpec
 from tracker.core.time import site_timezone, to_local
 from tracker.decisions import queries
+from tracker.decisions.models import ProcedurePlan
 from tracker.decisions.settings import PENDING_DAYS
+from tracker.extensions import db
 from tracker.web.handlers import external_url
 
 logger = logging.getLogger(__name__)
 
-#: The dedup key of the message about one plan: a referrer hears of it once.
+#: The dedup key of a referrer's message of one day: each proposal is told once
+#: (``pending_told_at``), in one message per referrer and day.
 PENDING_KEY = "proposal-pending:"
 
 
 def pending_proposals(now: datetime) -> dict[str, int]:
     """Tell the referrer of each proposal of a procedure still pending
-    ``PENDING_DAYS`` after its validation (DOMAIN "Decision follow-through").
-    The message names the case number and links to it; nothing else of the
-    patient."""
+    ``PENDING_DAYS`` after its validation (DOMAIN "Decision follow-through"),
+    once: one message per referrer listing their cases (case numbers and links,
+    nothing else of the patient). A fixed number of queries per referrer, not
+    per proposal: the first run after an upgrade may find thousands."""
     today = to_local(now).date()
     days = int(PENDING_DAYS.value)
     # Validated on or before ``today - days`` (``rules.pending_too_long``).
     before = datetime.combine(today - timedelta(days=days - 1), time(0), tzinfo=site_timezone())
     plans = queries.proposals_pending_since(before)
-    queued = 0
+    by_referrer: dict[int, tuple[User, list[ProcedurePlan]]] = {}
     for plan in plans:
-        referral = plan.decision.referral
-        referrer = referral.referrer
+        referrer = plan.decision.referral.referrer
         if referrer is None or not referrer.is_active:
             continue  # no referrer to tell (told once there is one)
+        by_referrer.setdefault(referrer.id, (referrer, []))[1].append(plan)
+    queued = 0
+    for referrer, own in by_referrer.values():
+        cases = [
+            (
+                plan.decision.referral.case_number,
+                external_url("cases.show", referral_id=plan.decision.referral_id),
+            )
+            for plan in own
+        ]
         queued += notify(
             referrer,
-            f"{PENDING_KEY}{plan.id}",
+            f"{PENDING_KEY}{referrer.id}:{today.isoformat()}",
             "proposal_pending",
-            _l(
-                "RCP Tracker: the procedure proposed for %(case)s is still pending",
-                case=referral.case_number,
+            ngettext(
+                "RCP Tracker: a proposed procedure is still pending",
+                "RCP Tracker: %(num)d proposed procedures are still pending",
+                len(cases),
             ),
-            case_number=referral.case_number,
+            cases=cases,
             days=days,
-            link=external_url("cases.show", referral_id=referral.id),
         )
+    told = [plan.id for _referrer, own in by_referrer.values() for plan in own]
+    if told:
         # Told, whether this run wrote the message or found it written already.
-        plan.pending_told_at = now
+        # Bookkeeping of the messages, not clinical data: one statement.
+        db.session.execute(
+            update(ProcedurePlan)
+            .where(ProcedurePlan.id.in_(told))
+            .values(pending_told_at=now)
+            .execution_options(synchronize_session=False)
+        )
     return {"pending": len(plans), "queued": queued}
 
 
