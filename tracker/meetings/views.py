@@ -114,7 +114,7 @@ def _fill_people(form: MeetingForm) -> None:
     form.chair_id.choices = _user_choices(chairs)
     form.coordinator_id.choices = _user_choices(active_users_with(Role.COORDINATOR))
     if "series_id" in form:
-        form.series_id.choices = [SelectChoice("", _("None")), *_series_options()]
+        form.series_id.choices = [SelectChoice("", _("No series")), *_series_options()]
 
 
 def _text(field: Any) -> str | None:
@@ -147,7 +147,7 @@ def _start_from_defaults(form: MeetingForm, series_id: int | None) -> None:
     for name in ("day", "starts", "ends", "title", "place", "video_link", "chair_id"):
         field = form[name]
         if not any(field.raw_data or ()):
-            field.data = getattr(defaults, name)
+            field.data, field.raw_data = getattr(defaults, name), None
 
 
 def _series_filter() -> int | None:
