@@ -117,6 +117,19 @@ def test_a_new_meeting_starts_from_the_last_meeting_of_its_series(two_series):
     assert services.meeting_defaults(thursday.id) == latest
 
 
+def test_without_a_series_the_latest_meeting_held_comes_first(app):
+    services.create_meeting(
+        details(
+            title="RCP douleur",
+            starts_at=at(date(2026, 11, 17)),
+            retrospective_reason="Tenue sur papier",
+        )
+    )
+    services.create_meeting(details(title="Staff exceptionnel", starts_at=at(date(2026, 12, 10))))
+    defaults = services.meeting_defaults()
+    assert (defaults.title, defaults.day) == ("RCP douleur", date(2026, 11, 24))
+
+
 def test_no_defaults_without_a_meeting_and_cancelled_meetings_are_skipped(app):
     assert services.meeting_defaults() is None
     services.create_meeting(details(title="RCP douleur"))

@@ -229,8 +229,9 @@ class MeetingDefaults:
 
 
 def meeting_defaults(series_id: int | None = None) -> MeetingDefaults | None:
-    """Defaults for a new meeting of ``series_id`` (or of whatever series the
-    latest meeting belongs to), None when there is no meeting to start from."""
+    """Defaults for a new meeting: from the last meeting of ``series_id`` (the
+    date then follows the series), or without a series from the latest meeting
+    held (else the latest planned); None when there is no meeting to start from."""
     query = (
         select(Meeting)
         .where(Meeting.status != MeetingStatus.CANCELLED)
@@ -239,8 +240,10 @@ def meeting_defaults(series_id: int | None = None) -> MeetingDefaults | None:
         .limit(1)
     )
     if series_id is not None:
-        query = query.where(Meeting.series_id == series_id)
-    last = db.session.scalar(query)
+        last = db.session.scalar(query.where(Meeting.series_id == series_id))
+    else:
+        last = db.session.scalar(query.where(Meeting.starts_at <= utcnow()))
+        last = last or db.session.scalar(query)
     if last is None:
         return None
     zone = site_timezone()

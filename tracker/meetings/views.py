@@ -195,10 +195,12 @@ def index() -> str:
         first_day = _month_start(request.args.get("month"))
         previous = (first_day - timedelta(days=1)).replace(day=1)
         following = (first_day + timedelta(days=32)).replace(day=1)
+        meetings = queries.month_meetings(first_day, series)
         return render_template(
             "meetings/month.html",
             first_day=first_day,
-            weeks=_month_grid(first_day, queries.month_meetings(first_day, series)),
+            meetings=meetings,
+            weeks=_month_grid(first_day, meetings),
             previous=previous,
             following=following,
             view=view,
