@@ -345,6 +345,23 @@ def test_a_meeting_that_began_minutes_ago_needs_the_reason(app, clock):
     assert any("retrospective_reason" in str(changes) for changes in audited)
 
 
+def test_a_meeting_entered_after_the_fact_keeps_its_reason_when_edited(app):
+    meeting = services.create_meeting(
+        details(starts_at=at(date(2026, 11, 19)), retrospective_reason="Sur papier")
+    )
+    with pytest.raises(DomainError) as refused:
+        services.update_meeting(
+            meeting, details(starts_at=at(date(2026, 11, 19)), place="Salle 2"), by=None
+        )
+    assert refused.value.field == "retrospective_reason"
+    services.update_meeting(
+        meeting,
+        details(starts_at=at(date(2026, 11, 19)), place="Salle 2", retrospective_reason="Panne"),
+        by=None,
+    )
+    assert (meeting.place, meeting.retrospective_reason) == ("Salle 2", "Panne")
+
+
 def test_a_meeting_ahead_keeps_no_reason(app):
     meeting = services.create_meeting(details(retrospective_reason="Typed by mistake"))
     assert meeting.retrospective_reason is None

@@ -280,7 +280,12 @@ def update_meeting(meeting: Meeting, details: MeetingDetails, *, by: User | None
     """Move or re-describe one meeting (calendar copies are replaced)."""
     _require_organiser(meeting, by)
     _require_open(meeting)
-    details = _check_details(details, new_start=details.starts_at != meeting.starts_at)
+    # A meeting entered after the fact keeps the reason why.
+    details = _check_details(
+        details,
+        new_start=details.starts_at != meeting.starts_at
+        or meeting.retrospective_reason is not None,
+    )
     _apply(meeting, details)
     meeting.sequence += 1
     db.session.flush()
