@@ -566,3 +566,10 @@ def test_the_views_take_as_many_queries_for_3_or_20_meetings(
         return counter.count
 
     assert queries_for(3) == queries_for(20)
+
+
+def test_the_calendar_file_and_home_panel_name_the_meeting(client, coordinator, two_series):
+    tuesday, _thursday = two_series
+    response = client.get(f"/meetings/{tuesday.meetings[0].id}.ics")
+    assert b"SUMMARY:RCP douleur" in response.data
+    assert "RCP douleur" in text(soup(client.get("/")).find(id="home-meetings").parent)
