@@ -27,7 +27,11 @@ def test_the_coordinators_day(site):
     page.locator("select[name=chair_id]").select_option(chair)
     page.locator("select[name=interval_weeks]").select_option("1")
     page.locator("input[name=count]").fill("4")
-    page.locator("main form button[type=submit]").last.click()
+    # The dates first, then the series.
+    page.get_by_role("button", name=t("Show the dates", "Afficher les dates"), exact=True).click()
+    expect(page.locator("#series-dates li")).to_have_count(4)
+    site.check(page, "coordinator-series-dates")
+    page.get_by_role("button", name=t("Create the meetings", "Créer les réunions")).click()
     site.flashed(page, "4 meetings created.", "4 réunions créées.")
 
     # The series' first meeting (the newest ids are the series').

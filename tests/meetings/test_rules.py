@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -98,3 +98,72 @@ def test_agenda_load():
     assert load.minutes == 45
     assert load.over_time == 5
     assert agenda_load([], 12, 90).over_time == 0
+
+
+# --- public holidays, clashes, the next date of a rhythm --------------------------------
+
+
+def test_french_public_holidays_follow_easter():
+    from tracker.meetings.rules import french_public_holidays
+
+    holidays = french_public_holidays(2026)  # Easter Sunday: 5 April 2026
+    assert len(holidays) == 11
+    assert str(holidays[date(2026, 4, 6)]) == "Easter Monday"
+    assert str(holidays[date(2026, 5, 14)]) == "Ascension Day"
+    assert str(holidays[date(2026, 5, 25)]) == "Whit Monday"
+    assert str(holidays[date(2026, 12, 25)]) == "Christmas Day"
+    assert {day for day in holidays if (day.month, day.day) in {(1, 1), (7, 14), (11, 11)}} == {
+        date(2026, 1, 1),
+        date(2026, 7, 14),
+        date(2026, 11, 11),
+    }
+    # Easter Sunday: 20 April 2025, 28 March 2027.
+    later = french_public_holidays(2025) | french_public_holidays(2027)
+    for day in (date(2025, 4, 21), date(2025, 5, 29), date(2025, 6, 9), date(2027, 3, 29)):
+        assert day in later, day
+    assert date(2026, 4, 5) not in holidays  # Easter Sunday is a Sunday, not a holiday
+
+
+def test_a_working_day_is_no_public_holiday():
+    from tracker.meetings.rules import public_holiday
+
+    assert public_holiday(date(2026, 11, 24)) is None
+    assert str(public_holiday(date(2026, 11, 11))) == "Armistice Day"
+
+
+def test_overlapping_spans():
+    from tracker.meetings.rules import overlaps
+
+    def span(start_hour: float, end_hour: float) -> tuple[datetime, datetime]:
+        day = datetime(2026, 11, 24, tzinfo=UTC)
+        return day + timedelta(hours=start_hour), day + timedelta(hours=end_hour)
+
+    assert overlaps(*span(17, 18.5), *span(18, 19))
+    assert overlaps(*span(17, 18.5), *span(17.25, 17.5))
+    assert not overlaps(*span(17, 18.5), *span(18.5, 19))  # one ends as the other starts
+    assert not overlaps(*span(12, 13), *span(17, 18))
+
+
+def wall(*parts: int) -> datetime:
+    """A wall-clock time (the rule works on the site's local times)."""
+    return datetime(*parts, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("last", "interval", "now", "expected"),
+    [
+        # Friday 20 Nov: the weekly Tuesday meeting of 10 Nov is next on 24 Nov.
+        (wall(2026, 11, 10, 17), 1, wall(2026, 11, 20, 10), wall(2026, 11, 24, 17)),
+        (wall(2026, 11, 10, 17), 2, wall(2026, 11, 20, 10), wall(2026, 11, 24, 17)),
+        (wall(2026, 11, 17, 17), 2, wall(2026, 11, 20, 10), wall(2026, 12, 1, 17)),
+        # The last meeting is still ahead: the next one follows it.
+        (wall(2026, 12, 8, 17), 1, wall(2026, 11, 20, 10), wall(2026, 12, 15, 17)),
+        # On the day: before the meeting's time it is today, at or after it next week.
+        (wall(2026, 11, 17, 17), 1, wall(2026, 11, 24, 16), wall(2026, 11, 24, 17)),
+        (wall(2026, 11, 17, 17), 1, wall(2026, 11, 24, 17), wall(2026, 12, 1, 17)),
+    ],
+)
+def test_the_next_date_of_a_rhythm(last, interval, now, expected):
+    from tracker.meetings.rules import next_occurrence
+
+    assert next_occurrence(last, interval, now) == expected

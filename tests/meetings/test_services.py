@@ -39,7 +39,9 @@ def details(**overrides) -> services.MeetingDetails:
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"starts_at": at(19)}, "day"),
+        # Entered after the fact: only with the reason why.
+        ({"starts_at": at(19)}, "retrospective_reason"),
+        ({"starts_at": at(19), "retrospective_reason": "  "}, "retrospective_reason"),
         ({"duration_minutes": 0}, "ends"),
         ({"duration_minutes": -30}, "ends"),
         ({"capacity": 0}, "capacity"),

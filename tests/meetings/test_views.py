@@ -60,7 +60,7 @@ def test_a_coordinator_creates_a_weekly_series(client, coordinator):
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"day": "2026-11-19"}, "day", "in the past"),
+        ({"day": "2026-11-19"}, "day", "starts in the future"),
         ({"ends": "16:00"}, "ends", "must end after it starts"),
         ({"capacity": "0"}, "capacity", "between 1 and 100"),
         ({"count": ""}, "count", "how many meetings"),
@@ -301,7 +301,7 @@ def test_the_month_view(client, coordinator):
     make_meeting()
     page = soup(client.get("/meetings", query_string={"view": "month", "month": "2026-11"}))
     assert "November 2026" in text(page)
-    assert page.select_one(".month-grid a").get_text(strip=True) == "17:00"
+    assert page.select_one(".month-grid a").get_text(" ", strip=True).startswith("17:00")
     assert (
         client.get("/meetings", query_string={"view": "month", "month": "garbage"}).status_code
         == 200

@@ -43,3 +43,8 @@ with_labels(
         Specialty.OTHER: _l("Other"),
     },
 )
+
+#: Specialties practised by physicians: who may chair a meeting and who counts
+#: for its quorum (HAS method sheet). Nurses, and "other" (psychologists,
+#: physiotherapists, coordinators, secretaries), are welcome but are not physicians.
+PHYSICIAN_SPECIALTIES = frozenset(Specialty) - {Specialty.NURSING, Specialty.OTHER}

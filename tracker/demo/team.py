@@ -288,6 +288,7 @@ def _seed_meetings(users: dict[str, User], referrals: list[Referral]) -> None:
         meeting_services.MeetingDetails(
             starts_at=meeting_services.local_start(today + timedelta(days=days_ahead), time(17)),
             duration_minutes=90,
+            title="RCP douleur",
             capacity=12,
             place="Salle de staff, imagerie interventionnelle",
             chair_id=users["radiologist@example.org"].id,

@@ -25,7 +25,7 @@ def meeting_event(meeting: Meeting, link: str) -> Event:
     event.add("dtstamp", utcnow())
     event.add("dtstart", meeting.starts_at.astimezone(zone))
     event.add("dtend", meeting.ends_at.astimezone(zone))
-    event.add("summary", _("RCP pain meeting"))
+    event.add("summary", meeting.title or _("RCP pain meeting"))
     if meeting.place:
         event.add("location", meeting.place)
     event.add("url", link)

@@ -24,6 +24,16 @@ from tracker.web.forms import EnumSelectField, Form, optional_int, web_link
 
 
 class MeetingForm(Form):
+    series_id = SelectField(
+        _l("Series"),
+        coerce=optional_int,
+        description=_l("The new meeting starts from the last meeting of this series."),
+    )
+    title = StringField(
+        _l("Title"),
+        validators=[Length(max=120)],
+        description=_l("The kind of meeting, e.g. RCP douleur, RCP rachis."),
+    )
     day = DateField(_l("Date"), validators=[InputRequired()])
     starts = TimeField(_l("Starts at"), validators=[InputRequired()])
     ends = TimeField(_l("Ends at"), validators=[InputRequired()])
@@ -36,7 +46,9 @@ class MeetingForm(Form):
     chair_id = SelectField(
         _l("Chair"),
         coerce=optional_int,
-        description=_l("Checks the quorum, validates attendance, states the proposal."),
+        description=_l(
+            "A physician: checks the quorum, validates attendance, states the proposal."
+        ),
     )
     coordinator_id = SelectField(_l("Coordinator"), coerce=optional_int)
     capacity = IntegerField(
@@ -45,6 +57,15 @@ class MeetingForm(Form):
         default=12,
     )
     notes = TextAreaField(_l("Notes"), validators=[Length(max=4000)], render_kw={"rows": 2})
+    retrospective_reason = TextAreaField(
+        _l("Why it is entered after the fact"),
+        validators=[Length(max=2000)],
+        description=_l(
+            "Required when the meeting has already started, e.g. held on paper during "
+            "a system outage."
+        ),
+        render_kw={"rows": 2},
+    )
 
     def duration_minutes(self) -> int:
         start = datetime.combine(self.day.data, self.starts.data)
@@ -60,6 +81,9 @@ INTERVALS = [
 
 
 class SeriesForm(MeetingForm):
+    # A series is planned ahead and is its own series.
+    series_id = None
+    retrospective_reason = None
     interval_weeks = SelectField(_l("How often"), choices=INTERVALS, coerce=int, default=1)
     count = IntegerField(
         _l("Number of meetings"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
@@ -45,6 +46,10 @@ class MeetingSeries(Audited, Model):
     __tablename__ = "meeting_series"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: What kind of meeting ("RCP douleur", "RCP rachis"): tells series apart.
+    title: Mapped[str | None] = mapped_column(String(120))
+    #: The series' standing video room, copied to each meeting.
+    video_link: Mapped[str | None] = mapped_column(String(500))
     #: Weeks between two meetings (1 weekly, 2 every other week...).
     interval_weeks: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -69,6 +74,8 @@ class Meeting(Audited, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     series_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_series.id"), index=True)
+    #: What kind of meeting ("RCP douleur", "RCP rachis").
+    title: Mapped[str | None] = mapped_column(String(120))
     starts_at: Mapped[datetime] = mapped_column(index=True)
     duration_minutes: Mapped[int]
     place: Mapped[str | None] = mapped_column(String(200))
@@ -79,6 +86,8 @@ class Meeting(Audited, Model):
     capacity: Mapped[int]
     status: Mapped[MeetingStatus] = mapped_column(default=MeetingStatus.PLANNED)
     notes: Mapped[str | None] = mapped_column(Text)
+    #: Why the meeting was entered after it started (held on paper, system down...).
+    retrospective_reason: Mapped[str | None] = mapped_column(Text)
     #: Calendar identity: the UID never changes, SEQUENCE grows with each change
     #: so that calendar programs replace their copy.
     uid: Mapped[str] = mapped_column(String(80), unique=True, default=new_uid)
@@ -112,6 +121,11 @@ class Meeting(Audited, Model):
     attendance: Mapped[list[Attendance]] = relationship(
         back_populates="meeting", cascade="all, delete-orphan"
     )
+
+    @property
+    def label(self) -> Any:
+        """The meeting's title, or the generic name of an RCP."""
+        return self.title or _l("RCP meeting")
 
     @property
     def ends_at(self) -> datetime:

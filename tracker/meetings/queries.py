@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.auth.models import User
@@ -20,31 +20,39 @@ from tracker.meetings.models import (
     Attendance,
     ItemState,
     Meeting,
+    MeetingSeries,
 )
 
 #: How far back a calendar subscription reaches.
 FEED_PAST = timedelta(days=180)
 
 
-def upcoming_query() -> Select[Any]:
+def _listed(series_id: int | None = None) -> Select[Any]:
+    """Meetings as the calendar lists them (title, chair, case count, status),
+    of one series when ``series_id`` is given: a fixed number of queries."""
+    query = select(Meeting).options(joinedload(Meeting.chair), selectinload(Meeting.items))
+    if series_id is not None:
+        query = query.where(Meeting.series_id == series_id)
+    return query
+
+
+def upcoming_query(series_id: int | None = None) -> Select[Any]:
     return (
-        select(Meeting)
+        _listed(series_id)
         .where(Meeting.starts_at >= utcnow() - timedelta(hours=12))
-        .options(joinedload(Meeting.chair), selectinload(Meeting.items))
         .order_by(Meeting.starts_at, Meeting.id)
     )
 
 
-def past_query() -> Select[Any]:
+def past_query(series_id: int | None = None) -> Select[Any]:
     return (
-        select(Meeting)
+        _listed(series_id)
         .where(Meeting.starts_at < utcnow() - timedelta(hours=12))
-        .options(joinedload(Meeting.chair), selectinload(Meeting.items))
         .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
     )
 
 
-def month_meetings(first_day: date) -> list[Meeting]:
+def month_meetings(first_day: date, series_id: int | None = None) -> list[Meeting]:
     """Meetings of the month that starts on ``first_day`` (site time)."""
     zone = site_timezone()
     start = datetime.combine(first_day, datetime.min.time(), tzinfo=zone)
@@ -52,11 +60,22 @@ def month_meetings(first_day: date) -> list[Meeting]:
     end = datetime.combine(next_month, datetime.min.time(), tzinfo=zone)
     return list(
         db.session.scalars(
-            select(Meeting)
+            _listed(series_id)
             .where(Meeting.starts_at >= start, Meeting.starts_at < end)
-            .order_by(Meeting.starts_at)
+            .order_by(Meeting.starts_at, Meeting.id)
         )
     )
+
+
+def series_list() -> list[tuple[MeetingSeries, datetime]]:
+    """Every series with its first meeting's start, latest series first (one query)."""
+    rows = db.session.execute(
+        select(MeetingSeries, func.min(Meeting.starts_at))
+        .join(Meeting, Meeting.series_id == MeetingSeries.id)
+        .group_by(MeetingSeries.id)
+        .order_by(MeetingSeries.created_at.desc(), MeetingSeries.id.desc())
+    ).all()
+    return [(series, first) for series, first in rows]
 
 
 def meeting_page_query(meeting_id: int) -> Select[Meeting]:

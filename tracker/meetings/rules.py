@@ -1,4 +1,5 @@
-"""Meeting rules that need no database: quorum, series dates, agenda load.
+"""Meeting rules that need no database: quorum, series dates, public holidays,
+clashes, agenda load.
 
 The quorum's SQL form is built beside the Python one; ``tests/meetings/
 test_rules_in_sql.py`` holds the two equal through the database.
@@ -12,16 +13,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dateutil.easter import easter
 from dateutil.rrule import WEEKLY, rrule
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, case, func
 
 from tracker.core.errors import DomainError
-from tracker.core.specialties import Specialty
+from tracker.core.specialties import PHYSICIAN_SPECIALTIES, Specialty
 
 #: The quorum asks for physicians of different specialties: nurses and
 #: "other" (coordinators, secretaries) are welcome but do not count.
-NOT_COUNTED_FOR_QUORUM = frozenset({Specialty.NURSING, Specialty.OTHER})
+NOT_COUNTED_FOR_QUORUM = frozenset(Specialty) - PHYSICIAN_SPECIALTIES
 
 #: A series may not run further ahead than this.
 MAX_SERIES_SPAN = timedelta(days=2 * 366)
@@ -99,6 +101,59 @@ def series_starts(
             _l("A series may cover two years at most."), "until" if until else "count"
         )
     return [moment.replace(tzinfo=zone).astimezone(UTC) for moment in starts]
+
+
+#: French public holidays on a fixed date (Code du travail, art. L3133-1).
+FIXED_HOLIDAYS = {
+    (1, 1): _l("New Year's Day"),
+    (5, 1): _l("Labour Day"),
+    (5, 8): _l("Victory in Europe Day"),
+    (7, 14): _l("Bastille Day"),
+    (8, 15): _l("Assumption"),
+    (11, 1): _l("All Saints' Day"),
+    (11, 11): _l("Armistice Day"),
+    (12, 25): _l("Christmas Day"),
+}
+
+#: Public holidays that follow Easter Sunday, in days after it.
+EASTER_HOLIDAYS = {
+    1: _l("Easter Monday"),
+    39: _l("Ascension Day"),
+    50: _l("Whit Monday"),
+}
+
+
+def french_public_holidays(year: int) -> dict[date, Any]:
+    """The eleven public holidays of metropolitan France in ``year``, with their names.
+
+    (Alsace-Moselle's Good Friday and 26 December, and the overseas abolition
+    days, are local: not included.)
+    """
+    holidays = {date(year, month, day): name for (month, day), name in FIXED_HOLIDAYS.items()}
+    sunday = easter(year)
+    for offset, name in EASTER_HOLIDAYS.items():
+        holidays[sunday + timedelta(days=offset)] = name
+    return holidays
+
+
+def public_holiday(day: date) -> Any | None:
+    """The name of the French public holiday falling on ``day``, or None."""
+    return french_public_holidays(day.year).get(day)
+
+
+def overlaps(start: datetime, end: datetime, other_start: datetime, other_end: datetime) -> bool:
+    """Two time spans overlap (one ending as the other starts does not)."""
+    return start < other_end and other_start < end
+
+
+def next_occurrence(last: datetime, interval_weeks: int, now: datetime) -> datetime:
+    """The first start after ``now`` on the rhythm of ``last`` (same weekday and
+    wall-clock time, every ``interval_weeks`` weeks). Naive local times."""
+    step = timedelta(weeks=max(1, interval_weeks))
+    following = last + step
+    if following <= now:
+        following += step * ((now - following) // step + 1)
+    return following
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -18,7 +18,7 @@ from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
 from tracker.core import signals
 from tracker.core.errors import DomainError, Forbidden
-from tracker.core.specialties import Specialty
+from tracker.core.specialties import PHYSICIAN_SPECIALTIES, Specialty
 from tracker.core.time import site_timezone, utcnow
 from tracker.extensions import db
 from tracker.meetings.models import (
@@ -36,7 +36,16 @@ from tracker.meetings.permissions import (
     can_run_meeting,
     can_validate_attendance,
 )
-from tracker.meetings.rules import AgendaLoad, Quorum, agenda_load, quorum, series_starts
+from tracker.meetings.rules import (
+    AgendaLoad,
+    Quorum,
+    agenda_load,
+    next_occurrence,
+    overlaps,
+    public_holiday,
+    quorum,
+    series_starts,
+)
 from tracker.meetings.settings import CASE_MINUTES, QUORUM_MINIMUM
 from tracker.web.permissions import Role
 
@@ -48,11 +57,14 @@ class MeetingDetails:
     starts_at: datetime
     duration_minutes: int
     capacity: int
+    title: str | None = None
     place: str | None = None
     video_link: str | None = None
     chair_id: int | None = None
     coordinator_id: int | None = None
     notes: str | None = None
+    #: Why a meeting that has already started is entered now (required then).
+    retrospective_reason: str | None = None
 
 
 def local_start(day: date, start: time) -> datetime:
@@ -60,24 +72,39 @@ def local_start(day: date, start: time) -> datetime:
     return datetime.combine(day, start).replace(tzinfo=site_timezone())
 
 
-def _check_details(details: MeetingDetails, *, new_start: bool) -> None:
+def is_retrospective(starts_at: datetime) -> bool:
+    """A meeting entered once it has started (held on paper, entered late)."""
+    return starts_at <= utcnow()
+
+
+def may_chair(user: User | None) -> bool:
+    """Only an active physician chairs a meeting (HAS method sheet)."""
+    return user is not None and user.is_active and user.specialty in PHYSICIAN_SPECIALTIES
+
+
+def _check_details(details: MeetingDetails, *, new_start: bool) -> MeetingDetails:
+    """The details as they are kept, or the reason they are refused."""
     if details.duration_minutes <= 0:
         raise DomainError(_l("The meeting must end after it starts."), "ends")
     if details.capacity < 1:
         raise DomainError(_l("A meeting holds at least one case."), "capacity")
     if not (details.place or details.video_link):
         raise DomainError(_l("Give a place, a video link, or both."), "place")
-    if new_start and details.starts_at <= utcnow():
-        raise DomainError(_l("This date and time are in the past."), "day")
-    for user_id, field, role in (
-        (details.chair_id, "chair_id", None),
-        (details.coordinator_id, "coordinator_id", Role.COORDINATOR),
-    ):
-        if user_id is None:
-            continue
-        user = db.session.get(User, user_id)
-        if user is None or not user.is_active or (role and not user.has_role(role)):
-            raise DomainError(_l("Choose an active member of the team."), field)
+    reason = (details.retrospective_reason or "").strip() or None
+    if not is_retrospective(details.starts_at):
+        reason = None
+    elif new_start and reason is None:
+        raise DomainError(
+            _l("This meeting has already started: say why it is entered after the fact."),
+            "retrospective_reason",
+        )
+    if details.chair_id is not None and not may_chair(db.session.get(User, details.chair_id)):
+        raise DomainError(_l("The chair must be an active physician."), "chair_id")
+    if details.coordinator_id is not None:
+        user = db.session.get(User, details.coordinator_id)
+        if user is None or not user.is_active or not user.has_role(Role.COORDINATOR):
+            raise DomainError(_l("Choose an active member of the team."), "coordinator_id")
+    return replace(details, retrospective_reason=reason)
 
 
 def _apply(meeting: Meeting, details: MeetingDetails) -> None:
@@ -85,9 +112,16 @@ def _apply(meeting: Meeting, details: MeetingDetails) -> None:
         setattr(meeting, name, value)
 
 
-def create_meeting(details: MeetingDetails) -> Meeting:
-    _check_details(details, new_start=True)
+def create_meeting(details: MeetingDetails, *, series_id: int | None = None) -> Meeting:
+    """One meeting, planned ahead or entered after the fact (with its reason):
+    either way it can then be started, held and its decisions recorded. With
+    ``series_id``, the meeting joins that series (an extra date, or one more)."""
+    details = _check_details(details, new_start=True)
     meeting = Meeting()
+    if series_id is not None:
+        meeting.series = db.session.get(MeetingSeries, series_id)
+        if meeting.series is None:
+            raise DomainError(_l("This series does not exist."), "series_id")
     _apply(meeting, details)
     db.session.add(meeting)
     db.session.flush()
@@ -103,13 +137,11 @@ def create_series(
 ) -> MeetingSeries:
     """Every ``interval_weeks`` weeks from ``details.starts_at``, ``count`` times or
     until ``until``; each meeting can then be moved or cancelled alone."""
-    _check_details(details, new_start=True)
-    zone = site_timezone()
-    first = details.starts_at.astimezone(zone)
-    starts = series_starts(
-        first.date(), first.time(), zone, interval_weeks=interval_weeks, count=count, until=until
+    starts = _series_starts(details, interval_weeks=interval_weeks, count=count, until=until)
+    details = _check_details(details, new_start=True)
+    series = MeetingSeries(
+        interval_weeks=interval_weeks, title=details.title, video_link=details.video_link
     )
-    series = MeetingSeries(interval_weeks=interval_weeks)
     db.session.add(series)
     for start in starts:
         meeting = Meeting(series=series)
@@ -117,6 +149,119 @@ def create_series(
         db.session.add(meeting)
     db.session.flush()
     return series
+
+
+def _series_starts(
+    details: MeetingDetails, *, interval_weeks: int, count: int | None, until: date | None
+) -> list[datetime]:
+    # A series plans ahead: a meeting already held is entered on its own.
+    if is_retrospective(details.starts_at):
+        raise DomainError(
+            _l("A series starts in the future: enter a past meeting on its own."), "day"
+        )
+    zone = site_timezone()
+    first = details.starts_at.astimezone(zone)
+    return series_starts(
+        first.date(), first.time(), zone, interval_weeks=interval_weeks, count=count, until=until
+    )
+
+
+@dataclass(frozen=True)
+class SeriesDate:
+    """One meeting a series would create, and what the coordinator should know of it."""
+
+    starts_at: datetime
+    ends_at: datetime
+    #: The name of the French public holiday that day, if any.
+    holiday: Any | None
+    #: Meetings already planned at an overlapping time.
+    clashes: list[Meeting]
+
+
+def preview_series(
+    details: MeetingDetails,
+    *,
+    interval_weeks: int,
+    count: int | None = None,
+    until: date | None = None,
+) -> list[SeriesDate]:
+    """The meetings ``create_series`` would create, each marked when it falls on a
+    public holiday or clashes with a meeting already planned (one query)."""
+    starts = _series_starts(details, interval_weeks=interval_weeks, count=count, until=until)
+    length = timedelta(minutes=max(details.duration_minutes, 0))
+    # A meeting lasts less than a day: the ones that may overlap start within it.
+    existing = db.session.scalars(
+        select(Meeting)
+        .where(
+            Meeting.status != MeetingStatus.CANCELLED,
+            Meeting.starts_at > starts[0] - timedelta(days=1),
+            Meeting.starts_at < starts[-1] + length,
+        )
+        .order_by(Meeting.starts_at)
+    ).all()
+    zone = site_timezone()
+    return [
+        SeriesDate(
+            start,
+            start + length,
+            public_holiday(start.astimezone(zone).date()),
+            [
+                meeting
+                for meeting in existing
+                if overlaps(start, start + length, meeting.starts_at, meeting.ends_at)
+            ],
+        )
+        for start in starts
+    ]
+
+
+@dataclass(frozen=True)
+class MeetingDefaults:
+    """What a new meeting starts from: the last meeting of its series (or the
+    latest meeting), on the next date of its rhythm."""
+
+    day: date
+    starts: time
+    ends: time
+    title: str | None
+    place: str | None
+    video_link: str | None
+    chair_id: int | None
+
+
+def meeting_defaults(series_id: int | None = None) -> MeetingDefaults | None:
+    """Defaults for a new meeting: from the last meeting of ``series_id`` (the
+    date then follows the series), or without a series from the latest meeting
+    held (else the latest planned); None when there is no meeting to start from."""
+    query = (
+        select(Meeting)
+        .where(Meeting.status != MeetingStatus.CANCELLED)
+        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+        .options(selectinload(Meeting.series), selectinload(Meeting.chair))
+        .limit(1)
+    )
+    if series_id is not None:
+        last = db.session.scalar(query.where(Meeting.series_id == series_id))
+    else:
+        last = db.session.scalar(query.where(Meeting.starts_at <= utcnow()))
+        last = last or db.session.scalar(query)
+    if last is None:
+        return None
+    zone = site_timezone()
+    start = last.starts_at.astimezone(zone).replace(tzinfo=None)
+    interval = last.series.interval_weeks if last.series is not None else 1
+    now = utcnow().astimezone(zone).replace(tzinfo=None)
+    following = next_occurrence(start, interval, now)
+    ends = (following + timedelta(minutes=last.duration_minutes)).time()
+    return MeetingDefaults(
+        day=following.date(),
+        starts=following.time(),
+        ends=ends,
+        title=last.title,
+        place=last.place,
+        video_link=last.video_link,
+        chair_id=last.chair_id if may_chair(last.chair) else None,
+    )
 
 
 def _require_open(meeting: Meeting) -> None:
@@ -136,7 +281,12 @@ def update_meeting(meeting: Meeting, details: MeetingDetails, *, by: User | None
     """Move or re-describe one meeting (calendar copies are replaced)."""
     _require_organiser(meeting, by)
     _require_open(meeting)
-    _check_details(details, new_start=details.starts_at != meeting.starts_at)
+    # A meeting entered after the fact keeps the reason why.
+    details = _check_details(
+        details,
+        new_start=details.starts_at != meeting.starts_at
+        or meeting.retrospective_reason is not None,
+    )
     _apply(meeting, details)
     meeting.sequence += 1
     db.session.flush()

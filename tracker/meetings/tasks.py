@@ -30,8 +30,14 @@ def meetings(now: datetime) -> dict[str, int]:
     reminded = _remind(now)
     rolled = 0
     ended_before = now - timedelta(hours=ROLLOVER_HOURS.value)
+    # A meeting entered after the fact gets the same time after its entry, so
+    # that its agenda and decisions can be recorded before it closes.
     candidates = db.session.scalars(
-        select(Meeting).where(Meeting.status.in_(list(OPEN)), Meeting.starts_at < ended_before)
+        select(Meeting).where(
+            Meeting.status.in_(list(OPEN)),
+            Meeting.starts_at < ended_before,
+            Meeting.created_at < ended_before,
+        )
     ).all()
     closed = 0
     for meeting in candidates:

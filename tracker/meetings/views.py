@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -17,7 +17,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date
+from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -41,7 +41,13 @@ from tracker.meetings.forms import (
     MoveItemForm,
     SeriesForm,
 )
-from tracker.meetings.models import AgendaItem, CalendarFeed, Meeting, MeetingStatus
+from tracker.meetings.models import (
+    AgendaItem,
+    CalendarFeed,
+    Meeting,
+    MeetingSeries,
+    MeetingStatus,
+)
 from tracker.meetings.permissions import (
     ORGANISERS,
     can_organise_meeting,
@@ -90,9 +96,29 @@ def _user_choices(users: list[User], blank: bool = True) -> list[SelectChoice]:
     return choices + [SelectChoice(str(user.id), user.full_name) for user in users]
 
 
+def _series_label(series: MeetingSeries, first: datetime) -> str:
+    """ "RCP rachis · Thursday 17:00": a series as the coordinator knows it."""
+    rhythm = _("%(day)s %(time)s", day=format_date(first, "EEEE"), time=format_time(first, "HH:mm"))
+    return " · ".join(part for part in (series.title, rhythm) if part)
+
+
+def _series_options() -> list[SelectChoice]:
+    return [
+        SelectChoice(str(series.id), _series_label(series, first))
+        for series, first in queries.series_list()
+    ]
+
+
 def _fill_people(form: MeetingForm) -> None:
-    form.chair_id.choices = _user_choices(active_users_with())
+    chairs = [user for user in active_users_with() if services.may_chair(user)]
+    form.chair_id.choices = _user_choices(chairs)
     form.coordinator_id.choices = _user_choices(active_users_with(Role.COORDINATOR))
+    if "series_id" in form:
+        form.series_id.choices = [SelectChoice("", _("No series")), *_series_options()]
+
+
+def _text(field: Any) -> str | None:
+    return (field.data or "").strip() or None
 
 
 def _details(form: MeetingForm) -> services.MeetingDetails:
@@ -100,12 +126,32 @@ def _details(form: MeetingForm) -> services.MeetingDetails:
         starts_at=services.local_start(form.day.data, form.starts.data),
         duration_minutes=form.duration_minutes(),
         capacity=form.capacity.data,
-        place=(form.place.data or "").strip() or None,
-        video_link=(form.video_link.data or "").strip() or None,
+        title=_text(form.title),
+        place=_text(form.place),
+        video_link=_text(form.video_link),
         chair_id=form.chair_id.data,
         coordinator_id=form.coordinator_id.data,
-        notes=(form.notes.data or "").strip() or None,
+        notes=_text(form.notes),
+        retrospective_reason=_text(form.retrospective_reason)
+        if "retrospective_reason" in form
+        else None,
     )
+
+
+def _start_from_defaults(form: MeetingForm, series_id: int | None) -> None:
+    """Fill what is still empty from the last meeting of the series (or the
+    latest meeting): nothing the coordinator typed is replaced."""
+    defaults = services.meeting_defaults(series_id)
+    if defaults is None:
+        return
+    for name in ("day", "starts", "ends", "title", "place", "video_link", "chair_id"):
+        field = form[name]
+        if not any(field.raw_data or ()):
+            field.data, field.raw_data = getattr(defaults, name), None
+
+
+def _series_filter() -> int | None:
+    return record_id(request.args.get("series"))
 
 
 # --- calendar -------------------------------------------------------------------
@@ -143,21 +189,26 @@ def _month_grid(first_day: date, meetings: list[Meeting]) -> list[list[tuple[dat
 @require_role(*TEAM)
 def index() -> str:
     view = request.args.get("view", "upcoming")
+    series = _series_filter()
+    filters = {"series": series, "series_options": _series_options()}
     if view == "month":
         first_day = _month_start(request.args.get("month"))
         previous = (first_day - timedelta(days=1)).replace(day=1)
         following = (first_day + timedelta(days=32)).replace(day=1)
+        meetings = queries.month_meetings(first_day, series)
         return render_template(
             "meetings/month.html",
             first_day=first_day,
-            weeks=_month_grid(first_day, queries.month_meetings(first_day)),
+            meetings=meetings,
+            weeks=_month_grid(first_day, meetings),
             previous=previous,
             following=following,
             view=view,
+            **filters,
         )
-    query = queries.past_query() if view == "past" else queries.upcoming_query()
+    query = queries.past_query(series) if view == "past" else queries.upcoming_query(series)
     page = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
-    return render_template("meetings/list.html", page=page, view=view)
+    return render_template("meetings/list.html", page=page, view=view, **filters)
 
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
@@ -167,9 +218,16 @@ def create() -> Any:
     _fill_people(form)
     if request.method == "GET":
         form.coordinator_id.data = current_user.id
+        form.series_id.data = record_id(request.args.get("series"))
+        _start_from_defaults(form, form.series_id.data)
+    elif request.form.get("action") == "defaults":
+        # "Start from this series": the form again, its empty fields filled.
+        form.series_id.validate(form)
+        _start_from_defaults(form, form.series_id.data if not form.series_id.errors else None)
+        return render_template("meetings/meeting_form.html", form=form, meeting=None)
     if form.validate_on_submit():
         with saving(form) as saved:
-            meeting = services.create_meeting(_details(form))
+            meeting = services.create_meeting(_details(form), series_id=form.series_id.data)
         if saved.ok:
             flash(_("Meeting created."), "success")
             return _back(meeting)
@@ -179,25 +237,31 @@ def create() -> Any:
 @bp.route("/meetings/series/new", methods=["GET", "POST"])
 @require_role(*ORGANISERS)
 def create_series() -> Any:
+    """A series is created in two steps: its dates are shown first (public
+    holidays and clashes marked), then "Create" saves them."""
     form = SeriesForm()
     _fill_people(form)
     if request.method == "GET":
         form.coordinator_id.data = current_user.id
+    dates = None
     if form.validate_on_submit():
-        with saving(form) as saved:
-            series = services.create_series(
-                _details(form),
-                interval_weeks=form.interval_weeks.data,
-                count=form.count.data,
-                until=form.until.data,
-            )
-        if saved.ok:
-            flash(
-                _("%(n)d meetings created.", n=len(series.meetings)),
-                "success",
-            )
-            return redirect(url_for("meetings.index"))
-    return render_template("meetings/series_form.html", form=form), form_status(form)
+        recurrence = {
+            "interval_weeks": form.interval_weeks.data,
+            "count": form.count.data,
+            "until": form.until.data,
+        }
+        if request.form.get("action") == "preview":
+            with saving(form) as saved:
+                dates = services.preview_series(_details(form), **recurrence)
+            if saved.ok:
+                return render_template("meetings/series_form.html", form=form, dates=dates)
+        else:
+            with saving(form) as saved:
+                series = services.create_series(_details(form), **recurrence)
+            if saved.ok:
+                flash(_("%(n)d meetings created.", n=len(series.meetings)), "success")
+                return redirect(url_for("meetings.index", series=series.id))
+    return render_template("meetings/series_form.html", form=form, dates=dates), form_status(form)
 
 
 # --- one meeting --------------------------------------------------------------------
@@ -235,6 +299,7 @@ def show(meeting_id: int) -> str:
 def edit(meeting_id: int) -> Any:
     meeting = organising(meeting_id)
     form = MeetingForm(obj=meeting)
+    del form.series_id  # a meeting stays in its series
     _fill_people(form)
     if request.method == "GET":
         local = to_local(meeting.starts_at)
