@@ -1,14 +1,30 @@
-"""The decision sheet as a PDF: generated, readable back, in both languages."""
+"""The decision sheet (fiche RCP): one page as a PDF, the same content as the page,
+what the HAS method sheet asks for, in the reader's language."""
 
 from __future__ import annotations
 
+import html
 import io
+import re
+from datetime import date
 
 import pypdf
+import pytest
 
-from tests.factories import make_decision, make_patient, make_referral, running_meeting
-from tracker.decisions.models import Outcome
+from tests.factories import (
+    make_decision,
+    make_patient,
+    make_referral,
+    make_user,
+    radiologist,
+    running_meeting,
+)
+from tracker.core.specialties import Specialty
+from tracker.decisions import services as decision_services
+from tracker.decisions.models import Outcome, PatientAnswer
 from tracker.extensions import db
+from tracker.meetings import services as meeting_services
+from tracker.web.permissions import Role
 
 
 def pdf_text(data: bytes) -> str:
@@ -16,46 +32,192 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in reader.pages)
 
 
+def pages(data: bytes) -> int:
+    return len(pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
 def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def accented_decision():
-    meeting = running_meeting(0)
-    from tracker.meetings import services as meeting_services
+@pytest.fixture
+def unit(app, monkeypatch, tmp_path):
+    """A unit with its letterhead configured, logo included."""
+    from PIL import Image
 
+    logo = tmp_path / "logo.png"
+    Image.new("RGBA", (240, 120), (20, 60, 120, 255)).save(logo)
+    for key, value in {
+        "HOSPITAL_NAME": "CHU de Bordeaux",
+        "UNIT_NAME": "Radiologie interventionnelle, centre de la douleur",
+        "UNIT_ADDRESS": "Place Amélie Raba-Léon, 33000 Bordeaux",
+        "LOGO_PATH": str(logo),
+    }.items():
+        monkeypatch.setitem(app.config, key, value)
+    return logo
+
+
+def typical_decision():
+    """A case as the meeting sees it: six people present (one a guest), a plan,
+    the patient's answer and one amendment."""
+    chair = radiologist(full_name="Dr Julien Moreau")
+    meeting = running_meeting(0, chair=chair, sign_attendance=False)
+    presenter = radiologist(full_name="Dr Claire Dubois")
+    coordinator = make_user(
+        roles={Role.COORDINATOR}, specialty=Specialty.NURSING, full_name="Sandrine Petit"
+    )
+    oncologist = make_user(specialty=Specialty.ONCOLOGY, full_name="Dr Hugo Bernard")
+    present = {row.user_id for row in meeting.attendance} | {
+        presenter.id,
+        coordinator.id,
+        oncologist.id,
+    }
+    meeting_services.set_members_present(meeting, present, by=None)
+    meeting_services.add_guest(
+        meeting, name="Dr Sophie Martin", specialty=Specialty.RHEUMATOLOGY, by=None
+    )
+    patient = make_patient(last_name="Lefèvre", first_name="Éloïse", mrn="80012345")
+    referral = make_referral(patient=patient, referrer_id=chair.id)
+    item = meeting_services.add_to_agenda(meeting, referral, by=None, presenter_id=presenter.id)
+    meeting_services.validate_attendance(meeting, by=chair)
+    db.session.commit()
+    decision = make_decision(
+        item,
+        reasons=(
+            "Morton's neuroma of the third web space, 8 mm on ultrasound, with neuropathic "
+            "pain (DN4 6/10) for 18 months despite two steroid injections, each bringing "
+            "three weeks of relief. Cryoneurolysis offers lasting relief without surgery."
+        ),
+        follows_guidelines=True,
+        guideline_reference="CIRSE standards of practice on cryoneurolysis (2025)",
+    )
+    decision_services.amend(
+        decision,
+        {"guideline_reference": "CIRSE standards of practice on cryoneurolysis (2025), HAS 2024"},
+        reason="The HAS recommendation was left out.",
+        by=chair,
+    )
+    decision_services.record_patient_answer(
+        decision,
+        informed_on=date(2026, 11, 20),
+        informed_by_id=presenter.id,
+        answer=PatientAnswer.ACCEPTS,
+        consent_signed=True,
+        by=chair,
+    )
+    db.session.commit()
+    return decision
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+def test_a_typical_case_fits_one_page_with_what_the_has_sheet_asks(client, auth, unit, locale):
+    decision = typical_decision()
+    chair = decision.meeting.chair
+    chair.locale = locale
+    db.session.commit()
+    auth.login_as(chair)
+    response = client.get(f"/decisions/{decision.id}.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert pages(response.data) == 1
+    text = flat(pdf_text(response.data))
+    words = {
+        "en": (
+            "RCP decision sheet",
+            "Chair",
+            "Presenter",
+            "Guest",
+            "Coordinator",
+            "Validation",
+            "Validated by",
+            "Accepts",
+            "The HAS recommendation was left out.",
+        ),
+        "fr": (
+            "Fiche de décision RCP",
+            "Président",
+            "Présentateur",
+            "Invité",
+            "Coordinateur",
+            "Validation",
+            "Validée par",
+            "Accepte",
+            "The HAS recommendation was left out.",
+        ),
+    }[locale]
+    for expected in (
+        *words,
+        "CHU de Bordeaux",
+        "Radiologie interventionnelle, centre de la douleur",
+        "Place Amélie Raba-Léon",
+        "LEFÈVRE Éloïse",
+        "80012345",
+        decision.referral.case_number,
+        "Dr Julien Moreau",
+        "Dr Claire Dubois",
+        "Dr Sophie Martin",
+        "Sandrine Petit",
+        "Dr Hugo Bernard",
+        "Dr Karim Haddad",
+        "Dr Amélie Laurent",
+        "HAS 2024",
+    ):
+        assert expected in text, expected
+    # The working checklist of prerequisites stays off the sheet.
+    assert "to do" not in text
+    assert "à faire" not in text
+
+
+def test_the_pdf_is_pdf_a_2b(client, auth, unit):
+    decision = make_decision()
+    auth.login_as(decision.meeting.chair)
+    data = client.get(f"/decisions/{decision.id}.pdf").data
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert re.search(r"pdfaid:part\W+2", xmp)
+    assert re.search(r"pdfaid:conformance\W+B", xmp)
+    assert "/OutputIntents" in reader.trailer["/Root"]
+
+
+@pytest.mark.parametrize("logo", ["missing.png", "not-an-image.png", "damaged.png"])
+def test_a_logo_that_cannot_be_used_leaves_the_sheet_whole(
+    client, auth, app, monkeypatch, tmp_path, logo
+):
+    (tmp_path / "not-an-image.png").write_text("hello")
+    (tmp_path / "damaged.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    monkeypatch.setitem(app.config, "HOSPITAL_NAME", "CHU de Bordeaux")
+    monkeypatch.setitem(app.config, "LOGO_PATH", str(tmp_path / logo))
+    decision = make_decision()
+    auth.login_as(decision.meeting.chair)
+    response = client.get(f"/decisions/{decision.id}.pdf")
+    assert response.status_code == 200
+    assert "CHU de Bordeaux" in pdf_text(response.data)
+    page = client.get(f"/decisions/{decision.id}")
+    assert page.status_code == 200
+    assert "CHU de Bordeaux" in page.get_data(as_text=True)
+
+
+def test_long_reasons_flow_on_and_never_leave_a_label_alone(client, auth):
+    meeting = running_meeting(0)
     patient = make_patient(last_name="Lefèvre-Dœuf", first_name="Éloïse Zoé", mrn="80012345")
     referral = make_referral(patient=patient, referrer_id=meeting.chair_id)
     item = meeting_services.add_to_agenda(meeting, referral, by=None)
     db.session.commit()
-    long_reasons = "Douleur neuropathique réfractaire « en étau », ≥ 7/10 malgré prégabaline. " * 60
-    return make_decision(
-        item, reasons=long_reasons, guideline_reference="Recommandations CIRSE 2025"
+    paragraph = "Douleur neuropathique réfractaire « en étau », ≥ 7/10 malgré prégabaline. "
+    decision = make_decision(
+        item, reasons=paragraph * 60, guideline_reference="Recommandations CIRSE 2025"
     )
-
-
-def test_the_pdf_reads_back_with_participants_decision_and_plan(client, auth):
-    decision = accented_decision()
     auth.login_as(decision.meeting.chair)
-    response = client.get(f"/decisions/{decision.id}.pdf")
-    assert response.status_code == 200
-    assert response.mimetype == "application/pdf"
-    text = flat(pdf_text(response.data))
-    for expected in (
-        "RCP decision sheet",
-        decision.referral.case_number,
-        "LEFÈVRE-DŒUF Éloïse Zoé",
-        "80012345",
-        "Dr Julien Moreau, Interventional radiology",
-        "Dr Karim Haddad, Anaesthesiology",
-        "Dr Amélie Laurent, Pain medicine",
-        "Procedure proposed",
-        "Cryoneurolysis / cryoablation of a nerve or neuroma",
-        "« en étau »",
-        "Validated by",
-    ):
+    data = client.get(f"/decisions/{decision.id}.pdf").data
+    assert pages(data) >= 2
+    text = flat(pdf_text(data))
+    for expected in ("LEFÈVRE-DŒUF Éloïse Zoé", "« en étau »", "Dr Karim Haddad", "Validated by"):
         assert expected in text, expected
-    assert len(pypdf.PdfReader(io.BytesIO(response.data)).pages) >= 2  # the long text flows on
+    # Each page ends on a whole row: the last line of a page is never a label alone.
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    for page in reader.pages[:-1]:
+        last = [line for line in page.extract_text().splitlines() if line.strip()][-2]
+        assert last.strip() not in {"Reasons", "Validated by", "Validation"}
 
 
 def test_the_pdf_speaks_french_to_a_french_user(client, auth):
@@ -70,14 +232,45 @@ def test_the_pdf_speaks_french_to_a_french_user(client, auth):
     assert "Anesthésie-réanimation" in text
 
 
-def test_the_printable_page_has_the_same_content(client, auth):
-    decision = make_decision()
+def test_the_page_shows_the_same_sections_as_the_pdf(client, auth, unit):
+    from tracker.decisions.queries import decision_sheet_query
+    from tracker.decisions.sheet import sheet_sections
+
+    decision = typical_decision()
     auth.login_as(decision.meeting.chair)
-    page = client.get(f"/decisions/{decision.id}").get_data(as_text=True)
+    page = html.unescape(client.get(f"/decisions/{decision.id}").get_data(as_text=True))
+    pdf = flat(pdf_text(client.get(f"/decisions/{decision.id}.pdf").data))
+    with client.application.test_request_context():
+        sections = sheet_sections(db.session.scalars(decision_sheet_query(decision.id)).one())
+    keys = [section.key for section in sections]
+    assert keys == [
+        "patient",
+        "meeting",
+        "participants",
+        "summary",
+        "decision",
+        "plan",
+        "answer",
+        "amendments",
+        "validation",
+    ]
+    assert re.findall(r'data-section="([a-z]+)"', page) == keys
+    for section in sections:
+        assert section.title in page
+        assert section.title in pdf
+        for label, value in section.rows:
+            assert label in pdf
+            assert value.split()[0] in pdf
     for expected in (
-        "Dr Karim Haddad",
-        "Procedure proposed",
-        decision.referral.case_number,
+        "CHU de Bordeaux",
+        "Dr Claire Dubois",
+        "Presenter",
+        "Chair",
+        "Validated by",
+        "Place Amélie Raba-Léon",
         "Third common digital nerve",
     ):
-        assert expected in page
+        assert expected in page, expected
+    assert 'src="data:image/png;base64,' in page
+    # The prerequisites' checklist is the team's working list, not the sheet's.
+    assert "to do" not in page

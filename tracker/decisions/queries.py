@@ -22,7 +22,7 @@ from tracker.decisions.models import (
 )
 from tracker.decisions.rules import Implementation, implementation_sql
 from tracker.extensions import db
-from tracker.meetings.models import Meeting
+from tracker.meetings.models import AgendaItem, Meeting
 
 
 def _decision_options():
@@ -136,6 +136,7 @@ def decision_sheet_query(decision_id: int) -> Select[Decision]:
             joinedload(Decision.meeting).options(
                 joinedload(Meeting.chair), selectinload(Meeting.attendance)
             ),
+            joinedload(Decision.agenda_item).joinedload(AgendaItem.presenter),
             selectinload(Decision.plan).joinedload(ProcedurePlan.technique),
             selectinload(Decision.amendments),
             joinedload(Decision.validated_by),
