@@ -121,27 +121,31 @@ def test_a_typical_case_fits_one_page_with_what_the_has_sheet_asks(client, auth,
     assert response.mimetype == "application/pdf"
     assert pages(response.data) == 1
     text = flat(pdf_text(response.data))
+    # Each participant with their function and specialty; the presenter and the
+    # chair named in the meeting's block; the framed validation block.
     words = {
         "en": (
             "RCP decision sheet",
-            "Chair",
-            "Presenter",
-            "Guest",
-            "Coordinator",
-            "Validation",
-            "Validated by",
-            "Accepts",
+            "Chair Dr Julien Moreau Presenter Dr Claire Dubois",
+            "Dr Claire Dubois Presenter, Radiologist Interventional radiology",
+            "Dr Julien Moreau Chair, Radiologist Interventional radiology",
+            "Sandrine Petit Coordinator Nursing",
+            "Dr Sophie Martin Guest Rheumatology",
+            "Dr Karim Haddad Clinician Anaesthesiology",
+            "Validation Validated by Dr Julien Moreau Validated on 20 Nov 2026",
+            "Accepts (informed on 20 Nov 2026 by Dr Claire Dubois)",
             "The HAS recommendation was left out.",
         ),
         "fr": (
             "Fiche de décision RCP",
-            "Président",
-            "Présentateur",
-            "Invité",
-            "Coordinateur",
-            "Validation",
-            "Validée par",
-            "Accepte",
+            "Président de séance Dr Julien Moreau Présentateur Dr Claire Dubois",
+            "Dr Claire Dubois Présentateur, Radiologue Radiologie interventionnelle",
+            "Dr Julien Moreau Président de séance, Radiologue Radiologie interventionnelle",
+            "Sandrine Petit Coordinateur Soins infirmiers",
+            "Dr Sophie Martin Invité Rhumatologie",
+            "Dr Karim Haddad Clinicien Anesthésie-réanimation",
+            "Validation Validée par Dr Julien Moreau Validée le 20 nov. 2026",
+            "Accepte (informé le 20 nov. 2026 par Dr Claire Dubois)",
             "The HAS recommendation was left out.",
         ),
     }[locale]
@@ -213,11 +217,13 @@ def test_long_reasons_flow_on_and_never_leave_a_label_alone(client, auth):
     text = flat(pdf_text(data))
     for expected in ("LEFÈVRE-DŒUF Éloïse Zoé", "« en étau »", "Dr Karim Haddad", "Validated by"):
         assert expected in text, expected
-    # Each page ends on a whole row: the last line of a page is never a label alone.
+    # The reasons flow on from the page their label is on, filling each page.
     reader = pypdf.PdfReader(io.BytesIO(data))
-    for page in reader.pages[:-1]:
-        last = [line for line in page.extract_text().splitlines() if line.strip()][-2]
-        assert last.strip() not in {"Reasons", "Validated by", "Validation"}
+    texts = [flat(page.extract_text()) for page in reader.pages]
+    assert len(texts) <= 3
+    labelled = next(text for text in texts if "Reasons Douleur" in text)
+    assert labelled.count("Douleur neuropathique") >= 5
+    assert all(text.count("Douleur neuropathique") >= 20 for text in texts[1:-1])
 
 
 def test_the_pdf_speaks_french_to_a_french_user(client, auth):
@@ -274,3 +280,21 @@ def test_the_page_shows_the_same_sections_as_the_pdf(client, auth, unit):
     assert 'src="data:image/png;base64,' in page
     # The prerequisites' checklist is the team's working list, not the sheet's.
     assert "to do" not in page
+
+
+def test_a_row_near_the_foot_of_a_page_moves_whole_to_the_next(app):
+    from tracker.decisions.sheet import Section, document, write_sections
+
+    with app.test_request_context(), document("Test", "footer") as pdf:
+        # Room for a line or two only: the section's title and its row go on together.
+        pdf.set_y(pdf.page_break_trigger - 9)
+        reasons = "Refractory pain despite two injections and pregabalin. " * 3
+        write_sections(pdf, [Section("Proposal", rows=[("Reasons", reasons)])])
+        data = bytes(pdf.output())
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == 2
+    first, second = (flat(page.extract_text()) for page in reader.pages)
+    assert "Reasons" not in first
+    assert "Proposal" not in first
+    assert second.startswith("Proposal Reasons Refractory pain")
+    assert second.count("Refractory pain") == 3

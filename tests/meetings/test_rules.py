@@ -9,7 +9,7 @@ import pytest
 
 from tracker.core.errors import DomainError
 from tracker.core.specialties import Specialty as Sp
-from tracker.meetings.rules import agenda_load, quorum, series_starts
+from tracker.meetings.rules import agenda_load, case_start_times, quorum, series_starts
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -98,3 +98,10 @@ def test_agenda_load():
     assert load.minutes == 45
     assert load.over_time == 5
     assert agenda_load([], 12, 90).over_time == 0
+
+
+def test_each_case_starts_after_the_minutes_of_the_cases_before_it():
+    start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    times = case_start_times(start, [10, 15, 20])
+    assert [moment.strftime("%H:%M") for moment in times] == ["16:00", "16:10", "16:25"]
+    assert case_start_times(start, []) == []

@@ -10,6 +10,8 @@ its working checklist), the patient's answer, the amendments, and who validated.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -126,9 +128,8 @@ def sheet_sections(decision: Decision, procedures: list[Procedure] | None = None
 
     identity = Section(_("Patient and case"), key="patient", paired=True)
     identity.add(_("Patient"), patient.display_name)
-    identity.add(
-        _("Birth date"), f"{_date(patient.birth_on)} ({_('%(age)d years', age=patient.age)})"
-    )
+    age = _("%(age)d years", age=patient.age)
+    identity.add(_("Birth date"), f"{_date(patient.birth_on)} ({age})")
     identity.add(_("Hospital number (MRN)"), patient.mrn)
     identity.add(_("Sex"), patient.sex.label)
     identity.add(_("Case"), referral.case_number)
@@ -196,8 +197,11 @@ def sheet_sections(decision: Decision, procedures: list[Procedure] | None = None
     decided.add(_("Reasons"), decision.reasons)
     guidelines = _yes_no(decision.follows_guidelines)
     if decision.guideline_reference:
-        guidelines = f"{guidelines}: {decision.guideline_reference}" if guidelines else None
-        guidelines = guidelines or decision.guideline_reference
+        guidelines = (
+            _("%(label)s: %(detail)s", label=guidelines, detail=decision.guideline_reference)
+            if guidelines
+            else decision.guideline_reference
+        )
     decided.add(_("Follows the reference guidelines"), guidelines)
     if decision.clinical_trial_proposed:
         decided.add(_("A clinical trial is proposed"), decision.clinical_trial or _("yes"))
@@ -236,9 +240,10 @@ def sheet_sections(decision: Decision, procedures: list[Procedure] | None = None
     for amendment in decision.amendments:
         who = amendment.amended_by.full_name if amendment.amended_by else "?"
         changed = ", ".join(str(LABELS.get(name, name)) for name in amendment.changes)
-        text = f"{who}: {amendment.reason}"
+        text = _("%(label)s: %(detail)s", label=who, detail=amendment.reason)
         if changed:
-            text = f"{text} ({_('changed: %(fields)s', fields=changed)})"
+            fields = _("changed: %(fields)s", fields=changed)
+            text = f"{text} ({fields})"
         amended.add(_datetime(amendment.amended_at) or "", text)
     sections.append(amended)
 
@@ -284,28 +289,34 @@ class _SheetPDF(FPDF):
 
 
 def sheet_pdf(decision: Decision, procedures: list[Procedure] | None = None) -> bytes:
+    case = decision.referral.case_number
+    footer = _("%(case)s · printed %(date)s", case=case, date=format_date(local_today(), "d MMM y"))
+    with document(_("RCP decision sheet %(case)s", case=case), footer) as pdf:
+        _write(pdf, decision, procedures)
+        return bytes(pdf.output())
+
+
+@contextmanager
+def document(title: str, footer: str) -> Iterator[FPDF]:
+    """An A4 PDF/A-2b document set up as the sheet is (fonts, margins, footer),
+    on its first page; for other documents that leave the meeting too."""
     regular, bold = _font_files()
     # PDF/A-2b: fpdf2 embeds the fonts, the sRGB output intent and the XMP
     # metadata the archive format asks for.
     pdf = _SheetPDF(format="A4", enforce_compliance="PDFA_2B")
     try:
-        pdf.set_title(_("RCP decision sheet %(case)s", case=decision.referral.case_number))
+        pdf.set_title(title)
         pdf.set_creator("RCP Tracker")
         pdf.set_lang(str(get_locale() or "en"))
         pdf.add_font("DejaVu", "", regular)
         pdf.add_font("DejaVu", "B", bold)
-        pdf.footer_text = _(
-            "%(case)s · printed %(date)s",
-            case=decision.referral.case_number,
-            date=format_date(local_today(), "d MMM y"),
-        )
+        pdf.footer_text = footer
         pdf.set_margins(14, 9, 14)
         # Text is measured to the millimetre: no padding inside cells.
         pdf.c_margin = 0
         pdf.set_auto_page_break(auto=True, margin=12)
         pdf.add_page()
-        _write(pdf, decision, procedures)
-        return bytes(pdf.output())
+        yield pdf
     finally:
         # fontTools keeps the font files open until closed.
         for font in pdf.fonts.values():
@@ -397,6 +408,38 @@ def _cell_block(pdf: FPDF, x: float, y: float, width: float, lines: list[str], s
     pdf.set_text_color(0, 0, 0)
 
 
+#: A row taller than this may start on the current page and flow on to the next
+#: (long reasons); anything shorter is kept whole.
+_KEEP = 60.0
+
+
+def _draw_line(
+    pdf: FPDF, line: list[tuple[float, list[str], list[str]]], widths: tuple[float, float]
+) -> None:
+    """One line of the sheet (one row, or two paired rows), text line by text
+    line, going on to a new page only inside a row taller than ``_KEEP``."""
+    count = max(max(len(labels), len(values)) for _x, labels, values in line)
+    y = pdf.get_y()
+    if y + count * _LINE <= pdf.page_break_trigger:
+        # Label, then value: text read back (copied, extracted) in that order.
+        for column, (x, labels, values) in enumerate(line):
+            _cell_block(pdf, x, y, widths[column], labels, "B")
+            _cell_block(pdf, x + widths[column] + _GAP, y, 0, values, "")
+        pdf.set_xy(pdf.l_margin, y + count * _LINE + _ROW_GAP)
+        return
+    for index in range(count):
+        if y + _LINE > pdf.page_break_trigger:
+            pdf.add_page()
+            y = pdf.get_y()
+        for column, (x, labels, values) in enumerate(line):
+            if index < len(labels):
+                _cell_block(pdf, x, y, widths[column], [labels[index]], "B")
+            if index < len(values):
+                _cell_block(pdf, x + widths[column] + _GAP, y, 0, [values[index]], "")
+        y += _LINE
+    pdf.set_xy(pdf.l_margin, y + _ROW_GAP)
+
+
 def _section_title(pdf: FPDF, title: str, first_row: float) -> None:
     _fits(pdf, 6.2 + first_row)
     pdf.ln(1.2)
@@ -464,13 +507,9 @@ def _write_rows(pdf: FPDF, section: Section, *, framed: bool = False) -> None:
         pdf.set_y(pdf.get_y() + inset)
     for index, (line, height) in enumerate(zip(lines, heights, strict=True)):
         if index == 0 and not framed:
-            _section_title(pdf, section.title, height)
-        _fits(pdf, height)
-        top = pdf.get_y()
-        for column, (x, labels, values) in enumerate(line):
-            _cell_block(pdf, x, top, widths[column], labels, "B")
-            _cell_block(pdf, x + widths[column] + _GAP, top, 0, values, "")
-        pdf.set_xy(pdf.l_margin, top + height)
+            _section_title(pdf, section.title, min(height, _KEEP))
+        _fits(pdf, min(height, _KEEP))
+        _draw_line(pdf, line, widths)
     if framed:
         pdf.set_y(pdf.get_y() + inset)
 
@@ -527,7 +566,12 @@ def _write(pdf: FPDF, decision: Decision, procedures: list[Procedure] | None) ->
         f"{decision.referral.case_number} · {_datetime(meeting.starts_at)}\n"
         + _("Multidisciplinary pain-case meeting, interventional radiology"),
     )
-    for section in sheet_sections(decision, procedures):
+    write_sections(pdf, sheet_sections(decision, procedures))
+
+
+def write_sections(pdf: FPDF, sections: list[Section]) -> None:
+    """Sections as the sheet lays them out: rows, tables, the framed validation."""
+    for section in sections:
         if section.table:
             _write_table(pdf, section)
         elif section.key == "validation":
