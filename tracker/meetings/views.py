@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -544,7 +545,14 @@ def _expected_participants(meeting: Meeting) -> list[tuple[str, str]]:
     ):
         if user is not None and user.id not in people:
             people[user.id] = (user.full_name, str(user.specialty.label))
-    return sorted(people.values(), key=lambda person: person[0].casefold())
+    # In the order of names as people read them ("User 2" before "User 10").
+    return sorted(
+        people.values(),
+        key=lambda person: [
+            (0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
+            for part in re.split(r"(\d+)", person[0])
+        ],
+    )
 
 
 def _meeting_link(meeting: Meeting) -> str:
