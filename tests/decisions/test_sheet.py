@@ -6,7 +6,8 @@ from __future__ import annotations
 import html
 import io
 import re
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pypdf
 import pytest
@@ -25,6 +26,8 @@ from tracker.decisions.models import Outcome, PatientAnswer
 from tracker.extensions import db
 from tracker.meetings import services as meeting_services
 from tracker.web.permissions import Role
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def pdf_text(data: bytes) -> str:
@@ -298,3 +301,28 @@ def test_a_row_near_the_foot_of_a_page_moves_whole_to_the_next(app):
     assert "Proposal" not in first
     assert second.startswith("Proposal Reasons Refractory pain")
     assert second.count("Refractory pain") == 3
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_the_sheet_costs_the_same_queries_with_three_or_seven_people(
+    client, auth, count_queries, validate
+):
+    """Participants, their roles and the amendments come with the decision."""
+    small = make_decision(validate=validate)
+    large = typical_decision() if validate else None
+    if large is None:
+        meeting = running_meeting(1, starts_at=datetime(2026, 12, 1, 17, 0, tzinfo=PARIS))
+        for number in range(4):
+            user = make_user(roles={Role.CLINICIAN, Role.COORDINATOR}, full_name=f"Dr N{number}")
+            present = {row.user_id for row in meeting.attendance} | {user.id}
+            meeting_services.set_members_present(meeting, present, by=None)
+        db.session.commit()
+        large = make_decision(meeting.agenda[0], validate=False)
+    auth.login_as(small.meeting.chair)
+    counts = []
+    for decision in (small, large):
+        db.session.expire_all()
+        with count_queries() as counter:
+            assert client.get(f"/decisions/{decision.id}").status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
