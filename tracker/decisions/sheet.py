@@ -387,10 +387,10 @@ def _lines(pdf: FPDF, width: float, text: str, style: str = "") -> list[str]:
 
 
 def _label_width(pdf: FPDF, labels: list[str], room: float) -> float:
-    """As wide as the longest label, up to 45% of ``room`` (longer labels wrap)."""
+    """As wide as the longest label, up to half of ``room`` (longer labels wrap)."""
     pdf.set_font("DejaVu", "B", _BODY)
     widest = max((pdf.get_string_width(label) for label in labels), default=0)
-    return min(widest + 0.5, room * 0.45)
+    return min(widest + 0.5, room * 0.5)
 
 
 def _fits(pdf: FPDF, height: float) -> None:
@@ -470,30 +470,41 @@ def _write_rows(pdf: FPDF, section: Section, *, framed: bool = False) -> None:
     room = pdf.w - pdf.l_margin - pdf.r_margin - 2 * inset
     rows = section.rows
     if section.paired and len(rows) > 1:
-        # Short rows two to a line; a row too long for half the width takes all of it.
+        # Short rows two to a line; a row too long for half the width takes all
+        # of it. Each side's label column fits its own labels.
         half = (room - 2 * _GAP) / 2
         label = _label_width(pdf, [label for label, _value in rows], half)
         pdf.set_font("DejaVu", "", _BODY)
         short = [pdf.get_string_width(value) <= 1.5 * (half - label - _GAP) for _l, value in rows]
-        lines: list[list[tuple[float, list[str], list[str]]]] = []
+        layout: list[list[tuple[str, str]]] = []
         waiting: tuple[str, str] | None = None
         for row, is_short in zip(rows, short, strict=True):
             if not is_short:
-                lines.append(_row_blocks(pdf, [row], left, room, label))
+                layout.append([row])
             elif waiting is None:
                 waiting = row
             else:
-                lines.append(
-                    _row_blocks(pdf, [waiting], left, half, label)
-                    + _row_blocks(pdf, [row], left + half + 2 * _GAP, half, label)
-                )
+                layout.append([waiting, row])
                 waiting = None
         if waiting is not None:
-            lines.append(_row_blocks(pdf, [waiting], left, half, label))
+            layout.append([waiting])
+        widths = (
+            _label_width(pdf, [line[0][0] for line in layout], half),
+            _label_width(pdf, [line[1][0] for line in layout if len(line) == 2], half),
+        )
+        lines = [
+            _row_blocks(pdf, [line[0]], left, half if len(line) == 2 else room, widths[0])
+            + (
+                _row_blocks(pdf, [line[1]], left + half + 2 * _GAP, half, widths[1])
+                if len(line) == 2
+                else []
+            )
+            for line in layout
+        ]
     else:
         label = _label_width(pdf, [label for label, _value in rows], room)
         lines = [[block] for block in _row_blocks(pdf, rows, left, room, label)]
-    widths = (label, label)
+        widths = (label, label)
     heights = [
         max(max(len(labels), len(values)) for _x, labels, values in line) * _LINE + _ROW_GAP
         for line in lines
