@@ -72,6 +72,12 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "PROXY_HOPS": (0, int),
     # Hospital patient identifiers (MRN): a regular expression the whole value matches.
     "MRN_PATTERN": (r"[A-Za-z0-9]{4,20}", str),
+    # The letterhead of the documents that leave the meeting (decision sheet,
+    # printed agenda): names, postal address, and a PNG or JPEG file on the server.
+    "HOSPITAL_NAME": (None, str),
+    "UNIT_NAME": (None, str),
+    "UNIT_ADDRESS": (None, str),
+    "LOGO_PATH": (None, str),
 }
 
 LANGUAGES = {"en": "English", "fr": "Français"}
@@ -166,6 +172,10 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
         "MAIL_SENDER": settings["MAIL_SENDER"],
         "BASE_URL": settings["BASE_URL"].rstrip("/"),
         "TEAM_NAME": settings["TEAM_NAME"],
+        "HOSPITAL_NAME": settings["HOSPITAL_NAME"],
+        "UNIT_NAME": settings["UNIT_NAME"],
+        "UNIT_ADDRESS": settings["UNIT_ADDRESS"],
+        "LOGO_PATH": settings["LOGO_PATH"],
         "PATIENT_BASE_URL": (settings["PATIENT_BASE_URL"] or "").rstrip("/") or None,
         "PROXY_HOPS": settings["PROXY_HOPS"],
         "SMS_URL": settings["SMS_URL"],

@@ -75,3 +75,21 @@ def test_wsgi_entry_point_runs_in_production_mode(monkeypatch, tmp_path):
     )
     assert result.returncode != 0
     assert "TRACKER_SECRET_KEY is not set" in result.stderr
+
+
+def test_the_letterhead_comes_from_the_environment(tmp_path):
+    config = build_config(
+        str(tmp_path),
+        {
+            "TRACKER_ENV": "testing",
+            "TRACKER_HOSPITAL_NAME": "CHU de Bordeaux",
+            "TRACKER_UNIT_NAME": "Radiologie interventionnelle",
+            "TRACKER_UNIT_ADDRESS": "Place Amélie Raba-Léon, 33000 Bordeaux",
+            "TRACKER_LOGO_PATH": "/srv/rcp/logo.png",
+        },
+    )
+    assert config["HOSPITAL_NAME"] == "CHU de Bordeaux"
+    assert config["UNIT_NAME"] == "Radiologie interventionnelle"
+    assert config["UNIT_ADDRESS"] == "Place Amélie Raba-Léon, 33000 Bordeaux"
+    assert config["LOGO_PATH"] == "/srv/rcp/logo.png"
+    assert build_config(str(tmp_path), {"TRACKER_ENV": "testing"})["HOSPITAL_NAME"] is None

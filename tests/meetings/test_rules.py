@@ -9,7 +9,7 @@ import pytest
 
 from tracker.core.errors import DomainError
 from tracker.core.specialties import Specialty as Sp
-from tracker.meetings.rules import agenda_load, quorum, series_starts
+from tracker.meetings.rules import agenda_load, case_start_times, quorum, series_starts
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -167,3 +167,10 @@ def test_the_next_date_of_a_rhythm(last, interval, now, expected):
     from tracker.meetings.rules import next_occurrence
 
     assert next_occurrence(last, interval, now) == expected
+
+
+def test_each_case_starts_after_the_minutes_of_the_cases_before_it():
+    start = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+    times = case_start_times(start, [10, 15, 20])
+    assert [moment.strftime("%H:%M") for moment in times] == ["16:00", "16:10", "16:25"]
+    assert case_start_times(start, []) == []

@@ -19,7 +19,6 @@ from typing import Any
 from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from fpdf import FPDF
 from fpdf.fonts import FontFace
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -32,16 +31,17 @@ from tracker.decisions import queries
 from tracker.decisions.models import Decision
 from tracker.decisions.sheet import (
     Section,
+    document,
     printed_on,
-    render_pdf,
-    write_heading,
-    write_section,
-    write_section_title,
+    section_title,
+    write_letterhead,
+    write_sections,
 )
 from tracker.extensions import db
 from tracker.meetings import services as meeting_services
 from tracker.meetings.models import AgendaItem, ItemState, Meeting
 from tracker.web.handlers import external_url
+from tracker.web.letterhead import letterhead
 from tracker.web.permissions import Role
 
 logger = logging.getLogger(__name__)
@@ -170,17 +170,21 @@ def summary_pdf(meeting: Meeting) -> bytes:
     lines = case_lines(meeting, queries.decisions_of_meeting(meeting))
     when = _date(meeting.starts_at)
 
-    def write(pdf: FPDF) -> None:
-        write_heading(pdf, _("Summary of the RCP of %(date)s", date=when))
-        for section in summary_sections(meeting):
-            write_section(pdf, section, label_width=80)
-        write_section_title(
-            pdf, ngettext("%(num)d case on the agenda", "%(num)d cases on the agenda", len(lines))
+    title = _("Summary of the RCP of %(date)s", date=when)
+    with document(title, printed_on(_("RCP of %(date)s", date=when))) as pdf:
+        write_letterhead(
+            pdf,
+            letterhead(),
+            title,
+            _("Multidisciplinary pain-case meeting, interventional radiology"),
         )
+        write_sections(pdf, summary_sections(meeting))
+        cases = ngettext("%(num)d case on the agenda", "%(num)d cases on the agenda", len(lines))
+        section_title(pdf, cases, 10)
         if not lines:
             pdf.set_font("DejaVu", size=9)
             pdf.cell(0, 5, _("No case on the agenda."))
-            return
+            return bytes(pdf.output())
         pdf.set_font("DejaVu", size=8.5)
         with pdf.table(
             col_widths=(30, 50, 100),
@@ -193,12 +197,7 @@ def summary_pdf(meeting: Meeting) -> bytes:
             table.row([_("Case"), _("Decision"), _("Plan, or where the case went")])
             for line in lines:
                 table.row([line.case_number, line.outcome, line.plan])
-
-    return render_pdf(
-        _("Summary of the RCP of %(date)s", date=when),
-        printed_on(_("RCP of %(date)s", date=when)),
-        write,
-    )
+        return bytes(pdf.output())
 
 
 # --- the e-mails once held ---------------------------------------------------------

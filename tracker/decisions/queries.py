@@ -22,7 +22,7 @@ from tracker.decisions.models import (
 )
 from tracker.decisions.rules import Implementation, implementation_sql
 from tracker.extensions import db
-from tracker.meetings.models import Meeting
+from tracker.meetings.models import AgendaItem, Attendance, Meeting
 
 
 def _decision_options():
@@ -134,10 +134,15 @@ def decision_sheet_query(decision_id: int) -> Select[Decision]:
                 joinedload(Referral.referrer),
             ),
             joinedload(Decision.meeting).options(
-                joinedload(Meeting.chair), selectinload(Meeting.attendance)
+                joinedload(Meeting.chair),
+                # A draft's sheet lists the attendance with each member's roles.
+                selectinload(Meeting.attendance)
+                .joinedload(Attendance.user)
+                .selectinload(User.role_links),
             ),
+            joinedload(Decision.agenda_item).joinedload(AgendaItem.presenter),
             selectinload(Decision.plan).joinedload(ProcedurePlan.technique),
-            selectinload(Decision.amendments),
+            selectinload(Decision.amendments).joinedload(DecisionAmendment.amended_by),
             joinedload(Decision.validated_by),
             joinedload(Decision.informed_by),
         )

@@ -164,6 +164,7 @@ def _participants(decision: Decision) -> list[dict[str, Any]]:
     rows = decision.meeting.attendance
     return [
         {
+            "user_id": row.user_id,
             "name": row.name,
             "specialty": row.specialty.name,
             "roles": sorted(role.name for role in row.user.roles) if row.user else [],

@@ -75,6 +75,7 @@ from tracker.meetings.models import AgendaItem, ItemState, Meeting, MeetingStatu
 from tracker.meetings.permissions import can_validate_attendance, is_chair
 from tracker.web.forms import ConfirmForm
 from tracker.web.handlers import form_status, record_id, saving
+from tracker.web.letterhead import letterhead
 from tracker.web.permissions import Role, require_role
 
 logger = logging.getLogger(__name__)
@@ -344,6 +345,7 @@ def sheet(decision_id: int) -> str:
         "decisions/sheet.html",
         decision=decision,
         sections=sheet_sections(decision, procedures),
+        head=letterhead(),
         field_labels=LABELS,
         can_amend=decision.is_validated and can_amend(current_user, decision),
     )

@@ -49,6 +49,7 @@ class MeetingSlot:
 def _participant(member: Member) -> dict[str, Any]:
     """As the decision records who took part (``decisions.services._participants``)."""
     return {
+        "user_id": member.id,
         "name": member.name,
         "specialty": member.specialty.name,
         "roles": sorted(role.name for role in member.roles),

@@ -1,5 +1,5 @@
 """Meeting rules that need no database: quorum, series dates, public holidays,
-clashes, agenda load.
+clashes, agenda load and the time each case starts.
 
 The quorum's SQL form is built beside the Python one; ``tests/meetings/
 test_rules_in_sql.py`` holds the two equal through the database.
@@ -176,3 +176,14 @@ class AgendaLoad:
 def agenda_load(item_minutes: Iterable[int], capacity: int, duration: int) -> AgendaLoad:
     minutes = list(item_minutes)
     return AgendaLoad(len(minutes), capacity, sum(minutes), duration)
+
+
+def case_start_times(starts_at: datetime, item_minutes: Iterable[int]) -> list[datetime]:
+    """When each case starts: the meeting's start, then each case after the
+    minutes given to the cases before it, in agenda order."""
+    times = []
+    moment = starts_at
+    for minutes in item_minutes:
+        times.append(moment)
+        moment += timedelta(minutes=minutes)
+    return times

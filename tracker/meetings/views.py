@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -54,8 +55,10 @@ from tracker.meetings.permissions import (
     can_run_meeting,
     can_validate_attendance,
 )
+from tracker.meetings.rules import case_start_times
 from tracker.web.forms import ConfirmForm
 from tracker.web.handlers import form_status, record_id, safe_next_url, saving
+from tracker.web.letterhead import letterhead
 from tracker.web.permissions import Role, login_required, public, require_role
 
 logger = logging.getLogger(__name__)
@@ -575,9 +578,46 @@ def validate_attendance(meeting_id: int) -> Any:
 @require_role(*TEAM)
 def print_agenda(meeting_id: int) -> str:
     meeting = get_meeting_or_404(meeting_id, full=True)
-    # The printed agenda names every patient on it.
+    # The printed agenda names every patient on it, with birth date and hospital
+    # number: it stays inside the hospital, and reading it is recorded.
     record_access(AuditAction.DOWNLOAD, "Meeting", meeting.id, details={"format": "print"})
-    return render_template("meetings/print.html", meeting=meeting)
+    agenda = meeting.agenda
+    starts = case_start_times(meeting.starts_at, (item.minutes for item in agenda))
+    return render_template(
+        "meetings/print.html",
+        meeting=meeting,
+        head=letterhead(),
+        cases=list(zip(agenda, starts, strict=True)),
+        expected=_expected_participants(meeting),
+        blank_lines=BLANK_SIGNATURE_LINES,
+    )
+
+
+#: Empty lines at the foot of the attendance sheet, for people not expected.
+BLANK_SIGNATURE_LINES = 4
+
+
+def _expected_participants(meeting: Meeting) -> list[tuple[str, str]]:
+    """Who is expected to sign the attendance sheet (name, specialty): those
+    marked present, the chair, the coordinator and the presenters."""
+    people: dict[object, tuple[str, str]] = {}
+    for row in meeting.attendance:
+        people[row.user_id or f"guest-{row.id}"] = (row.name, str(row.specialty.label))
+    for user in (
+        meeting.chair,
+        meeting.coordinator,
+        *(item.presenter for item in meeting.agenda),
+    ):
+        if user is not None and user.id not in people:
+            people[user.id] = (user.full_name, str(user.specialty.label))
+    # In the order of names as people read them ("User 2" before "User 10").
+    return sorted(
+        people.values(),
+        key=lambda person: [
+            (0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
+            for part in re.split(r"(\d+)", person[0])
+        ],
+    )
 
 
 def _meeting_link(meeting: Meeting) -> str:
