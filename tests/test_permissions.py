@@ -294,14 +294,15 @@ def _on_agenda(cast: Cast, count: int = 1) -> list[Any]:
     return items
 
 
-def update_item(cast: Cast) -> Act:
-    [item] = _on_agenda(cast)
-    return lambda by: meeting_services.update_item(item, presenter_id=None, minutes=25, by=by)
-
-
-def move_item(cast: Cast) -> Act:
-    _first, second = _on_agenda(cast, 2)
-    return lambda by: meeting_services.move_item(second, -1, by=by)
+def save_agenda(cast: Cast) -> Act:
+    first, second = _on_agenda(cast, 2)
+    meeting = first.meeting
+    stamp = meeting_services.agenda_stamp([first, second])
+    rows = [
+        meeting_services.AgendaRow(second.id, None, 25),
+        meeting_services.AgendaRow(first.id, None, 10),
+    ]
+    return lambda by: meeting_services.save_agenda(meeting, rows, stamp=stamp, by=by)
 
 
 def remove_from_agenda(cast: Cast) -> Act:
@@ -479,8 +480,7 @@ SERVICES: dict[str, tuple[str, Callable[[Cast], Act]]] = {
     "update_meeting": ("can_organise_meeting", update_meeting),
     "cancel_meeting": ("can_organise_meeting", cancel_meeting),
     "add_to_agenda": ("can_organise_meeting", add_to_agenda),
-    "update_item": ("can_organise_meeting", update_item),
-    "move_item": ("can_organise_meeting", move_item),
+    "save_agenda": ("can_organise_meeting", save_agenda),
     "remove_from_agenda": ("can_organise_meeting", remove_from_agenda),
     "move_to_meeting": ("can_organise_meeting", move_to_meeting),
     "set_members_present": ("can_organise_meeting", set_members_present),

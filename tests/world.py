@@ -65,7 +65,6 @@ def build_world(app: Any) -> dict[str, Any]:
         "meeting_id": upcoming.id,
         "item_id": item.id,
         "attendance_id": guest.id,
-        "direction": "up",
         "user_id": target.id,
         "session_id": other_session.id,
         "message_id": db.session.scalar(select(OutboxMessage.id)),

@@ -14,7 +14,7 @@ from tracker.cases import services as case_services
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
 from tracker.cases.timeline import timeline_for
-from tracker.core.errors import DomainError
+from tracker.core.errors import DomainError, Forbidden
 from tracker.core.settings import set_setting
 from tracker.core.specialties import Specialty
 from tracker.extensions import db
@@ -85,16 +85,25 @@ def test_adding_a_case_schedules_it_with_the_referring_radiologist_presenting(ap
     assert item.position == 1
 
 
+def rows(*lines) -> list[services.AgendaRow]:
+    return [
+        services.AgendaRow(item.id, presenter_id, minutes) for item, presenter_id, minutes in lines
+    ]
+
+
+def save(meeting, *lines, by=None) -> None:
+    stamp = services.agenda_stamp(meeting.agenda)
+    services.save_agenda(meeting, rows(*lines), stamp=stamp, by=by)
+
+
 def test_a_clinicians_referral_has_no_presenter_until_one_is_chosen(app):
     meeting = make_meeting()
     referral = make_referral(referrer_id=make_user(roles={Role.CLINICIAN}).id)
     item = services.add_to_agenda(meeting, referral, by=None)
     assert item.presenter_id is None
-    with pytest.raises(DomainError, match="active radiologist"):
-        services.update_item(
-            item, presenter_id=make_user(roles={Role.CLINICIAN}).id, minutes=15, by=None
-        )
-    services.update_item(item, presenter_id=radiologist().id, minutes=15, by=None)
+    with pytest.raises(services.AgendaRowErrors):
+        save(meeting, (item, make_user(roles={Role.CLINICIAN}).id, 15))
+    save(meeting, (item, radiologist().id, 15))
     assert item.minutes == 15
 
 
@@ -149,14 +158,70 @@ def test_removing_a_case_puts_it_back_on_the_waiting_list(app):
     services.add_to_agenda(meeting, referral, by=None)
 
 
-def test_reordering(app):
+def test_the_whole_agenda_is_saved_at_once(app):
     meeting = make_meeting()
-    items = [services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(3)]
-    services.move_item(items[2], -1, by=None)
-    services.move_item(items[0], -1, by=None)  # already first: nothing happens
+    a, b, c = (services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(3))
+    doctor = radiologist()
+    save(meeting, (c, doctor.id, 20), (a, None, 5), (b, doctor.id, 30))
     db.session.commit()
     db.session.refresh(meeting)
-    assert [item.id for item in meeting.agenda] == [items[0].id, items[2].id, items[1].id]
+    assert [(i.id, i.presenter_id, i.minutes) for i in meeting.agenda] == [
+        (c.id, doctor.id, 20),
+        (a.id, None, 5),
+        (b.id, doctor.id, 30),
+    ]
+
+
+def test_one_wrong_line_and_nothing_changes(app):
+    meeting = make_meeting()
+    a, b = (services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(2))
+    db.session.commit()
+    clinician = make_user(roles={Role.CLINICIAN})
+    before = [(i.id, i.presenter_id, i.minutes) for i in meeting.agenda]
+    with pytest.raises(services.AgendaRowErrors) as refused:
+        save(meeting, (b, None, 20), (a, clinician.id, 0))
+    # Each line's faults, by field: both of the second line's.
+    assert set(refused.value.errors) == {a.id}
+    assert set(refused.value.errors[a.id]) == {"presenter_id", "minutes"}
+    db.session.rollback()
+    db.session.refresh(meeting)
+    assert [(i.id, i.presenter_id, i.minutes) for i in meeting.agenda] == before
+
+
+def test_an_agenda_changed_since_the_form_was_made_is_not_overwritten(app):
+    meeting = make_meeting()
+    a, b = (services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(2))
+    stamp = services.agenda_stamp(meeting.agenda)
+    # Someone else gives the first case more time, then the form comes back.
+    save(meeting, (a, None, 25), (b, None, b.minutes))
+    with pytest.raises(services.AgendaChanged):
+        services.save_agenda(meeting, rows((b, None, 10), (a, None, 10)), stamp=stamp, by=None)
+    # A case added meanwhile, or one of another meeting: refused the same way.
+    fresh = services.agenda_stamp(meeting.agenda)
+    other = services.add_to_agenda(make_meeting(starts_at=at(1, 12)), make_referral(), by=None)
+    with pytest.raises(services.AgendaChanged):
+        services.save_agenda(meeting, rows((b, None, 10), (other, None, 10)), stamp=fresh, by=None)
+    with pytest.raises(services.AgendaChanged):
+        services.save_agenda(meeting, rows((b, None, 10)), stamp=fresh, by=None)
+
+
+def test_cases_already_discussed_keep_their_place(app):
+    meeting = make_meeting()
+    a, b, c = (services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(3))
+    services.start_meeting(meeting, by=None)
+    services.mark_discussed(b, by=None)
+    save(meeting, (c, None, 10), (a, None, 10))
+    db.session.flush()
+    db.session.refresh(meeting)
+    assert [item.id for item in meeting.agenda] == [c.id, b.id, a.id]
+
+
+def test_only_an_organiser_saves_the_agenda(app):
+    meeting = make_meeting()
+    item = services.add_to_agenda(meeting, make_referral(), by=None)
+    with pytest.raises(Forbidden):
+        save(meeting, (item, None, 30), by=radiologist())
+    assert item.minutes != 30
 
 
 def test_moving_a_case_to_another_meeting(app):

@@ -13,7 +13,7 @@ from tests.html import field_errors, field_value, soup, text
 from tracker.cases.rules import CaseStatus
 from tracker.core.specialties import Specialty
 from tracker.extensions import db
-from tracker.meetings import services
+from tracker.meetings import services, views
 from tracker.meetings.models import ItemState, Meeting
 from tracker.web.permissions import Role
 
@@ -154,27 +154,225 @@ def test_overrunning_the_meeting_is_announced(client, coordinator):
     assert "5 minutes beyond the meeting's planned end" in text(soup(response))
 
 
-def test_presenter_minutes_order_and_removal_through_the_page(client, coordinator):
+def agenda_data(page, **changes) -> dict[str, str]:
+    """The agenda form as the page shows it, with ``changes`` by field name."""
+    form = page.find("form", id="agenda-form")
+    data = {}
+    for element in form.find_all(["input", "select"]):
+        name = element.get("name")
+        if not name or element.get("type") == "submit" or element.get("form"):
+            continue
+        data[name] = field_value(page, name) or ""
+    data.update(changes)
+    return data
+
+
+def line_names(page, item) -> dict[str, str]:
+    """The form's field names of one agenda line (``lines-N-minutes``...)."""
+    row = page.find("tr", id=f"item-{item.id}")
+    return {
+        element["name"].rsplit("-", 1)[1]: element["name"]
+        for element in row.find_all(["input", "select"])
+        if element.get("name", "").startswith("lines-")
+    }
+
+
+def shown_order(page) -> list[str]:
+    return [row["data-item"] for row in page.select("#agenda-lines tbody tr")]
+
+
+def test_one_save_keeps_the_order_presenters_and_minutes_of_every_line(client, coordinator):
+    meeting = make_meeting()
+    items = [services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(3)]
+    db.session.commit()
+    doctor = radiologist(full_name="Dr Julien Moreau")
+    page = soup(client.get(f"/meetings/{meeting.id}"))
+    first, second, third = (line_names(page, item) for item in items)
+    # The third case first, the first last; two presenters and minutes changed.
+    data = agenda_data(
+        page,
+        **{
+            third["position"]: "1",
+            second["position"]: "2",
+            first["position"]: "3",
+            first["presenter_id"]: str(doctor.id),
+            first["minutes"]: "25",
+            third["minutes"]: "20",
+            third["presenter_id"]: "",
+            second["presenter_id"]: str(doctor.id),
+        },
+    )
+    response = client.post(f"/meetings/{meeting.id}/agenda/lines", data=data)
+    assert response.status_code == 302
+    db.session.expire_all()
+    agenda = db.session.get(Meeting, meeting.id).agenda
+    assert [(i.id, i.presenter_id, i.minutes) for i in agenda] == [
+        (items[2].id, None, 20),
+        (items[1].id, doctor.id, 10),
+        (items[0].id, doctor.id, 25),
+    ]
+    # The page shows when each case starts: 17:00, then after 20 and 10 minutes.
+    page = soup(client.get(f"/meetings/{meeting.id}"))
+    starts = [cell.get_text(strip=True) for cell in page.select("#agenda-lines .line-start")]
+    assert starts == ["17:00", "17:20", "17:30"]
+
+
+def test_a_wrong_line_saves_nothing_and_keeps_what_was_typed(client, coordinator):
     meeting = make_meeting()
     items = [services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(2)]
     db.session.commit()
-    doctor = radiologist(full_name="Dr Julien Moreau")
-    response = client.post(
-        f"/meetings/{meeting.id}/agenda/{items[1].id}",
-        data={"presenter_id": doctor.id, "minutes": "20"},
+    nurse = make_user(roles={Role.CLINICIAN}, full_name="Not A Radiologist")
+    page = soup(client.get(f"/meetings/{meeting.id}"))
+    first, second = (line_names(page, item) for item in items)
+    data = agenda_data(
+        page,
+        **{
+            first["position"]: "2",
+            second["position"]: "1",
+            first["minutes"]: "abc",
+            second["minutes"]: "35",
+        },
     )
-    assert response.status_code == 302
-    client.post(f"/meetings/{meeting.id}/agenda/{items[1].id}/up")
-    bad = client.post(
-        f"/meetings/{meeting.id}/agenda/{items[0].id}",
-        data={"presenter_id": "", "minutes": "0"},
-        follow_redirects=True,
-    )
-    assert "between 1 and 240" in text(soup(bad))
-    client.post(f"/meetings/{meeting.id}/agenda/{items[0].id}/remove")
+    response = client.post(f"/meetings/{meeting.id}/agenda/lines", data=data)
+    assert response.status_code == 422
+    page = soup(response)
+    assert field_errors(page, first["minutes"]) != ""
+    assert field_value(page, first["minutes"]) == "abc"
+    assert field_value(page, second["minutes"]) == "35"
+    # Shown in the order sent, not saved.
+    assert shown_order(page) == [str(items[1].id), str(items[0].id)]
+    # Refused by the service (a presenter who is not a radiologist): the same.
+    data[first["minutes"]] = "15"
+    data[second["presenter_id"]] = str(nurse.id)
+    # Not offered by the page: the form refuses it as a choice it did not make.
+    response = client.post(f"/meetings/{meeting.id}/agenda/lines", data=data)
+    assert response.status_code == 422
+    assert field_errors(soup(response), second["presenter_id"]) != ""
     db.session.expire_all()
     agenda = db.session.get(Meeting, meeting.id).agenda
-    assert [(i.id, i.presenter_id, i.minutes) for i in agenda] == [(items[1].id, doctor.id, 20)]
+    assert [(i.id, i.minutes) for i in agenda] == [(items[0].id, 10), (items[1].id, 10)]
+
+
+def test_the_service_refusal_of_a_line_is_shown_on_that_line(client, coordinator, monkeypatch):
+    meeting = make_meeting()
+    items = [services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(2)]
+    db.session.commit()
+    doctor = radiologist(full_name="Dr Left Since")
+    page = soup(client.get(f"/meetings/{meeting.id}"))
+    first, second = (line_names(page, item) for item in items)
+    data = agenda_data(page, **{second["presenter_id"]: str(doctor.id), first["minutes"]: "12"})
+    # The radiologist leaves between the page and the save: offered, but refused.
+    doctor.is_active = False
+    db.session.commit()
+    offered = views.active_users_with
+    monkeypatch.setattr(views, "active_users_with", lambda *roles: [doctor, *offered(*roles)])
+    response = client.post(f"/meetings/{meeting.id}/agenda/lines", data=data)
+    assert response.status_code == 422
+    page = soup(response)
+    assert "active radiologist" in field_errors(page, second["presenter_id"])
+    assert field_value(page, first["minutes"]) == "12"
+    db.session.expire_all()
+    assert [i.minutes for i in db.session.get(Meeting, meeting.id).agenda] == [10, 10]
+
+
+def test_a_move_button_reorders_without_saving(client, coordinator):
+    meeting = make_meeting()
+    items = [services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(3)]
+    db.session.commit()
+    page = soup(client.get(f"/meetings/{meeting.id}"))
+    second = line_names(page, items[1])
+    data = agenda_data(page, move=f"{items[1].id}:up", **{second["minutes"]: "30"})
+    response = client.post(f"/meetings/{meeting.id}/agenda/lines", data=data)
+    assert response.status_code == 200
+    page = soup(response)
+    assert shown_order(page) == [str(i.id) for i in (items[1], items[0], items[2])]
+    assert field_value(page, second["minutes"]) == "30"
+    starts = [cell.get_text(strip=True) for cell in page.select("#agenda-lines .line-start")]
+    assert starts == ["17:00", "17:30", "17:40"]
+    db.session.expire_all()
+    assert [i.id for i in db.session.get(Meeting, meeting.id).agenda] == [i.id for i in items]
+    # Then one Save keeps it.
+    response = client.post(f"/meetings/{meeting.id}/agenda/lines", data=agenda_data(page))
+    assert response.status_code == 302
+    db.session.expire_all()
+    agenda = db.session.get(Meeting, meeting.id).agenda
+    assert [(i.id, i.minutes) for i in agenda] == [
+        (items[1].id, 30),
+        (items[0].id, 10),
+        (items[2].id, 10),
+    ]
+
+
+def test_a_save_over_someone_elses_changes_is_refused_and_nothing_is_lost(client, coordinator):
+    meeting = make_meeting()
+    items = [services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(2)]
+    db.session.commit()
+    page = soup(client.get(f"/meetings/{meeting.id}"))
+    first, second = (line_names(page, item) for item in items)
+    data = agenda_data(
+        page, **{first["position"]: "2", second["position"]: "1", first["minutes"]: "40"}
+    )
+    # Meanwhile another coordinator adds a case.
+    added = services.add_to_agenda(meeting, make_referral(), by=None)
+    db.session.commit()
+    response = client.post(f"/meetings/{meeting.id}/agenda/lines", data=data)
+    assert response.status_code == 422
+    page = soup(response)
+    assert "Someone changed this agenda" in text(page)
+    # The current agenda, with this coordinator's order and minutes.
+    assert shown_order(page) == [str(items[1].id), str(items[0].id), str(added.id)]
+    assert field_value(page, line_names(page, items[0])["minutes"]) == "40"
+    db.session.expire_all()
+    assert [i.minutes for i in db.session.get(Meeting, meeting.id).agenda] == [10, 10, 10]
+    # Saving again, knowingly, goes through.
+    assert (
+        client.post(f"/meetings/{meeting.id}/agenda/lines", data=agenda_data(page)).status_code
+        == 302
+    )
+    db.session.expire_all()
+    agenda = db.session.get(Meeting, meeting.id).agenda
+    assert [(i.id, i.minutes) for i in agenda] == [
+        (items[1].id, 10),
+        (items[0].id, 40),
+        (added.id, 10),
+    ]
+
+
+def test_clashes_are_said_in_words_beside_the_line(client, coordinator):
+    meeting = make_meeting(duration_minutes=20)
+    doctor = radiologist(full_name="Dr Absent")
+    here = radiologist(full_name="Dr Here")
+    services.add_to_agenda(meeting, make_referral(), by=None, presenter_id=here.id)
+    late = services.add_to_agenda(
+        meeting, make_referral(), by=None, presenter_id=doctor.id, minutes=15
+    )
+    services.set_members_present(meeting, {here.id}, by=None)
+    db.session.commit()
+    page = soup(client.get(f"/meetings/{meeting.id}"))
+    rows = page.select("#agenda-lines tbody tr")
+    shown = [
+        [
+            w.get_text(" ", strip=True)
+            for w in row.select(".agenda-warning")
+            if not w.has_attr("hidden")
+        ]
+        for row in rows
+    ]
+    assert shown[0] == []
+    assert rows[1]["id"] == f"item-{late.id}"
+    assert shown[1] == [
+        "⚠ Presenter not marked present",
+        "⚠ Runs past the meeting's end (17:20)",
+    ]
+
+
+def test_removing_a_case_from_the_page(client, coordinator):
+    meeting = make_meeting()
+    items = [services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(2)]
+    db.session.commit()
+    client.post(f"/meetings/{meeting.id}/agenda/{items[0].id}/remove")
+    db.session.expire_all()
+    assert [i.id for i in db.session.get(Meeting, meeting.id).agenda] == [items[1].id]
     assert db.session.get(type(items[0]), items[0].id).state is ItemState.REMOVED
 
 

@@ -7,6 +7,8 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
+    FieldList,
+    FormField,
     HiddenField,
     IntegerField,
     SelectChoice,
@@ -97,9 +99,25 @@ class AddCaseForm(Form):
     referral_id = HiddenField(validators=[DataRequired()])
 
 
-class ItemForm(Form):
+class AgendaLineForm(Form):
+    """One case of the agenda form (part of ``AgendaForm``, which carries the CSRF token)."""
+
+    class Meta(Form.Meta):
+        csrf = False
+
+    item_id = HiddenField()
+    #: Where the line stands among the cases to discuss (moved by drag and drop).
+    position = HiddenField()
     presenter_id = SelectField(_l("Presenter"), coerce=optional_int)
     minutes = IntegerField(_l("Minutes"), validators=[InputRequired(), NumberRange(min=1, max=240)])
+
+
+class AgendaForm(Form):
+    """The whole agenda, saved at once: each case's presenter and minutes, and their order."""
+
+    #: The agenda the form was made from (``services.agenda_stamp``).
+    stamp = HiddenField()
+    lines = FieldList(FormField(AgendaLineForm))
 
 
 class MoveItemForm(Form):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -17,7 +20,7 @@ from tracker.cases import services as case_services
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
 from tracker.core import signals
-from tracker.core.errors import DomainError, Forbidden
+from tracker.core.errors import ConflictError, DomainError, Forbidden
 from tracker.core.specialties import PHYSICIAN_SPECIALTIES, Specialty
 from tracker.core.time import site_timezone, utcnow
 from tracker.extensions import db
@@ -438,32 +441,86 @@ def _add_to_agenda(
     return item
 
 
-def update_item(
-    item: AgendaItem, *, presenter_id: int | None, minutes: int, by: User | None
-) -> None:
-    _require_organiser(item.meeting, by)
-    _require_open(item.meeting)
-    if item.state is not ItemState.PENDING:
-        raise DomainError(_l("This case has already been dealt with at the meeting."))
-    _check_presenter(presenter_id)
-    _check_minutes(minutes)
-    item.presenter_id = presenter_id
-    item.minutes = minutes
-    db.session.flush()
+@dataclass(frozen=True)
+class AgendaRow:
+    """One line of the agenda as the coordinator sends it back."""
+
+    item_id: int
+    presenter_id: int | None
+    minutes: int
 
 
-def move_item(item: AgendaItem, offset: int, *, by: User | None) -> None:
-    """Move a case one place up (-1) or down (+1) among the cases still to discuss."""
-    _require_organiser(item.meeting, by)
-    _require_open(item.meeting)
-    _lock(item.meeting)
-    pending = _pending_items(item.meeting)
-    index = pending.index(item)
-    other = index + offset
-    if not 0 <= other < len(pending):
-        return
-    neighbour = pending[other]
-    item.position, neighbour.position = neighbour.position, item.position
+class AgendaChanged(ConflictError):
+    """Someone changed the agenda after the coordinator's form was made."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _l(
+                "Someone changed this agenda while you were editing it, so nothing was saved. "
+                "The agenda below is the current one with your order, presenters and minutes "
+                "kept: check it, then save again."
+            )
+        )
+
+
+class AgendaRowErrors(DomainError):
+    """Some lines of the agenda are wrong: nothing was saved."""
+
+    def __init__(self, errors: dict[int, dict[str, Any]]) -> None:
+        super().__init__(_l("Nothing was saved: correct the lines marked below, then save again."))
+        #: By agenda item id: the field's name and its message.
+        self.errors = errors
+
+
+def agenda_stamp(items: Iterable[AgendaItem]) -> str:
+    """A short stamp of the cases still to discuss (order, presenters, minutes):
+    a form carries the one it was made from, and saving refuses another, so one
+    coordinator's save does not silently undo another's."""
+    state = ";".join(
+        f"{item.id}:{item.position}:{item.presenter_id or ''}:{item.minutes}"
+        for item in sorted(items, key=lambda item: (item.position, item.id))
+        if item.state is ItemState.PENDING
+    )
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+def _row_errors(row: AgendaRow) -> dict[str, Any]:
+    """What is wrong with one line, by field (the same checks as one case)."""
+    found: dict[str, Any] = {}
+    checks = (partial(_check_presenter, row.presenter_id), partial(_check_minutes, row.minutes))
+    for check in checks:
+        try:
+            check()
+        except DomainError as error:
+            found[error.field or ""] = error.message
+    return found
+
+
+def save_agenda(meeting: Meeting, rows: list[AgendaRow], *, stamp: str, by: User | None) -> None:
+    """Save the whole agenda at once: the order of ``rows`` is the order of the
+    cases still to discuss, with each one's presenter and minutes.
+
+    Every line is checked first; if any is wrong nothing changes and
+    ``AgendaRowErrors`` says which. The cases already dealt with keep their
+    place: the cases to discuss share the places they held between them.
+    """
+    _require_organiser(meeting, by)
+    _require_open(meeting)
+    _lock(meeting)
+    pending = _pending_items(meeting)
+    ids = [row.item_id for row in rows]
+    if stamp != agenda_stamp(pending) or sorted(ids) != sorted(item.id for item in pending):
+        raise AgendaChanged()
+    errors = {row.item_id: found for row in rows if (found := _row_errors(row))}
+    if errors:
+        raise AgendaRowErrors(errors)
+    by_id = {item.id: item for item in pending}
+    places = sorted(item.position for item in pending)
+    for place, row in zip(places, rows, strict=True):
+        item = by_id[row.item_id]
+        item.position = place
+        item.presenter_id = row.presenter_id
+        item.minutes = row.minutes
     db.session.flush()
 
 

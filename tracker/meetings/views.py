@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -35,9 +36,9 @@ from tracker.extensions import db
 from tracker.meetings import queries, services
 from tracker.meetings.calendar import calendar_for
 from tracker.meetings.forms import (
+    AgendaForm,
     AttendanceForm,
     GuestForm,
-    ItemForm,
     MeetingForm,
     MoveItemForm,
     SeriesForm,
@@ -45,6 +46,7 @@ from tracker.meetings.forms import (
 from tracker.meetings.models import (
     AgendaItem,
     CalendarFeed,
+    ItemState,
     Meeting,
     MeetingSeries,
     MeetingStatus,
@@ -56,8 +58,8 @@ from tracker.meetings.permissions import (
     can_validate_attendance,
 )
 from tracker.meetings.rules import case_start_times
-from tracker.web.forms import ConfirmForm
-from tracker.web.handlers import form_status, record_id, safe_next_url, saving
+from tracker.web.forms import INT_LIMIT, ConfirmForm
+from tracker.web.handlers import INVALID, form_status, record_id, safe_next_url, saving
 from tracker.web.letterhead import letterhead
 from tracker.web.permissions import Role, login_required, public, require_role
 
@@ -274,13 +276,20 @@ def create_series() -> Any:
 @require_role(*TEAM)
 def show(meeting_id: int) -> str:
     meeting = get_meeting_or_404(meeting_id, full=True)
+    return _meeting_page(meeting)
+
+
+def _meeting_page(meeting: Meeting, agenda_form: AgendaForm | None = None) -> str:
+    """The meeting's page; ``agenda_form`` is the agenda as the coordinator
+    sent it back (reordered, or refused), else as saved."""
     can_organise = can_organise_meeting(current_user, meeting)
     search = (request.args.get("q") or "").strip()[:100]
+    present_ids = {row.user_id for row in meeting.attendance if row.user_id}
     context: dict[str, Any] = {
         "meeting": meeting,
         "quorum": services.meeting_quorum(meeting),
         "load": services.meeting_load(meeting),
-        "present_ids": {row.user_id for row in meeting.attendance if row.user_id},
+        "present_ids": present_ids,
         "can_run": can_run_meeting(current_user, meeting),
         "can_organise": can_organise,
         "can_validate_attendance": can_validate_attendance(current_user, meeting),
@@ -290,10 +299,14 @@ def show(meeting_id: int) -> str:
     }
     if can_organise and meeting.is_open:
         context["candidates"] = queries.schedulable(search or None)
-        context["radiologists"] = active_users_with(Role.RADIOLOGIST)
+        context["radiologists"] = radiologists = active_users_with(Role.RADIOLOGIST)
         context["other_meetings"] = queries.other_open_meetings(meeting)
+        if agenda_form is None:
+            agenda_form = _agenda_form(meeting, radiologists)
+        context["agenda_form"] = agenda_form
     if can_organise and meeting.status is not MeetingStatus.CANCELLED:
         context["members"] = active_users_with(*TEAM)
+    context["lines"] = _agenda_lines(meeting, agenda_form, present_ids)
     return render_template("meetings/show.html", **context)
 
 
@@ -430,41 +443,159 @@ def add_case(meeting_id: int) -> Any:
     return _back(meeting, "#agenda")
 
 
-@bp.route("/meetings/<int:meeting_id>/agenda/<int:item_id>", methods=["POST"])
+@dataclass
+class AgendaLine:
+    """A case as the agenda shows it: its number, when it starts, its line of
+    the agenda form (when it can still change) and what clashes."""
+
+    item: AgendaItem
+    number: int
+    starts_at: datetime
+    minutes: int
+    presenter_id: int | None
+    form: Any = None
+    #: Attendance is recorded and the presenter is not marked present.
+    presenter_absent: bool = False
+    #: The case ends after the meeting's planned end.
+    runs_over: bool = False
+
+
+def _agenda_form(
+    meeting: Meeting,
+    radiologists: list[User],
+    kept: list[services.AgendaRow] | None = None,
+) -> AgendaForm:
+    """The agenda form as saved, or (``kept``) with the order, presenters and
+    minutes a coordinator sent for the cases still to discuss."""
+    saved = [item for item in meeting.agenda if item.state is ItemState.PENDING]
+    rows = {row.item_id: row for row in kept or []}
+    order = [row.item_id for row in kept or []]
+    pending = sorted(
+        saved, key=lambda item: order.index(item.id) if item.id in rows else len(order)
+    )
+    lines = []
+    for number, item in enumerate(pending, 1):
+        row = rows.get(item.id)
+        lines.append(
+            {
+                "item_id": str(item.id),
+                "position": str(number),
+                "presenter_id": row.presenter_id if row else item.presenter_id,
+                "minutes": row.minutes if row else item.minutes,
+            }
+        )
+    form = AgendaForm(formdata=None, data={"stamp": services.agenda_stamp(saved), "lines": lines})
+    _presenter_choices(form, radiologists)
+    return form
+
+
+def _presenter_choices(form: AgendaForm, radiologists: list[User]) -> None:
+    choices = [SelectChoice("", _("to be decided")), *_user_choices(radiologists, blank=False)]
+    for line in form.lines:
+        line.presenter_id.choices = choices
+
+
+def _position(line: Any) -> int:
+    return record_id(line.position.data) or INT_LIMIT
+
+
+def _in_order(form: AgendaForm, move: str | None = None) -> None:
+    """Put the form's lines in the order they were sent (their positions), then
+    apply ``move`` ("<item id>:up" or ":down", a move button without script)."""
+    entries = sorted(form.lines.entries, key=_position)
+    item_id, _sep, direction = (move or "").partition(":")
+    ids = [line.item_id.data for line in entries]
+    if item_id in ids and direction in ("up", "down"):
+        index = ids.index(item_id)
+        other = index + (-1 if direction == "up" else 1)
+        if 0 <= other < len(entries):
+            entries[index], entries[other] = entries[other], entries[index]
+    form.lines.entries = entries
+    for number, line in enumerate(entries, 1):
+        line.position.data = str(number)
+
+
+def _agenda_lines(
+    meeting: Meeting, form: AgendaForm | None, present_ids: set[int]
+) -> list[AgendaLine]:
+    """The agenda in the order shown: the cases to discuss in the form's order,
+    in the places they hold between the cases already dealt with."""
+    agenda = meeting.agenda
+    pending = {item.id: item for item in agenda if item.state is ItemState.PENDING}
+    entries = {}
+    for line in form.lines if form is not None else []:
+        item_id = record_id(line.item_id.data)
+        if item_id in pending:
+            entries[item_id] = line
+    queue = [pending[item_id] for item_id in entries]
+    queue += [item for item in pending.values() if item.id not in entries]
+    ordered = [queue.pop(0) if item.state is ItemState.PENDING else item for item in agenda]
+    lines = []
+    for number, item in enumerate(ordered, 1):
+        line = entries.get(item.id)
+        typed = line.minutes.data if line is not None else None
+        minutes = typed if isinstance(typed, int) and 0 < typed <= 240 else item.minutes
+        presenter_id = line.presenter_id.data if line is not None else item.presenter_id
+        lines.append(AgendaLine(item, number, meeting.starts_at, minutes, presenter_id, line))
+    starts = case_start_times(meeting.starts_at, (line.minutes for line in lines))
+    recorded = bool(meeting.attendance)
+    for line, starts_at in zip(lines, starts, strict=True):
+        line.starts_at = starts_at
+        line.runs_over = starts_at + timedelta(minutes=line.minutes) > meeting.ends_at
+        line.presenter_absent = (
+            recorded and line.presenter_id is not None and line.presenter_id not in present_ids
+        )
+    return lines
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda/lines", methods=["POST"])
 @require_role(*ORGANISERS)
-def update_item(meeting_id: int, item_id: int) -> Any:
-    meeting = organising(meeting_id)
-    item = get_item_or_404(meeting, item_id)
-    form = ItemForm()
-    form.presenter_id.choices = _user_choices(active_users_with(Role.RADIOLOGIST))
+def save_agenda(meeting_id: int) -> Any:
+    """The agenda form: "Save" saves every line at once; a move button without
+    script sends the form back in the new order, saved only by "Save"."""
+    meeting = get_meeting_or_404(meeting_id, full=True)
+    if not can_organise_meeting(current_user, meeting):
+        abort(403)
+    if not meeting.is_open:
+        flash(
+            _("This meeting is %(status)s: it can no longer change.", status=meeting.status.label),
+            "danger",
+        )
+        return _back(meeting)
+    radiologists = active_users_with(Role.RADIOLOGIST)
+    form = AgendaForm()
+    _presenter_choices(form, radiologists)
+    move = request.form.get("move")
+    _in_order(form, move)
+    if move is not None:
+        return _meeting_page(meeting, form)
     if form.validate_on_submit():
-        with saving() as saved:
-            services.update_item(
-                item,
-                presenter_id=form.presenter_id.data,
-                minutes=form.minutes.data,
-                by=current_user,
+        rows = [
+            services.AgendaRow(
+                item_id=record_id(line.item_id.data) or 0,
+                presenter_id=line.presenter_id.data,
+                minutes=line.minutes.data,
             )
+            for line in form.lines
+        ]
+        with saving(form) as saved:
+            services.save_agenda(meeting, rows, stamp=form.stamp.data or "", by=current_user)
         if saved.ok:
-            flash(_("%(case)s updated.", case=item.referral.case_number), "success")
+            flash(_("Agenda saved."), "success")
+            return _back(meeting, "#agenda")
+        # Refused: nothing was kept; the page again, from the database as it is now.
+        meeting = get_meeting_or_404(meeting_id, full=True)
+        if isinstance(saved.error, services.AgendaChanged):
+            form = _agenda_form(meeting, radiologists, kept=rows)
+        elif isinstance(saved.error, services.AgendaRowErrors):
+            for line in form.lines:
+                for name, message in saved.error.errors.get(
+                    record_id(line.item_id.data) or 0, {}
+                ).items():
+                    line[name].errors = [*line[name].errors, message]
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
-    return _back(meeting, f"#item-{item.id}")
-
-
-@bp.route("/meetings/<int:meeting_id>/agenda/<int:item_id>/<direction>", methods=["POST"])
-@require_role(*ORGANISERS)
-def move_item(meeting_id: int, item_id: int, direction: str) -> Any:
-    if direction not in ("up", "down"):
-        abort(404)
-    meeting = organising(meeting_id)
-    item = get_item_or_404(meeting, item_id)
-    if ConfirmForm().validate_on_submit():
-        with saving():
-            services.move_item(item, -1 if direction == "up" else 1, by=current_user)
-    return _back(meeting, f"#item-{item.id}")
+        flash(_("Nothing was saved: correct the lines marked below, then save again."), "danger")
+    return _meeting_page(meeting, form), INVALID
 
 
 @bp.route("/meetings/<int:meeting_id>/agenda/<int:item_id>/remove", methods=["POST"])
