@@ -287,6 +287,7 @@ def test_a_move_button_reorders_without_saving(client, coordinator):
     page = soup(response)
     assert shown_order(page) == [str(i.id) for i in (items[1], items[0], items[2])]
     assert field_value(page, second["minutes"]) == "30"
+    assert "not saved yet" in text(page)
     starts = [cell.get_text(strip=True) for cell in page.select("#agenda-lines .line-start")]
     assert starts == ["17:00", "17:30", "17:40"]
     db.session.expire_all()

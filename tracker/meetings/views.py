@@ -568,6 +568,7 @@ def save_agenda(meeting_id: int) -> Any:
     move = request.form.get("move")
     _in_order(form, move)
     if move is not None:
+        flash(_("The new order is not saved yet: save the agenda to keep it."), "info")
         return _meeting_page(meeting, form)
     if form.validate_on_submit():
         rows = [
