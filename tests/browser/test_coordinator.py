@@ -1,5 +1,7 @@
-"""The coordinator's day: a weekly series, the next meeting's agenda filled with
-complete referrals, attendance with the quorum shown as it changes, the .ics."""
+"""The coordinator's day: a weekly series started from the unit's usual meeting
+(its dates shown first), yesterday's meeting held on paper entered with its
+reason, the next meeting's agenda filled with complete referrals, attendance
+with the quorum shown as it changes, the printed agenda, the .ics."""
 
 from __future__ import annotations
 
@@ -15,16 +17,18 @@ def test_the_coordinators_day(site):
     t = site.t
     page = site.page_as("coordinator@example.org")
 
-    # A weekly series of four meetings, starting in ten days.
+    # A weekly series of four meetings, starting in ten days, from the unit's
+    # usual meeting: title, time, place and chair are there already.
     page.goto(site.url + "/meetings/series/new")
     site.check(page, "coordinator-series")
+    expect(page.locator("input[name=title]")).to_have_value("RCP douleur")
+    expect(page.locator("input[name=starts]")).to_have_value("17:00")
+    expect(page.locator("input[name=place]")).to_have_value(
+        "Salle de staff, imagerie interventionnelle"
+    )
+    assert page.locator("select[name=chair_id]").input_value()
     first = site_today() + timedelta(days=10)
     page.locator("input[name=day]").fill(first.isoformat())
-    page.locator("input[name=starts]").fill("17:00")
-    page.locator("input[name=ends]").fill("19:00")
-    page.locator("input[name=place]").fill("Salle 4")
-    chair = page.locator("select[name=chair_id] option").nth(1).get_attribute("value")
-    page.locator("select[name=chair_id]").select_option(chair)
     page.locator("select[name=interval_weeks]").select_option("1")
     page.locator("input[name=count]").fill("4")
     # The dates first, then the series.
@@ -42,7 +46,8 @@ def test_the_coordinators_day(site):
         )
         if (match := re.fullmatch(r"/meetings/(\d+)", href or ""))
     ]
-    page.goto(f"{site.url}/meetings/{min(sorted(ids)[-4:])}")
+    meeting_url = f"{site.url}/meetings/{min(sorted(ids)[-4:])}"
+    page.goto(meeting_url)
     site.check(page, "coordinator-meeting-empty")
 
     # The agenda: complete referrals from the waiting list.
@@ -68,6 +73,32 @@ def test_the_coordinators_day(site):
     site.flashed(page, "Attendance saved.", "Présences enregistrées.")
     expect(page.locator("#quorum .quorum-met")).to_be_visible()
     site.check(page, "coordinator-meeting")
+
+    # The printed agenda: each case's time, and a Print button.
+    page.get_by_role("link", name=t("Printable agenda", "Ordre du jour imprimable")).click()
+    expect(page.locator("button[data-print]")).to_be_visible()
+    for number in added:
+        expect(page.locator("main")).to_contain_text(number)
+    site.check(page, "coordinator-printed-agenda")
+    page.go_back()
+
+    # Yesterday's meeting, held on paper during an outage: entered with its reason.
+    page.goto(site.url + "/meetings/new")
+    yesterday = (site_today() - timedelta(days=1)).isoformat()
+    page.locator("input[name=day]").fill(yesterday)
+    page.locator("input[name=starts]").fill("17:00")
+    page.locator("input[name=ends]").fill("18:30")
+    page.locator("main form button[type=submit]").last.click()
+    # Refused without the reason, on its field; what was typed is kept.
+    expect(page.locator("textarea[name=retrospective_reason]")).to_have_class(
+        re.compile(r"\bis-invalid\b")
+    )
+    assert page.locator("input[name=day]").input_value() == yesterday
+    page.locator("textarea[name=retrospective_reason]").fill("Held on paper: network outage.")
+    page.locator("main form button[type=submit]").last.click()
+    site.flashed(page, "Meeting created.", "Réunion créée.")
+    expect(page.locator("main")).to_contain_text("Held on paper: network outage.")
+    page.goto(meeting_url)
 
     # The calendar file: case numbers only, never a patient's name.
     with page.expect_download() as download:

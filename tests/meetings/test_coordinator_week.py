@@ -172,6 +172,14 @@ def test_the_new_meeting_form_starts_from_the_chosen_series(client, coordinator,
     assert "RCP rachis" in text(page.find(attrs={"name": "series_id"}))
 
 
+def test_a_new_series_starts_from_the_units_latest_meeting(client, coordinator, two_series):
+    page = soup(client.get("/meetings/series/new"))
+    assert field_value(page, "title") == "RCP rachis"
+    assert (field_value(page, "starts"), field_value(page, "ends")) == ("12:30", "13:30")
+    assert field_value(page, "place") == "Salle 3"
+    assert field_value(page, "coordinator_id") == str(coordinator.id)
+
+
 def test_starting_from_a_series_replaces_nothing_typed(client, coordinator, two_series):
     tuesday, _thursday = two_series
     response = client.post(

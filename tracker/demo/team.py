@@ -288,7 +288,7 @@ def _seed_meetings(users: dict[str, User], referrals: list[Referral]) -> None:
         meeting_services.MeetingDetails(
             starts_at=meeting_services.local_start(today + timedelta(days=days_ahead), time(17)),
             duration_minutes=90,
-            title="RCP douleur",
+            title=DEMO_TITLE,
             capacity=12,
             place="Salle de staff, imagerie interventionnelle",
             chair_id=users["radiologist@example.org"].id,
@@ -304,6 +304,10 @@ def _seed_meetings(users: dict[str, User], referrals: list[Referral]) -> None:
     complete = [r for r in referrals if r.is_complete and r.urgency is Urgency.ROUTINE]
     if complete:
         meeting_services.add_to_agenda(first, complete[0], by=users["coordinator@example.org"])
+
+
+#: The unit's pain RCP: its meetings, past and coming, carry this title.
+DEMO_TITLE = "RCP douleur"
 
 
 def _at(day: date, hour: int) -> datetime:
@@ -518,6 +522,7 @@ def _seed_story(story: _Story, users: dict[str, User], today: date) -> Procedure
         meeting = meeting_services.create_meeting(
             meeting_services.MeetingDetails(
                 starts_at=_at(meeting_day, 17),
+                title=DEMO_TITLE,
                 duration_minutes=90,
                 capacity=12,
                 place="Salle de staff, imagerie interventionnelle",

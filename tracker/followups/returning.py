@@ -98,7 +98,7 @@ def trajectory_of(procedure: Procedure, readings: Iterable[Reading]) -> Markup:
     """A procedure's small trajectory, from its case's baseline (its case loaded)."""
     points = days_after(procedure.performed_on, readings)
     # Written by the chart, which escapes every text it holds.
-    return Markup(sparkline_svg(procedure.referral.nrs_average, points))  # noqa: S704
+    return Markup(sparkline_svg(procedure.referral.nrs_average, points))  # noqa: S704  # nosec B704
 
 
 def trajectories(

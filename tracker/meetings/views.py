@@ -143,7 +143,7 @@ def _details(form: MeetingForm) -> services.MeetingDetails:
     )
 
 
-def _start_from_defaults(form: MeetingForm, series_id: int | None) -> None:
+def _start_from_defaults(form: MeetingForm | SeriesForm, series_id: int | None) -> None:
     """Fill what is still empty from the last meeting of the series (or the
     latest meeting): nothing the coordinator typed is replaced."""
     defaults = services.meeting_defaults(series_id)
@@ -248,6 +248,8 @@ def create_series() -> Any:
     _fill_people(form)
     if request.method == "GET":
         form.coordinator_id.data = current_user.id
+        # The unit's usual meeting: title, place, time, chair and video link.
+        _start_from_defaults(form, None)
     dates = None
     if form.validate_on_submit():
         recurrence = {
