@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from tracker.cases.models import CaseEvent, CaseEventKind, Referral
 from tracker.core import signals
-from tracker.core.time import site_timezone
+from tracker.core.time import site_timezone, to_local
 from tracker.extensions import db
 
 
@@ -31,6 +31,11 @@ class TimelineEvent:
     link: str | None = None
     #: A fact known to the day (a procedure date): shown without a time.
     date_only: bool = False
+    #: The case status this event tells as well (the agenda event of a meeting
+    #: tells "scheduled"): that status change is then not listed apart.
+    covers: str | None = None
+    #: For a status change: the status reached (its name).
+    status: str | None = None
 
 
 def start_of_day(day: date) -> datetime:
@@ -41,11 +46,21 @@ def start_of_day(day: date) -> datetime:
 Provider = Callable[[Referral], Iterable[TimelineEvent]]
 
 
+def in_story_order(event: TimelineEvent) -> tuple[date, bool, datetime]:
+    """A case's events in the order they happened: by day at the site; within a
+    day, a fact known only to the day (the patient informed, a procedure) after
+    the events of that day with a time, which it follows in the story."""
+    return (to_local(event.at).date(), event.date_only, event.at)
+
+
 def timeline_for(referral: Referral) -> list[TimelineEvent]:
-    """Newest first, from every feature's ``signals.timeline_providers``."""
+    """Newest first, from every feature's ``signals.timeline_providers``; one
+    entry per event (a status change told by another event is left out)."""
     providers: list[Provider] = signals.collected(signals.timeline_providers)
     events = [event for provider in providers for event in provider(referral)]
-    return sorted(events, key=lambda event: event.at, reverse=True)
+    covered = {event.covers for event in events if event.covers}
+    events = [event for event in events if event.status is None or event.status not in covered]
+    return sorted(events, key=in_story_order, reverse=True)
 
 
 def case_events(referral: Referral) -> list[TimelineEvent]:
@@ -66,6 +81,7 @@ def _describe(event: CaseEvent) -> TimelineEvent:
             title=event.to_status.label,
             detail=event.note,
             actor=actor,
+            status=event.to_status.name,
         )
     return TimelineEvent(
         at=event.occurred_at,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tracker.cases.models import Referral
+from tracker.cases.rules import CaseStatus
 from tracker.cases.timeline import TimelineEvent
 from tracker.core.time import to_local
 from tracker.extensions import db
@@ -34,6 +35,7 @@ def agenda_events(referral: Referral) -> list[TimelineEvent]:
                 title=_("On the agenda of the meeting of %(date)s", date=day),
                 detail=_("Presented by %(name)s", name=presenter) if presenter else None,
                 link=link,
+                covers=CaseStatus.SCHEDULED.name,
             )
         )
         changed_at = item.state_changed_at or item.created_at
@@ -63,6 +65,7 @@ def agenda_events(referral: Referral) -> list[TimelineEvent]:
                     kind="meeting",
                     title=_("Discussed at the meeting of %(date)s", date=day),
                     link=link,
+                    covers=CaseStatus.DISCUSSED.name,
                 )
             )
     return events

@@ -1,0 +1,47 @@
+"""A case's timeline: in the order things happened, one entry per event."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from tests.factories import make_decision, running_meeting
+from tracker.cases.timeline import TimelineEvent, in_story_order, start_of_day, timeline_for
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def test_a_fact_known_to_the_day_follows_that_days_timed_events(app):
+    with app.app_context():
+        registered = TimelineEvent(
+            datetime(2026, 6, 16, 10, 5, tzinfo=PARIS), "referral", "Registered"
+        )
+        informed = TimelineEvent(
+            start_of_day(date(2026, 6, 16)), "answer", "Informed", date_only=True
+        )
+        evening = TimelineEvent(datetime(2026, 6, 16, 18, 0, tzinfo=PARIS), "status", "Planned")
+        before = TimelineEvent(datetime(2026, 6, 15, 23, 30, tzinfo=PARIS), "meeting", "Discussed")
+        newest_first = sorted(
+            [before, registered, informed, evening], key=in_story_order, reverse=True
+        )
+    assert [event.title for event in newest_first] == [
+        "Informed",
+        "Planned",
+        "Registered",
+        "Discussed",
+    ]
+
+
+def test_a_status_told_by_the_meetings_events_is_not_listed_twice(app):
+    meeting = running_meeting(1)
+    decision = make_decision(meeting.agenda[0])
+    with app.test_request_context():
+        titles = [event.title for event in timeline_for(decision.referral)]
+    on_agenda = [title for title in titles if title.startswith("On the agenda of the meeting of")]
+    discussed = [title for title in titles if title.startswith("Discussed at the meeting of")]
+    assert len(on_agenda) == 1
+    assert len(discussed) == 1
+    # The status changes they stand for are not repeated; the others stay.
+    assert "On an agenda" not in titles
+    assert "Discussed" not in titles
+    assert "Procedure planned" in titles
