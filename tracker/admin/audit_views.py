@@ -22,6 +22,7 @@ from tracker.core.audit_trail import (
     csv_rows,
     describe,
     entity_types,
+    record_kind,
 )
 from tracker.core.time import local_today
 from tracker.extensions import db
@@ -56,7 +57,7 @@ class AuditFilterForm(Form):
             SelectChoice(str(user_id), name) for user_id, name in users
         ]
         self.entity_type.choices = [SelectChoice("", "—")] + [
-            SelectChoice(name, name) for name in entity_types()
+            SelectChoice(name, record_kind(name)) for name in entity_types()
         ]
         self.patient_id: int | None = None
         self.referral_id: int | None = None

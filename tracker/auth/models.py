@@ -22,6 +22,8 @@ from tracker.web.permissions import Role
 class User(Audited, UserMixin, Model):
     """A member of the team with an account."""
 
+    __audit_label__ = _l("Account")
+
     __tablename__ = "users"
     __audit_secret__ = frozenset({"password_hash"})
     __audit_exclude__ = frozenset({"last_login_at"})
@@ -88,6 +90,8 @@ class User(Audited, UserMixin, Model):
 
 class UserRole(Audited, Model):
     """One role held by one user (a person may hold several)."""
+
+    __audit_label__ = _l("Account role")
 
     __tablename__ = "user_roles"
 

@@ -56,6 +56,8 @@ with_labels(
 class Patient(Audited, Model):
     """A person with one or more pain cases over the years."""
 
+    __audit_label__ = _l("Patient")
+
     __tablename__ = "patients"
     __audit_exclude__ = frozenset({"last_first_key", "first_last_key"})
 
@@ -219,6 +221,8 @@ with_labels(
 
 class Referral(Audited, Model):
     """A pain case referred to the RCP: the referral data sheet and its status."""
+
+    __audit_label__ = _l("Case")
 
     __tablename__ = "referrals"
     __table_args__ = (

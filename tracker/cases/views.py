@@ -249,7 +249,7 @@ def history(referral_id: int) -> str:
         "cases/history.html",
         referral=referral,
         page=page,
-        lines=describe(list(page.items)),
+        lines=describe(list(page.items), team=True),
         access=access,
     )
 

@@ -20,6 +20,8 @@ from tracker.extensions import Model
 class Indication(Audited, Bilingual, Model):
     """Why a patient is referred (the clinical situation)."""
 
+    __audit_label__ = _l("Indication")
+
     __tablename__ = "indications"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +79,8 @@ with_labels(
 
 class Technique(Audited, Bilingual, Model):
     """An image-guided procedure the unit performs."""
+
+    __audit_label__ = _l("Technique")
 
     __tablename__ = "techniques"
 

@@ -154,6 +154,8 @@ class Audited:
     __audit_exclude__: frozenset[str] = frozenset()
     #: Columns recorded as changed without their value (password hashes).
     __audit_secret__: frozenset[str] = frozenset()
+    #: What the team calls this kind of record (a lazy string), in the history.
+    __audit_label__: Any = None
 
     def audit_case_id(self) -> int | None:
         """The case (referral) this row belongs to; rows with a ``referral_id``

@@ -18,6 +18,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Select, Table, or_, select
 from sqlalchemy import Enum as EnumType
 from wtforms.fields.core import UnboundField
@@ -122,8 +123,56 @@ def entity_types() -> list[str]:
     return sorted(names)
 
 
+def record_kind(entity_type: str) -> str:
+    """A kind of record in the team's words ("Follow-up"), in the reader's language."""
+    label = getattr(_model(entity_type), "__audit_label__", None)
+    return str(label) if label is not None else entity_type
+
+
+#: Columns many records share, in words, when no form names them.
+COMMON_LABELS = {
+    "status": _l("Status"),
+    "referral_id": _l("Case"),
+    "patient_id": _l("Patient"),
+    "procedure_id": _l("Procedure"),
+    "decision_id": _l("Decision"),
+    "meeting_id": _l("Meeting"),
+    "user_id": _l("Person"),
+    "technique_id": _l("Technique"),
+    "mode": _l("How"),
+    "case_number": _l("Case number"),
+    "created_by_id": _l("Created by"),
+    "recorded_by_id": _l("Recorded by"),
+    "validated_at": _l("Validated on"),
+    "validated_by_id": _l("Validated by"),
+    "draft_saved_at": _l("Draft saved on"),
+    "draft_saved_by_id": _l("Draft saved by"),
+    "due_on": _l("Due"),
+    "offset_days": _l("Days after the procedure"),
+    "window_start_on": _l("Window opens"),
+    "window_end_on": _l("Window closes"),
+    "kind": _l("Kind"),
+    "state": _l("State"),
+    "presenter_id": _l("Presenter"),
+    "quorum_met": _l("Quorum met"),
+}
+
+#: Bookkeeping the team does not read: row ids, version counters, the times a
+#: row was written (the entry has its own), secrets' derivatives. The
+#: administrators' viewer and the CSV keep them.
+INTERNAL = frozenset(
+    {"id", "version", "created_at", "updated_at", "recorded_at", "position", "state_changed_at"}
+)
+
+
+def is_internal(key: str) -> bool:
+    return key in INTERNAL or key.endswith(("_hash", "_nonce", "_token"))
+
+
 def field_label(entity_type: str, key: str) -> str:
     label = field_labels().get(entity_type, {}).get(key)
+    if label is None:
+        label = COMMON_LABELS.get(key)
     if label is not None:
         return str(label)
     return key.removesuffix("_id").replace("_", " ").capitalize()
@@ -145,6 +194,8 @@ class Line:
     changes: list[Change]
     #: For access events: what was opened or exported, as "key: value".
     details: list[str]
+    #: The record, in words ("Follow-up"; with its id for the administrators).
+    record: str = ""
 
 
 Names = dict[tuple[type, int], str]
@@ -173,7 +224,12 @@ def _show(kind: Any, value: Any, names: Names) -> str:
         if member is not None:
             return str(getattr(member, "label", member.name))
     if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        # A person (the participants frozen on a decision) by name; anything
+        # else as "key: value" pairs, never as JSON.
+        if value.get("name"):
+            return str(value["name"])
+        shown = [f"{key}: {_show(None, item, names)}" for key, item in sorted(value.items())]
+        return "; ".join(shown) or "—"
     return str(value)
 
 
@@ -208,7 +264,14 @@ def _names(entries: list[AuditEntry]) -> Names:
     return names
 
 
-def describe(entries: list[AuditEntry]) -> list[Line]:
+def _record(entry: AuditEntry, team: bool) -> str:
+    kind = record_kind(entry.entity_type)
+    return kind if team or not entry.entity_id else f"{kind} #{entry.entity_id}"
+
+
+def describe(entries: list[AuditEntry], *, team: bool = False) -> list[Line]:
+    """The entries in words; for the ``team`` (a case's history), without the
+    bookkeeping (ids, versions, links to rows without a name)."""
     names = _names(entries)
     lines = []
     for entry in entries:
@@ -223,12 +286,24 @@ def describe(entries: list[AuditEntry]) -> list[Line]:
                 )
                 for key, (old, new) in sorted(entry.changes.items())
             ]
-            lines.append(Line(entry, changes, []))
+            if team:
+                changes = [
+                    change
+                    for change in changes
+                    if not is_internal(change.key)
+                    and not (
+                        isinstance(kinds.get(change.key), Reference)
+                        and change.old.startswith("#") | (change.old == "—")
+                        and change.new.startswith("#") | (change.new == "—")
+                    )
+                ]
+            if changes or not team:
+                lines.append(Line(entry, changes, [], _record(entry, team)))
         else:
             details = [
                 f"{key}: {_show(None, value, names)}" for key, value in entry.changes.items()
             ]
-            lines.append(Line(entry, [], details))
+            lines.append(Line(entry, [], details, _record(entry, team)))
     return lines
 
 

@@ -57,6 +57,8 @@ class SettingSpec:
 class SiteSetting(Audited, Model):
     """A setting changed from its default."""
 
+    __audit_label__ = _l("Site setting")
+
     __tablename__ = "site_settings"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -48,8 +48,10 @@ def _labels(sender: Any) -> list[tuple[str, Any]]:
         PlanForm,
         ProcedureForm,
     )
+    from tracker.decisions.models import PREREQUISITES
 
     return [
+        ("ProcedurePlan", dict(PREREQUISITES)),
         ("Decision", DecisionForm),
         ("Decision", LABELS),
         ("ProcedurePlan", PlanForm),

@@ -71,6 +71,8 @@ with_labels(
 class Decision(Audited, Model):
     """What the meeting decided for a case: the RCP decision sheet."""
 
+    __audit_label__ = _l("Decision")
+
     __tablename__ = "decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -245,6 +247,8 @@ PREREQUISITES = (
 class ProcedurePlan(Audited, Model):
     """How the proposed procedure will be done."""
 
+    __audit_label__ = _l("Procedure plan")
+
     __tablename__ = "procedure_plans"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -314,6 +318,8 @@ procedure_operators = Table(
 class Procedure(Audited, Model):
     """A procedure performed."""
 
+    __audit_label__ = _l("Procedure")
+
     __tablename__ = "procedures"
     __table_args__ = (Index(None, "technique_id", "performed_on"),)
 
@@ -381,6 +387,8 @@ CIRSE_GRADES = {
 
 
 class AdverseEvent(Audited, Model):
+    __audit_label__ = _l("Adverse event")
+
     __tablename__ = "adverse_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)

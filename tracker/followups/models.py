@@ -40,6 +40,8 @@ with_labels(
 class FollowUp(Audited, Model):
     """A follow-up planned after a procedure."""
 
+    __audit_label__ = _l("Follow-up")
+
     __tablename__ = "followups"
     __table_args__ = (
         # The worklist: planned follow-ups by due date, per owner.
@@ -139,6 +141,8 @@ PGIC = {
 
 class Assessment(Audited, Model):
     """Pain and its effects, measured at a follow-up (or unscheduled)."""
+
+    __audit_label__ = _l("Assessment")
 
     __tablename__ = "assessments"
     __table_args__ = (Index(None, "referral_id", "assessed_on"),)

@@ -43,6 +43,8 @@ OPEN = frozenset({MeetingStatus.PLANNED, MeetingStatus.IN_PROGRESS})
 class MeetingSeries(Audited, Model):
     """Meetings created together by a recurrence ("every Tuesday at 17:00")."""
 
+    __audit_label__ = _l("Meeting series")
+
     __tablename__ = "meeting_series"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,6 +67,8 @@ def new_uid() -> str:
 
 class Meeting(Audited, Model):
     """One RCP session."""
+
+    __audit_label__ = _l("Meeting")
 
     __tablename__ = "meetings"
     __table_args__ = (Index(None, "status", "starts_at"),)
@@ -164,6 +168,8 @@ ON_AGENDA = frozenset({ItemState.PENDING, ItemState.DISCUSSED, ItemState.NOT_DIS
 class AgendaItem(Audited, Model):
     """A case on a meeting's agenda."""
 
+    __audit_label__ = _l("Agenda line")
+
     __tablename__ = "agenda_items"
     __table_args__ = (
         # A case sits on at most one open agenda: enforced by the database, so
@@ -205,6 +211,8 @@ class Attendance(Audited, Model):
     The specialty is copied at the time, so the record of who made the quorum
     does not change when an account is later edited.
     """
+
+    __audit_label__ = _l("Attendance")
 
     __tablename__ = "attendance"
     __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)

@@ -24,6 +24,8 @@ class Invitation(Audited, Model):
     """A patient asked to answer the questionnaire of one time point, on one
     channel. Only the hash of the link's token is kept."""
 
+    __audit_label__ = _l("Online questionnaire")
+
     __tablename__ = "invitations"
     __audit_exclude__ = frozenset({"token_hash", "nonce"})
     __table_args__ = (
