@@ -126,9 +126,9 @@ def _patient_app(app: Flask) -> Flask:
 
 
 def format_date_short(value: Any) -> str:
-    from flask_babel import format_date
+    from tracker.core.i18n import day_text
 
-    return format_date(value, "d MMM y")
+    return day_text(value, "d MMM y")
 
 
 def _migrations_dir() -> Any:
@@ -176,6 +176,7 @@ def _register_hooks(app: Flask) -> None:
     from flask_babel import format_date, format_datetime, get_locale
 
     from tracker.core.afterwards import run_writes_after_response
+    from tracker.core.i18n import day_text
     from tracker.core.numbers import percent
     from tracker.web import pages
     from tracker.web.handlers import current_path
@@ -193,8 +194,8 @@ def _register_hooks(app: Flask) -> None:
 
     app.jinja_env.globals["current_path"] = current_path
     # Day before month in both languages, and a 24-hour clock: never 11/12 ambiguity.
-    app.add_template_filter(lambda value: format_date(value, "d MMM y"), "date")
-    app.add_template_filter(lambda value: format_datetime(value, "d MMM y, HH:mm"), "datetime")
+    app.add_template_filter(lambda value: day_text(value, "d MMM y"), "date")
+    app.add_template_filter(lambda value: day_text(value, "d MMM y, HH:mm"), "datetime")
     app.add_template_filter(lambda value: format_datetime(value, "HH:mm"), "time")
     app.add_template_filter(lambda value: format_date(value, "LLLL y"), "format_month")
     app.add_template_filter(lambda value: format_date(value, "EEE"), "weekday")

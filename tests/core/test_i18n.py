@@ -104,3 +104,21 @@ def test_french_translations_keep_their_placeholders():
         catalogue = read_po(fh, locale="fr")
     problems = [(message.id, errors) for message, errors in catalogue.check()]
     assert problems == []
+
+
+def test_french_writes_the_first_of_a_month_as_an_ordinal(app):
+    from datetime import UTC, date, datetime
+
+    from flask_babel import force_locale
+
+    from tracker.core.i18n import day_text
+
+    with app.test_request_context():
+        with force_locale("fr"):
+            assert day_text(date(2026, 12, 1), "d MMM y") == "1er déc. 2026"
+            assert day_text(date(2026, 12, 11), "d MMM y") == "11 déc. 2026"
+            # A moment is dated at the site: 23:30 UTC on 30 November is 1 December.
+            moment = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+            assert day_text(moment, "d MMM y, HH:mm") == "1er déc. 2026, 00:30"
+        with force_locale("en"):
+            assert day_text(date(2026, 12, 1), "d MMM y") == "1 Dec 2026"

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import current_app, has_request_context
-from flask_babel import get_locale
+from flask_babel import format_date, format_datetime, get_locale, to_user_timezone
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
+
+
+def first_of_month(text: str, day: int) -> str:
+    """French writes the first day of a month as an ordinal ("1er déc. 2026")."""
+    if day == 1 and current_language() == "fr" and text.startswith("1 "):
+        return "1er " + text[2:]
+    return text
+
+
+def day_text(value: date | datetime | None, pattern: str) -> str:
+    """A date (or a moment, at the site) in the reader's language and with
+    ``pattern``, the first of a month as French writes it."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return first_of_month(format_datetime(value, pattern), to_user_timezone(value).day)
+    return first_of_month(format_date(value, pattern), value.day)
 
 
 def current_language() -> str:
