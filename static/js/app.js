@@ -50,3 +50,24 @@
     });
   });
 })();
+
+// A refused form's error summary takes the focus when the page opens, so it is
+// read first; its links move the focus to the field itself (for a group of
+// buttons or boxes, to its first one) rather than only scrolling to it.
+(function () {
+  var summary = document.querySelector("[data-error-summary]");
+  if (!summary) { return; }
+  summary.focus();
+  summary.addEventListener("click", function (event) {
+    var link = event.target.closest("a[href^='#']");
+    if (!link) { return; }
+    var target = document.getElementById(decodeURIComponent(link.hash.slice(1)));
+    if (!target) { return; }
+    var input = target.matches("input, select, textarea")
+      ? target : target.querySelector("input:not([type=hidden]), select, textarea");
+    if (!input) { return; }
+    event.preventDefault();
+    (target.closest("fieldset, .mb-3") || target).scrollIntoView();
+    input.focus({ preventScroll: true });
+  });
+})();

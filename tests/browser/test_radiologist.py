@@ -66,6 +66,15 @@ def test_the_radiologists_day(site):
     # Refused: the same address, the form again with the mistake marked.
     nrs_now = radiologist.locator("input[name=nrs_now]")
     expect(nrs_now).to_have_class(re.compile(r"\bis-invalid\b"))
+    # The page opens on the summary of what is wrong, which leads to the field.
+    summary = radiologist.locator("[data-error-summary]")
+    expect(summary).to_be_focused()
+    assert radiologist.evaluate("document.activeElement.dataset.errorSummary") is not None
+    expect(summary.get_by_role("heading")).to_have_text(
+        t("There is a problem", "Il y a un problème")
+    )
+    summary.locator("a[href='#nrs_now']").click()
+    expect(nrs_now).to_be_focused()
     assert (
         radiologist.locator("input[name=pain_site]").input_value() == "Left foot, third web space"
     )

@@ -108,6 +108,44 @@ def test_an_incomplete_referral_is_saved_as_a_draft_listing_what_is_missing(clie
 
 
 @pytest.mark.parametrize(
+    ("locale", "heading", "label"),
+    [(None, "There is a problem", "Pain now"), ("fr", "Il y a un problème", "Douleur actuelle")],
+)
+def test_a_refused_referral_opens_on_a_summary_linking_to_each_field_in_error(
+    client, auth, locale, heading, label
+):
+    user = make_user(roles={Role.RADIOLOGIST}, locale=locale)
+    auth.login_as(user)
+    response = client.post(
+        "/cases/new", data=form_data(user, nrs_now="11", sex="", treatments_tried=["NOPE"])
+    )
+    assert response.status_code == 422
+    page = soup(response)
+    summary = page.find(attrs={"data-error-summary": True})
+    # First in the page's main content, before the form, and focusable by the script.
+    assert summary.find_next("form") is not None
+    assert summary["role"] == "alert"
+    assert summary["tabindex"] == "-1"
+    assert heading in text(summary.find(["h2"]))
+    links = {a["href"]: text(a) for a in summary.find_all("a")}
+    assert set(links) == {"#nrs_now", "#sex", "#treatments_tried"}
+    assert label in links["#nrs_now"]
+    for href, message in links.items():
+        target = page.find(id=href[1:])
+        assert target is not None
+        assert target is not summary
+        # The field says it is wrong and points at its message, which the link repeats.
+        described = target["aria-describedby"].split()
+        assert f"{target['id']}-error" in described
+        error = text(page.find(id=f"{target['id']}-error"))
+        assert error
+        assert error in message
+        if target.name != "fieldset":
+            assert target["aria-invalid"] == "true"
+    assert "10" in links["#nrs_now"]
+
+
+@pytest.mark.parametrize(
     ("field", "value", "message"),
     [
         ("mrn", "12-34", "does not have the expected form"),

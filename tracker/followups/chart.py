@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask_babel import format_date
+from flask_babel import format_date, format_percent
 from flask_babel import gettext as _
 
 from tracker.web.svgchart import Chart
@@ -35,21 +35,35 @@ class Trajectory:
     window: tuple[date, date] | None = None
 
 
+#: Dates on the axis as the reader says them ("7 Jul", "7 juil."), never a
+#: numeric form read differently on each side of the Channel; the year is added
+#: when the chart spans two.
+DAY_MONTH, DAY_MONTH_YEAR = "d MMM", "d MMM y"
+
+
 def _date_ticks(first: date, last: date, count: int = 6) -> list[tuple[float, str]]:
     span = max((last - first).days, 1)
     step = max(1, round(span / count))
     days = range(0, span + 1, step)
+    pattern = DAY_MONTH if first.year == last.year else DAY_MONTH_YEAR
     return [
         (
             (first + timedelta(days=day)).toordinal(),
-            format_date(first + timedelta(days=day), "d/MM/yy"),
+            format_date(first + timedelta(days=day), pattern),
         )
         for day in days
     ]
 
 
+#: The two reference lines (30% and 50% less pain than the baseline) differ by
+#: their dashes and are named in the margin, not only by their colour.
+REFERENCE_LINES = ((0.3, PARTIAL, "6 4"), (0.5, SUBSTANTIAL, "2 3"))
+
+
 def trajectory_svg(trajectory: Trajectory) -> bytes:
-    chart = Chart(_("Pain over time"), width=800, height=360)
+    # Room above the plot for the procedures' names (three lines) and at the
+    # right for the reference lines' names.
+    chart = Chart(_("Pain over time"), width=800, height=400, margins=(56, 52, 48, 60))
     moments = [point.on for point in trajectory.points] + [day for day, _ in trajectory.procedures]
     if trajectory.window is not None:
         moments += list(trajectory.window)
@@ -71,11 +85,15 @@ def trajectory_svg(trajectory: Trajectory) -> bytes:
     baseline = trajectory.baseline
     if baseline:
         chart.hline(baseline, BASELINE, label=_("Baseline"))
-        chart.hline(baseline * 0.7, PARTIAL, dash="5 4", label=_("%(pct)d%% less pain", pct=30))
-        chart.hline(baseline * 0.5, SUBSTANTIAL, dash="5 4", label=_("%(pct)d%% less pain", pct=50))
+        for share, colour, dash in REFERENCE_LINES:
+            level = baseline * (1 - share)
+            chart.hline(
+                level, colour, dash=dash, label=_("%(pct)d%% less pain", pct=round(share * 100))
+            )
+            chart.right_label(level, format_percent(-share), colour=colour)
     for index, (day, technique) in enumerate(trajectory.procedures):
         chart.vline(day.toordinal(), PROCEDURE)
-        chart.text(day.toordinal(), 10.2, technique[:28], colour=PROCEDURE, size=9)
+        chart.note(day.toordinal(), technique, colour=PROCEDURE)
         if index == 0:
             chart.legend(_("Procedure"), PROCEDURE)
     if trajectory.points:

@@ -1,6 +1,10 @@
 """Small line charts written as SVG text: axes, grid, lines, steps, bands,
 reference lines and a legend.
 
+The legend is drawn under the chart, outside the plotting area (the image grows
+by its height), so that it never hides data; labels that may be long are
+wrapped, their full text kept in a <title>.
+
 The charts of the product are simple and drawn on every view of a case page
 or of the outcomes page; writing the SVG directly takes a millisecond where a
 plotting library takes a few hundred.  The SVG uses presentation attributes
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
@@ -267,48 +272,110 @@ class Chart:
             f'text-anchor="{anchor}">{escape(content)}</text>'
         )
 
+    def note(
+        self,
+        x: float,
+        content: str,
+        *,
+        colour: str = "#212529",
+        size: int = 10,
+        chars: int = 24,
+        lines: int = 3,
+    ) -> None:
+        """A label above the plotting area at ``x`` (its foot on the plot's top
+        edge), wrapped in lines of about ``chars`` characters, at most ``lines``
+        of them (the last one shortened with "…"); the full text is its <title>.
+        Kept inside the image: anchored at its start near the left edge, at its
+        end near the right one."""
+        wrapped = textwrap.wrap(content, chars) or [""]
+        if len(wrapped) > lines:
+            rest = " ".join(wrapped[lines - 1 :])
+            wrapped = [*wrapped[: lines - 1], textwrap.shorten(rest, chars, placeholder="…")]
+        px = self.px(x)
+        half = max(len(line) for line in wrapped) * size * 0.62 / 2
+        anchor = "start" if px - half < 4 else "end" if px + half > self.width - 4 else "middle"
+        first = self.top - 4 - (len(wrapped) - 1) * (size + 1)
+        tspans = "".join(
+            f'<tspan x="{px:.1f}" y="{first + index * (size + 1):.1f}">{escape(line)}</tspan>'
+            for index, line in enumerate(wrapped)
+        )
+        self.layers.append(
+            f'<g class="note"><title>{escape(content)}</title><text font-size="{size}" '
+            f'fill="{colour}" text-anchor="{anchor}">{tspans}</text></g>'
+        )
+
+    def right_label(self, y: float, content: str, *, colour: str = "#212529") -> None:
+        """A short label in the right margin, level with ``y`` (a reference line's name)."""
+        self.layers.append(
+            f'<text x="{self.width - self.right + 4}" y="{self.py(y) + 4:.1f}" font-size="10" '
+            f'fill="{colour}">{escape(content)}</text>'
+        )
+
     def legend(self, label: str, colour: str, *, dash: str | None = None) -> None:
         """A legend line for a layer drawn without one (several lines, one meaning)."""
         self.legend_entries.append(LegendEntry(label, colour, dash, "line"))
 
     # --- output ---------------------------------------------------------------
 
+    #: Height of a legend row, and the width of a legend entry's sample and of
+    #: one character of its label (an estimate: the font is not measured).
+    LEGEND_ROW, LEGEND_SAMPLE, CHAR_WIDTH = 16, 32, 6.2
+
+    def _legend_rows(self) -> list[list[tuple[float, LegendEntry]]]:
+        """The legend's entries, flowed left to right in rows as wide as the plot."""
+        rows: list[list[tuple[float, LegendEntry]]] = []
+        x = self.plot_width + 1  # start a row at the first entry
+        for entry in self.legend_entries:
+            width = self.LEGEND_SAMPLE + len(entry.label) * self.CHAR_WIDTH + 18
+            if x + width > self.plot_width and (not rows or rows[-1]):
+                rows.append([])
+                x = 0
+            rows[-1].append((x, entry))
+            x += width
+        return rows
+
+    @property
+    def legend_height(self) -> int:
+        rows = self._legend_rows()
+        return 10 + self.LEGEND_ROW * len(rows) if rows else 0
+
     def _legend(self) -> str:
-        if not self.legend_entries:
+        rows = self._legend_rows()
+        if not rows:
             return ""
-        longest = max(len(entry.label) for entry in self.legend_entries)
-        box_width = min(self.plot_width - 8, 36 + longest * 6.2)
-        x = self.left + self.plot_width - box_width - 6
-        y = self.top + 6
+        top = self.height + 4
         parts = [
-            f'<g id="legend" font-size="10"><rect x="{x:.1f}" y="{y:.1f}" '
-            f'width="{box_width:.1f}" height="{8 + 15 * len(self.legend_entries)}" '
-            f'fill="#ffffff" fill-opacity="0.9" stroke="#dee2e6"/>'
+            f'<g id="legend" font-size="11"><rect x="{self.left}" y="{top}" '
+            f'width="{self.plot_width:.1f}" height="{self.legend_height - 6}" '
+            f'fill="#ffffff" stroke="#dee2e6"/>'
         ]
-        for index, entry in enumerate(self.legend_entries):
-            row = y + 14 + index * 15
-            if entry.kind == "area":
-                parts.append(
-                    f'<rect x="{x + 6:.1f}" y="{row - 7:.1f}" width="20" height="9" '
-                    f'fill="{entry.colour}" fill-opacity="0.3"/>'
-                )
-            else:
-                dashes = f' stroke-dasharray="{entry.dash}"' if entry.dash else ""
-                parts.append(
-                    f'<line x1="{x + 6:.1f}" x2="{x + 26:.1f}" y1="{row - 3:.1f}" '
-                    f'y2="{row - 3:.1f}" stroke="{entry.colour}" stroke-width="2"{dashes}/>'
-                )
-            parts.append(f'<text x="{x + 32:.1f}" y="{row:.1f}">{escape(entry.label)}</text>')
+        for number, row in enumerate(rows):
+            y = top + 16 + number * self.LEGEND_ROW
+            for offset, entry in row:
+                x = self.left + 6 + offset
+                if entry.kind == "area":
+                    parts.append(
+                        f'<rect x="{x:.1f}" y="{y - 8:.1f}" width="24" height="9" '
+                        f'fill="{entry.colour}" fill-opacity="0.3"/>'
+                    )
+                else:
+                    dashes = f' stroke-dasharray="{entry.dash}"' if entry.dash else ""
+                    parts.append(
+                        f'<line x1="{x:.1f}" x2="{x + 24:.1f}" y1="{y - 4:.1f}" '
+                        f'y2="{y - 4:.1f}" stroke="{entry.colour}" stroke-width="2"{dashes}/>'
+                    )
+                parts.append(f'<text x="{x + 30:.1f}" y="{y:.1f}">{escape(entry.label)}</text>')
         parts.append("</g>")
         return "".join(parts)
 
     def render(self) -> str:
+        height = self.height + self.legend_height
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" '
-            f'height="{self.height}" viewBox="0 0 {self.width} {self.height}" '
+            f'height="{height}" viewBox="0 0 {self.width} {height}" '
             f'font-family={quoteattr(FONT)} role="img">'
             f"<title>{escape(self.title)}</title>"
-            f'<rect width="{self.width}" height="{self.height}" fill="#ffffff"/>'
+            f'<rect width="{self.width}" height="{height}" fill="#ffffff"/>'
             + "".join(self.layers)
             + self._legend()
             + "</svg>"
