@@ -22,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from tracker.core.specialties import Specialty
-from tracker.web.forms import EnumSelectField, Form, optional_int, web_link
+from tracker.web.forms import EnumSelectField, Form, OnceForm, optional_int, web_link
 
 
 class MeetingForm(Form):
@@ -134,6 +134,6 @@ class AttendanceForm(Form):
     )
 
 
-class GuestForm(Form):
+class GuestForm(OnceForm):
     guest_name = StringField(_l("Guest's name"), validators=[DataRequired(), Length(max=200)])
     specialty = EnumSelectField(_l("Specialty"), enum=Specialty)

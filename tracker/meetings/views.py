@@ -31,6 +31,7 @@ from tracker.auth.services import active_users_with
 from tracker.cases.models import Referral
 from tracker.cases.permissions import TEAM
 from tracker.core.audit import AuditAction, record_access
+from tracker.core.once import AlreadySaved, remember
 from tracker.core.time import local_today, to_local
 from tracker.extensions import db
 from tracker.meetings import queries, services
@@ -59,7 +60,14 @@ from tracker.meetings.permissions import (
 )
 from tracker.meetings.rules import case_start_times
 from tracker.web.forms import INT_LIMIT, ConfirmForm
-from tracker.web.handlers import INVALID, form_status, record_id, safe_next_url, saving
+from tracker.web.handlers import (
+    INVALID,
+    form_status,
+    record_id,
+    safe_next_url,
+    saved_before,
+    saving,
+)
 from tracker.web.letterhead import letterhead
 from tracker.web.permissions import Role, login_required, public, require_role
 
@@ -665,16 +673,20 @@ def add_guest(meeting_id: int) -> Any:
     meeting = organising(meeting_id)
     form = GuestForm()
     if form.validate_on_submit():
-        with saving() as saved:
-            services.add_guest(
+        if saved_before(form):
+            return _back(meeting, "#attendance")
+        with saving(form) as saved:
+            guest = services.add_guest(
                 meeting,
                 name=form.guest_name.data,
                 specialty=form.specialty.data,
                 by=current_user,
             )
+            remember(form.once_key.data, "guest", guest.id, user_id=current_user.id)
         if saved.ok:
             flash(_("%(name)s added as a guest.", name=form.guest_name.data.strip()), "success")
-        return _back(meeting, "#attendance")
+        if saved.ok or (isinstance(saved.error, AlreadySaved) and saved_before(form)):
+            return _back(meeting, "#attendance")
     full = get_meeting_or_404(meeting_id, full=True)
     return render_template("meetings/guest_form.html", form=form, meeting=full), form_status(form)
 
