@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import func, select
 
 from tests.cases.test_views import form_data, radiologist, referral_count  # noqa: F401
 from tests.conftest import AuthActions
 from tests.factories import make_referral, make_user
-from tests.html import soup
+from tests.html import field_errors, field_value, soup
 from tracker.cases.models import Referral
 from tracker.core.once import FormSubmission
 from tracker.extensions import db
@@ -45,6 +47,37 @@ def test_each_new_form_has_its_own_key(client, radiologist):  # noqa: F811
 def test_a_form_without_a_key_is_still_saved(client, radiologist):  # noqa: F811
     assert client.post("/cases/new", data=form_data(radiologist)).status_code == 302
     assert referral_count() == 1
+
+
+def test_a_second_referral_of_a_patient_within_minutes_asks_before_saving(
+    client,
+    radiologist,  # noqa: F811
+    clock,
+):
+    clock.set(datetime(2026, 11, 18, 10, 0, tzinfo=UTC))
+    assert client.post("/cases/new", data=form_data(radiologist)).status_code == 302
+    clock.set(datetime(2026, 11, 18, 10, 9, tzinfo=UTC))
+
+    warned = client.post("/cases/new", data=form_data(radiologist, question="Another question"))
+
+    assert warned.status_code == 422
+    page = soup(warned)
+    assert "referred a few minutes ago (RCP-2026-0001)" in field_errors(page, "save_anyway")
+    assert page.find(attrs={"name": "save_anyway"}) is not None
+    assert field_value(page, "question") == "Another question"
+    assert referral_count() == 1
+
+    saved = client.post("/cases/new", data=form_data(radiologist, save_anyway="y"))
+    assert saved.status_code == 302
+    assert referral_count() == 2
+
+
+def test_a_referral_after_ten_minutes_is_saved_without_asking(client, radiologist, clock):  # noqa: F811
+    clock.set(datetime(2026, 11, 18, 10, 0, tzinfo=UTC))
+    assert client.post("/cases/new", data=form_data(radiologist)).status_code == 302
+    clock.set(datetime(2026, 11, 18, 10, 10, 1, tzinfo=UTC))
+    assert client.post("/cases/new", data=form_data(radiologist)).status_code == 302
+    assert referral_count() == 2
 
 
 def test_a_copy_sent_at_the_same_moment_is_refused_by_the_unique_key(committed_app, monkeypatch):

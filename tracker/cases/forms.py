@@ -230,6 +230,7 @@ class ReferralFields(Form):
 
 class ReferralCreateForm(PatientFields, ContactFields, ReferralFields, OnceForm):
     use_existing_patient = BooleanField(_l("Use the existing patient record"))
+    save_anyway = BooleanField(_l("Save anyway: this is a new referral"))
 
 
 class ReferralEditForm(ReferralFields):

@@ -180,6 +180,7 @@ def create() -> Any:
         if current_user.has_role(Role.RADIOLOGIST, Role.CLINICIAN):
             form.referrer_id.data = current_user.id
     show_existing_choice = bool(form.use_existing_patient.data)
+    show_save_anyway = bool(form.save_anyway.data)
     if form.validate_on_submit():
         if done := saved_before(form):
             return redirect(url_for("cases.show", referral_id=done.object_id))
@@ -187,6 +188,7 @@ def create() -> Any:
             patient = services.patient_for_referral(
                 _identity(form), use_existing=form.use_existing_patient.data
             )
+            services.check_not_just_referred(patient, confirmed=form.save_anyway.data)
             # What is typed adds to a known patient's contact, never erases it.
             services.update_contact(patient, form.contact(), by=current_user, keep_recorded=True)
             referral = services.refer_case(patient, form.details(), by=current_user)
@@ -198,11 +200,14 @@ def create() -> Any:
             return redirect(url_for("cases.show", referral_id=done.object_id))
         if isinstance(saved.error, services.PatientMismatch):
             show_existing_choice = True
+        if isinstance(saved.error, services.RecentReferral):
+            show_save_anyway = True
     return render_template(
         "cases/referral_form.html",
         form=form,
         referral=None,
         show_existing_choice=show_existing_choice,
+        show_save_anyway=show_save_anyway,
     ), form_status(form)
 
 
