@@ -57,6 +57,32 @@ def test_a_coordinator_creates_a_weekly_series(client, coordinator):
     assert "24 Nov 2026, 17:00" in listing
 
 
+def _issued_key(client, url: str) -> str:
+    return soup(client.get(url)).find(attrs={"name": "once_key"})["value"]
+
+
+def test_the_series_form_sent_twice_creates_the_series_once(client, coordinator):
+    data = series_data(once_key=_issued_key(client, "/meetings/series/new"))
+    first = client.post("/meetings/series/new", data=data)
+    second = client.post("/meetings/series/new", data=data)
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    assert meeting_count() == 12
+
+
+def test_the_meeting_form_sent_twice_creates_one_meeting(client, coordinator):
+    data = {
+        key: value
+        for key, value in series_data(once_key=_issued_key(client, "/meetings/new")).items()
+        if key not in {"interval_weeks", "count"}
+    }
+    first = client.post("/meetings/new", data=data)
+    second = client.post("/meetings/new", data=data)
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    assert meeting_count() == 1
+
+
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [

@@ -82,7 +82,11 @@ INTERVALS = [
 ]
 
 
-class SeriesForm(MeetingForm):
+class MeetingCreateForm(MeetingForm, OnceForm):
+    """A new meeting (saved once, however often the form is sent)."""
+
+
+class SeriesForm(MeetingForm, OnceForm):
     # A series is planned ahead and is its own series.
     series_id = None
     retrospective_reason = None

@@ -40,6 +40,7 @@ from tracker.meetings.forms import (
     AgendaForm,
     AttendanceForm,
     GuestForm,
+    MeetingCreateForm,
     MeetingForm,
     MoveItemForm,
     SeriesForm,
@@ -227,7 +228,7 @@ def index() -> str:
 @bp.route("/meetings/new", methods=["GET", "POST"])
 @require_role(*ORGANISERS)
 def create() -> Any:
-    form = MeetingForm()
+    form = MeetingCreateForm()
     _fill_people(form)
     if request.method == "GET":
         form.coordinator_id.data = current_user.id
@@ -239,11 +240,16 @@ def create() -> Any:
         _start_from_defaults(form, form.series_id.data if not form.series_id.errors else None)
         return render_template("meetings/meeting_form.html", form=form, meeting=None)
     if form.validate_on_submit():
+        if done := saved_before(form):
+            return redirect(url_for("meetings.show", meeting_id=done.object_id))
         with saving(form) as saved:
             meeting = services.create_meeting(_details(form), series_id=form.series_id.data)
+            remember(form.once_key.data, "meeting", meeting.id, user_id=current_user.id)
         if saved.ok:
             flash(_("Meeting created."), "success")
             return _back(meeting)
+        if isinstance(saved.error, AlreadySaved) and (done := saved_before(form)):
+            return redirect(url_for("meetings.show", meeting_id=done.object_id))
     return render_template("meetings/meeting_form.html", form=form, meeting=None), form_status(form)
 
 
@@ -270,12 +276,17 @@ def create_series() -> Any:
                 dates = services.preview_series(_details(form), **recurrence)
             if saved.ok:
                 return render_template("meetings/series_form.html", form=form, dates=dates)
+        elif done := saved_before(form):
+            return redirect(url_for("meetings.index", series=done.object_id))
         else:
             with saving(form) as saved:
                 series = services.create_series(_details(form), **recurrence)
+                remember(form.once_key.data, "series", series.id, user_id=current_user.id)
             if saved.ok:
                 flash(_("%(n)d meetings created.", n=len(series.meetings)), "success")
                 return redirect(url_for("meetings.index", series=series.id))
+            if isinstance(saved.error, AlreadySaved) and (done := saved_before(form)):
+                return redirect(url_for("meetings.index", series=done.object_id))
     return render_template("meetings/series_form.html", form=form, dates=dates), form_status(form)
 
 
