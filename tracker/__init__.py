@@ -156,6 +156,7 @@ FEATURES = (
 CORE_MODELS = (
     "tracker.core.audit",
     "tracker.core.mail",
+    "tracker.core.once",
     "tracker.core.scheduler",
     "tracker.core.settings",
 )

@@ -71,3 +71,42 @@
     input.focus({ preventScroll: true });
   });
 })();
+
+// A form that is sending cannot be sent again: its submit buttons are disabled
+// until the next page (the server also refuses a form sent twice). The clicked
+// button's name and value still go with the form, through a hidden copy.
+// Forms opening elsewhere (target) or marked data-submit-again are left alone.
+(function () {
+  function release(form) {
+    form.querySelectorAll("[data-sending]").forEach(function (element) {
+      if (element.type === "hidden") { element.remove(); } else { element.disabled = false; }
+      element.removeAttribute("data-sending");
+    });
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || form.target || form.hasAttribute("data-submit-again")) { return; }
+    var clicked = event.submitter;
+    if (clicked && clicked.name && clicked.form === form) {
+      var copy = document.createElement("input");
+      copy.type = "hidden";
+      copy.name = clicked.name;
+      copy.value = clicked.value;
+      copy.setAttribute("data-sending", "");
+      form.appendChild(copy);
+    }
+    form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]").forEach(
+      function (button) {
+        if (!button.disabled) {
+          button.disabled = true;
+          button.setAttribute("data-sending", "");
+        }
+      });
+    // A download keeps the page: the buttons come back after a while.
+    setTimeout(function () { release(form); }, 8000);
+  });
+  // Coming back to the page with the Back button.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form").forEach(release);
+  });
+})();

@@ -192,7 +192,8 @@ def test_a_known_hospital_number_with_another_name_is_refused_then_confirmed(cli
     assert referral_count() == before
 
     response = client.post(
-        "/cases/new", data=form_data(radiologist, first_name="Elise", use_existing_patient="y")
+        "/cases/new",
+        data=form_data(radiologist, first_name="Elise", use_existing_patient="y", save_anyway="y"),
     )
     assert response.status_code == 302
     patients = db.session.scalars(select(Patient).where(Patient.mrn == "80012345")).all()

@@ -471,3 +471,15 @@ def test_a_time_point_opened_from_the_worklist_defaults_to_a_phone_call(client, 
     assert form.find("input", attrs={"name": "mode", "value": "PHONE"}).has_attr("checked")
     unscheduled = soup(client.get(f"/cases/{procedure.referral_id}/assessments/new"))
     assert not unscheduled.find("input", attrs={"name": "mode", "checked": True})
+
+
+def test_the_assessment_form_sent_twice_records_one_assessment(client, clinician):
+    procedure = make_procedure()
+    url = f"/cases/{procedure.referral_id}/assessments/new"
+    key = soup(client.get(url)).find(attrs={"name": "once_key"})["value"]
+    data = {"assessed_on": "2026-11-20", "mode": "VISIT", "nrs_average": "3", "once_key": key}
+    first = client.post(url, data=data)
+    second = client.post(url, data=data)
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Assessment)) == 1

@@ -339,6 +339,19 @@ def test_unticking_removes_members_but_keeps_guests(app):
     assert meeting.attendance == []
 
 
+def test_a_guest_already_on_the_sheet_is_refused_whatever_the_case_and_accents(app):
+    meeting = make_meeting()
+    services.add_guest(meeting, name="Dr Hélène Lefèvre", specialty=Specialty.SURGERY, by=None)
+    with pytest.raises(DomainError, match="already on the attendance sheet") as refused:
+        services.add_guest(
+            meeting, name="  dr HELENE lefevre ", specialty=Specialty.SURGERY, by=None
+        )
+    assert refused.value.field == "guest_name"
+    assert [row.name for row in meeting.attendance] == ["Dr Hélène Lefèvre"]
+    services.add_guest(meeting, name="Dr Hélène Lefort", specialty=Specialty.SURGERY, by=None)
+    assert len(meeting.attendance) == 2
+
+
 def test_no_attendance_on_a_cancelled_meeting(app):
     meeting = make_meeting()
     services.cancel_meeting(meeting, by=None)

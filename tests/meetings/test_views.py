@@ -57,6 +57,32 @@ def test_a_coordinator_creates_a_weekly_series(client, coordinator):
     assert "24 Nov 2026, 17:00" in listing
 
 
+def _issued_key(client, url: str) -> str:
+    return soup(client.get(url)).find(attrs={"name": "once_key"})["value"]
+
+
+def test_the_series_form_sent_twice_creates_the_series_once(client, coordinator):
+    data = series_data(once_key=_issued_key(client, "/meetings/series/new"))
+    first = client.post("/meetings/series/new", data=data)
+    second = client.post("/meetings/series/new", data=data)
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    assert meeting_count() == 12
+
+
+def test_the_meeting_form_sent_twice_creates_one_meeting(client, coordinator):
+    data = {
+        key: value
+        for key, value in series_data(once_key=_issued_key(client, "/meetings/new")).items()
+        if key not in {"interval_weeks", "count"}
+    }
+    first = client.post("/meetings/new", data=data)
+    second = client.post("/meetings/new", data=data)
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    assert meeting_count() == 1
+
+
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
@@ -401,6 +427,46 @@ def test_attendance_guests_and_quorum_on_the_page(client, coordinator):
     )
     assert bad_guest.status_code == 422
     assert "This field is required." in field_errors(soup(bad_guest), "guest_name")
+
+
+def _guests(meeting_id: int) -> list[str]:
+    return [row.name for row in db.session.get(Meeting, meeting_id).attendance]
+
+
+def test_the_add_guest_form_sent_twice_adds_the_guest_once(client, coordinator):
+    meeting = make_meeting()
+    page = soup(client.get(f"/meetings/{meeting.id}"))
+    key = page.find("form", action=f"/meetings/{meeting.id}/guests").find(
+        attrs={"name": "once_key"}
+    )["value"]
+    data = {"guest_name": "Dr Nadia Benali", "specialty": "SURGERY", "once_key": key}
+
+    first = client.post(f"/meetings/{meeting.id}/guests", data=data)
+    second = client.post(f"/meetings/{meeting.id}/guests", data=data)
+
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    assert "This was already saved." in text(soup(client.get(second.headers["Location"])))
+    db.session.expire_all()
+    assert _guests(meeting.id) == ["Dr Nadia Benali"]
+
+
+def test_a_guest_already_on_the_sheet_is_refused_on_the_field(client, coordinator):
+    meeting = make_meeting()
+    services.add_guest(meeting, name="Dr Nadia Benali", specialty=Specialty.SURGERY, by=None)
+    db.session.commit()
+
+    response = client.post(
+        f"/meetings/{meeting.id}/guests",
+        data={"guest_name": "dr nadia bénali", "specialty": "SURGERY"},
+    )
+
+    assert response.status_code == 422
+    assert "dr nadia bénali is already on the attendance sheet." in field_errors(
+        soup(response), "guest_name"
+    )
+    db.session.expire_all()
+    assert _guests(meeting.id) == ["Dr Nadia Benali"]
 
 
 def test_the_chair_validates_the_attendance_sheet(app, client, coordinator):

@@ -56,7 +56,7 @@ from tracker.cases.rules import (
 )
 from tracker.core.errors import DomainError
 from tracker.core.time import local_today
-from tracker.web.forms import EnumCheckboxField, EnumSelectField, Form, optional_int
+from tracker.web.forms import EnumCheckboxField, EnumSelectField, Form, OnceForm, optional_int
 
 L = FIELD_LABELS
 
@@ -228,8 +228,9 @@ class ReferralFields(Form):
         return self.values(ReferralFields)
 
 
-class ReferralCreateForm(PatientFields, ContactFields, ReferralFields):
+class ReferralCreateForm(PatientFields, ContactFields, ReferralFields, OnceForm):
     use_existing_patient = BooleanField(_l("Use the existing patient record"))
+    save_anyway = BooleanField(_l("Save anyway: this is a new referral"))
 
 
 class ReferralEditForm(ReferralFields):

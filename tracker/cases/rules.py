@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -70,6 +70,10 @@ ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
 #: Statuses in which the referral sheet can still be edited. Once discussed,
 #: the sheet is what the meeting saw; new facts mean presenting the case again.
 EDITABLE = frozenset({S.DRAFT, S.REFERRED, S.SCHEDULED})
+
+#: A patient referred this recently is probably the same referral sent again:
+#: a new one is saved only once the referrer confirms it.
+RECENT_REFERRAL = timedelta(minutes=10)
 
 
 class InvalidTransition(DomainError):

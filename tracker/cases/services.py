@@ -39,6 +39,7 @@ from tracker.cases.permissions import (
 )
 from tracker.cases.rules import (
     EDITABLE,
+    RECENT_REFERRAL,
     CaseStatus,
     birth_date_problem,
     case_number,
@@ -49,7 +50,7 @@ from tracker.cases.rules import (
 from tracker.core.audit_trail import ChangeSince, changes_since
 from tracker.core.errors import ConflictError, DomainError, Forbidden
 from tracker.core.fields import assign, data_fields
-from tracker.core.time import local_today
+from tracker.core.time import local_today, utcnow
 from tracker.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,36 @@ class PatientMismatch(DomainError):
             "mrn",
         )
         self.existing = existing
+
+
+class RecentReferral(DomainError):
+    """The patient was referred a few minutes ago: perhaps the same referral sent twice."""
+
+    def __init__(self, earlier: Referral) -> None:
+        super().__init__(
+            _l(
+                "This patient was referred a few minutes ago (%(case)s). If this is a new "
+                "referral, tick “Save anyway”.",
+                case=earlier.case_number,
+            ),
+            "save_anyway",
+        )
+        self.earlier = earlier
+
+
+def check_not_just_referred(patient: Patient, *, confirmed: bool) -> None:
+    """Refuse a referral for a patient referred within ``RECENT_REFERRAL``,
+    unless the referrer ``confirmed`` that it is a new one."""
+    if confirmed or patient.id is None:
+        return
+    earlier = db.session.scalar(
+        select(Referral)
+        .where(Referral.patient_id == patient.id, Referral.created_at >= utcnow() - RECENT_REFERRAL)
+        .order_by(Referral.created_at.desc())
+        .limit(1)
+    )
+    if earlier is not None:
+        raise RecentReferral(earlier)
 
 
 class EditConflict(ConflictError):

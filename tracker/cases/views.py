@@ -54,9 +54,10 @@ from tracker.catalogue.models import Indication
 from tracker.catalogue.services import offered_entries
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.audit_trail import case_history_query, describe
+from tracker.core.once import AlreadySaved, remember
 from tracker.core.time import local_today
 from tracker.extensions import db
-from tracker.web.handlers import form_status, record_id, saving
+from tracker.web.handlers import form_status, record_id, saved_before, saving
 from tracker.web.permissions import Role, require_role
 
 logger = logging.getLogger(__name__)
@@ -179,24 +180,34 @@ def create() -> Any:
         if current_user.has_role(Role.RADIOLOGIST, Role.CLINICIAN):
             form.referrer_id.data = current_user.id
     show_existing_choice = bool(form.use_existing_patient.data)
+    show_save_anyway = bool(form.save_anyway.data)
     if form.validate_on_submit():
+        if done := saved_before(form):
+            return redirect(url_for("cases.show", referral_id=done.object_id))
         with saving(form) as saved:
             patient = services.patient_for_referral(
                 _identity(form), use_existing=form.use_existing_patient.data
             )
+            services.check_not_just_referred(patient, confirmed=form.save_anyway.data)
             # What is typed adds to a known patient's contact, never erases it.
             services.update_contact(patient, form.contact(), by=current_user, keep_recorded=True)
             referral = services.refer_case(patient, form.details(), by=current_user)
+            remember(form.once_key.data, "referral", referral.id, user_id=current_user.id)
         if saved.ok:
             _flash_status(referral)
             return redirect(url_for("cases.show", referral_id=referral.id))
+        if isinstance(saved.error, AlreadySaved) and (done := saved_before(form)):
+            return redirect(url_for("cases.show", referral_id=done.object_id))
         if isinstance(saved.error, services.PatientMismatch):
             show_existing_choice = True
+        if isinstance(saved.error, services.RecentReferral):
+            show_save_anyway = True
     return render_template(
         "cases/referral_form.html",
         form=form,
         referral=None,
         show_existing_choice=show_existing_choice,
+        show_save_anyway=show_save_anyway,
     ), form_status(form)
 
 

@@ -23,6 +23,7 @@ from tracker.web.forms import (
     EnumRadioField,
     EnumSelectField,
     Form,
+    OnceForm,
     enum_choices,
     optional_int,
 )
@@ -85,6 +86,11 @@ class AssessmentForm(Form):
         description=_l("Counts as a recurrence whatever the score."),
     )
     note = TextAreaField(_l("Note"), validators=[Length(max=4000)], render_kw={"rows": 2})
+
+
+class AssessmentEntryForm(AssessmentForm, OnceForm):
+    """The assessment page's form: a new assessment, recorded once however
+    often the form is sent."""
 
 
 class MissedForm(Form):

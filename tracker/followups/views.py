@@ -22,6 +22,7 @@ from tracker.cases.views import get_referral_or_404
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
 from tracker.core import signals
+from tracker.core.once import AlreadySaved, remember
 from tracker.core.time import local_today
 from tracker.decisions.queries import case_procedures
 from tracker.extensions import db
@@ -29,7 +30,7 @@ from tracker.followups import queries, services
 from tracker.followups.chart import Point, Trajectory, trajectory_svg
 from tracker.followups.explain import explain, explain_all
 from tracker.followups.forms import (
-    AssessmentForm,
+    AssessmentEntryForm,
     MissedForm,
     OwnerForm,
     PresentAgainForm,
@@ -63,7 +64,7 @@ from tracker.followups.rules import (
     reduction_pct,
 )
 from tracker.web.forms import ConfirmForm
-from tracker.web.handlers import current_path, form_status, safe_next_url, saving
+from tracker.web.handlers import current_path, form_status, safe_next_url, saved_before, saving
 from tracker.web.permissions import require_role
 
 logger = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ def worklist() -> str:
 def _assessment_page(referral: Referral, followup: FollowUp | None) -> Any:
     if not can_log_assessment(current_user, referral):
         abort(403)
-    form = AssessmentForm()
+    form = AssessmentEntryForm()
     if request.method == "GET":
         form.assessed_on.data = local_today()
         if followup is not None:
@@ -185,10 +186,15 @@ def _assessment_page(referral: Referral, followup: FollowUp | None) -> Any:
             form.mode.data = AssessmentMode.PHONE
     back = safe_next_url(request.args.get("next"), url_for("cases.show", referral_id=referral.id))
     if form.validate_on_submit():
+        if saved_before(form):
+            return redirect(back)
         with saving(form) as saved:
             assessment = services.log_assessment(
                 referral, form.values(), by=current_user, followup=followup
             )
+            remember(form.once_key.data, "assessment", assessment.id, user_id=current_user.id)
+        if isinstance(saved.error, AlreadySaved) and saved_before(form):
+            return redirect(back)
         if saved.ok:
             flash(_("Assessment of %(case)s recorded.", case=referral.case_number), "success")
             fulfilled = assessment.followup

@@ -22,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from tracker.core.specialties import Specialty
-from tracker.web.forms import EnumSelectField, Form, optional_int, web_link
+from tracker.web.forms import EnumSelectField, Form, OnceForm, optional_int, web_link
 
 
 class MeetingForm(Form):
@@ -82,7 +82,11 @@ INTERVALS = [
 ]
 
 
-class SeriesForm(MeetingForm):
+class MeetingCreateForm(MeetingForm, OnceForm):
+    """A new meeting (saved once, however often the form is sent)."""
+
+
+class SeriesForm(MeetingForm, OnceForm):
     # A series is planned ahead and is its own series.
     series_id = None
     retrospective_reason = None
@@ -134,6 +138,6 @@ class AttendanceForm(Form):
     )
 
 
-class GuestForm(Form):
+class GuestForm(OnceForm):
     guest_name = StringField(_l("Guest's name"), validators=[DataRequired(), Length(max=200)])
     specialty = EnumSelectField(_l("Specialty"), enum=Specialty)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker.auth.models import User, hash_token
 from tracker.cases import services as case_services
-from tracker.cases.models import Referral
+from tracker.cases.models import Referral, name_key
 from tracker.cases.rules import CaseStatus
 from tracker.core import signals
 from tracker.core.errors import ConflictError, DomainError, Forbidden
@@ -737,7 +737,12 @@ def add_guest(meeting: Meeting, *, name: str, specialty: Specialty, by: User | N
     name = (name or "").strip()
     if not name:
         raise DomainError(_l("Give the guest's name."), "guest_name")
-    guest = Attendance(guest_name=name[:200], specialty=specialty)
+    name = name[:200]
+    if any(name_key(row.name) == name_key(name) for row in meeting.attendance):
+        raise DomainError(
+            _l("%(name)s is already on the attendance sheet.", name=name), "guest_name"
+        )
+    guest = Attendance(guest_name=name, specialty=specialty)
     meeting.attendance.append(guest)
     _attendance_changed(meeting)
     db.session.flush()

@@ -31,6 +31,7 @@ from tracker.auth.services import active_users_with
 from tracker.cases.models import Referral
 from tracker.cases.permissions import TEAM
 from tracker.core.audit import AuditAction, record_access
+from tracker.core.once import AlreadySaved, remember
 from tracker.core.time import local_today, to_local
 from tracker.extensions import db
 from tracker.meetings import queries, services
@@ -39,6 +40,7 @@ from tracker.meetings.forms import (
     AgendaForm,
     AttendanceForm,
     GuestForm,
+    MeetingCreateForm,
     MeetingForm,
     MoveItemForm,
     SeriesForm,
@@ -59,7 +61,14 @@ from tracker.meetings.permissions import (
 )
 from tracker.meetings.rules import case_start_times
 from tracker.web.forms import INT_LIMIT, ConfirmForm
-from tracker.web.handlers import INVALID, form_status, record_id, safe_next_url, saving
+from tracker.web.handlers import (
+    INVALID,
+    form_status,
+    record_id,
+    safe_next_url,
+    saved_before,
+    saving,
+)
 from tracker.web.letterhead import letterhead
 from tracker.web.permissions import Role, login_required, public, require_role
 
@@ -219,7 +228,7 @@ def index() -> str:
 @bp.route("/meetings/new", methods=["GET", "POST"])
 @require_role(*ORGANISERS)
 def create() -> Any:
-    form = MeetingForm()
+    form = MeetingCreateForm()
     _fill_people(form)
     if request.method == "GET":
         form.coordinator_id.data = current_user.id
@@ -231,11 +240,16 @@ def create() -> Any:
         _start_from_defaults(form, form.series_id.data if not form.series_id.errors else None)
         return render_template("meetings/meeting_form.html", form=form, meeting=None)
     if form.validate_on_submit():
+        if done := saved_before(form):
+            return redirect(url_for("meetings.show", meeting_id=done.object_id))
         with saving(form) as saved:
             meeting = services.create_meeting(_details(form), series_id=form.series_id.data)
+            remember(form.once_key.data, "meeting", meeting.id, user_id=current_user.id)
         if saved.ok:
             flash(_("Meeting created."), "success")
             return _back(meeting)
+        if isinstance(saved.error, AlreadySaved) and (done := saved_before(form)):
+            return redirect(url_for("meetings.show", meeting_id=done.object_id))
     return render_template("meetings/meeting_form.html", form=form, meeting=None), form_status(form)
 
 
@@ -262,12 +276,17 @@ def create_series() -> Any:
                 dates = services.preview_series(_details(form), **recurrence)
             if saved.ok:
                 return render_template("meetings/series_form.html", form=form, dates=dates)
+        elif done := saved_before(form):
+            return redirect(url_for("meetings.index", series=done.object_id))
         else:
             with saving(form) as saved:
                 series = services.create_series(_details(form), **recurrence)
+                remember(form.once_key.data, "series", series.id, user_id=current_user.id)
             if saved.ok:
                 flash(_("%(n)d meetings created.", n=len(series.meetings)), "success")
                 return redirect(url_for("meetings.index", series=series.id))
+            if isinstance(saved.error, AlreadySaved) and (done := saved_before(form)):
+                return redirect(url_for("meetings.index", series=done.object_id))
     return render_template("meetings/series_form.html", form=form, dates=dates), form_status(form)
 
 
@@ -665,16 +684,20 @@ def add_guest(meeting_id: int) -> Any:
     meeting = organising(meeting_id)
     form = GuestForm()
     if form.validate_on_submit():
-        with saving() as saved:
-            services.add_guest(
+        if saved_before(form):
+            return _back(meeting, "#attendance")
+        with saving(form) as saved:
+            guest = services.add_guest(
                 meeting,
                 name=form.guest_name.data,
                 specialty=form.specialty.data,
                 by=current_user,
             )
+            remember(form.once_key.data, "guest", guest.id, user_id=current_user.id)
         if saved.ok:
             flash(_("%(name)s added as a guest.", name=form.guest_name.data.strip()), "success")
-        return _back(meeting, "#attendance")
+        if saved.ok or (isinstance(saved.error, AlreadySaved) and saved_before(form)):
+            return _back(meeting, "#attendance")
     full = get_meeting_or_404(meeting_id, full=True)
     return render_template("meetings/guest_form.html", form=form, meeting=full), form_status(form)
 

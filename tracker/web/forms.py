@@ -13,12 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, SelectChoice, SelectField, SelectMultipleField, widgets
+from wtforms import (
+    Field,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    widgets,
+)
 from wtforms.validators import StopValidation, ValidationError
 
 from tracker.core.enums import LabelledEnum
 from tracker.core.errors import DomainError
 from tracker.core.fields import data_fields
+from tracker.core.once import new_key
 
 #: Invisible characters no one types (C0 controls but tab and line breaks, DEL).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -211,6 +220,14 @@ class YesNoField(SelectField):
 
     def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any):
         super().__init__(label, validators, coerce=yes_no_unknown, choices=YES_NO_UNKNOWN, **kwargs)
+
+
+class OnceForm(Form):
+    """A form that creates something: it carries a one-time key, so that the
+    same form sent twice creates one record (see ``tracker.core.once``).
+    A form sent without a key gets a fresh one and is simply saved."""
+
+    once_key = HiddenField(default=new_key)
 
 
 class ConfirmForm(Form):

@@ -10,10 +10,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 
 from tracker.core.errors import DomainError, Forbidden
+from tracker.core.once import AlreadySaved, FormSubmission, submission_for
 from tracker.extensions import db
 from tracker.web.forms import INT_LIMIT, apply_domain_error
 
@@ -47,11 +49,23 @@ def saving(
         if isinstance(error, Forbidden):
             abort(403)
         outcome.error = error
+        if isinstance(error, AlreadySaved):
+            # The view leads to what was saved (``saved_before``).
+            return
         if form is None or not apply_domain_error(form, error, aliases):
             flash(error.message, "danger")
         return
     db.session.commit()
     outcome.ok = True
+
+
+def saved_before(form: FlaskForm) -> FormSubmission | None:
+    """What this one-time form (``OnceForm``) already created, with a message
+    saying so; None when it is sent for the first time."""
+    done = submission_for(form.once_key.data)
+    if done is not None:
+        flash(_("This was already saved."), "info")
+    return done
 
 
 def form_status(form: FlaskForm) -> int:
