@@ -264,6 +264,15 @@ def _names(entries: list[AuditEntry]) -> Names:
     return names
 
 
+def _for_the_team(change: Change, kinds: dict[str, Any]) -> bool:
+    """Not bookkeeping, nor a link to a row the team knows by no name ("#14")."""
+    if is_internal(change.key):
+        return False
+    if not isinstance(kinds.get(change.key), Reference):
+        return True
+    return any(value != "—" and not value.startswith("#") for value in (change.old, change.new))
+
+
 def _record(entry: AuditEntry, team: bool) -> str:
     kind = record_kind(entry.entity_type)
     return kind if team or not entry.entity_id else f"{kind} #{entry.entity_id}"
@@ -287,16 +296,7 @@ def describe(entries: list[AuditEntry], *, team: bool = False) -> list[Line]:
                 for key, (old, new) in sorted(entry.changes.items())
             ]
             if team:
-                changes = [
-                    change
-                    for change in changes
-                    if not is_internal(change.key)
-                    and not (
-                        isinstance(kinds.get(change.key), Reference)
-                        and change.old.startswith("#") | (change.old == "—")
-                        and change.new.startswith("#") | (change.new == "—")
-                    )
-                ]
+                changes = [change for change in changes if _for_the_team(change, kinds)]
             if changes or not team:
                 lines.append(Line(entry, changes, [], _record(entry, team)))
         else:
