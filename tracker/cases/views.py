@@ -48,7 +48,7 @@ from tracker.cases.rules import (
     can_transition,
     missing_labels,
 )
-from tracker.cases.sections import sections_for
+from tracker.cases.sections import CaseAction, header_for, sections_for
 from tracker.cases.timeline import timeline_for
 from tracker.catalogue.models import Indication
 from tracker.catalogue.services import offered_entries
@@ -228,14 +228,26 @@ def _record_view(referral: Referral, **details: str) -> None:
 def show(referral_id: int) -> str:
     referral = get_referral_or_404(referral_id)
     _record_view(referral)
+    can_edit = can_edit_referral(current_user, referral) and referral.status in EDITABLE
+    sections = sections_for(referral)
+    own = []
+    if can_edit and referral.status is CaseStatus.DRAFT:
+        own.append(
+            CaseAction(
+                _("Complete the referral sheet"),
+                url_for("cases.edit", referral_id=referral.id),
+                10,
+            )
+        )
     return render_template(
         "cases/show.html",
         referral=referral,
         missing=missing_labels(referral),
         timeline=timeline_for(referral),
         episodes=other_episodes(referral),
-        sections=sections_for(referral),
-        can_edit=can_edit_referral(current_user, referral) and referral.status in EDITABLE,
+        sections=sections,
+        header=header_for(referral, sections, own),
+        can_edit=can_edit,
         can_withdraw=can_edit_referral(current_user, referral)
         and can_transition(referral.status, CaseStatus.WITHDRAWN),
         can_correct_identity=can_correct_identity(current_user, referral.patient),

@@ -26,9 +26,9 @@ def _minutes(meeting: Any, **extra: Any) -> None:
 @signals.case_sections.connect
 def _case_page(sender: Any) -> Any:
     from tracker.cases.sections import CaseSection
-    from tracker.decisions.views import case_section
+    from tracker.decisions.views import case_section, case_summary
 
-    return CaseSection(10, "decisions/case_section.html", case_section)
+    return CaseSection(10, "decisions/case_section.html", case_section, case_summary)
 
 
 @signals.timeline_providers.connect

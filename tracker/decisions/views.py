@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -15,6 +15,7 @@ from tracker.auth.services import active_users_with
 from tracker.cases.models import Referral
 from tracker.cases.permissions import TEAM
 from tracker.cases.rules import CaseStatus
+from tracker.cases.sections import CaseAction, CaseFact
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
 from tracker.core.afterwards import write_after_response
@@ -624,6 +625,96 @@ def case_section(referral: Referral) -> dict[str, Any]:
         "prerequisite_form": PrerequisiteForm(),
         "confirm": ConfirmForm(),
     }
+
+
+def case_summary(referral: Referral, ctx: dict[str, Any]) -> list[CaseAction | CaseFact]:
+    """The decision, the plan and the procedure in a few words, and what comes next."""
+    said: list[CaseAction | CaseFact] = []
+    decisions: list[Decision] = ctx["decisions"]
+    validated = next((d for d in decisions if d.is_validated), None)
+    if validated is not None and validated.outcome is not None:
+        said.append(
+            CaseFact(
+                _("Decision"),
+                _(
+                    "%(outcome)s (meeting of %(date)s)",
+                    outcome=validated.outcome.label,
+                    date=format_date(to_local(validated.meeting.starts_at).date(), "d MMM y"),
+                ),
+                20,
+                link=url_for("decisions.sheet", decision_id=validated.id),
+            )
+        )
+    draft = next((d for d in decisions if not d.is_validated), None)
+    if draft is not None and (validated is None or draft.created_at > validated.created_at):
+        said.append(
+            CaseFact(
+                _("Decision"),
+                _("draft, not validated yet"),
+                21,
+                link=url_for("decisions.sheet", decision_id=draft.id),
+                tone="warning",
+            )
+        )
+        if can_validate(current_user, draft):
+            said.append(
+                CaseAction(
+                    _("Validate the decision"),
+                    url_for("decisions.validate", decision_id=draft.id),
+                    20,
+                )
+            )
+    plan = ctx["plan"]
+    if plan is not None and ctx["awaiting_procedure"]:
+        technique = plan.technique.name if plan.technique else "—"
+        said.append(
+            CaseFact(
+                _("Planned procedure"),
+                _(
+                    "%(technique)s, target date %(date)s",
+                    technique=technique,
+                    date=format_date(plan.target_on, "d MMM y"),
+                )
+                if plan.target_on
+                else technique,
+                30,
+                link=url_for("cases.show", referral_id=referral.id, _anchor="plan"),
+            )
+        )
+        if ctx["can_record_procedure"]:
+            said.append(
+                CaseAction(
+                    _("Record the procedure"),
+                    url_for("decisions.procedure_new", plan_id=plan.id),
+                    30,
+                )
+            )
+    if ctx["implementation"] is Implementation.NOT_CARRIED_OUT and plan is not None:
+        said.append(
+            CaseFact(
+                _("Follow-through"),
+                ctx["implementation"].label,
+                31,
+                link=url_for("cases.show", referral_id=referral.id, _anchor="follow-through"),
+                tone="danger",
+            )
+        )
+    procedures = ctx["procedures"]
+    if procedures:
+        last = procedures[0]
+        said.append(
+            CaseFact(
+                _("Last procedure"),
+                _(
+                    "%(technique)s on %(date)s",
+                    technique=last.technique.name,
+                    date=format_date(last.performed_on, "d MMM y"),
+                ),
+                35,
+                link=url_for("cases.show", referral_id=referral.id, _anchor="decisions"),
+            )
+        )
+    return said
 
 
 # --- after and around the meeting -------------------------------------------------

@@ -39,9 +39,9 @@ def _home(sender: Any) -> list[HomePanel]:
 @signals.case_sections.connect
 def _case_page(sender: Any) -> Any:
     from tracker.cases.sections import CaseSection
-    from tracker.followups.views import case_section
+    from tracker.followups.views import case_section, case_summary
 
-    return CaseSection(20, "followups/case_section.html", case_section)
+    return CaseSection(20, "followups/case_section.html", case_section, case_summary)
 
 
 @signals.timeline_providers.connect

@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -18,6 +19,7 @@ from tracker.cases.models import Referral
 from tracker.cases.permissions import TEAM
 from tracker.cases.queries import next_episode
 from tracker.cases.rules import pain_duration_on
+from tracker.cases.sections import CaseAction, CaseFact
 from tracker.cases.views import get_referral_or_404
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
@@ -56,6 +58,7 @@ from tracker.followups.permissions import (
     may_own_followups,
 )
 from tracker.followups.rules import (
+    Kind,
     describe_day,
     in_window,
     kind_on,
@@ -446,6 +449,66 @@ def case_section(referral: Referral) -> dict[str, Any]:
         "can_present_again": can_present_again(current_user, referral),
         "can_close": can_close_case(current_user, referral),
     }
+
+
+def case_summary(referral: Referral, ctx: dict[str, Any]) -> list[CaseAction | CaseFact]:
+    """The verdict, the next follow-up and what to do about them, for the header."""
+    if not ctx["treated"]:
+        return []
+    anchor = url_for("cases.show", referral_id=referral.id, _anchor="followup")
+    said: list[CaseAction | CaseFact] = []
+    again = ctx["again"]
+    if again is not None:
+        said.append(
+            CaseFact(
+                _("Retreatment"),
+                _("Presented again as %(case)s", case=again.case_number),
+                10,
+                link=url_for("cases.show", referral_id=again.id),
+                tone="info",
+            )
+        )
+    elif ctx["kind"] is not None:
+        kind = ctx["kind"]
+        tone = {Kind.ELIGIBLE: "warning", Kind.NOT_ELIGIBLE: "danger"}.get(kind, "")
+        said.append(CaseFact(_("Retreatment"), kind.label, 10, link=anchor, tone=tone))
+        if ctx["can_present_again"]:
+            said.append(
+                CaseAction(
+                    _("Present again at the RCP"),
+                    url_for("followups.present_again", referral_id=referral.id),
+                    15,
+                    is_next=kind is Kind.ELIGIBLE,
+                )
+            )
+    today = ctx["today"]
+    upcoming = [f for f in ctx["followups"] if followup_state(f, today)["open"]]
+    if upcoming:
+        due = min(upcoming, key=lambda f: (f.due_on, f.id))
+        owner = ctx["owner"]
+        said.append(
+            CaseFact(
+                _("Next follow-up"),
+                _(
+                    "%(point)s, due %(date)s (%(owner)s)",
+                    point=timepoint(due),
+                    date=format_date(due.due_on, "d MMM y"),
+                    owner=owner.full_name if owner is not None else _("team queue"),
+                ),
+                40,
+                link=anchor,
+                tone="warning" if due.due_on < today else "",
+            )
+        )
+        if ctx["can_log_assessment"]:
+            said.append(
+                CaseAction(
+                    _("Record the follow-up: %(point)s", point=timepoint(due)),
+                    url_for("followups.assess", followup_id=due.id, next=ctx["back"]),
+                    40,
+                )
+            )
+    return said
 
 
 def _owner_form(referral: Referral, owner: User | None) -> OwnerForm | None:

@@ -45,6 +45,14 @@ def _timeline(sender: Any) -> Any:
     return agenda_events
 
 
+@signals.case_sections.connect
+def _case_page(sender: Any) -> Any:
+    from tracker.cases.sections import CaseSection
+    from tracker.meetings.case_header import case_context, case_summary
+
+    return CaseSection(5, None, case_context, case_summary)
+
+
 @signals.field_labels.connect
 def _labels(sender: Any) -> list[tuple[str, Any]]:
     from tracker.meetings.forms import MeetingForm, SeriesForm
