@@ -41,3 +41,73 @@ def test_the_administrators_keep_the_ids(client, auth):
     assert "Follow-up" in choices
     assert "FollowUp" not in choices
     assert procedure.id
+
+
+def _enum_names() -> set[str]:
+    """The stored names of every enumeration (``ULTRASOUND``, ``FOLLOW_UP``...)."""
+    from tracker.core.enums import LabelledEnum
+
+    names: set[str] = set()
+    pending = list(LabelledEnum.__subclasses__())
+    while pending:
+        enum_cls = pending.pop()
+        pending.extend(enum_cls.__subclasses__())
+        # Three letters or fewer are abbreviations also written in free text (MRI).
+        names.update(member.name for member in enum_cls if len(member.name) > 3)
+    return names
+
+
+def _english_labels(app) -> set[str]:
+    """Every field label the history may show, in English, where French says it otherwise."""
+    from flask_babel import force_locale
+
+    from tracker.core.audit_trail import field_labels
+
+    english: set[str] = set()
+    with app.test_request_context():
+        for labels in field_labels().values():
+            for label in labels.values():
+                with force_locale("en"):
+                    en = str(label)
+                with force_locale("fr"):
+                    fr = str(label)
+                if en != fr and len(en) > 3:
+                    english.add(en)
+    return english
+
+
+def test_the_demo_cases_histories_read_in_french(app, client, auth):
+    """Every demo case's History tab, read in French: no class name, id, JSON,
+    stored enumeration name or English field label."""
+    from sqlalchemy import select
+
+    from tracker.cases.models import Referral
+    from tracker.core.audit import acting_as
+    from tracker.core.audit_trail import entity_types, record_kind
+    from tracker.demo.team import seed_demo
+    from tracker.extensions import db
+
+    with acting_as("seed-demo"):
+        seed_demo("demo password for the tests")
+    db.session.commit()
+    auth.login_as(make_user(roles={Role.RADIOLOGIST}, locale="fr"))
+    # Class names that are also French words (Indication, Patient, Technique)
+    # may appear as such.
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        classes = [name for name in entity_types() if record_kind(name) != name]
+    enums = _enum_names()
+    english = _english_labels(app)
+    assert "Offset days" not in english  # internal: never shown to the team
+    assert "Reasons" in english
+    ids = db.session.scalars(select(Referral.id)).all()
+    assert len(ids) >= 5
+    for referral_id in ids:
+        page = soup(client.get(f"/cases/{referral_id}/history"))
+        table = page.select_one("table")
+        assert table is not None, referral_id
+        words = table.get_text(" ", strip=True)
+        found = [name for name in classes if re.search(rf"\b{name}\b", words)]
+        found += [name for name in enums if re.search(rf"\b{name}\b", words)]
+        found += [label for label in english if re.search(rf"\b{re.escape(label)}\b", words)]
+        found += re.findall(r"#\d+|[{}\[\]]|\b\d{4}-\d{2}-\d{2}\b", words)
+        assert found == [], (referral_id, found)

@@ -259,7 +259,7 @@ class ProcedurePlan(Audited, Model):
     target: Mapped[str | None] = mapped_column(String(200))
     side: Mapped[PainSide | None]
     #: Names of ``Guidance`` members.
-    guidance: Mapped[list[str]] = mapped_column(JSON, default=list)
+    guidance: Mapped[list[str]] = mapped_column(JSON, default=list, info={"enum": Guidance})
     anaesthesia: Mapped[Anaesthesia | None]
     care_setting: Mapped[CareSetting | None]
     anaesthetist_needed: Mapped[bool] = mapped_column(default=False)

@@ -164,7 +164,7 @@ class Assessment(Audited, Model):
     pgic: Mapped[int | None]
     dn4: Mapped[int | None]
     #: Names of ``SideEffect`` members.
-    side_effects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    side_effects: Mapped[list[str]] = mapped_column(JSON, default=list, info={"enum": SideEffect})
     side_effects_other: Mapped[str | None] = mapped_column(String(300))
     analgesic_use: Mapped[AnalgesicUse | None]
     pain_is_back: Mapped[bool] = mapped_column(default=False)
