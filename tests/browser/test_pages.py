@@ -44,3 +44,26 @@ def test_the_worklist_and_the_assessment_form_work_on_a_phone(site):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     site.check(page, "phone-case")
     page.context.close()
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (390, 844)], ids=["laptop", "phone"])
+def test_a_treated_case_shows_its_verdict_and_next_action_in_the_first_screen(site, size):
+    width, height = size
+    page = site.page_as("clinician@example.org", width=width, height=height)
+    case = site.server.story_case
+    page.goto(f"{site.url}/cases?q={case}")
+    page.get_by_role("link", name=case).first.click()
+    page.wait_for_url(re.compile(r"/cases/\d+$"))
+    verdict = page.locator(".case-fact", has_text=site.t("Retreatment", "Retraitement"))
+    action = page.locator("#next-action")
+    for element in (verdict, action):
+        assert element.is_visible()
+        # Seen without scrolling: its bottom edge is above the fold.
+        assert element.evaluate("e => e.getBoundingClientRect().bottom") <= height
+    # Week 1 closed unrecorded: month 3 is the follow-up to phone for.
+    assert action.inner_text() == site.t(
+        "Record the follow-up: Month 3", "Saisir le suivi\u00a0: Mois 3"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    site.check(page, f"case-first-screen-{width}")
+    page.context.close()
