@@ -18,6 +18,7 @@ from tracker.auth.forms import (
     LoginForm,
     PasswordChangeForm,
     PasswordResetForm,
+    ProfileForm,
     UserCreateForm,
     UserEditForm,
 )
@@ -123,6 +124,24 @@ def notifications() -> Any:
     ), form_status(form)
 
 
+@bp.route("/account/profile", methods=["GET", "POST"])
+@login_required
+def profile() -> Any:
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.set_form_of_address(current_user, form.form_of_address.data)
+        if saved.ok:
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template(
+        "core/form_page.html",
+        form=form,
+        title=_("My profile"),
+        intro=_("How the pages write about you."),
+    ), form_status(form)
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def password() -> Any:
@@ -223,6 +242,7 @@ def user_create() -> Any:
                 specialty=form.specialty.data,
                 roles=form.roles.data,
                 password=form.password.data,
+                form_of_address=form.form_of_address.data,
             )
         if saved.ok:
             flash(_("Account created for %(name)s.", name=user.full_name), "success")
@@ -244,6 +264,7 @@ def user_edit(user_id: int) -> Any:
                 specialty=form.specialty.data,
                 roles=form.roles.data,
                 acting_user=current_user,
+                form_of_address=form.form_of_address.data,
             )
         if saved.ok:
             flash(_("Account of %(name)s saved.", name=user.full_name), "success")

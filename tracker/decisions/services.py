@@ -168,6 +168,7 @@ def _participants(decision: Decision) -> list[dict[str, Any]]:
             "name": row.name,
             "specialty": row.specialty.name,
             "roles": sorted(role.name for role in row.user.roles) if row.user else [],
+            "form_of_address": row.user.form_of_address.name if row.user else None,
             "guest": row.is_guest,
         }
         for row in sorted(rows, key=lambda row: (row.is_guest, row.name))
