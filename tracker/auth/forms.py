@@ -18,6 +18,7 @@ from tracker.web.forms import (
     EnumRadioField,
     EnumSelectField,
     Form,
+    OnceForm,
     email_address,
 )
 from tracker.web.permissions import Role
@@ -109,7 +110,7 @@ def _confirmation_field() -> PasswordField:
     )
 
 
-class UserCreateForm(_NewPassword, _AccountFields):
+class UserCreateForm(_NewPassword, _AccountFields, OnceForm):
     password = _new_password_field(_l("Password"))
     confirm = _confirmation_field()
 

@@ -24,10 +24,18 @@ from tracker.auth.forms import (
 )
 from tracker.auth.models import SessionEnd, User
 from tracker.core.errors import DomainError
+from tracker.core.once import AlreadySaved, remember
 from tracker.core.time import utcnow
 from tracker.extensions import db
 from tracker.web.forms import ConfirmForm, apply_domain_error
-from tracker.web.handlers import INVALID, current_path, form_status, safe_next_url, saving
+from tracker.web.handlers import (
+    INVALID,
+    current_path,
+    form_status,
+    safe_next_url,
+    saved_before,
+    saving,
+)
 from tracker.web.permissions import Role, login_required, public, require_role
 
 logger = logging.getLogger(__name__)
@@ -235,6 +243,8 @@ def users() -> str:
 def user_create() -> Any:
     form = UserCreateForm()
     if form.validate_on_submit():
+        if saved_before(form):
+            return redirect(url_for("auth.users"))
         with saving(form) as saved:
             user = services.create_user(
                 email=form.email.data,
@@ -244,8 +254,11 @@ def user_create() -> Any:
                 password=form.password.data,
                 form_of_address=form.form_of_address.data,
             )
+            remember(form.once_key.data, "user", user.id, user_id=current_user.id)
         if saved.ok:
             flash(_("Account created for %(name)s.", name=user.full_name), "success")
+            return redirect(url_for("auth.users"))
+        if isinstance(saved.error, AlreadySaved) and saved_before(form):
             return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=None), form_status(form)
 
