@@ -69,7 +69,7 @@ bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 i18n: $(INSTALLED)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location --sort-output \
 	  --project "RCP Tracker" -o tracker/translations/messages.pot .
 	$(BIN)/pybabel update -i tracker/translations/messages.pot -d tracker/translations \
 	  --width 100 --ignore-obsolete

@@ -176,6 +176,7 @@ def load_features() -> None:
 def _register_hooks(app: Flask) -> None:
     from flask_babel import format_date, format_datetime, get_locale
 
+    from tracker.core.address import agreed, label_for
     from tracker.core.afterwards import run_writes_after_response
     from tracker.core.i18n import day_text
     from tracker.core.numbers import percent
@@ -194,6 +195,8 @@ def _register_hooks(app: Flask) -> None:
     app.register_error_handler(500, pages.handle_server_error)
 
     app.jinja_env.globals["current_path"] = current_path
+    app.jinja_env.globals["label_for"] = label_for
+    app.jinja_env.globals["agreed"] = agreed
     # Day before month in both languages, and a 24-hour clock: never 11/12 ambiguity.
     app.add_template_filter(lambda value: day_text(value, "d MMM y"), "date")
     app.add_template_filter(lambda value: day_text(value, "d MMM y, HH:mm"), "datetime")

@@ -298,3 +298,22 @@ def test_password_equal_to_email_is_refused(client, admin):
 
 def test_unknown_user_is_404(client, admin):
     assert client.get("/admin/users/99999/edit").status_code == 404
+
+
+def test_the_new_account_form_sent_twice_creates_one_account(client, admin):
+    key = soup(client.get("/admin/users/new")).find(attrs={"name": "once_key"})["value"]
+    data = {
+        "email": "julie.petit@hospital.test",
+        "full_name": "Julie Petit",
+        "specialty": "NURSING",
+        "roles": ["COORDINATOR"],
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "once_key": key,
+    }
+    before = user_count()
+    first = client.post("/admin/users/new", data=data)
+    second = client.post("/admin/users/new", data=data)
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"] == "/admin/users"
+    assert user_count() == before + 1

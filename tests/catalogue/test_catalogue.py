@@ -398,3 +398,26 @@ def test_a_stale_default_is_refused_on_its_field(client, auth):
         "anticoagulation_managed_on",
         "consent_on",
     ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "model", "data"),
+    [
+        (
+            "indications",
+            Indication,
+            {"name_en": "Pudendal neuralgia", "name_fr": "Névralgie pudendale"},
+        ),
+        ("techniques", Technique, technique_data()),
+    ],
+)
+def test_a_new_entry_form_sent_twice_adds_one_entry(client, auth, kind, model, data):
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    url = f"/admin/catalogue/{kind}/new"
+    key = soup(client.get(url)).find(attrs={"name": "once_key"})["value"]
+    count = len(db.session.scalars(select(model)).all())
+    first = client.post(url, data={**data, "once_key": key})
+    second = client.post(url, data={**data, "once_key": key})
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    assert len(db.session.scalars(select(model)).all()) == count + 1

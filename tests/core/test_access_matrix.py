@@ -37,6 +37,7 @@ EXPECTED: dict[str, Any] = {
     "auth.logout": ANY,
     "pages.home": ANY,
     "auth.notifications": ANY,
+    "auth.profile": ANY,
     "meetings.calendar_settings": ANY,
     "auth.password": ANY,
     "auth.sessions": ANY,

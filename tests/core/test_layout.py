@@ -97,6 +97,7 @@ def test_each_job_and_setting_is_declared_once(app):
         "meetings",
         "drafts",
         "backup",
+        "form_keys",
         "invitations",
         "evidence",
     }

@@ -326,3 +326,31 @@ def test_the_sheet_costs_the_same_queries_with_three_or_seven_people(
             assert client.get(f"/decisions/{decision.id}").status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1]
+
+
+def test_a_participant_s_functions_agree_with_her_form_of_address(app):
+    from types import SimpleNamespace
+
+    from flask_babel import force_locale
+
+    from tracker.decisions.sheet import participant_function
+
+    she = {
+        "user_id": 7,
+        "name": "Dr Amélie Laurent",
+        "roles": ["CLINICIAN", "COORDINATOR"],
+        "form_of_address": "FEMININE",
+    }
+    chair = SimpleNamespace(id=7, full_name="Dr Amélie Laurent")
+    with app.test_request_context():
+        with force_locale("fr"):
+            assert participant_function(she, chair=chair) == (
+                "Présidente de séance, Clinicienne, Coordinatrice"
+            )
+            # Frozen before the form of address was kept: as it always read.
+            before = {key: value for key, value in she.items() if key != "form_of_address"}
+            assert participant_function(before, chair=chair) == (
+                "Président de séance, Clinicien, Coordinateur"
+            )
+        with force_locale("en"):
+            assert participant_function(she, chair=chair) == "Chair, Clinician, Coordinator"

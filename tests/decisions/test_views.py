@@ -512,3 +512,79 @@ def test_meeting_mode_times_each_case_and_lists_its_shortcuts(chair_client):
     # The first case has no previous one, the last no next one.
     assert soup(client.get(f"{mode}?item={first.id}")).find(id="previous-case") is None
     assert soup(client.get(f"{mode}?item={last.id}")).find(id="next-case") is None
+
+
+def _issued_key(client, url: str) -> str:
+    return soup(client.get(url)).find(attrs={"name": "once_key"})["value"]
+
+
+def _count(model) -> int:
+    from sqlalchemy import func, select
+
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _twice(client, url: str, data: dict) -> None:
+    """The same form sent twice leads both times to the same page."""
+    data = {**data, "once_key": _issued_key(client, url)}
+    first = client.post(url, data=data)
+    second = client.post(url, data=data)
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+
+
+def test_the_amendment_form_sent_twice_records_one_amendment(client, auth):
+    from tracker.decisions.models import DecisionAmendment
+
+    decision = make_decision()
+    auth.login_as(decision.meeting.chair)
+    data = {
+        "reasons": "Refractory after three injections.",
+        "follows_guidelines": "yes",
+        "amendment_reason": "Count corrected",
+    }
+    _twice(client, f"/decisions/{decision.id}/amend", data)
+    assert _count(DecisionAmendment) == 1
+
+
+def test_the_procedure_form_sent_twice_records_one_procedure(client, auth, clock):
+    meeting = running_meeting()
+    clock.set(datetime(2026, 11, 24, 18, 0, tzinfo=PARIS))
+    decision = make_decision(meeting.agenda[0])
+    clock.set(datetime(2026, 12, 3, 9, 0, tzinfo=PARIS))
+    auth.login_as(decision.meeting.chair)
+    client.post(
+        f"/decisions/{decision.id}/patient",
+        data={
+            "informed_on": "2026-11-26",
+            "informed_by_id": str(meeting.chair_id),
+            "patient_answer": "ACCEPTS",
+            "consent_signed": "yes",
+        },
+    )
+    plan = decision.plan
+    data = {
+        "performed_on": "2026-12-01",
+        "operator_ids": [str(meeting.chair_id)],
+        "technique_id": str(plan.technique_id),
+        "cryo_cycles": "2",
+        "blood_tests_on": "2026-11-30",
+        "anticoagulation_managed_on_why_not": "No anticoagulant or antiplatelet therapy",
+        "fasting_on_why_not": "Local anaesthesia",
+    }
+    _twice(client, f"/plans/{plan.id}/procedure", data)
+    assert _count(Procedure) == 1
+
+
+def test_the_adverse_event_form_sent_twice_records_one_event(client, auth):
+    from tracker.decisions.models import AdverseEvent
+
+    procedure = make_procedure()
+    auth.login_as(make_user(roles={Role.RADIOLOGIST}))
+    before = _count(AdverseEvent)
+    _twice(
+        client,
+        f"/procedures/{procedure.id}/adverse-events",
+        {"cirse_grade": "2", "description": "Late haematoma"},
+    )
+    assert _count(AdverseEvent) == before + 1

@@ -619,3 +619,29 @@ def test_starting_the_meeting_opens_meeting_mode(client, coordinator):
     # Started already: refused, and back on the meeting's page to say why.
     again = client.post(f"/meetings/{meeting.id}/start")
     assert again.headers["Location"] == f"/meetings/{meeting.id}"
+
+
+def test_a_feminine_coordinator_is_coordinatrice_in_french(client, auth):
+    from tracker.core.address import FormOfAddress
+
+    she = make_user(
+        roles={Role.COORDINATOR},
+        full_name="Sophie Bernard",
+        form_of_address=FormOfAddress.FEMININE,
+    )
+    he = radiologist(full_name="Dr Julien Moreau", form_of_address=FormOfAddress.MASCULINE)
+    meeting = make_meeting(chair_id=he.id, coordinator_id=she.id)
+
+    def spaced(path: str) -> str:
+        # French puts a non-breaking space before a colon.
+        return text(soup(client.get(path))).replace("\u00a0", " ").replace("\u202f", " ")
+
+    auth.login_as(make_user(roles={Role.COORDINATOR}, locale="fr"))
+    page = spaced(f"/meetings/{meeting.id}")
+    assert "Coordinatrice : Sophie Bernard" in page
+    assert "Président de séance : Dr Julien Moreau" in page
+    assert "Coordinatrice : Sophie Bernard" in spaced(f"/meetings/{meeting.id}/print")
+    # In English, nothing changes.
+    auth.logout()
+    auth.login_as(make_user(roles={Role.COORDINATOR}, locale="en"))
+    assert "Coordinator: Sophie Bernard" in spaced(f"/meetings/{meeting.id}")

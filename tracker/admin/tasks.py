@@ -1,4 +1,5 @@
-"""Background jobs that keep the site running: the outbox and the backups."""
+"""Background jobs that keep the site running: the outbox, the backups, and
+forgetting the used keys of forms saved once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from tracker.core.db import refresh_statistics
 from tracker.core.mail import deliver_pending
+from tracker.core.once import KEEP_DAYS, forget_old_submissions
 from tracker.core.scheduler import JobSpec
 from tracker.core.time import site_timezone
 from tracker.extensions import db
@@ -23,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 def send_outbox(now: datetime) -> dict[str, int]:
     return deliver_pending(now)
+
+
+def form_keys(now: datetime) -> dict[str, int]:
+    return {"forgotten": forget_old_submissions(now)}
 
 
 def backup(now: datetime) -> dict[str, int]:
@@ -87,5 +93,11 @@ JOBS = [
         backup,
         lambda zone: CronTrigger(hour=2, minute=15, timezone=zone),
         _l("Back up the SQLite database (PostgreSQL uses its own tools)"),
+    ),
+    JobSpec(
+        "form_keys",
+        form_keys,
+        lambda zone: CronTrigger(hour=3, minute=45, timezone=zone),
+        _l("Forget the one-time keys of forms saved more than %(n)d days ago", n=KEEP_DAYS),
     ),
 ]

@@ -28,6 +28,7 @@ def _wire(app: Flask) -> None:
 def _menu(sender: Any) -> list[NavItem]:
     return [
         NavItem("auth.users", _l("Users"), 900, ADMIN),
+        NavItem("auth.profile", _l("My profile"), 790, ACCOUNT),
         NavItem("auth.notifications", _l("My e-mails"), 800, ACCOUNT),
         NavItem("auth.password", _l("Change my password"), 820, ACCOUNT),
         NavItem("auth.sessions", _l("My login sessions"), 830, ACCOUNT),

@@ -11,6 +11,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker.core.address import FormOfAddress
 from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.specialties import Specialty
@@ -33,6 +34,8 @@ class User(Audited, UserMixin, Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     specialty: Mapped[Specialty]
+    #: How roles and functions are written about the person (French agrees them).
+    form_of_address: Mapped[FormOfAddress] = mapped_column(default=FormOfAddress.UNSPECIFIED)
     #: argon2id hash (PHC string), rehashed at login when the cost settings change.
     password_hash: Mapped[str] = mapped_column(String(255))
     #: A deactivated account cannot log in and its open sessions end.

@@ -33,6 +33,7 @@ from tracker.auth.passwords import (
     verify_password,
 )
 from tracker.auth.settings import SESSION_IDLE_MINUTES, SESSION_MAX_HOURS
+from tracker.core.address import FormOfAddress
 from tracker.core.afterwards import write_after_response
 from tracker.core.audit import AuditAction, record_access, set_request_actor
 from tracker.core.errors import DomainError
@@ -98,6 +99,7 @@ def create_user(
     specialty: Specialty,
     roles: Iterable[Role],
     password: str,
+    form_of_address: FormOfAddress = FormOfAddress.UNSPECIFIED,
 ) -> User:
     email = normalize_email(email)
     roles = _check_roles(roles)
@@ -107,6 +109,7 @@ def create_user(
         email=email,
         full_name=full_name.strip(),
         specialty=specialty,
+        form_of_address=form_of_address,
         password_hash=hash_password(password),
     )
     user.set_roles(roles)
@@ -124,6 +127,7 @@ def update_user(
     specialty: Specialty,
     roles: Iterable[Role],
     acting_user: User,
+    form_of_address: FormOfAddress | None = None,
 ) -> None:
     email = normalize_email(email)
     roles = _check_roles(roles)
@@ -136,6 +140,8 @@ def update_user(
     user.email = email
     user.full_name = full_name.strip()
     user.specialty = specialty
+    if form_of_address is not None:
+        user.form_of_address = form_of_address
     user.set_roles(roles)
     db.session.flush()
 
@@ -462,6 +468,12 @@ def set_email_preferences(user: User, wanted: dict[str, bool]) -> None:
     for name in EMAIL_PREFERENCES:
         if name in wanted:
             setattr(user, name, bool(wanted[name]))
+    db.session.flush()
+
+
+def set_form_of_address(user: User, form_of_address: FormOfAddress) -> None:
+    """The person's own choice of how their roles are written."""
+    user.form_of_address = form_of_address
     db.session.flush()
 
 

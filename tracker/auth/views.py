@@ -18,15 +18,24 @@ from tracker.auth.forms import (
     LoginForm,
     PasswordChangeForm,
     PasswordResetForm,
+    ProfileForm,
     UserCreateForm,
     UserEditForm,
 )
 from tracker.auth.models import SessionEnd, User
 from tracker.core.errors import DomainError
+from tracker.core.once import AlreadySaved, remember
 from tracker.core.time import utcnow
 from tracker.extensions import db
 from tracker.web.forms import ConfirmForm, apply_domain_error
-from tracker.web.handlers import INVALID, current_path, form_status, safe_next_url, saving
+from tracker.web.handlers import (
+    INVALID,
+    current_path,
+    form_status,
+    safe_next_url,
+    saved_before,
+    saving,
+)
 from tracker.web.permissions import Role, login_required, public, require_role
 
 logger = logging.getLogger(__name__)
@@ -123,6 +132,24 @@ def notifications() -> Any:
     ), form_status(form)
 
 
+@bp.route("/account/profile", methods=["GET", "POST"])
+@login_required
+def profile() -> Any:
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.set_form_of_address(current_user, form.form_of_address.data)
+        if saved.ok:
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template(
+        "core/form_page.html",
+        form=form,
+        title=_("My profile"),
+        intro=_("How the pages write about you."),
+    ), form_status(form)
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def password() -> Any:
@@ -216,6 +243,8 @@ def users() -> str:
 def user_create() -> Any:
     form = UserCreateForm()
     if form.validate_on_submit():
+        if saved_before(form):
+            return redirect(url_for("auth.users"))
         with saving(form) as saved:
             user = services.create_user(
                 email=form.email.data,
@@ -223,9 +252,13 @@ def user_create() -> Any:
                 specialty=form.specialty.data,
                 roles=form.roles.data,
                 password=form.password.data,
+                form_of_address=form.form_of_address.data,
             )
+            remember(form.once_key.data, "user", user.id, user_id=current_user.id)
         if saved.ok:
             flash(_("Account created for %(name)s.", name=user.full_name), "success")
+            return redirect(url_for("auth.users"))
+        if isinstance(saved.error, AlreadySaved) and saved_before(form):
             return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=None), form_status(form)
 
@@ -244,6 +277,7 @@ def user_edit(user_id: int) -> Any:
                 specialty=form.specialty.data,
                 roles=form.roles.data,
                 acting_user=current_user,
+                form_of_address=form.form_of_address.data,
             )
         if saved.ok:
             flash(_("Account of %(name)s saved.", name=user.full_name), "success")

@@ -22,7 +22,7 @@ from tracker.followups.rules import (
     parse_days,
     parse_windows,
 )
-from tracker.web.forms import EnumCheckboxField, EnumSelectField, Form, YesNoField
+from tracker.web.forms import EnumCheckboxField, EnumSelectField, Form, OnceForm, YesNoField
 
 #: The technique's follow-up and retreatment settings, as named on the model.
 TECHNIQUE_SETTINGS = (
@@ -182,3 +182,11 @@ class TechniqueForm(IndicationForm):
         values["default_anaesthetist_needed"] = self.default_anaesthetist_needed.data
         values["typical_prerequisites"] = list(self.typical_prerequisites.data or []) or None
         return values
+
+
+class IndicationCreateForm(IndicationForm, OnceForm):
+    """A new indication: saved once, however often the form is sent."""
+
+
+class TechniqueCreateForm(TechniqueForm, OnceForm):
+    """A new technique: saved once, however often the form is sent."""

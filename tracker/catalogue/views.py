@@ -8,12 +8,19 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from tracker.catalogue import services
-from tracker.catalogue.forms import IndicationForm, TechniqueForm
+from tracker.catalogue.forms import (
+    IndicationCreateForm,
+    IndicationForm,
+    TechniqueCreateForm,
+    TechniqueForm,
+)
 from tracker.catalogue.models import Indication, Technique
+from tracker.core.once import AlreadySaved, remember
 from tracker.extensions import db
-from tracker.web.handlers import form_status, saving
+from tracker.web.handlers import form_status, saved_before, saving
 from tracker.web.permissions import Role, require_role
 
 bp = Blueprint("catalogue", __name__, url_prefix="/admin/catalogue")
@@ -23,12 +30,20 @@ bp = Blueprint("catalogue", __name__, url_prefix="/admin/catalogue")
 class Kind:
     model: Any
     form: Any
+    #: The same form with a one-time key, for a new entry.
+    create_form: Any
     title: Any
+    #: What a one-time key records it created.
+    once_kind: str
 
 
 KINDS = {
-    "indications": Kind(Indication, IndicationForm, _l("Indications")),
-    "techniques": Kind(Technique, TechniqueForm, _l("Techniques")),
+    "indications": Kind(
+        Indication, IndicationForm, IndicationCreateForm, _l("Indications"), "indication"
+    ),
+    "techniques": Kind(
+        Technique, TechniqueForm, TechniqueCreateForm, _l("Techniques"), "technique"
+    ),
 }
 
 
@@ -65,8 +80,10 @@ def entries(kind: str) -> str:
 @require_role(Role.ADMIN)
 def create(kind: str) -> Any:
     spec = _kind(kind)
-    form = spec.form()
+    form = spec.create_form()
     if form.validate_on_submit():
+        if saved_before(form):
+            return redirect(url_for("catalogue.entries", kind=kind))
         with saving(form) as saved:
             entry = services.add_entry(
                 spec.model,
@@ -74,8 +91,11 @@ def create(kind: str) -> Any:
                 name_fr=form.name_fr.data,
                 **form.extra_values(),
             )
+            remember(form.once_key.data, spec.once_kind, entry.id, user_id=current_user.id)
         if saved.ok:
             flash(_("“%(name)s” added.", name=entry.name), "success")
+            return redirect(url_for("catalogue.entries", kind=kind))
+        if isinstance(saved.error, AlreadySaved) and saved_before(form):
             return redirect(url_for("catalogue.entries", kind=kind))
     return render_template(
         "catalogue/entry_form.html", form=form, kind=kind, spec=spec, entry=None

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +24,10 @@ from tracker.extensions import Model, db
 
 #: What a key issued by ``new_key`` looks like (and nothing longer is looked up).
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+#: How long a used key is kept: far longer than anyone resends a page or
+#: reopens a tab left open, and short enough that the table stays small.
+KEEP_DAYS = 30
 
 
 class FormSubmission(Model):
@@ -37,7 +41,7 @@ class FormSubmission(Model):
     kind: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[int]
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class AlreadySaved(DomainError):
@@ -71,3 +75,11 @@ def remember(key: str | None, kind: str, object_id: int, *, user_id: int | None)
         db.session.flush()
     except IntegrityError:
         raise AlreadySaved() from None
+
+
+def forget_old_submissions(now: datetime, keep_days: int = KEEP_DAYS) -> int:
+    """Forget keys used more than ``keep_days`` ago (a form that old, sent
+    again, is simply refused by its expired CSRF token or saved anew)."""
+    return db.session.execute(  # type: ignore[attr-defined]  # a CursorResult (DML)
+        delete(FormSubmission).where(FormSubmission.created_at < now - timedelta(days=keep_days))
+    ).rowcount

@@ -36,6 +36,7 @@ from tracker.web.forms import (
     EnumRadioField,
     EnumSelectField,
     Form,
+    OnceForm,
     YesNoField,
     optional_int,
 )
@@ -104,7 +105,7 @@ class DecisionForm(DecisionFields, PlanFields):
         return self.values(DecisionFields)
 
 
-class AmendForm(DecisionFields):
+class AmendForm(DecisionFields, OnceForm):
     #: Decided at the meeting: only a new discussion changes it.
     outcome = None  # type: ignore[assignment]
     amendment_reason = TextAreaField(
@@ -153,7 +154,7 @@ GRADE_CHOICES = [SelectChoice("", "—")] + [
 ]
 
 
-class AdverseEventForm(Form):
+class AdverseEventForm(OnceForm):
     cirse_grade = SelectField(
         _l("CIRSE grade"), coerce=optional_int, choices=GRADE_CHOICES, validators=[InputRequired()]
     )
@@ -237,7 +238,7 @@ for _name, _label in PREREQUISITES:
     )
 
 
-class ProcedureForm(ProcedureFields, PrerequisiteFields):
+class ProcedureForm(ProcedureFields, PrerequisiteFields, OnceForm):
     """The procedure, who performed it, the prerequisites still unticked on the
     plan, and an adverse event if one happened."""
 

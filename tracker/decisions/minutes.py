@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import format_datetime, ngettext
+from flask_babel import format_datetime, ngettext, pgettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fpdf.fonts import FontFace
@@ -27,6 +27,7 @@ from tracker.auth.models import User
 from tracker.auth.notify import notify
 from tracker.auth.rules import MailKind, may_email
 from tracker.auth.services import active_users_with
+from tracker.core.address import agreed
 from tracker.decisions import queries
 from tracker.decisions.models import Decision
 from tracker.decisions.sheet import (
@@ -141,8 +142,15 @@ def summary_sections(meeting: Meeting) -> list[Section]:
     about = Section(_("Meeting"))
     about.add(_("Date"), format_datetime(meeting.starts_at, "d MMM y, HH:mm"))
     about.add(_("Place"), meeting.place)
-    about.add(_("Chair"), meeting.chair.full_name if meeting.chair else None)
-    about.add(_("Coordinator"), meeting.coordinator.full_name if meeting.coordinator else None)
+    chair, coordinator = meeting.chair, meeting.coordinator
+    about.add(
+        agreed(chair, _("Chair"), pgettext("feminine", "Chair")),
+        chair.full_name if chair else None,
+    )
+    about.add(
+        agreed(coordinator, _("Coordinator"), pgettext("feminine", "Coordinator")),
+        coordinator.full_name if coordinator else None,
+    )
     about.add(
         _("Quorum met"),
         _(

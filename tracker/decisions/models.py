@@ -88,8 +88,9 @@ class Decision(Audited, Model):
     guideline_reference: Mapped[str | None] = mapped_column(String(500))
     clinical_trial_proposed: Mapped[bool] = mapped_column(default=False)
     clinical_trial: Mapped[str | None] = mapped_column(String(300))
-    #: Frozen at validation: [{"user_id", "name", "specialty", "roles", "guest"}] (no
-    #: "user_id" before December 2026), so the sheet
+    #: Frozen at validation: [{"user_id", "name", "specialty", "roles",
+    #: "form_of_address", "guest"}] (no "user_id" before December 2026, no
+    #: "form_of_address" before its 6th), so the sheet
     #: keeps who decided whatever later happens to the accounts.
     participants: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     quorum_met: Mapped[bool | None]

@@ -168,6 +168,7 @@ def _participants(decision: Decision) -> list[dict[str, Any]]:
             "name": row.name,
             "specialty": row.specialty.name,
             "roles": sorted(role.name for role in row.user.roles) if row.user else [],
+            "form_of_address": row.user.form_of_address.name if row.user else None,
             "guest": row.is_guest,
         }
         for row in sorted(rows, key=lambda row: (row.is_guest, row.name))
@@ -238,7 +239,9 @@ def _move_case(decision: Decision, by: User) -> None:
         case_services.change_status(referral, target, by=by)
 
 
-def amend(decision: Decision, changes: dict[str, Any], *, reason: str, by: User) -> None:
+def amend(
+    decision: Decision, changes: dict[str, Any], *, reason: str, by: User
+) -> DecisionAmendment:
     """Correct a validated decision; the amendment keeps the old values and why."""
     if not can_amend(by, decision):
         raise Forbidden()
@@ -259,10 +262,12 @@ def amend(decision: Decision, changes: dict[str, Any], *, reason: str, by: User)
         raise DomainError(_l("Nothing was changed."), "reason")
     if not (decision.reasons or "").strip():
         raise DomainError(_l("Give the reasons for the decision."), "reasons")
-    db.session.add(
-        DecisionAmendment(decision=decision, amended_by_id=by.id, reason=reason, changes=recorded)
+    amendment = DecisionAmendment(
+        decision=decision, amended_by_id=by.id, reason=reason, changes=recorded
     )
+    db.session.add(amendment)
     db.session.flush()
+    return amendment
 
 
 def record_patient_answer(

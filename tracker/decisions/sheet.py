@@ -18,10 +18,11 @@ from importlib import resources
 from io import BytesIO
 from typing import Any, cast
 
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale, pgettext
 from flask_babel import gettext as _
 from fpdf import FPDF
 
+from tracker.core.address import agreed, label_for
 from tracker.core.specialties import Specialty
 from tracker.core.time import local_today
 from tracker.decisions.forms import LABELS
@@ -94,13 +95,13 @@ def participant_function(
 
     functions = []
     if is_(chair):
-        functions.append(_("Chair"))
+        functions.append(agreed(person, _("Chair"), pgettext("feminine", "Chair")))
     if is_(presenter):
-        functions.append(_("Presenter"))
+        functions.append(agreed(person, _("Presenter"), pgettext("feminine", "Presenter")))
     if person.get("guest"):
         functions.append(_("Guest"))
     held = set(person.get("roles") or [])
-    functions.extend(str(role.label) for role in _FUNCTIONS if role.name in held)
+    functions.extend(label_for(role, person) for role in _FUNCTIONS if role.name in held)
     return ", ".join(functions)
 
 
@@ -114,6 +115,7 @@ def _people(decision: Decision) -> list[dict[str, Any]]:
             "name": row.name,
             "specialty": row.specialty.name,
             "roles": sorted(role.name for role in row.user.roles) if row.user else [],
+            "form_of_address": row.user.form_of_address.name if row.user else None,
             "guest": row.is_guest,
         }
         for row in sorted(decision.meeting.attendance, key=lambda row: (row.is_guest, row.name))
@@ -141,8 +143,14 @@ def sheet_sections(decision: Decision, procedures: list[Procedure] | None = None
     meeting_section = Section(_("Meeting"), key="meeting", paired=True)
     meeting_section.add(_("Date"), _datetime(meeting.starts_at))
     meeting_section.add(_("Place"), meeting.place)
-    meeting_section.add(_("Chair"), meeting.chair.full_name if meeting.chair else None)
-    meeting_section.add(_("Presenter"), presenter.full_name if presenter else None)
+    meeting_section.add(
+        agreed(meeting.chair, _("Chair"), pgettext("feminine", "Chair")),
+        meeting.chair.full_name if meeting.chair else None,
+    )
+    meeting_section.add(
+        agreed(presenter, _("Presenter"), pgettext("feminine", "Presenter")),
+        presenter.full_name if presenter else None,
+    )
     if decision.quorum_met is not None:
         meeting_section.add(_("Quorum met"), _yes_no(decision.quorum_met))
 

@@ -22,6 +22,7 @@ from tracker.core.afterwards import write_after_response
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.errors import DomainError, Forbidden
 from tracker.core.fields import data_fields
+from tracker.core.once import AlreadySaved, remember
 from tracker.core.time import local_today, to_local, utcnow
 from tracker.decisions import queries, services
 from tracker.decisions.asides import asides_for
@@ -75,7 +76,7 @@ from tracker.meetings import services as meeting_services
 from tracker.meetings.models import AgendaItem, ItemState, Meeting, MeetingStatus
 from tracker.meetings.permissions import can_validate_attendance, is_chair
 from tracker.web.forms import ConfirmForm
-from tracker.web.handlers import form_status, record_id, saving
+from tracker.web.handlers import form_status, record_id, saved_before, saving
 from tracker.web.letterhead import letterhead
 from tracker.web.permissions import Role, require_role
 
@@ -372,13 +373,21 @@ def amend(decision_id: int) -> Any:
         abort(403)
     form = AmendForm(obj=decision)
     if form.validate_on_submit():
+        sheet = url_for("decisions.sheet", decision_id=decision.id)
+        if saved_before(form):
+            return redirect(sheet)
         changes = {name: getattr(form, name).data for name in AMENDABLE}
         changes = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in changes.items()}
         with saving(form, aliases={"reason": "amendment_reason"}) as saved:
-            services.amend(decision, changes, reason=form.amendment_reason.data, by=current_user)
+            amendment = services.amend(
+                decision, changes, reason=form.amendment_reason.data, by=current_user
+            )
+            remember(form.once_key.data, "amendment", amendment.id, user_id=current_user.id)
         if saved.ok:
             flash(_("Amendment recorded."), "success")
-            return redirect(url_for("decisions.sheet", decision_id=decision.id))
+            return redirect(sheet)
+        if isinstance(saved.error, AlreadySaved) and saved_before(form):
+            return redirect(sheet)
     return render_template("decisions/amend.html", form=form, decision=decision), form_status(form)
 
 
@@ -524,6 +533,9 @@ def procedure_new(plan_id: int) -> Any:
         if referrer is not None and referrer.has_role(Role.CLINICIAN):
             form.followup_owner_id.data = referrer.id
     if form.validate_on_submit():
+        case = url_for("cases.show", referral_id=plan.decision.referral_id)
+        if saved_before(form):
+            return redirect(case)
         with saving(
             form, aliases={"cirse_grade": "ae_grade", "description": "ae_description"}
         ) as saved:
@@ -536,6 +548,9 @@ def procedure_new(plan_id: int) -> Any:
                 by=current_user,
                 followup_owner_id=form.followup_owner_id.data,
             )
+            remember(form.once_key.data, "procedure", procedure.id, user_id=current_user.id)
+        if isinstance(saved.error, AlreadySaved) and saved_before(form):
+            return redirect(case)
         if saved.ok:
             flash(_("Procedure recorded."), "success")
             if CONSENT in procedure.prerequisites_not_done:
@@ -566,16 +581,22 @@ def adverse_event(procedure_id: int) -> Any:
         abort(403)
     form = AdverseEventForm()
     if form.validate_on_submit():
+        case = url_for("cases.show", referral_id=procedure.referral_id)
+        if saved_before(form):
+            return redirect(case)
         with saving(form) as saved:
-            services.add_adverse_event(
+            event = services.add_adverse_event(
                 procedure,
                 cirse_grade=form.cirse_grade.data,
                 description=form.description.data,
                 by=current_user,
             )
+            remember(form.once_key.data, "adverse_event", event.id, user_id=current_user.id)
         if saved.ok:
             flash(_("Adverse event recorded."), "success")
-            return redirect(url_for("cases.show", referral_id=procedure.referral_id))
+            return redirect(case)
+        if isinstance(saved.error, AlreadySaved) and saved_before(form):
+            return redirect(case)
     return render_template(
         "decisions/adverse_event.html", form=form, procedure=procedure
     ), form_status(form)

@@ -13,6 +13,7 @@ from tracker.auth import services as auth_services
 from tracker.auth.models import User, UserRole
 from tracker.cases.contact import ContactChannel, ContactLanguage, read_email
 from tracker.cases.models import Patient, Sex, name_key
+from tracker.core.address import FormOfAddress
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
 from tracker.demo.bulk import Ids
@@ -50,6 +51,10 @@ FIRST_NAMES = {
 }
 
 
+#: The colleagues' form of address, as their first names would have them state it.
+FORM_OF_ADDRESS = {Sex.FEMALE: FormOfAddress.FEMININE, Sex.MALE: FormOfAddress.MASCULINE}
+
+
 @dataclass(frozen=True)
 class Member:
     id: int
@@ -79,6 +84,7 @@ def make_team(cases: int, password: str, ids: Ids) -> Team:
             specialty=account.specialty,
             roles=account.roles,
             password=password,
+            form_of_address=account.form_of_address,
         )
         for account in DEMO_ACCOUNTS
     }
@@ -108,6 +114,7 @@ def make_team(cases: int, password: str, ids: Ids) -> Team:
                     "email": f"{name_key(first)}.{name_key(last)}.{next_id}@example.org",
                     "full_name": f"{prefix}{first} {last}",
                     "specialty": specialty,
+                    "form_of_address": FORM_OF_ADDRESS[sex],
                     "password_hash": password_hash,
                     "is_active": True,
                     "created_at": utcnow(),

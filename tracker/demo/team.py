@@ -24,6 +24,7 @@ from tracker.cases.models import (
     Urgency,
 )
 from tracker.catalogue.models import Indication, Technique
+from tracker.core.address import FormOfAddress
 from tracker.core.specialties import Specialty
 from tracker.core.time import frozen_clock, local_today, site_timezone, utcnow
 from tracker.decisions import services as decision_services
@@ -49,33 +50,45 @@ class DemoAccount:
     full_name: str
     specialty: Specialty
     roles: frozenset[Role]
+    #: As the person would state it (the demo's names are plainly one or the other).
+    form_of_address: FormOfAddress
 
 
 DEMO_ACCOUNTS = (
-    DemoAccount("admin@example.org", "Claire Martin", Specialty.OTHER, frozenset({Role.ADMIN})),
+    DemoAccount(
+        "admin@example.org",
+        "Claire Martin",
+        Specialty.OTHER,
+        frozenset({Role.ADMIN}),
+        FormOfAddress.FEMININE,
+    ),
     DemoAccount(
         "coordinator@example.org",
         "Sophie Bernard",
         Specialty.OTHER,
         frozenset({Role.COORDINATOR}),
+        FormOfAddress.FEMININE,
     ),
     DemoAccount(
         "radiologist@example.org",
         "Dr Julien Moreau",
         Specialty.INTERVENTIONAL_RADIOLOGY,
         frozenset({Role.RADIOLOGIST}),
+        FormOfAddress.MASCULINE,
     ),
     DemoAccount(
         "clinician@example.org",
         "Dr Amélie Laurent",
         Specialty.PAIN_MEDICINE,
         frozenset({Role.CLINICIAN}),
+        FormOfAddress.FEMININE,
     ),
     DemoAccount(
         "anaesthetist@example.org",
         "Dr Karim Haddad",
         Specialty.ANAESTHESIOLOGY,
         frozenset({Role.CLINICIAN}),
+        FormOfAddress.MASCULINE,
     ),
 )
 
@@ -94,6 +107,7 @@ def seed_demo(password: str) -> list[DemoAccount]:
             specialty=account.specialty,
             roles=account.roles,
             password=password,
+            form_of_address=account.form_of_address,
         )
     _seed_history(users)
     referrals = _seed_cases(users)

@@ -15,8 +15,10 @@ from typing import Any, TypeVar
 
 from flask import abort, current_app, request
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
+from tracker.core.address import with_feminine_labels
 from tracker.core.audit import set_request_actor
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.extensions import login_manager
@@ -40,6 +42,15 @@ with_labels(
         Role.COORDINATOR: _l("Coordinator"),
         Role.RADIOLOGIST: _l("Radiologist"),
         Role.CLINICIAN: _l("Clinician"),
+    },
+)
+# Said of a person whose form of address is feminine ("Radiologue" is both).
+with_feminine_labels(
+    Role,
+    {
+        Role.ADMIN: lazy_pgettext("feminine", "Administrator"),
+        Role.COORDINATOR: lazy_pgettext("feminine", "Coordinator"),
+        Role.CLINICIAN: lazy_pgettext("feminine", "Clinician"),
     },
 )
 
