@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 PO := $(wildcard tracker/translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: install run test lint check-migrations pytest bench i18n clean
+.PHONY: install run test lint check-migrations dependencies lock advisories pytest bench i18n clean
 
 install: $(INSTALLED) $(MO)
 
@@ -33,11 +33,11 @@ run: install
 	  TRACKER_BASE_URL=$${TRACKER_BASE_URL:-http://127.0.0.1:$(PORT)} \
 	    $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: install lint check-migrations pytest
+test: install lint check-migrations dependencies pytest
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check tracker tests migrations bench wsgi.py
-	$(BIN)/ruff format --check tracker tests bench wsgi.py
+	$(BIN)/ruff check tracker tests migrations bench security wsgi.py
+	$(BIN)/ruff format --check tracker tests bench security wsgi.py
 	@# Security linter: no finding of medium or high severity.
 	$(BIN)/bandit -q -r tracker --severity-level medium
 	@# Types: strict on the rules, a baseline elsewhere (pyproject.toml); incremental.
@@ -50,6 +50,21 @@ check-migrations: $(INSTALLED)
 	  bash -c 'set -o pipefail; $(FLASK) db upgrade >/dev/null 2>&1 && \
 	    $(FLASK) db check 2>&1 | grep -v "^INFO "'; \
 	  status=$$?; rm -rf "$$tmp"; exit $$status
+
+# The pinned production dependencies (requirements.lock) against the PyPA
+# advisory database shipped in security/advisories.json: no network needed.
+dependencies: $(INSTALLED)
+	@$(BIN)/python security/check_dependencies.py
+
+# After changing the dependencies in pyproject.toml: pin them again, with hashes.
+lock: $(INSTALLED)
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+	  --index-url https://pypi.org/simple --quiet -o requirements.lock
+
+# Refresh the advisories from a checkout of github.com/pypa/advisory-database.
+advisories: $(INSTALLED)
+	@test -n "$(ADVISORY_DB)" || { echo "make advisories ADVISORY_DB=<checkout of pypa/advisory-database>"; exit 2; }
+	$(BIN)/python security/check_dependencies.py refresh "$(ADVISORY_DB)"
 
 pytest: install
 	$(BIN)/pytest -q
