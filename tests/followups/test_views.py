@@ -220,9 +220,10 @@ def test_a_case_presented_again_links_to_the_new_case_instead_of_offering_it_aga
     assess(procedure, assessed_on=date(2026, 6, 23), nrs_average=1)
     assess(procedure, assessed_on=date(2026, 11, 2), nrs_now=5, nrs_average=5, nrs_worst=7)
     old_url = f"/cases/{procedure.referral_id}"
-    section = soup(client.get(old_url)).find(id="followup")
-    assert "Eligible" in text(section)
-    assert section.find("a", href=f"{old_url}/present-again") is not None
+    page = soup(client.get(old_url))
+    assert "Eligible" in text(page.find(id="followup"))
+    # Offered once, beside the verdict in the case's header.
+    assert len(page.find_all("a", href=f"{old_url}/present-again")) == 1
 
     form = soup(client.get(f"{old_url}/present-again"))
     fields = ("reason", "question", "pain_duration_months", "patient_agreed_on")
@@ -231,12 +232,13 @@ def test_a_case_presented_again_links_to_the_new_case_instead_of_offering_it_aga
         select(Referral).where(Referral.previous_referral_id == procedure.referral_id)
     )
 
-    section = soup(client.get(old_url)).find(id="followup")
+    page = soup(client.get(old_url))
+    section = page.find(id="followup")
     banner = section.find(id="presented-again")
     assert text(banner).startswith(f"Presented again as {again.case_number}")
     assert banner.find("a", href=f"/cases/{again.id}") is not None
-    assert "Eligible" not in text(section)
-    assert section.find("a", href=f"{old_url}/present-again") is None
+    assert "Eligible" not in text(page.find("main"))
+    assert page.find("a", href=f"{old_url}/present-again") is None
     # The form is not offered again either: its page links to the new case.
     response = client.get(f"{old_url}/present-again")
     page = soup(response)
