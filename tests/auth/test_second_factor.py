@@ -54,12 +54,14 @@ def test_enrolment_from_the_account_page(client, auth, clock):
     done = client.post("/account/second-factor/confirm", data={"enrol-code": code_now(user)})
     assert done.status_code == 200
     codes = [li.get_text() for li in soup(done).find(id="recovery-codes").find_all("li")]
-    assert len(codes) == 10 and len(set(codes)) == 10
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
     assert all(re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}", code) for code in codes)
     db.session.expire_all()
     assert db.session.get(User, user.id).has_second_factor
     stored = db.session.scalars(select(RecoveryCode.code_hash)).all()
-    assert len(stored) == 10 and all(h.startswith("$argon2id$") for h in stored)
+    assert len(stored) == 10
+    assert all(h.startswith("$argon2id$") for h in stored)
     changes = db.session.scalars(
         select(AuditEntry.changes).where(
             AuditEntry.entity_type == "User", AuditEntry.action == AuditAction.UPDATE

@@ -28,9 +28,7 @@ def post_login(client, email, password, environ=None):
     )
 
 
-def test_an_attackers_fifty_wrong_passwords_do_not_stop_the_owner_on_a_known_browser(
-    app, clock
-):
+def test_an_attackers_fifty_wrong_passwords_do_not_stop_the_owner_on_a_known_browser(app, clock):
     """M1: before, five failures from anyone locked the account for everyone."""
     owner = make_user(roles={Role.ADMIN})
     browser = app.test_client()

@@ -67,7 +67,8 @@ class FailureLimit:
         if failures < self.free:
             return timedelta(0)
         # The exponent is bounded: beyond it the wait is the longest anyway.
-        return min(self.first * 2 ** min(failures - self.free, 30), self.longest)
+        doublings: int = 2 ** min(failures - self.free, 30)
+        return min(self.first * doublings, self.longest)
 
     def open_again_at(self, failures: int, last_failure: datetime | None) -> datetime | None:
         """When the next attempt is allowed, or None if it is allowed now or

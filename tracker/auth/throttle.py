@@ -265,7 +265,7 @@ def held_back(now: datetime, *, limit: int = 8) -> list[HeldBack]:
             last_at = _aware(last_at)
             until = rule.open_again_at(count, last_at)
             found.append(
-                HeldBack(scope, key, count, last_at, until if until and until > now else None)
+                HeldBack(scope, str(key), count, last_at, until if until and until > now else None)
             )
     found.sort(key=lambda row: row.last_failure, reverse=True)
     return found[:limit]

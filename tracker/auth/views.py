@@ -180,11 +180,7 @@ def _complete_login(
 ) -> Response:
     """Open the session, and remember this browser as one the account uses."""
     _log_in(user, remember=remember, second_factor=second_factor)
-    if (
-        not user.has_second_factor
-        and user.has_role(Role.ADMIN)
-        and ADMIN_SECOND_FACTOR.value
-    ):
+    if not user.has_second_factor and user.has_role(Role.ADMIN) and ADMIN_SECOND_FACTOR.value:
         session[MUST_ENROL] = True
         next_url = url_for("auth.second_factor_page")
     db.session.commit()
