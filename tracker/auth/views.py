@@ -332,20 +332,27 @@ def password() -> Any:
 
 @bp.route("/account/second-factor")
 @login_required
-def second_factor_page() -> str:
+def second_factor_page() -> Any:
+    return _second_factor_shown(200)
+
+
+def _second_factor_shown(status: int, **forms: Any) -> Any:
+    """The page; after a refusal, with the user's input and errors in the form
+    that failed (``forms``) and the others empty."""
     user = current_user._get_current_object()
-    return render_template(
-        "auth/second_factor.html",
-        user=user,
-        uri=second_factor.provisioning_uri(user),
-        key=second_factor.grouped(user.totp_secret),
-        unused=second_factor.unused_recovery_codes(user) if user.has_second_factor else 0,
-        required=_required_for(user),
-        start_form=ConfirmForm(),
-        confirm_form=SecondFactorConfirmForm(prefix="enrol"),
-        codes_form=SecondFactorCodeForm(prefix="renew"),
-        off_form=SecondFactorOffForm(prefix="off"),
-    )
+    context = {
+        "user": user,
+        "uri": second_factor.provisioning_uri(user),
+        "key": second_factor.grouped(user.totp_secret),
+        "unused": second_factor.unused_recovery_codes(user) if user.has_second_factor else 0,
+        "required": _required_for(user),
+        "start_form": ConfirmForm(formdata=None),
+        "confirm_form": SecondFactorConfirmForm(formdata=None, prefix="enrol"),
+        "codes_form": SecondFactorCodeForm(formdata=None, prefix="renew"),
+        "off_form": SecondFactorOffForm(formdata=None, prefix="off"),
+    }
+    context.update(forms)
+    return render_template("auth/second_factor.html", **context), status
 
 
 def _required_for(user: User) -> bool:
@@ -378,25 +385,7 @@ def second_factor_confirm() -> Any:
             session.pop(MUST_ENROL, None)
             flash(_("Your second factor is set up: logins will ask for a code."), "success")
             return _recovery_codes_page(codes)
-    return _second_factor_again(confirm_form=form)
-
-
-def _second_factor_again(**forms: Any) -> Any:
-    """The page again, with the user's input and errors in the form that failed."""
-    user = current_user._get_current_object()
-    context = {
-        "user": user,
-        "uri": second_factor.provisioning_uri(user),
-        "key": second_factor.grouped(user.totp_secret),
-        "unused": second_factor.unused_recovery_codes(user) if user.has_second_factor else 0,
-        "required": _required_for(user),
-        "start_form": ConfirmForm(formdata=None),
-        "confirm_form": SecondFactorConfirmForm(formdata=None, prefix="enrol"),
-        "codes_form": SecondFactorCodeForm(formdata=None, prefix="renew"),
-        "off_form": SecondFactorOffForm(formdata=None, prefix="off"),
-    }
-    context.update(forms)
-    return render_template("auth/second_factor.html", **context), INVALID
+    return _second_factor_shown(INVALID, confirm_form=form)
 
 
 @bp.route("/account/second-factor/recovery-codes", methods=["POST"])
@@ -409,7 +398,7 @@ def second_factor_codes() -> Any:
         if saved.ok:
             flash(_("New recovery codes: the previous ones no longer work."), "success")
             return _recovery_codes_page(codes)
-    return _second_factor_again(codes_form=form)
+    return _second_factor_shown(INVALID, codes_form=form)
 
 
 @bp.route("/account/second-factor/off", methods=["POST"])
@@ -428,13 +417,13 @@ def second_factor_off() -> Any:
         except DomainError as refusal:
             db.session.commit()  # a wrong password counts as a failed login
             apply_domain_error(form, refusal)
-            return _second_factor_again(off_form=form)
+            return _second_factor_shown(INVALID, off_form=form)
         with saving(form) as saved:
             second_factor.turn_off(user, form.code.data, required=_required_for(user))
         if saved.ok:
             flash(_("Your second factor is off: logins ask for the password only."), "success")
             return redirect(url_for("auth.second_factor_page"))
-    return _second_factor_again(off_form=form)
+    return _second_factor_shown(INVALID, off_form=form)
 
 
 @bp.route("/account/sessions")
