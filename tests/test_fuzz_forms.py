@@ -46,6 +46,10 @@ TEXT_KINDS = {"text", "textarea", "email", "tel", "hidden", "search"}
 NOT_CRAWLED = {
     "auth.login": "shown to anonymous visitors only: fuzzed on its own below",
     "auth.logout": "would end the crawler's login; takes no input",
+    "auth.login_code": "the second step of a login, after a password: fuzzed on its own below",
+    "auth.second_factor_confirm": "offered while a key waits for its first code: fuzzed below",
+    "auth.second_factor_codes": "offered once a second factor is set up: fuzzed below",
+    "auth.second_factor_off": "offered once a second factor is set up: fuzzed below",
     "followups.close": "offered only once no follow-up is planned",
     # The patient pages are opened from a message's link, never from a staff
     # page; their bad input is tested with them (tests/selfreport).
@@ -242,3 +246,55 @@ def test_the_login_form_survives_hostile_input(app, client):
         },
     )
     fuzz(client, form)
+
+
+def _code(name: str) -> dict[str, FormField]:
+    return {name: FormField(name, "text", value="123456")}
+
+
+def test_the_second_factor_forms_survive_hostile_input(app, client, auth, clock):
+    import pyotp
+
+    from tracker.auth import second_factor
+    from tracker.core.time import utcnow
+
+    user = make_user(email="someone@hospital.test")
+    auth.login_as(user)
+    client.post("/account/second-factor/start")
+    fuzz(
+        client,
+        FoundForm(
+            "auth.second_factor_confirm",
+            "POST",
+            *["/account/second-factor/confirm"] * 2,
+            _code("enrol-code"),
+        ),
+    )
+
+    db.session.expire_all()
+    user = db.session.get(type(user), user.id)
+    second_factor.start_enrolment(user)
+    second_factor.confirm_enrolment(user, pyotp.TOTP(user.totp_secret).at(utcnow()))
+    db.session.commit()
+    fuzz(
+        client,
+        FoundForm(
+            "auth.second_factor_codes",
+            "POST",
+            *["/account/second-factor/recovery-codes"] * 2,
+            _code("renew-code"),
+        ),
+    )
+    off = {
+        **_code("off-code"),
+        "off-current_password": FormField("off-current_password", "password", value="x"),
+    }
+    fuzz(
+        client,
+        FoundForm("auth.second_factor_off", "POST", *["/account/second-factor/off"] * 2, off),
+    )
+
+    auth.logout()
+    clock.advance(hours=2)  # past the waits that the wrong passwords above earned
+    assert auth.login(user.email).headers["Location"] == "/login/code"
+    fuzz(client, FoundForm("auth.login_code", "POST", "/login/code", "/login/code", _code("code")))

@@ -201,9 +201,71 @@ def test_admin_cannot_remove_their_own_admin_role(client, admin):
         },
     )
     assert response.status_code == 422
-    assert "You cannot remove your own administrator role." in response.get_data(as_text=True)
+    assert "You cannot change your own roles" in response.get_data(as_text=True)
     db.session.expire_all()
     assert Role.ADMIN in db.session.get(User, admin.id).roles
+
+
+def test_an_admin_cannot_grant_themselves_a_role_in_the_service(app):
+    """M5: before, an administrator could give their own account a clinical role."""
+    from tracker.auth import services
+    from tracker.core.errors import DomainError
+
+    admin = make_user(roles={Role.ADMIN})
+    with pytest.raises(DomainError, match="another administrator must"):
+        services.update_user(
+            admin,
+            email=admin.email,
+            full_name=admin.full_name,
+            specialty=admin.specialty,
+            roles={Role.ADMIN, Role.CLINICIAN},
+            acting_user=admin,
+        )
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(User, admin.id).roles == {Role.ADMIN}
+
+
+def test_another_admin_grants_the_role_and_one_edits_own_name(app):
+    from tracker.auth import services
+
+    admin, colleague = make_user(roles={Role.ADMIN}), make_user(roles={Role.ADMIN})
+    services.update_user(
+        admin,
+        email=admin.email,
+        full_name="Renamed Admin",
+        specialty=admin.specialty,
+        roles={Role.ADMIN},
+        acting_user=admin,
+    )
+    services.update_user(
+        admin,
+        email=admin.email,
+        full_name=admin.full_name,
+        specialty=admin.specialty,
+        roles={Role.ADMIN, Role.CLINICIAN},
+        acting_user=colleague,
+    )
+    assert admin.roles == {Role.ADMIN, Role.CLINICIAN}
+    assert admin.full_name == "Renamed Admin"
+
+
+def test_the_form_says_why_a_self_grant_is_refused(client, admin):
+    response = client.post(
+        f"/admin/users/{admin.id}/edit",
+        data={
+            "email": admin.email,
+            "full_name": admin.full_name,
+            "specialty": "OTHER",
+            "roles": ["ADMIN", "CLINICIAN"],
+        },
+    )
+    assert response.status_code == 422
+    assert field_errors(soup(response), "roles") == (
+        "You cannot change your own roles: another administrator must do it."
+    )
+    db.session.expire_all()
+    assert db.session.get(User, admin.id).roles == {Role.ADMIN}
 
 
 def test_deactivation_asks_for_confirmation_then_ends_the_sessions(app, client, admin):

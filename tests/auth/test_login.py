@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from tests.factories import PASSWORD, make_user
-from tracker.auth import services
+from tracker.auth import services, throttle
 from tracker.auth.models import User, UserSession
 from tracker.core.audit import AuditAction, AuditEntry
 from tracker.extensions import db
@@ -136,25 +136,33 @@ def fail_logins(auth, email: str, times: int) -> None:
         assert auth.login(email, "a wrong guess at it").status_code == 422
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(client, auth, clock):
+def test_five_failures_make_the_next_attempt_wait_a_minute(client, auth, clock):
     user = make_user()
-    fail_logins(auth, user.email, services.LOCKOUT_ATTEMPTS)
-    response = auth.login(user.email)  # the right password, too late
+    fail_logins(auth, user.email, throttle.ACCOUNT_LIMIT.free)
+    elsewhere = client.application.test_client()  # a browser never used for this account
+    response = elsewhere.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 422
-    assert "Too many failed attempts" in response.get_data(as_text=True)
-    assert client.get("/").status_code == 302
-    clock.advance(minutes=14)
-    assert auth.login(user.email).status_code == 422
-    clock.advance(minutes=1)
-    auth.login_as(user)
+    page = response.get_data(as_text=True)
+    assert "Too many failed attempts: try again after 10:01 (in 1 min)" in page
+    assert elsewhere.get("/").status_code == 302
+    clock.advance(seconds=59)
+    assert (
+        elsewhere.post("/login", data={"email": user.email, "password": PASSWORD}).status_code
+        == 422
+    )
+    clock.advance(seconds=1)
+    assert (
+        elsewhere.post("/login", data={"email": user.email, "password": PASSWORD}).status_code
+        == 302
+    )
 
 
-def test_four_failures_do_not_lock_and_a_success_resets_the_count(client, auth):
+def test_four_failures_do_not_hold_back_and_a_success_resets_the_count(client, auth):
     user = make_user()
-    fail_logins(auth, user.email, services.LOCKOUT_ATTEMPTS - 1)
+    fail_logins(auth, user.email, throttle.ACCOUNT_LIMIT.free - 1)
     auth.login_as(user)
     auth.logout()
-    fail_logins(auth, user.email, services.LOCKOUT_ATTEMPTS - 1)
+    fail_logins(auth, user.email, throttle.ACCOUNT_LIMIT.free - 1)
     auth.login_as(user)
 
 
@@ -164,11 +172,11 @@ def without_csrf_token(page: str) -> str:
     return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+"', r'\1"', page)
 
 
-def test_unknown_addresses_lock_out_the_same_way(client, auth):
-    """The lockout must not tell which addresses have accounts."""
+def test_unknown_addresses_are_held_back_the_same_way(client, auth):
+    """The waits must not tell which addresses have accounts."""
     known = make_user()
-    fail_logins(auth, known.email, services.LOCKOUT_ATTEMPTS)
-    fail_logins(auth, "nobody@hospital.test", services.LOCKOUT_ATTEMPTS)
+    fail_logins(auth, known.email, throttle.ACCOUNT_LIMIT.free)
+    fail_logins(auth, "nobody@hospital.test", throttle.ACCOUNT_LIMIT.free)
     known_page = auth.login(known.email, "again").get_data(as_text=True)
     unknown_page = auth.login("nobody@hospital.test", "again").get_data(as_text=True)
     assert "Too many failed attempts" in known_page
@@ -178,18 +186,18 @@ def test_unknown_addresses_lock_out_the_same_way(client, auth):
     ).replace("nobody@hospital.test", "")
 
 
-def test_the_lockout_is_shared_by_every_web_worker(app, auth):
+def test_the_count_is_shared_by_every_web_worker(app, auth):
     """Counted in the database: another worker (another client) sees it."""
     user = make_user()
-    fail_logins(auth, user.email, services.LOCKOUT_ATTEMPTS)
+    fail_logins(auth, user.email, throttle.ACCOUNT_LIMIT.free)
     other_worker = app.test_client()
     response = other_worker.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 422
 
 
-def test_an_admin_password_reset_lifts_the_lockout(client, auth):
+def test_an_admin_password_reset_lifts_the_wait(client, auth):
     user = make_user()
-    fail_logins(auth, user.email, services.LOCKOUT_ATTEMPTS)
+    fail_logins(auth, user.email, throttle.ACCOUNT_LIMIT.free)
     services.set_password(db.session.get(User, user.id), "a brand new long password")
     db.session.commit()
     assert auth.login(user.email, "a brand new long password").status_code == 302

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.factories import PASSWORD, make_user
 from tests.html import soup, text
-from tracker.auth import services
+from tracker.auth import services, throttle
 from tracker.auth.models import SessionEnd, UserSession
 from tracker.auth.settings import SESSION_IDLE_MINUTES, SESSION_MAX_HOURS
 from tracker.core.audit import AuditAction, AuditEntry
@@ -142,7 +142,7 @@ def test_the_password_change_needs_the_current_password(client, auth):
 def test_wrong_current_passwords_lock_the_account_like_failed_logins(client, auth):
     user = make_user()
     auth.login_as(user)
-    for _ in range(services.LOCKOUT_ATTEMPTS):
+    for _ in range(throttle.DEVICE_LIMIT.free):
         client.post(
             "/account/password",
             data={"current_password": "guess", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},

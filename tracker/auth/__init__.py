@@ -17,9 +17,10 @@ from tracker.web.permissions import Role
 @signals.app_created.connect
 def _wire(app: Flask) -> None:
     from tracker.auth.services import load_session_user
-    from tracker.auth.views import bp, unauthorized
+    from tracker.auth.views import bp, require_enrolment, unauthorized
 
     app.register_blueprint(bp)
+    app.before_request(require_enrolment)
     login_manager.user_loader(load_session_user)
     login_manager.unauthorized_handler(unauthorized)
 
@@ -31,15 +32,19 @@ def _menu(sender: Any) -> list[NavItem]:
         NavItem("auth.profile", _l("My profile"), 790, ACCOUNT),
         NavItem("auth.notifications", _l("My e-mails"), 800, ACCOUNT),
         NavItem("auth.password", _l("Change my password"), 820, ACCOUNT),
+        NavItem("auth.second_factor_page", _l("Second factor"), 825, ACCOUNT),
         NavItem("auth.sessions", _l("My login sessions"), 830, ACCOUNT),
     ]
 
 
 @signals.home_panels.connect
-def _home(sender: Any) -> HomePanel:
-    from tracker.auth.views import admin_panel
+def _home(sender: Any) -> list[HomePanel]:
+    from tracker.auth.views import admin_panel, throttle_panel
 
-    return HomePanel(Role.ADMIN, 90, "auth/home_admin.html", admin_panel)
+    return [
+        HomePanel(Role.ADMIN, 90, "auth/home_admin.html", admin_panel),
+        HomePanel(Role.ADMIN, 91, "auth/home_throttle.html", throttle_panel),
+    ]
 
 
 @signals.field_labels.connect

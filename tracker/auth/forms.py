@@ -153,3 +153,44 @@ class EmailPreferencesForm(Form):
             "For your cases on its agenda; and its summary when you coordinate the meeting."
         ),
     )
+
+
+def _code_field(label: Any, description: Any = None) -> StringField:
+    return StringField(
+        label,
+        validators=[DataRequired(), Length(max=40)],
+        description=description,
+        render_kw={
+            "autocomplete": "one-time-code",
+            "autocapitalize": "none",
+            "spellcheck": "false",
+        },
+    )
+
+
+class LoginCodeForm(Form):
+    """The second step of a login with a second factor."""
+
+    code = _code_field(
+        _l("Code"),
+        _l("The 6 digits your authenticator app shows now, or one of your recovery codes."),
+    )
+
+
+class SecondFactorConfirmForm(Form):
+    code = _code_field(_l("Code shown by the app"))
+
+
+class SecondFactorCodeForm(Form):
+    """New recovery codes, against a code."""
+
+    code = _code_field(_l("Code from the app or a recovery code"))
+
+
+class SecondFactorOffForm(Form):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = _code_field(_l("Code from the app or a recovery code"))

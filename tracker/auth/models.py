@@ -26,8 +26,8 @@ class User(Audited, UserMixin, Model):
     __audit_label__ = _l("Account")
 
     __tablename__ = "users"
-    __audit_secret__ = frozenset({"password_hash"})
-    __audit_exclude__ = frozenset({"last_login_at"})
+    __audit_secret__ = frozenset({"password_hash", "totp_secret"})
+    __audit_exclude__ = frozenset({"last_login_at", "totp_last_step"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Login name; stored lower-case so that look-ups ignore case.
@@ -50,6 +50,13 @@ class User(Audited, UserMixin, Model):
     email_eligible_cases: Mapped[bool] = mapped_column(default=True)
     email_draft_reminders: Mapped[bool] = mapped_column(default=True)
     email_meeting_minutes: Mapped[bool] = mapped_column(default=True)
+    #: Base32 key of the second factor (time-based one-time codes), from the
+    #: moment the person starts enrolling; in force once confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: When the person confirmed the second factor with a first code; empty: none.
+    totp_confirmed_at: Mapped[datetime | None]
+    #: The 30-second step of the last code accepted: a code is good once.
+    totp_last_step: Mapped[int | None]
 
     role_links: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -73,6 +80,10 @@ class User(Audited, UserMixin, Model):
 
     def has_role(self, *roles: Role) -> bool:
         return bool(self.roles & set(roles))
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_confirmed_at is not None and self.totp_secret is not None
 
     # Flask-Login's mixin compares users by ``get_id()``, which only a logged-in
     # user has here; the session's identity map already makes one object per row.
@@ -194,18 +205,39 @@ class UserSession(Model):
 
 
 class LoginFailure(Model):
-    """A failed login, counted to lock an account name out for a while.
+    """A failed login (wrong password or wrong code), counted to slow down
+    whoever keeps guessing: per e-mail typed, per client address and per
+    known browser (``tracker.auth.throttle``).
 
     Keyed by the e-mail typed, whether or not an account has it, so that the
-    lockout says nothing about which addresses exist.  Kept in the database so
+    waits say nothing about which addresses exist.  Kept in the database so
     that every web worker sees the same count.
     """
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index(None, "email_key", "attempted_at"),)
+    __table_args__ = (
+        Index(None, "email_key", "attempted_at"),
+        Index(None, "ip_address", "attempted_at"),
+        Index(None, "device_key", "attempted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The e-mail typed, normalised (lower case, no surrounding spaces).
     email_key: Mapped[str] = mapped_column(String(254))
     attempted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ip_address: Mapped[str | None] = mapped_column(String(45))
+    #: The known-browser key the attempt came with, if it had one for this account.
+    device_key: Mapped[str | None] = mapped_column(String(32))
+
+
+class RecoveryCode(Model):
+    """One of the codes that stand in for the second factor once each (a lost
+    phone).  Only an argon2 hash is kept, as for passwords."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]

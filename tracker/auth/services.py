@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
+from tracker.auth import second_factor, throttle
 from tracker.auth.models import (
-    LoginFailure,
     SessionEnd,
     User,
     UserRole,
@@ -44,11 +44,6 @@ from tracker.web.permissions import Role
 
 logger = logging.getLogger(__name__)
 
-
-#: Failed logins with one e-mail address that lock it out...
-LOCKOUT_ATTEMPTS = 5
-#: ... when they fall within this many minutes, for as long again after the first.
-LOCKOUT_MINUTES = 15
 
 #: How often the last use of a session is written down.
 TOUCH_INTERVAL = timedelta(minutes=1)
@@ -132,11 +127,15 @@ def update_user(
     email = normalize_email(email)
     roles = _check_roles(roles)
     _check_email_free(email, user)
-    if Role.ADMIN in user.roles and Role.ADMIN not in roles:
-        if user.id == acting_user.id:
-            raise DomainError(_l("You cannot remove your own administrator role."), "roles")
-        if user.is_active and not _other_active_admins(user):
-            raise DomainError(_l("The last active administrator must keep the role."), "roles")
+    if user.id == acting_user.id and roles != user.roles:
+        # Separation of duties: what an administrator may see and do is decided
+        # by another administrator, never by themselves.
+        raise DomainError(
+            _l("You cannot change your own roles: another administrator must do it."), "roles"
+        )
+    losing_admin = Role.ADMIN in user.roles and Role.ADMIN not in roles
+    if losing_admin and user.is_active and not _other_active_admins(user):
+        raise DomainError(_l("The last active administrator must keep the role."), "roles")
     user.email = email
     user.full_name = full_name.strip()
     user.specialty = specialty
@@ -147,27 +146,37 @@ def update_user(
 
 
 def set_password(user: User, password: str) -> None:
-    """A new password; every open session of the account ends, and a lockout
-    after failed logins is lifted."""
+    """A new password; every open session of the account ends, and the waits
+    after failed logins with its e-mail are lifted."""
     _check_password(password, user.email)
     user.password_hash = hash_password(password)
     end_all_sessions(user, SessionEnd.PASSWORD)
-    db.session.execute(delete(LoginFailure).where(LoginFailure.email_key == user.email))
+    throttle.forget_account_failures(user.email)
     db.session.flush()
 
 
-def check_current_password(user: User, password: str) -> None:
+def check_current_password(
+    user: User,
+    password: str,
+    *,
+    ip_address: str | None = None,
+    device_cookie: str | None = None,
+    field: str = "current_password",
+) -> None:
     """Refuse (``DomainError``) unless ``password`` is the user's own.
 
     Guessing the current password from an unattended browser counts as
     guessing it at the login page: a wrong one is a failed login, kept even
     though the change is refused, so the caller commits after a refusal.
     """
-    if lockout_ends_at(user.email, utcnow()) is not None:
-        raise DomainError(_LOCKED_MESSAGE, "current_password")
+    now = utcnow()
+    device = throttle.device_key_for(device_cookie, user.id, now)
+    wait = throttle.wait_before_attempt(user.email, ip_address, device, now)
+    if wait is not None:
+        raise DomainError(wait.message(now), field)
     if not verify_password(user.password_hash, password):
-        _count_failure(user.email, None)
-        raise DomainError(_l("This is not your current password."), "current_password")
+        throttle.count_failure(user.email, ip_address, device, now)
+        raise DomainError(_l("This is not your current password."), field)
 
 
 def change_own_password(user: User, new: str) -> None:
@@ -198,47 +207,12 @@ def reactivate_user(user: User) -> None:
     db.session.flush()
 
 
-_LOCKED_MESSAGE = _l(
-    "Too many failed attempts: logging in with this e-mail address is blocked for "
-    "%(minutes)d minutes. Wait, or ask an administrator to set a new password.",
-    minutes=LOCKOUT_MINUTES,
-)
-
-
 class LoginRefused(Exception):
     """The login did not succeed; ``message`` is what the person is told."""
 
     def __init__(self, message: object) -> None:
         super().__init__(str(message))
         self.message = message
-
-
-def lockout_ends_at(email: str, now: datetime) -> datetime | None:
-    """When the lockout of this e-mail address ends, if it is locked out now."""
-    window = timedelta(minutes=LOCKOUT_MINUTES)
-    recent = db.session.scalars(
-        select(LoginFailure.attempted_at)
-        .where(
-            LoginFailure.email_key == normalize_email(email)[:254],
-            LoginFailure.attempted_at > now - window,
-        )
-        .order_by(LoginFailure.attempted_at.desc())
-        .limit(LOCKOUT_ATTEMPTS)
-    ).all()
-    if len(recent) < LOCKOUT_ATTEMPTS:
-        return None
-    return recent[-1] + window
-
-
-def _count_failure(email: str, ip_address: str | None) -> None:
-    db.session.add(
-        LoginFailure(
-            email_key=normalize_email(email)[:254],
-            attempted_at=utcnow(),
-            ip_address=(ip_address or "")[:45] or None,
-        )
-    )
-    db.session.flush()
 
 
 def _refuse(email: str, reason: str, user: User | None, message: object) -> LoginRefused:
@@ -251,18 +225,29 @@ def _refuse(email: str, reason: str, user: User | None, message: object) -> Logi
     return LoginRefused(message)
 
 
-def authenticate(email: str, password: str, *, ip_address: str | None = None) -> User:
+def authenticate(
+    email: str,
+    password: str,
+    *,
+    ip_address: str | None = None,
+    device_cookie: str | None = None,
+) -> User:
     """The active account with these credentials, or ``LoginRefused``.
 
     The person gets no hint of why a login failed: unknown e-mail, wrong
     password and deactivated account look the same from outside, and so does
-    the lockout after too many failures (the audit trail says which).  While
-    locked out, attempts are refused without being checked or counted.
+    a wait after too many failures (the audit trail says which).  While an
+    attempt must wait it is refused without being checked or counted
+    (``tracker.auth.throttle``: per client address and e-mail, or per known
+    browser).  An account with a second factor still needs its code
+    (``verify_second_factor``) before a session opens.
     """
     now = utcnow()
     user = find_user_by_email(email)
-    if lockout_ends_at(email, now) is not None:
-        raise _refuse(email, "locked", user, _LOCKED_MESSAGE)
+    device = throttle.device_key_for(device_cookie, user.id if user else None, now)
+    wait = throttle.wait_before_attempt(email, ip_address, device, now)
+    if wait is not None:
+        raise _refuse(email, f"throttled ({wait.scope})", user, wait.message(now))
     failure = None
     if user is None:
         burn_verification_time(password)
@@ -272,7 +257,7 @@ def authenticate(email: str, password: str, *, ip_address: str | None = None) ->
     elif not user.is_active:
         failure = "inactive"
     if failure is not None or user is None:
-        _count_failure(email, ip_address)
+        throttle.count_failure(email, ip_address, device, now)
         raise _refuse(
             email,
             failure or "unknown",
@@ -282,8 +267,31 @@ def authenticate(email: str, password: str, *, ip_address: str | None = None) ->
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         logger.info("Rehashed the password of user %s with the current settings", user.id)
-    db.session.execute(delete(LoginFailure).where(LoginFailure.email_key == user.email))
+    if not user.has_second_factor:
+        throttle.forget_own_failures(user.email, ip_address, device)
     return user
+
+
+def verify_second_factor(
+    user: User,
+    code: str,
+    *,
+    ip_address: str | None = None,
+    device_cookie: str | None = None,
+) -> str:
+    """How the person proved the second factor (``"app"`` or ``"recovery"``),
+    or ``LoginRefused``.  A wrong code counts as a failed login."""
+    now = utcnow()
+    device = throttle.device_key_for(device_cookie, user.id, now)
+    wait = throttle.wait_before_attempt(user.email, ip_address, device, now)
+    if wait is not None:
+        raise _refuse(user.email, f"throttled ({wait.scope})", user, wait.message(now))
+    how = second_factor.check_code(user, code) if user.is_active else None
+    if how is None:
+        throttle.count_failure(user.email, ip_address, device, now)
+        raise _refuse(user.email, "code", user, _l("This code is not valid."))
+    throttle.forget_own_failures(user.email, ip_address, device)
+    return how
 
 
 def open_session(
@@ -292,8 +300,10 @@ def open_session(
     user_agent: str | None,
     ip_address: str | None,
     remember: bool = False,
+    second_factor: str | None = None,
 ) -> UserSession:
-    """A new login for ``user`` on one browser, with the site's time limits."""
+    """A new login for ``user`` on one browser, with the site's time limits;
+    ``second_factor`` says how the code was given, if one was."""
     now = utcnow()
     token = secrets.token_urlsafe(32)
     session = UserSession(
@@ -313,7 +323,10 @@ def open_session(
     db.session.add(session)
     db.session.flush()
     set_request_actor(user.id, user.email)
-    record_access(AuditAction.LOGIN, "User", user.id, details={"session": session.id})
+    details: dict[str, object] = {"session": session.id}
+    if second_factor is not None:
+        details["second_factor"] = second_factor
+    record_access(AuditAction.LOGIN, "User", user.id, details=details)
     return session
 
 
@@ -442,9 +455,7 @@ def close_lapsed_sessions(now: datetime) -> int:
 
 def forget_old_login_failures(now: datetime) -> int:
     """Failed logins older than a day count for nothing any more."""
-    return db.session.execute(  # type: ignore[attr-defined]  # a CursorResult (DML)
-        delete(LoginFailure).where(LoginFailure.attempted_at < now - timedelta(days=1))
-    ).rowcount
+    return throttle.forget_old_failures(now)
 
 
 def active_users_with(*roles: Role) -> list[User]:

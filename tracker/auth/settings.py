@@ -24,5 +24,17 @@ SESSION_MAX_HOURS = SettingSpec(
     help=_l("Applies to logins opened after the change."),
 )
 
+ADMIN_SECOND_FACTOR = SettingSpec(
+    key="admin_second_factor_required",
+    default=0,
+    minimum=0,
+    maximum=1,
+    label=_l("Administrators must log in with a second factor (1: required, 0: optional)"),
+    help=_l(
+        "With 1, an administrator without one is taken to set it up at the next login "
+        "and cannot turn it off."
+    ),
+)
+
 #: Shown on the settings page, in this order.
-ALL = (SESSION_IDLE_MINUTES, SESSION_MAX_HOURS)
+ALL = (SESSION_IDLE_MINUTES, SESSION_MAX_HOURS, ADMIN_SECOND_FACTOR)

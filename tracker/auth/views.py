@@ -5,24 +5,40 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from tracker.auth import services
+from tracker.auth import second_factor, services, throttle
 from tracker.auth.forms import (
     EmailPreferencesForm,
+    LoginCodeForm,
     LoginForm,
     PasswordChangeForm,
     PasswordResetForm,
     ProfileForm,
+    SecondFactorCodeForm,
+    SecondFactorConfirmForm,
+    SecondFactorOffForm,
     UserCreateForm,
     UserEditForm,
 )
 from tracker.auth.models import SessionEnd, User
+from tracker.auth.settings import ADMIN_SECOND_FACTOR
 from tracker.core.errors import DomainError
 from tracker.core.once import AlreadySaved, remember
 from tracker.core.time import utcnow
@@ -36,7 +52,7 @@ from tracker.web.handlers import (
     saved_before,
     saving,
 )
-from tracker.web.permissions import Role, login_required, public, require_role
+from tracker.web.permissions import Role, login_required, public, require_role, rule_for
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +61,24 @@ bp = Blueprint("auth", __name__)
 
 def admin_panel(user: User) -> dict[str, Any]:
     return {}
+
+
+def throttle_panel(user: User) -> dict[str, Any]:
+    """The administrators' view of password guessing: who is held back now."""
+    now = utcnow()
+    return {"held_back": throttle.held_back(now), "now": now}
+
+
+#: How long the second step of a login (the code) may wait after the password.
+CODE_STEP_MINUTES = 5
+#: The login half-done, in the session cookie: who, since when, and what next.
+PENDING = "second_factor_pending"
+#: An administrator who must set up a second factor before anything else.
+MUST_ENROL = "second_factor_required"
+
+
+def _device_cookie() -> str | None:
+    return request.cookies.get(throttle.DEVICE_COOKIE)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -56,7 +90,10 @@ def login() -> Any:
     if form.validate_on_submit():
         try:
             user = services.authenticate(
-                form.email.data, form.password.data, ip_address=request.remote_addr
+                form.email.data,
+                form.password.data,
+                ip_address=request.remote_addr,
+                device_cookie=_device_cookie(),
             )
         except services.LoginRefused as refused:
             db.session.commit()  # the failure counts, and is audited
@@ -66,19 +103,132 @@ def login() -> Any:
         # (session fixation) is never promoted to a logged-in session.
         next_url = safe_next_url(request.args.get("next"))
         session.clear()
-        _log_in(user, remember=form.remember.data)
-        db.session.commit()
-        return redirect(next_url)
+        if user.has_second_factor:
+            db.session.commit()  # a rehashed password is kept
+            session[PENDING] = {
+                "user": user.id,
+                "at": utcnow().timestamp(),
+                "remember": bool(form.remember.data),
+                "next": next_url,
+            }
+            return redirect(url_for("auth.login_code"))
+        return _complete_login(user, remember=form.remember.data, next_url=next_url)
     return render_template("auth/login.html", form=form), form_status(form)
 
 
-def _log_in(user: User, *, remember: bool) -> None:
+def _pending_user() -> tuple[User | None, dict[str, Any]]:
+    """The account whose password was right moments ago, still waiting for its code."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict):
+        return None, {}
+    started = pending.get("at")
+    if not isinstance(started, int | float):
+        return None, {}
+    if utcnow().timestamp() - started > CODE_STEP_MINUTES * 60:
+        return None, {}
+    user_id = pending.get("user")
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.is_active or not user.has_second_factor:
+        return None, {}
+    return user, pending
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+def login_code() -> Any:
+    """The second step of a login with a second factor."""
+    if current_user.is_authenticated:
+        return redirect(url_for("pages.home"))
+    user, pending = _pending_user()
+    if user is None:
+        session.pop(PENDING, None)
+        flash(_("Please log in again: the code was not given in time."), "info")
+        return redirect(url_for("auth.login"))
+    form = LoginCodeForm()
+    if form.validate_on_submit():
+        try:
+            how = services.verify_second_factor(
+                user,
+                form.code.data,
+                ip_address=request.remote_addr,
+                device_cookie=_device_cookie(),
+            )
+        except services.LoginRefused as refused:
+            db.session.commit()  # the failure counts, and is audited
+            form.code.errors.append(str(refused.message))
+            return render_template("auth/login_code.html", form=form), INVALID
+        session.clear()
+        if how == "recovery":
+            flash(
+                _(
+                    "You used a recovery code: it will not work again. %(left)d remain.",
+                    left=second_factor.unused_recovery_codes(user),
+                ),
+                "warning",
+            )
+        return _complete_login(
+            user,
+            remember=bool(pending.get("remember")),
+            next_url=safe_next_url(pending.get("next")),
+            second_factor=how,
+        )
+    return render_template("auth/login_code.html", form=form), form_status(form)
+
+
+def _complete_login(
+    user: User, *, remember: bool, next_url: str, second_factor: str | None = None
+) -> Response:
+    """Open the session, and remember this browser as one the account uses."""
+    _log_in(user, remember=remember, second_factor=second_factor)
+    if not user.has_second_factor and user.has_role(Role.ADMIN) and ADMIN_SECOND_FACTOR.value:
+        session[MUST_ENROL] = True
+        next_url = url_for("auth.second_factor_page")
+    db.session.commit()
+    response = make_response(redirect(next_url))
+    response.set_cookie(
+        throttle.DEVICE_COOKIE,
+        throttle.device_cookie_after_login(_device_cookie(), user.id, utcnow()),
+        **throttle.device_cookie_options(),
+    )
+    return response
+
+
+#: What an administrator who must set up a second factor may still open.
+_WHILE_ENROLLING = frozenset(
+    {
+        "auth.second_factor_page",
+        "auth.second_factor_start",
+        "auth.second_factor_confirm",
+        "auth.logout",
+        "static",
+    }
+)
+
+
+def require_enrolment() -> Any:
+    """``before_request``: an administrator told to set up a second factor at
+    login sees nothing else until it is done (the flag lives in the session
+    cookie: no query on other requests)."""
+    if not session.get(MUST_ENROL) or request.endpoint in _WHILE_ENROLLING:
+        return None
+    rule = rule_for(request.endpoint)
+    if request.endpoint is None or rule is None or rule.sessionless:
+        return None
+    if not current_user.is_authenticated or current_user.has_second_factor:
+        session.pop(MUST_ENROL, None)
+        return None
+    flash(_("This site asks administrators for a second factor: set it up to go on."), "warning")
+    return redirect(url_for("auth.second_factor_page"))
+
+
+def _log_in(user: User, *, remember: bool, second_factor: str | None = None) -> None:
     """A new login session for ``user`` on this browser."""
     opened = services.open_session(
         user,
         user_agent=request.user_agent.string,
         ip_address=request.remote_addr,
         remember=remember,
+        second_factor=second_factor,
     )
     # The remember-me cookie lasts no longer than the session it restores.
     login_user(user, remember=remember, duration=opened.expires_at - opened.created_at)
@@ -157,7 +307,12 @@ def password() -> Any:
     if form.validate_on_submit():
         remembered = bool(current_user.current_session and current_user.current_session.remember)
         try:
-            services.check_current_password(current_user, form.current_password.data)
+            services.check_current_password(
+                current_user,
+                form.current_password.data,
+                ip_address=request.remote_addr,
+                device_cookie=_device_cookie(),
+            )
         except DomainError as refusal:
             db.session.commit()  # a wrong current password counts as a failed login
             apply_domain_error(form, refusal)
@@ -173,6 +328,102 @@ def password() -> Any:
             flash(_("Your password is changed. Your other login sessions have ended."), "success")
             return redirect(url_for("pages.home"))
     return render_template("auth/password.html", form=form), form_status(form)
+
+
+@bp.route("/account/second-factor")
+@login_required
+def second_factor_page() -> Any:
+    return _second_factor_shown(200)
+
+
+def _second_factor_shown(status: int, **forms: Any) -> Any:
+    """The page; after a refusal, with the user's input and errors in the form
+    that failed (``forms``) and the others empty."""
+    user = current_user._get_current_object()
+    context = {
+        "user": user,
+        "uri": second_factor.provisioning_uri(user),
+        "key": second_factor.grouped(user.totp_secret),
+        "unused": second_factor.unused_recovery_codes(user) if user.has_second_factor else 0,
+        "required": _required_for(user),
+        "start_form": ConfirmForm(formdata=None),
+        "confirm_form": SecondFactorConfirmForm(formdata=None, prefix="enrol"),
+        "codes_form": SecondFactorCodeForm(formdata=None, prefix="renew"),
+        "off_form": SecondFactorOffForm(formdata=None, prefix="off"),
+    }
+    context.update(forms)
+    return render_template("auth/second_factor.html", **context), status
+
+
+def _required_for(user: User) -> bool:
+    return bool(user.has_role(Role.ADMIN) and ADMIN_SECOND_FACTOR.value)
+
+
+@bp.route("/account/second-factor/start", methods=["POST"])
+@login_required
+def second_factor_start() -> Any:
+    if ConfirmForm().validate_on_submit():
+        with saving():
+            second_factor.start_enrolment(current_user)
+    return redirect(url_for("auth.second_factor_page"))
+
+
+def _recovery_codes_page(codes: list[str]) -> Any:
+    # Shown in the answer to the POST itself, not after a redirect: the codes
+    # are readable only here, never stored anywhere but as hashes.
+    return render_template("auth/recovery_codes.html", codes=codes)
+
+
+@bp.route("/account/second-factor/confirm", methods=["POST"])
+@login_required
+def second_factor_confirm() -> Any:
+    form = SecondFactorConfirmForm(prefix="enrol")
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            codes = second_factor.confirm_enrolment(current_user, form.code.data)
+        if saved.ok:
+            session.pop(MUST_ENROL, None)
+            flash(_("Your second factor is set up: logins will ask for a code."), "success")
+            return _recovery_codes_page(codes)
+    return _second_factor_shown(INVALID, confirm_form=form)
+
+
+@bp.route("/account/second-factor/recovery-codes", methods=["POST"])
+@login_required
+def second_factor_codes() -> Any:
+    form = SecondFactorCodeForm(prefix="renew")
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            codes = second_factor.new_recovery_codes(current_user, form.code.data)
+        if saved.ok:
+            flash(_("New recovery codes: the previous ones no longer work."), "success")
+            return _recovery_codes_page(codes)
+    return _second_factor_shown(INVALID, codes_form=form)
+
+
+@bp.route("/account/second-factor/off", methods=["POST"])
+@login_required
+def second_factor_off() -> Any:
+    form = SecondFactorOffForm(prefix="off")
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        try:
+            services.check_current_password(
+                user,
+                form.current_password.data,
+                ip_address=request.remote_addr,
+                device_cookie=_device_cookie(),
+            )
+        except DomainError as refusal:
+            db.session.commit()  # a wrong password counts as a failed login
+            apply_domain_error(form, refusal)
+            return _second_factor_shown(INVALID, off_form=form)
+        with saving(form) as saved:
+            second_factor.turn_off(user, form.code.data, required=_required_for(user))
+        if saved.ok:
+            flash(_("Your second factor is off: logins ask for the password only."), "success")
+            return redirect(url_for("auth.second_factor_page"))
+    return _second_factor_shown(INVALID, off_form=form)
 
 
 @bp.route("/account/sessions")
