@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from flask import current_app, has_request_context
 from flask_babel import format_date, format_datetime, get_locale, to_user_timezone
+from markupsafe import Markup
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -51,3 +53,79 @@ class Bilingual:
 
     def __str__(self) -> str:
         return self.name
+
+
+# French typography (Imprimerie nationale's rules, as French readers expect them):
+# a word space that never breaks (U+00A0) before ":" and "%" and inside « »,
+# where French puts a full space; a thin one (U+202F) before ";", "?" and "!",
+# where French puts a thin space. Both keep the mark on the line of its word.
+NBSP = "\u00a0"
+NNBSP = "\u202f"
+APOSTROPHE = "\u2019"
+
+# What is not prose keeps its characters: markup, entities, addresses, code and
+# the placeholders a translation fills in. Each is set aside, the prose is
+# fixed, then each is put back.
+_UNTOUCHED = re.compile(
+    r"<[A-Za-z/!][^>]*>"  # an HTML tag, with its attributes
+    r"|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z]+);"  # an HTML entity
+    r"|\b[A-Za-z][A-Za-z0-9+.-]*://\S+|\bmailto:\S+|\bwww\.\S+"  # an address
+    r"|`[^`]*`"  # code
+    r"|%%"  # a percent sign, in a catalogue's formatted text: kept as prose
+    r"|%\([^)]*\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]|%[-#0+]*\d*(?:\.\d+)?[sdifr]"  # %(x)s, %d
+    r"|\{[^{}]*\}"  # {x}
+)
+_SET_ASIDE = "\ue000"  # private-use: never in text people type
+_SPACES = f"[ {NBSP}{NNBSP}]*"
+# ":" that ends a phrase (not "14:30", not "1:2"): a full non-breaking space.
+_COLON = re.compile(rf"(?<=[^\s{NBSP}{NNBSP}]){_SPACES}(?=:(?:\s|$|{_SET_ASIDE}|[»)\]]))")
+# A fragment that begins with " : " (it follows other text).
+_LEADING_COLON = re.compile(rf"^[ {NBSP}{NNBSP}]+:(?=\s|$)")
+# ";", "?", "!" (the first of "?!"): a thin one.
+_THIN = re.compile(rf"(?<=[^\s{NBSP}{NNBSP};?!]){_SPACES}(?=[;?!](?![\w=/]))")
+# A percent sign after a number ("30 %"; "%%" in a catalogue's formatted text).
+_PERCENT = re.compile(rf"(?<=[\d{_SET_ASIDE}]){_SPACES}(?=%)")
+_OPENING_QUOTE = re.compile(rf"«{_SPACES}")
+_CLOSING_QUOTE = re.compile(rf"{_SPACES}»")
+
+
+def french_typography(text: str) -> str:
+    """French text as French typesets it: the typographic apostrophe, and the
+    non-breaking spaces before ``: ; ? ! %`` and inside « ».
+
+    Only prose changes: tags and their attributes, entities, addresses, code,
+    placeholders (``%(name)s``, ``{name}``), times ("14:30") and ratios stay
+    as they are. Applying it twice changes nothing more.
+    """
+    if isinstance(text, Markup):
+        # Escaped text writes an apostrophe as an entity; it is prose all the same.
+        unescaped = str(text).replace("&#39;", "'").replace("&#x27;", "'")
+        text = Markup(unescaped)  # noqa: S704  # nosec B704: escaped text, only entities changed
+    kept: list[str] = []
+
+    def set_aside(match: re.Match[str]) -> str:
+        if match.group(0) == "%%":
+            return "%%"
+        kept.append(match.group(0))
+        return _SET_ASIDE
+
+    prose = _UNTOUCHED.sub(set_aside, str(text))
+    prose = prose.replace("'", APOSTROPHE)
+    prose = _COLON.sub(NBSP, prose)
+    prose = _LEADING_COLON.sub(NBSP + ":", prose)
+    prose = _THIN.sub(NNBSP, prose)
+    prose = _PERCENT.sub(NBSP, prose)
+    prose = _OPENING_QUOTE.sub("«" + NBSP, prose)
+    prose = _CLOSING_QUOTE.sub(NBSP + "»", prose)
+    restored = iter(kept)
+    result = re.sub(_SET_ASIDE, lambda _match: next(restored), prose)
+    if isinstance(text, Markup):
+        return Markup(result)  # noqa: S704  # nosec B704: the same markup, only prose changed
+    return result
+
+
+def typography(text: str) -> str:
+    """``text`` with the reader's language's typography (``|typo`` in templates)."""
+    if text is None:
+        return ""
+    return french_typography(text) if current_language() == "fr" else text
