@@ -27,10 +27,11 @@ def typeset(path: Path = CATALOGUE) -> list[tuple[str | None, str]]:
     for message in catalogue:
         if not message.id:
             continue
-        if isinstance(message.string, tuple):
-            typeset_forms = tuple(french_typography(form) for form in message.string)
-        else:
+        typeset_forms: str | tuple[str, ...]
+        if isinstance(message.string, str):
             typeset_forms = french_typography(message.string)
+        else:
+            typeset_forms = tuple(french_typography(form) for form in message.string or ())
         if typeset_forms != message.string:
             message.string = typeset_forms
             key = message.id if isinstance(message.id, str) else message.id[0]

@@ -37,6 +37,25 @@ def current_language() -> str:
     return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
 
 
+_COMMON_FIRST_WORD = re.compile(r"[^\W\d_][^\W\d_A-Z]+(?=[\s/,(]|$)")
+
+
+def in_sentence(name: str) -> str:
+    """A catalogue name set inside a sentence: "Nouvelle séance de cryoneurolyse".
+
+    Names are typed as list items, with a capital; inside a sentence a common
+    noun takes none. Only a first word in plain title case loses its capital:
+    an acronym ("IRM"), a word with a second capital or a possessive
+    ("Morton's neuroma") is kept as typed.
+    """
+    match = _COMMON_FIRST_WORD.match(name)
+    if match is None or "'" in match.group(0) or not name[:1].isupper():
+        return name
+    if any(character.isupper() for character in match.group(0)[1:]):
+        return name
+    return name[:1].lower() + name[1:]
+
+
 class Bilingual:
     """A catalogue entry named in English and in French.
 
@@ -50,6 +69,11 @@ class Bilingual:
     @property
     def name(self) -> str:
         return self.name_fr if current_language() == "fr" else self.name_en
+
+    @property
+    def name_in_sentence(self) -> str:
+        """The name as it reads inside a sentence (see ``in_sentence``)."""
+        return in_sentence(self.name)
 
     def __str__(self) -> str:
         return self.name
