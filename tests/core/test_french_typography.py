@@ -13,7 +13,7 @@ from flask_babel import force_locale
 from markupsafe import Markup
 
 from tracker.core.i18n import APOSTROPHE as A
-from tracker.core.i18n import NBSP, NNBSP, french_typography
+from tracker.core.i18n import NBSP, NNBSP, french_typography, in_sentence
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "tracker/translations/fr/LC_MESSAGES/messages.po"
@@ -149,3 +149,20 @@ def test_a_count_in_a_sentence_is_a_plural_entry():
         and message.id not in SETTINGS_ABOVE_ONE
     ]
     assert found == []
+
+
+@pytest.mark.parametrize(
+    ("name", "in_a_sentence"),
+    [
+        ("Cryoneurolyse / cryoablation d'un nerf", "cryoneurolyse / cryoablation d'un nerf"),
+        ("Névrome de Morton", "névrome de Morton"),
+        ("Radiofréquence (thermique ou pulsée)", "radiofréquence (thermique ou pulsée)"),
+        # A proper noun, an acronym or a name with a second capital keeps its capital.
+        ("Morton's neuroma", "Morton's neuroma"),
+        ("IRM de contrôle", "IRM de contrôle"),
+        ("McKenzie method", "McKenzie method"),
+        ("", ""),
+    ],
+)
+def test_a_catalogue_name_inside_a_sentence(name, in_a_sentence):
+    assert in_sentence(name) == in_a_sentence

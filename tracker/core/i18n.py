@@ -68,7 +68,9 @@ class Bilingual:
 
     @property
     def name(self) -> str:
-        return self.name_fr if current_language() == "fr" else self.name_en
+        """The name in the reader's language; in French, with French typography
+        (an apostrophe typed as in English reads as French prints it)."""
+        return french_typography(self.name_fr) if current_language() == "fr" else self.name_en
 
     @property
     def name_in_sentence(self) -> str:
