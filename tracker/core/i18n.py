@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from flask import current_app, has_request_context
-from flask_babel import format_date, format_datetime, get_locale, to_user_timezone
+from flask import current_app, has_app_context, has_request_context
+from flask_babel import LazyString, format_date, format_datetime, get_locale, to_user_timezone
 from markupsafe import Markup
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,6 +27,18 @@ def day_text(value: date | datetime | None, pattern: str) -> str:
     if isinstance(value, datetime):
         return first_of_month(format_datetime(value, pattern), to_user_timezone(value).day)
     return first_of_month(format_date(value, pattern), value.day)
+
+
+def lazy_day(value: date) -> LazyString:
+    """A day inside a sentence that is written out later, in the reader's
+    language ("24 nov. 2026", never "2026-11-24"): for messages built where
+    no request is at hand, such as a rule's refusal."""
+    return LazyString(_day_in_words, value)
+
+
+def _day_in_words(value: date) -> str:
+    # Outside the app (a rule checked on its own) there is no reader: ISO.
+    return day_text(value, "d MMM y") if has_app_context() else value.isoformat()
 
 
 def current_language() -> str:
