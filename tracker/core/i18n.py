@@ -135,16 +135,16 @@ def french_typography(text: str) -> str:
     placeholders (``%(name)s``, ``{name}``), times ("14:30") and ratios stay
     as they are. Applying it twice changes nothing more.
     """
-    if isinstance(text, Markup):
-        # Escaped text writes an apostrophe as an entity; it is prose all the same.
-        unescaped = str(text).replace("&#39;", "'").replace("&#x27;", "'")
-        text = Markup(unescaped)  # noqa: S704  # nosec B704: escaped text, only entities changed
+    escaped = isinstance(text, Markup)
     kept: list[str] = []
 
     def set_aside(match: re.Match[str]) -> str:
-        if match.group(0) == "%%":
-            return "%%"
-        kept.append(match.group(0))
+        found = match.group(0)
+        if found == "%%":
+            return found
+        if escaped and found in ("&#39;", "&#x27;"):
+            return "'"  # escaped text writes an apostrophe so, outside tags: prose
+        kept.append(found)
         return _SET_ASIDE
 
     prose = _UNTOUCHED.sub(set_aside, str(text))
@@ -157,12 +157,12 @@ def french_typography(text: str) -> str:
     prose = _CLOSING_QUOTE.sub(NBSP + "»", prose)
     restored = iter(kept)
     result = re.sub(_SET_ASIDE, lambda _match: next(restored), prose)
-    if isinstance(text, Markup):
+    if escaped:
         return Markup(result)  # noqa: S704  # nosec B704: the same markup, only prose changed
     return result
 
 
-def typography(text: str) -> str:
+def typography(text: str | None) -> str:
     """``text`` with the reader's language's typography (``|typo`` in templates)."""
     if text is None:
         return ""
