@@ -88,6 +88,8 @@ i18n: $(INSTALLED)
 	  --project "RCP Tracker" -o tracker/translations/messages.pot .
 	$(BIN)/pybabel update -i tracker/translations/messages.pot -d tracker/translations \
 	  --width 100 --ignore-obsolete
+	@# French typography (apostrophes, non-breaking spaces), by the function the |typo filter uses.
+	$(BIN)/python -m tracker.core.french_catalogue
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache $(MO)

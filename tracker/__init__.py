@@ -178,7 +178,7 @@ def _register_hooks(app: Flask) -> None:
 
     from tracker.core.address import agreed, label_for
     from tracker.core.afterwards import run_writes_after_response
-    from tracker.core.i18n import day_text
+    from tracker.core.i18n import day_text, typography
     from tracker.core.numbers import percent
     from tracker.web import pages
     from tracker.web.handlers import current_path
@@ -205,6 +205,9 @@ def _register_hooks(app: Flask) -> None:
     app.add_template_filter(lambda value: format_date(value, "EEE"), "weekday")
     # {{ count|percent(of=total) }}: every percentage, rounded half up from the exact share.
     app.add_template_filter(percent, "percent")
+    # French text built from data (not from the catalogue, which is already set):
+    # the reader's language's typography, e.g. "{{ _('...')|format(...)|typo }}".
+    app.add_template_filter(typography, "typo")
 
     @app.context_processor
     def inject_shell() -> dict[str, Any]:

@@ -96,7 +96,9 @@ def test_the_agenda_is_put_in_order_on_a_phone_and_saved_once(site):
     site.check(page, "agenda-phone-unsaved")
 
     # One Save keeps all of it.
-    page.get_by_role("button", name=t("Save the agenda", "Enregistrer l'ordre du jour")).click()
+    page.get_by_role(
+        "button", name=t("Save the agenda", "Enregistrer l\u2019ordre du jour")
+    ).click()
     site.flashed(page, "Agenda saved.", "Ordre du jour enregistré.")
     order = agenda_ids(page)
     assert [row for row in order if row not in fixed][:3] == [second, third, first]

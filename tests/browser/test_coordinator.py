@@ -58,7 +58,9 @@ def test_the_coordinators_day(site):
             break
         number = re.search(r"RCP-\d{4}-\d{4}", button.text_content()).group(0)
         button.click()
-        site.flashed(page, f"{number} added to the agenda.", f"{number} ajouté à l'ordre du jour.")
+        site.flashed(
+            page, f"{number} added to the agenda.", f"{number} ajouté à l\u2019ordre du jour."
+        )
         added.append(number)
     assert added, "the demo team has complete referrals waiting"
     for number in added:

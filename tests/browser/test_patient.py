@@ -81,7 +81,9 @@ def test_the_patient_answers_on_a_phone_and_the_nurse_sees_it(site, invited):
 
     # The link from the e-mail: the team's question and the date of birth.
     page.goto(link)
-    expect(page.locator("h1")).to_have_text(t("How is your pain?", "Comment va votre douleur ?"))
+    expect(page.locator("h1")).to_have_text(
+        t("How is your pain?", "Comment va votre douleur\u202f?")
+    )
     site.check(page, "patient-landing")
     fits(page)
 

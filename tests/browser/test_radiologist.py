@@ -103,7 +103,7 @@ def test_the_radiologists_day(site):
     site.flashed(
         coordinator,
         f"{case_number} added to the agenda.",
-        f"{case_number} ajouté à l'ordre du jour.",
+        f"{case_number} ajouté à l\u2019ordre du jour.",
     )
     tick_one_of_each_specialty(coordinator)
     coordinator.locator("#attendance-form button").click()
@@ -140,7 +140,7 @@ def test_the_radiologists_day(site):
     # Validating is confirmed on a page of its own, saying what follows.
     radiologist.wait_for_url(re.compile(r"/decisions/\d+/validate$"))
     expect(radiologist.locator("#what-follows")).to_contain_text(
-        t("This cannot be undone.", "Ce n'est pas réversible.")
+        t("This cannot be undone.", "Ce n\u2019est pas réversible.")
     )
     site.check(radiologist, "radiologist-validate-confirm")
     radiologist.locator("main form button[type=submit]").click()
@@ -195,7 +195,7 @@ def the_room(site, page) -> None:
     expect(page.locator("select[name=care_setting]")).to_have_value("AMBULATORY")
     expect(page.locator("input[name=guidance][value=ULTRASOUND]")).to_be_checked()
     evidence = page.locator("#evidence-title")
-    expect(evidence).to_contain_text(site.t("The unit's results", "Résultats de l'unité"))
+    expect(evidence).to_contain_text(site.t("The unit's results", "Résultats de l\u2019unité"))
     for element in (summary, validate, evidence):
         box = element.bounding_box()
         assert box is not None

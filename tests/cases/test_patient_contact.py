@@ -423,7 +423,7 @@ def test_the_case_header_in_french(client, auth):
     auth.login_as(make_user(roles={Role.CLINICIAN}, locale="fr"))
     header = text(soup(client.get(f"/cases/{referral.id}")).find(id="patient-contact"))
     assert "06 12 34 56 78" in header
-    assert "préfère : Appel téléphonique" in header
+    assert "préfère\xa0: Appel téléphonique" in header
     assert "modifier les coordonnées" in header
 
 

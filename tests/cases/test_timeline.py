@@ -45,3 +45,17 @@ def test_a_status_told_by_the_meetings_events_is_not_listed_twice(app):
     assert "On an agenda" not in titles
     assert "Discussed" not in titles
     assert "Procedure planned" in titles
+
+
+def test_an_assessment_names_its_category_in_lower_case_after_the_colon(app):
+    from flask_babel import force_locale
+
+    from tests.factories import assess, make_procedure
+
+    procedure = make_procedure()
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_average=1)
+    referral = procedure.referral
+    with app.test_request_context(), force_locale("fr"):
+        details = [event.detail for event in timeline_for(referral) if event.kind == "assessment"]
+    assert details, "the assessment is on the timeline"
+    assert "demande\xa0: importante (au moins 50\xa0% de douleur en moins)" in details[0]

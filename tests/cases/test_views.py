@@ -348,3 +348,35 @@ def test_clinicians_cannot_correct_identities(client, auth):
 
 def test_unknown_case_is_404(client, radiologist):
     assert client.get("/cases/424242").status_code == 404
+
+
+def test_the_refusal_dates_the_other_patient_in_words(client, radiologist):
+    # In French a date inside a sentence is written out, never as 1958-02-03.
+    assert client.post("/cases/new", data=form_data(radiologist)).status_code == 302
+    response = client.post(
+        "/cases/new",
+        data=form_data(radiologist, first_name="Elise"),
+        headers={"Accept-Language": "fr"},
+    )
+    assert response.status_code == 422
+    error = field_errors(soup(response), "mrn")
+    assert "dont la date de naissance est le 3 février 1958" in error
+    assert "1958-02-03" not in error
+
+
+def test_the_case_header_says_born_as_the_patient_is(client, radiologist):
+    from datetime import date
+
+    from tests.factories import make_patient
+    from tracker.cases.models import Sex
+
+    woman = make_referral(patient=make_patient(sex=Sex.FEMALE, birth_on=date(1961, 4, 1)))
+    man = make_referral(patient=make_patient(sex=Sex.MALE, birth_on=date(1961, 4, 12)))
+    other = make_referral(patient=make_patient(sex=Sex.UNDETERMINED))
+    french = {"Accept-Language": "fr"}
+    page = text(soup(client.get(f"/cases/{woman.id}", headers=french)))
+    assert "née le 1er avr. 1961" in page
+    assert "né(e)" not in page
+    assert "né le 12 avr. 1961" in text(soup(client.get(f"/cases/{man.id}", headers=french)))
+    assert "date de naissance\xa0: " in text(soup(client.get(f"/cases/{other.id}", headers=french)))
+    assert "born 12 Apr 1961" in text(soup(client.get(f"/cases/{man.id}")))

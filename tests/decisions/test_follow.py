@@ -121,7 +121,7 @@ def test_the_follow_page_in_french(client, auth):
     meeting = running_meeting(1)
     auth.login_as(make_user(roles={Role.CLINICIAN}, locale="fr"))
     words = text(soup(client.get(f"/meetings/{meeting.id}/follow")))
-    assert "Le président de séance n'a encore ouvert aucun dossier." in words
+    assert "Le président de séance n\u2019a encore ouvert aucun dossier." in words
     assert "Actualiser" in words
 
 

@@ -100,7 +100,8 @@ def test_each_referrer_hears_once_with_links_and_no_patient_identifier(app):
 def test_the_referrer_is_written_to_in_their_language(app):
     meeting, _referrals, other, _coordinator = held_meeting(cases=2, locale="fr")
     french = next(m for m in messages("meeting-minutes:") if m.recipient_id == other.id)
-    assert "1 de vos dossiers était à l'ordre du jour de la RCP du 24 nov. 2026." in french.body
+    said = "1 de vos dossiers était à l\u2019ordre du jour de la RCP du 24 nov. 2026."
+    assert said in french.body
     assert "Bonjour Dr Paul Girard" in french.body
     english = next(m for m in messages("meeting-minutes:") if m.recipient_id == meeting.chair_id)
     assert "1 of your cases was on the agenda" in english.body

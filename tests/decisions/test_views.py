@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -203,7 +204,10 @@ def test_patient_answer_plan_and_procedure_through_the_case_page(client, auth, c
         },
     )
     assert bad.status_code == 422
-    assert "cannot come before the decision" in field_errors(soup(bad), "performed_on")
+    refusal = field_errors(soup(bad), "performed_on")
+    assert "cannot come before the decision" in refusal
+    # The decision's day in words, as in any sentence: never ISO.
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", refusal)
 
     deviation = client.post(
         f"/plans/{plan.id}/procedure",

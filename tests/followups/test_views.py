@@ -485,3 +485,15 @@ def test_the_assessment_form_sent_twice_records_one_assessment(client, clinician
     assert first.status_code == second.status_code == 302
     assert second.headers["Location"] == first.headers["Location"]
     assert db.session.scalar(select(func.count()).select_from(Assessment)) == 1
+
+
+def test_the_question_names_the_technique_as_a_common_noun_in_french(client, clinician):
+    procedure = make_procedure()
+    assess(procedure, assessed_on=date(2026, 11, 2), nrs_now=5, nrs_average=5, nrs_worst=7)
+    url = f"/cases/{procedure.referral_id}/present-again"
+    question = field_value(soup(client.get(url, headers={"Accept-Language": "fr"})), "question")
+    assert procedure.technique.name_fr == "Cryoneurolyse / cryoablation d'un nerf ou d'un névrome"
+    assert question == (
+        "Nouvelle séance de cryoneurolyse / cryoablation d\u2019un nerf ou d\u2019un névrome "
+        "après récidive\u202f?"
+    )

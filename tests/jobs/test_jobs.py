@@ -64,7 +64,7 @@ def test_the_daily_digest_goes_once_to_each_clinician_with_due_follow_ups(app, c
     assert first.counts["queued"] == 1
     [message] = outbox()
     assert message.recipient_id == clinician.id
-    assert "follow-ups to do" in message.subject
+    assert message.subject == "RCP Tracker: 1 follow-up to do"
     assert procedure.referral.case_number in message.body
     assert "(overdue)" in message.body
     assert "/followups?responsible_id=" in message.body
@@ -96,7 +96,7 @@ def test_the_digest_is_written_in_the_clinicians_language(app, clock):
     make_procedure(followup_owner=clinician)
     run("followups", clock, at(IN_MONTH_3))
     [message] = outbox()
-    assert "suivis à faire" in message.subject
+    assert message.subject == "RCP Tracker\xa0: 1 suivi à faire"
     assert "en retard" in message.body
 
 

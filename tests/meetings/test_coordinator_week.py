@@ -318,7 +318,7 @@ def test_the_preview_in_french(client, coordinator):
     listed = text(soup(response).find(id="series-dates"))
     assert "3 réunions seront créées" in listed
     assert "Jour férié\xa0: Noël" in listed
-    assert "Jour férié\xa0: Jour de l'an" in listed
+    assert "Jour férié\xa0: Jour de l\u2019an" in listed
 
 
 def test_a_preview_with_errors_shows_them(client, coordinator):

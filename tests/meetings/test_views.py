@@ -421,6 +421,9 @@ def test_attendance_guests_and_quorum_on_the_page(client, coordinator):
     page = soup(client.get(f"/meetings/{meeting.id}"))
     assert page.find(class_="quorum-met").get("hidden") is None
     assert "Dr Nadia Benali · Surgery" in text(page.find(id="guest-list"))
+    french = soup(client.get(f"/meetings/{meeting.id}", headers={"Accept-Language": "fr"}))
+    # "Quorum atteint :" with a space that never breaks, as French writes it.
+    assert french.find(class_="quorum-not-met").next_sibling.startswith("\xa0:")
 
     bad_guest = client.post(
         f"/meetings/{meeting.id}/guests", data={"guest_name": "", "specialty": "SURGERY"}

@@ -160,7 +160,7 @@ def test_meeting_mode_says_so_in_french(treated_cases, client, auth):
     meeting = _meeting_with_a_plan()
     auth.login_as(make_user(roles={Role.RADIOLOGIST}, locale="fr"))
     panel = soup(client.get(f"/meetings/{meeting.id}/mode")).find(id="evidence")
-    assert "Résultats de l'unité" in text(panel)
+    assert "Résultats de l\u2019unité" in text(panel)
     assert "Trop peu de patients pour conclure" in text(panel)
 
 

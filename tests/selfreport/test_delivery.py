@@ -111,7 +111,7 @@ def sms_gateway(app) -> Iterator[Gateway]:
         yield gateway
 
 
-def treated(channel: str, *, owner=None) -> Any:
+def treated(channel: str, *, owner=None, language: str = "EN") -> Any:
     """A patient who agreed to be contacted by ``channel``, in English, treated by
     radiofrequency (its time points only: no regrowth check)."""
     procedure = make_procedure(
@@ -125,7 +125,7 @@ def treated(channel: str, *, owner=None) -> Any:
         phone_1="06 12 34 56 78",
         email="patient@example.org",
         preferred_channel=channel,
-        preferred_language="EN",
+        preferred_language=language,
     )
     return procedure
 
@@ -207,6 +207,16 @@ def test_a_text_message_reaches_the_gateway_with_its_token_and_the_link(client, 
     invitation = invitation_of(procedure)
     assert invitation.status is InvitationStatus.OPENED  # the link was opened above
     assert invitation.sent_at == day(5)
+
+
+def test_a_french_text_message_keeps_to_the_7_bit_alphabet(clock, sms_gateway):
+    # French typography's spaces and apostrophe would make it Unicode: 70 a part.
+    treated("SMS", language="FR")
+    assert run(clock, day(5))["invited"] == 1
+    [message] = sms_gateway.texts()
+    assert "comment va votre douleur ? Répondez ici :" in message
+    assert not {"\u00a0", "\u202f", "\u2019"} & set(message)
+    assert len(message) <= 320
 
 
 def test_a_message_the_gateway_refuses_fails_plainly_and_is_not_retried(

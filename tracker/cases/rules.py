@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as ngettext
 
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.errors import DomainError
@@ -204,7 +205,11 @@ def birth_date_problem(birth_on: date, today: date) -> Any | None:
     except ValueError:  # 29 February
         oldest = today.replace(year=today.year - MAX_AGE_YEARS, day=28)
     if birth_on < oldest:
-        return _l("The birth date is more than %(n)d years ago.", n=MAX_AGE_YEARS)
+        return ngettext(
+            "The birth date is more than %(num)d year ago.",
+            "The birth date is more than %(num)d years ago.",
+            MAX_AGE_YEARS,
+        )
     return None
 
 

@@ -50,6 +50,7 @@ from tracker.cases.rules import (
 from tracker.core.audit_trail import ChangeSince, changes_since
 from tracker.core.errors import ConflictError, DomainError, Forbidden
 from tracker.core.fields import assign, data_fields
+from tracker.core.i18n import day_text
 from tracker.core.time import local_today, utcnow
 from tracker.extensions import db
 
@@ -78,7 +79,7 @@ class PatientMismatch(DomainError):
                 "patient record” (their identity is kept as recorded).",
                 mrn=existing.mrn,
                 name=existing.display_name,
-                birth=existing.birth_on.isoformat(),
+                birth=day_text(existing.birth_on, "d MMMM y"),
             ),
             "mrn",
         )

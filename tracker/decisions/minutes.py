@@ -153,10 +153,11 @@ def summary_sections(meeting: Meeting) -> list[Section]:
     )
     about.add(
         _("Quorum met"),
-        _(
-            "%(answer)s: %(count)d specialties present, %(minimum)d needed",
+        ngettext(
+            "%(answer)s: %(num)d specialty present, %(minimum)d needed",
+            "%(answer)s: %(num)d specialties present, %(minimum)d needed",
+            quorum.count,
             answer=_("yes") if quorum.is_met else _("no"),
-            count=quorum.count,
             minimum=quorum.minimum,
         ),
     )

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Enum, and_, case, type_coerce
 from tracker.cases.rules import CaseStatus
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.errors import DomainError
+from tracker.core.i18n import lazy_day
 from tracker.decisions.models import Anaesthesia, CareSetting, Guidance, NotCarriedOut, Outcome
 
 #: Fields a validated decision may still correct, by amendment with a reason.
@@ -117,7 +118,10 @@ def check_procedure(
         raise DomainError(_l("This date is in the future."), "performed_on")
     if performed_on < decided_on:
         raise DomainError(
-            _l("The procedure cannot come before the decision (%(date)s).", date=decided_on),
+            _l(
+                "The procedure cannot come before the decision (%(date)s).",
+                date=lazy_day(decided_on),
+            ),
             "performed_on",
         )
     if values.get("technique_id") is None:
@@ -286,7 +290,11 @@ def check_not_carried_out(
         raise DomainError(_l("This date is in the future."), "on")
     if on < decided_on:
         raise DomainError(
-            _l("This date cannot come before the decision (%(date)s).", date=decided_on), "on"
+            _l(
+                "This date cannot come before the decision (%(date)s).",
+                date=lazy_day(decided_on),
+            ),
+            "on",
         )
 
 

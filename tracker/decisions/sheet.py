@@ -18,7 +18,7 @@ from importlib import resources
 from io import BytesIO
 from typing import Any, cast
 
-from flask_babel import format_date, format_datetime, get_locale, pgettext
+from flask_babel import format_date, format_datetime, get_locale, ngettext, pgettext
 from flask_babel import gettext as _
 from fpdf import FPDF
 
@@ -130,7 +130,7 @@ def sheet_sections(decision: Decision, procedures: list[Procedure] | None = None
 
     identity = Section(_("Patient and case"), key="patient", paired=True)
     identity.add(_("Patient"), patient.display_name)
-    age = _("%(age)d years", age=patient.age)
+    age = ngettext("%(num)d year", "%(num)d years", patient.age)
     identity.add(_("Birth date"), f"{_date(patient.birth_on)} ({age})")
     identity.add(_("Hospital number (MRN)"), patient.mrn)
     identity.add(_("Sex"), patient.sex.label)

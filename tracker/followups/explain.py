@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 
 from tracker.core.numbers import percent
@@ -52,9 +52,10 @@ def explain(code: str, raw: dict[str, Any]) -> str:
             grade=v["grade"],
             limit=v["limit"],
         ),
-        "failed_sessions": lambda: _(
-            "%(count)d sessions in a row brought no response: propose another therapy.",
-            count=v["count"],
+        "failed_sessions": lambda: ngettext(
+            "%(num)d session brought no response: propose another therapy.",
+            "%(num)d sessions in a row brought no response: propose another therapy.",
+            v["count"],
         ),
         "no_response": lambda: _(
             "No response: the best reduction was %(best)d%% (%(on)s), under the %(threshold)d%% "
@@ -99,14 +100,16 @@ def explain(code: str, raw: dict[str, Any]) -> str:
             "discussion of its cause, not a routine repeat.",
             technique=v["technique"],
         ),
-        "too_early": lambda: _(
-            "The minimum interval of %(days)d days since the last procedure ends on %(from)s.",
-            days=v["days"],
+        "too_early": lambda: ngettext(
+            "The minimum interval of %(num)d day since the last procedure ends on %(from)s.",
+            "The minimum interval of %(num)d days since the last procedure ends on %(from)s.",
+            v["days"],
             **{"from": v["from"]},
         ),
-        "interval_passed": lambda: _(
-            "At least %(days)d days since the procedure of %(since)s.",
-            days=v["days"],
+        "interval_passed": lambda: ngettext(
+            "At least %(num)d day since the procedure of %(since)s.",
+            "At least %(num)d days since the procedure of %(since)s.",
+            v["days"],
             since=v["since"],
         ),
         "no_severe_adverse_event": lambda: _(

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from apscheduler.triggers.cron import CronTrigger
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -86,7 +87,11 @@ def followup_digest(now: datetime) -> dict[str, int]:
             people[person_id],
             f"followup-digest:{person_id}:{today.isoformat()}",
             "followup_digest",
-            _l("RCP Tracker: %(n)d follow-ups to do", n=len(due)),
+            ngettext(
+                "RCP Tracker: %(num)d follow-up to do",
+                "RCP Tracker: %(num)d follow-ups to do",
+                len(due),
+            ),
             followups=due,
             overdue=overdue,
             today=today,

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from tracker.cases.models import Referral
 from tracker.cases.queries import other_episodes
 from tracker.cases.timeline import TimelineEvent, start_of_day
+from tracker.core.i18n import in_sentence
 from tracker.decisions.queries import case_procedures
 from tracker.followups.models import FollowUpStatus
 from tracker.followups.queries import case_assessments, case_followups
@@ -38,7 +39,7 @@ def followup_events(referral: Referral) -> list[TimelineEvent]:
             detail = _(
                 "%(pct)d%% less pain than at referral: %(category)s",
                 pct=round(reduction),
-                category=category.label,
+                category=in_sentence(str(category.label)),
             )
         if assessment.pain_is_back:
             detail = f"{detail} · {_('the pain is back')}" if detail else _("the pain is back")

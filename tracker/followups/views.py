@@ -310,7 +310,7 @@ def present_again(referral_id: int) -> Any:
             explain(reason.code, reason.values) for reason in verdict.reasons
         )
         procedures = case_procedures(referral.id)
-        technique = procedures[0].technique.name if procedures else ""
+        technique = procedures[0].technique.name_in_sentence if procedures else ""
         form.question.data = _("Repeat %(technique)s after recurrence?", technique=technique)
         form.pain_duration_months.data = pain_duration_on(
             referral.pain_duration_months, referral.referral_on, local_today()

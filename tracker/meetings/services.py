@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
@@ -407,10 +408,12 @@ def _add_to_agenda(
     pending = _pending_items(meeting)
     if len(pending) >= meeting.capacity:
         raise DomainError(
-            _l(
-                "The agenda is full (%(n)d cases). Raise the meeting's capacity or choose "
+            ngettext(
+                "The agenda is full (%(num)d case). Raise the meeting's capacity or choose "
                 "another meeting.",
-                n=meeting.capacity,
+                "The agenda is full (%(num)d cases). Raise the meeting's capacity or choose "
+                "another meeting.",
+                meeting.capacity,
             )
         )
     if presenter_id is None:

@@ -19,7 +19,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, format_time
+from flask_babel import format_date, format_time, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -283,7 +283,14 @@ def create_series() -> Any:
                 series = services.create_series(_details(form), **recurrence)
                 remember(form.once_key.data, "series", series.id, user_id=current_user.id)
             if saved.ok:
-                flash(_("%(n)d meetings created.", n=len(series.meetings)), "success")
+                flash(
+                    ngettext(
+                        "%(num)d meeting created.",
+                        "%(num)d meetings created.",
+                        len(series.meetings),
+                    ),
+                    "success",
+                )
                 return redirect(url_for("meetings.index", series=series.id))
             if isinstance(saved.error, AlreadySaved) and (done := saved_before(form)):
                 return redirect(url_for("meetings.index", series=done.object_id))
@@ -455,9 +462,10 @@ def add_case(meeting_id: int) -> Any:
         load = services.meeting_load(meeting)
         if load.over_time:
             flash(
-                _(
-                    "The agenda now runs %(n)d minutes beyond the meeting's planned end.",
-                    n=load.over_time,
+                ngettext(
+                    "The agenda now runs %(num)d minute beyond the meeting's planned end.",
+                    "The agenda now runs %(num)d minutes beyond the meeting's planned end.",
+                    load.over_time,
                 ),
                 "warning",
             )

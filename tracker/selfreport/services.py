@@ -31,6 +31,7 @@ from tracker.cases.models import Patient, Referral
 from tracker.cases.services import questionnaire_channel
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.errors import DomainError, Forbidden
+from tracker.core.i18n import plain_typography
 from tracker.core.mail import queue_mail
 from tracker.core.time import site_timezone, to_local, utcnow
 from tracker.extensions import db
@@ -196,7 +197,8 @@ def _message(invitation: Invitation, stage: int) -> tuple[str, str]:
         }
         subject = render_template("selfreport/message_subject.txt", **context).strip()
         if invitation.channel is ContactChannel.SMS:
-            return subject, render_template("selfreport/message.sms.txt", **context).strip()
+            sms = render_template("selfreport/message.sms.txt", **context).strip()
+            return subject, plain_typography(sms)
         return subject, render_template("selfreport/message.txt", **context)
 
 
