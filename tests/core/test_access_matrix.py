@@ -29,6 +29,8 @@ TREATING = {"RADIOLOGIST", "CLINICIAN"}
 EXPECTED: dict[str, Any] = {
     "static": PUBLIC,
     "auth.login": PUBLIC,
+    # The second step of a login: only a password checked moments before opens it.
+    "auth.login_code": PUBLIC,
     "pages.set_language": PUBLIC,
     "meetings.feed": PUBLIC,  # the secret token in its URL is the key
     "patient.landing": BY_LINK,
@@ -41,6 +43,11 @@ EXPECTED: dict[str, Any] = {
     "meetings.calendar_settings": ANY,
     "auth.password": ANY,
     "auth.sessions": ANY,
+    "auth.second_factor_page": ANY,
+    "auth.second_factor_start": ANY,
+    "auth.second_factor_confirm": ANY,
+    "auth.second_factor_codes": ANY,
+    "auth.second_factor_off": ANY,
     "auth.session_end": ANY,
     "auth.sessions_end_others": ANY,
     "audit.index": ADMIN,
@@ -211,7 +218,9 @@ def test_every_route_answers_every_visitor_as_the_matrix_says(app, world, princi
         if allowed(EXPECTED[endpoint], principal):
             refused = to_login or (status == 403 and endpoint not in OBJECT_CHECKED)
             # Logging out sends one to the login page: that is its success.
-            if refused and endpoint not in ("auth.login", "auth.logout"):
+            # The code step sends back to the login page anyone without a password
+            # checked moments before: that is its answer, not a refusal.
+            if refused and endpoint not in ("auth.login", "auth.logout", "auth.login_code"):
                 problems.append(f"{method} {url}: refused ({status}) but allowed")
         elif principal in ("anonymous", "deactivated"):
             if not to_login:

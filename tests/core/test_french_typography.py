@@ -132,8 +132,8 @@ SETTINGS_ABOVE_ONE = {
     "Use at least %(n)d characters.",
     "Only on a computer that is yours alone. The login still ends after %(hours)d hours, "
     "or sooner when unused.",
-    "Too many failed attempts: logging in with this e-mail address is blocked for "
-    "%(minutes)d minutes. Wait, or ask an administrator to set a new password.",
+    # A constant of the nightly upkeep (30 days).
+    "Forget the one-time keys of forms saved more than %(n)d days ago",
 }
 
 
