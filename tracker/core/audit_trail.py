@@ -371,8 +371,11 @@ def changes_since(
     ]
 
 
-#: Bookkeeping columns an editor has no use for in a list of changes.
-HIDDEN_FROM_EDITORS = frozenset({"version", "id", "draft_saved_at", "draft_saved_by_id"})
+#: Bookkeeping columns an editor has no use for in a list of changes (a
+#: meeting's ``sequence`` numbers its revisions for calendars).
+HIDDEN_FROM_EDITORS = frozenset(
+    {"version", "id", "draft_saved_at", "draft_saved_by_id", "sequence"}
+)
 
 
 @dataclass(frozen=True)
