@@ -434,3 +434,27 @@ def test_a_stale_save_of_an_edit_form_is_refused_and_changes_nothing(app, name):
     sent.pop("version")
     assert edit.client.post(edit.url, data=sent).status_code == 409, edit.url
     assert _columns(edit.rows()) == before
+
+
+def test_logging_in_or_choosing_a_language_makes_no_account_form_stale(app):
+    """Only edits move an account's version: the person logging in (and the
+    rehash of their password) or picking a language in the menu leaves the
+    administrator's open form, and their own, valid."""
+    from tracker.auth.models import User
+
+    admin = logged_in(app, make_user(roles={Role.ADMIN}))
+    user = make_user(full_name="Dr Anne Martin")
+    url = f"/admin/users/{user.id}/edit"
+    data = form_data(soup(admin.get(url)))
+    own = logged_in(app, user)
+    mine = form_data(soup(own.get("/account/profile")))
+    assert own.post("/language", data={"lang": "fr"}).status_code == 302
+    logged_in(app, user)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).last_login_at is not None
+
+    data["full_name"] = "Dr Anne Martin-Leroy"
+    assert admin.post(url, data=data).status_code == 302
+    mine["form_of_address"] = "FEMININE"
+    # The administrator's save was an edit: the person's own form is stale now.
+    assert own.post("/account/profile", data=mine).status_code == 409
