@@ -175,6 +175,7 @@ def test_admin_edits_roles(client, admin):
             "full_name": user.full_name,
             "specialty": "INTERVENTIONAL_RADIOLOGY",
             "roles": ["RADIOLOGIST"],
+            "version": str(user.version),
         },
     )
     assert response.status_code == 302
@@ -198,6 +199,7 @@ def test_admin_cannot_remove_their_own_admin_role(client, admin):
             "full_name": admin.full_name,
             "specialty": "OTHER",
             "roles": ["COORDINATOR"],
+            "version": str(admin.version),
         },
     )
     assert response.status_code == 422
@@ -258,6 +260,7 @@ def test_the_form_says_why_a_self_grant_is_refused(client, admin):
             "full_name": admin.full_name,
             "specialty": "OTHER",
             "roles": ["ADMIN", "CLINICIAN"],
+            "version": str(admin.version),
         },
     )
     assert response.status_code == 422

@@ -17,7 +17,9 @@ def test_a_person_states_their_form_of_address(client, auth):
     home = text(soup(client.get("/")))
     assert "Coordinateur" in home
 
-    response = client.post("/account/profile", data={"form_of_address": "FEMININE"})
+    response = client.post(
+        "/account/profile", data={"form_of_address": "FEMININE", "version": str(user.version)}
+    )
     assert response.status_code == 302
     db.session.refresh(user)
     assert user.form_of_address is FormOfAddress.FEMININE

@@ -217,6 +217,11 @@ def contact_form(**overrides):
     return {key: value for key, value in data.items() if value is not None}
 
 
+def with_version(patient, data):
+    """What the form sends: its fields and the version of the record it shows."""
+    return {**data, "version": str(reloaded(patient).version)}
+
+
 def identity_form(patient, **contact):
     """The identity page's form: the family name corrected, and the contact."""
     return {
@@ -238,7 +243,7 @@ def test_a_bad_number_is_shown_on_its_field_with_what_was_typed_and_nothing_chan
     auth.login_as(nurse)
     response = client.post(
         f"/patients/{patient.id}/contact?case={referral.id}",
-        data=contact_form(phone_1="06 12 34 56", email="jeanne.dupont"),
+        data=with_version(patient, contact_form(phone_1="06 12 34 56", email="jeanne.dupont")),
     )
     assert response.status_code == 422
     page = soup(response)
@@ -257,7 +262,7 @@ def test_a_refusal_of_the_service_is_shown_on_its_field_too(client, auth, nurse)
     auth.login_as(nurse)
     response = client.post(
         f"/patients/{patient.id}/contact",
-        data=contact_form(phone_1="01 99 00 12 34", preferred_channel="SMS"),
+        data=with_version(patient, contact_form(phone_1="01 99 00 12 34", preferred_channel="SMS")),
     )
     assert response.status_code == 422
     page = soup(response)
@@ -275,7 +280,9 @@ def test_the_nurse_records_a_good_number_stored_as_e164_and_audited(client, auth
     assert form.find(id="phone_1")["type"] == "tel"
     response = client.post(
         f"/patients/{patient.id}/contact?case={referral.id}",
-        data=contact_form(phone_1="+33 6 12 34 56 78", preferred_language="EN"),
+        data=with_version(
+            patient, contact_form(phone_1="+33 6 12 34 56 78", preferred_language="EN")
+        ),
     )
     assert response.status_code == 302
     assert response.headers["Location"] == f"/cases/{referral.id}"
@@ -308,7 +315,9 @@ def test_the_form_opens_on_the_numbers_as_people_read_them_and_saves_them_unchan
     before = patient_changes(patient)
     response = client.post(
         f"/patients/{patient.id}/contact",
-        data=contact_form(**shown, preferred_language="", preferred_channel=""),
+        data=with_version(
+            patient, contact_form(**shown, preferred_language="", preferred_channel="")
+        ),
     )
     assert response.status_code == 302
     assert patient_changes(patient) == before
@@ -317,7 +326,10 @@ def test_the_form_opens_on_the_numbers_as_people_read_them_and_saves_them_unchan
 def test_unticking_the_box_withdraws_the_consent(client, auth, nurse):
     patient = give_contact(make_patient(), by=nurse)
     auth.login_as(nurse)
-    client.post(f"/patients/{patient.id}/contact", data=contact_form(contact_consent=None))
+    client.post(
+        f"/patients/{patient.id}/contact",
+        data=with_version(patient, contact_form(contact_consent=None)),
+    )
     assert reloaded(patient).contact_consent_on is None
 
 
@@ -329,7 +341,7 @@ def test_the_identity_page_saves_the_contact_beside_the_identity(client, auth):
     assert page.find(id="contact-fields") is not None
     response = client.post(
         f"/patients/{patient.id}/edit?case={referral.id}",
-        data=identity_form(patient, **contact_form(phone_1="0612345678")),
+        data=with_version(patient, identity_form(patient, **contact_form(phone_1="0612345678"))),
     )
     assert response.status_code == 302
     patient = reloaded(patient)
@@ -341,7 +353,9 @@ def test_the_identity_page_keeps_the_identity_when_the_contact_is_refused(client
     auth.login_as(make_user(roles={Role.COORDINATOR}))
     response = client.post(
         f"/patients/{patient.id}/edit",
-        data=identity_form(patient, **contact_form(phone_1="", preferred_channel="PHONE")),
+        data=with_version(
+            patient, identity_form(patient, **contact_form(phone_1="", preferred_channel="PHONE"))
+        ),
     )
     assert response.status_code == 422
     assert "Add the patient's phone number" in field_errors(soup(response), "preferred_channel")

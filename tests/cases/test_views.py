@@ -283,7 +283,7 @@ def test_two_editors_conflict_visibly_and_nothing_is_lost(app, client, auth):
 
     mine["pain_site"] = "Left foot, between 3rd and 4th toes"
     response = client.post(f"/cases/{referral.id}/edit", data=mine)
-    assert response.status_code == 422
+    assert response.status_code == 409
     page = soup(response)
     warning = text(page.find(id="edit-conflict"))
     assert "Someone else saved this case" in text(page)
@@ -333,6 +333,7 @@ def test_patient_identity_correction(client, auth):
             "first_name": patient.first_name,
             "birth_on": "1961-04-12",
             "sex": "FEMALE",
+            "version": str(patient.version),
         },
     )
     assert response.headers["Location"] == f"/cases/{referral.id}"

@@ -84,7 +84,11 @@ def test_admin_renames_and_retires_through_the_pages(client, auth):
     assert "Névrome de Morton" in text(page)
     response = client.post(
         f"/admin/catalogue/indications/{morton.id}/edit",
-        data={"name_en": "Morton's neuroma (interdigital)", "name_fr": "Névrome de Morton"},
+        data={
+            "name_en": "Morton's neuroma (interdigital)",
+            "name_fr": "Névrome de Morton",
+            "version": str(morton.version),
+        },
     )
     assert response.status_code == 302
     assert client.post(f"/admin/catalogue/indications/{morton.id}/retire").status_code == 302

@@ -44,6 +44,7 @@ def test_update_records_old_and_new_values_of_changed_fields_only(app):
     assert update.changes == {
         "full_name": ["Dr Amélie Laurent", "Dr Amélie Laurent-Petit"],
         "specialty": ["PAIN_MEDICINE", "NEUROLOGY"],
+        "version": [1, 2],  # an edit moves the account's version on
     }
 
 
@@ -52,7 +53,10 @@ def test_update_of_an_expired_object_still_knows_the_old_value(app):
     db.session.expire(user)
     user.full_name = "After"
     db.session.commit()
-    assert entries_for("User", user.id)[-1].changes == {"full_name": ["Before", "After"]}
+    assert entries_for("User", user.id)[-1].changes == {
+        "full_name": ["Before", "After"],
+        "version": [1, 2],
+    }
 
 
 def test_setting_the_same_value_records_nothing(app):
@@ -111,10 +115,11 @@ def test_changes_made_through_a_page_name_the_logged_in_user(client, auth):
             "full_name": "New Name",
             "specialty": "PAIN_MEDICINE",
             "roles": ["CLINICIAN"],
+            "version": str(target.version),
         },
     )
     assert response.status_code == 302
     entry = entries_for("User", target.id)[-1]
     assert entry.actor_id == admin.id
     assert entry.actor_label == "admin@hospital.test"
-    assert entry.changes == {"full_name": ["Old Name", "New Name"]}
+    assert entry.changes == {"full_name": ["Old Name", "New Name"], "version": [1, 2]}

@@ -484,3 +484,41 @@ def test_without_a_plan_the_consent_is_not_asked(app, decided):
         by=decision.meeting.chair,
     )
     assert decision.patient_answer is PatientAnswer.ACCEPTS
+
+
+def test_an_amendment_and_its_reason_are_in_the_audit_trail(app):
+    """The reason given for correcting a validated decision is recorded, with
+    who gave it, in the case's audit trail; a later change to it is too."""
+    from tracker.core.audit import AuditAction, AuditEntry, acting_as
+
+    decision = make_decision()
+    chair = decision.meeting.chair
+    amendment = services.amend(
+        decision,
+        {"reasons": "Refractory neuroma pain after three injections."},
+        reason="The referral letter counted three injections",
+        by=chair,
+    )
+    db.session.commit()
+    [created] = db.session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.entity_type == "DecisionAmendment",
+            AuditEntry.entity_id == str(amendment.id),
+        )
+    ).all()
+    assert created.action is AuditAction.INSERT
+    assert created.changes["reason"] == [None, "The referral letter counted three injections"]
+    assert created.referral_id == decision.referral_id
+
+    with acting_as("a direct edit"):
+        amendment.reason = "Typo"
+        db.session.commit()
+    changed = db.session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.entity_type == "DecisionAmendment",
+            AuditEntry.action == AuditAction.UPDATE,
+        )
+        .order_by(AuditEntry.id.desc())
+    ).first()
+    assert changed.changes["reason"] == ["The referral letter counted three injections", "Typo"]

@@ -546,7 +546,10 @@ def test_only_admins_see_the_jobs(client, auth):
 def test_users_choose_their_e_mails(client, auth):
     user = make_user()
     auth.login_as(user)
-    response = client.post("/account/notifications", data={"email_meeting_reminders": "y"})
+    response = client.post(
+        "/account/notifications",
+        data={"email_meeting_reminders": "y", "version": str(user.version)},
+    )
     assert response.status_code == 302
     db.session.refresh(user)
     assert user.email_meeting_reminders

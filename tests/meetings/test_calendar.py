@@ -104,3 +104,40 @@ def test_users_manage_their_subscription_address(client, auth):
     assert services.feed_user(token) == user
     client.post("/account/calendar", data={"action": "revoke"})
     assert services.feed_user(token) is None
+
+
+def test_creating_replacing_and_revoking_a_subscription_address_is_audited(client, auth):
+    """Who made, replaced or ended a secret calendar address is in the audit
+    trail; the secret itself (nor its hash) never is."""
+    import json
+
+    from sqlalchemy import select
+
+    from tracker.core.audit import SECRET_PLACEHOLDER, AuditAction, AuditEntry
+
+    user = make_user()
+    auth.login_as(user)
+    tokens = []
+    for _ in range(2):
+        page = soup(client.post("/account/calendar", data={"action": "create"}))
+        address = page.find("input", attrs={"aria-label": "Calendar address"})["value"]
+        tokens.append(address.rsplit("/", 1)[1].removesuffix(".ics"))
+    client.post("/account/calendar", data={"action": "revoke"})
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "CalendarFeed", AuditEntry.entity_id == str(user.id))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert [entry.action for entry in entries] == [
+        AuditAction.INSERT,
+        AuditAction.UPDATE,
+        AuditAction.DELETE,
+    ]
+    assert {entry.actor_id for entry in entries} == {user.id}
+    assert entries[1].changes["token_hash"] == [SECRET_PLACEHOLDER, SECRET_PLACEHOLDER]
+    from tracker.auth.models import hash_token
+
+    written = json.dumps([entry.changes for entry in entries])
+    for token in tokens:
+        assert token not in written
+        assert hash_token(token) not in written

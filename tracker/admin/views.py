@@ -5,19 +5,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms import FloatField, IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
 from tracker.core import signals
+from tracker.core.locking import EditConflict
 from tracker.core.mail import OutboxMessage, retry
 from tracker.core.scheduler import last_runs, next_run
-from tracker.core.settings import SettingSpec, set_setting
+from tracker.core.settings import (
+    SettingSpec,
+    check_settings_version,
+    set_setting,
+    settings_version,
+)
 from tracker.extensions import db
-from tracker.web.forms import ConfirmForm, Form
-from tracker.web.handlers import form_status, saving
+from tracker.web.forms import ConfirmForm, Form, VersionedForm
+from tracker.web.handlers import edit_status, saving
 from tracker.web.permissions import Role, require_role
 
 logger = logging.getLogger(__name__)
@@ -32,8 +38,10 @@ def _specs() -> list[SettingSpec]:
 def _settings_form() -> Form:
     """A form with one number field per declared setting."""
 
-    class SettingsForm(Form):
-        pass
+    class SettingsForm(VersionedForm):
+        def expected_version(self) -> Any:
+            # Several rows: each stored setting's version (``settings_version``).
+            return request.form.get(self.version.name)
 
     for spec in _specs():
         field = IntegerField if spec.kind is int else FloatField
@@ -46,20 +54,27 @@ def _settings_form() -> Form:
                 description=spec.help,
             ),
         )
-    return SettingsForm(data={spec.key: spec.value for spec in _specs()})
+    return SettingsForm(
+        data={spec.key: spec.value for spec in _specs()} | {"version": settings_version()}
+    )
 
 
 @bp.route("/admin/settings", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
 def settings() -> Any:
     form = _settings_form()
+    conflict = None
     if form.validate_on_submit():
         with saving(form) as saved:
+            check_settings_version(form.expected_version())
             for spec in _specs():
                 set_setting(spec, getattr(form, spec.key).data)
         if saved.ok:
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.settings"))
+        if isinstance(saved.error, EditConflict):
+            conflict = saved.error
+            form.version.data = settings_version()
     return render_template(
         "core/form_page.html",
         form=form,
@@ -68,7 +83,8 @@ def settings() -> Any:
             "Conventions of the unit. The defaults follow the published guidance; changes "
             "apply at once and are recorded in the audit trail."
         ),
-    ), form_status(form)
+        conflict=conflict,
+    ), edit_status(form, conflict)
 
 
 @bp.route("/admin/jobs")

@@ -19,6 +19,7 @@ from tracker.web.forms import (
     EnumSelectField,
     Form,
     OnceForm,
+    VersionedForm,
     email_address,
 )
 from tracker.web.permissions import Role
@@ -59,7 +60,7 @@ def _form_of_address_field() -> EnumRadioField:
     )
 
 
-class ProfileForm(Form):
+class ProfileForm(VersionedForm):
     """What the person says about themselves."""
 
     form_of_address = _form_of_address_field()
@@ -115,7 +116,7 @@ class UserCreateForm(_NewPassword, _AccountFields, OnceForm):
     confirm = _confirmation_field()
 
 
-class UserEditForm(_AccountFields):
+class UserEditForm(_AccountFields, VersionedForm):
     pass
 
 
@@ -134,7 +135,7 @@ class PasswordChangeForm(_NewPassword, Form):
     confirm = _confirmation_field()
 
 
-class EmailPreferencesForm(Form):
+class EmailPreferencesForm(VersionedForm):
     email_followup_digest = BooleanField(
         _l("Daily summary of my follow-ups due"),
         description=_l("Sent in the morning when some of your follow-ups are due or overdue."),

@@ -14,13 +14,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tracker.core.address import FormOfAddress
 from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
+from tracker.core.locking import Versioned
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
 from tracker.extensions import Model
 from tracker.web.permissions import Role
 
 
-class User(Audited, UserMixin, Model):
+class User(Audited, Versioned, UserMixin, Model):
     """A member of the team with an account."""
 
     __audit_label__ = _l("Account")
@@ -28,6 +29,11 @@ class User(Audited, UserMixin, Model):
     __tablename__ = "users"
     __audit_secret__ = frozenset({"password_hash", "totp_secret"})
     __audit_exclude__ = frozenset({"last_login_at", "totp_last_step"})
+    # Logging in (and the rehash it may do, or the second factor's last code
+    # used) or picking a language in the menu is not an edit of the account: no
+    # form is made stale by it.
+    __version_ignore__ = frozenset({"last_login_at", "password_hash", "locale", "totp_last_step"})
+    __version_follows__ = ("role_links",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Login name; stored lower-case so that look-ups ignore case.

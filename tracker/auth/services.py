@@ -37,6 +37,7 @@ from tracker.core.address import FormOfAddress
 from tracker.core.afterwards import write_after_response
 from tracker.core.audit import AuditAction, record_access, set_request_actor
 from tracker.core.errors import DomainError
+from tracker.core.locking import check_version
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
 from tracker.extensions import db
@@ -123,7 +124,9 @@ def update_user(
     roles: Iterable[Role],
     acting_user: User,
     form_of_address: FormOfAddress | None = None,
+    expected_version: int | None = None,
 ) -> None:
+    check_version(user, expected_version)
     email = normalize_email(email)
     roles = _check_roles(roles)
     _check_email_free(email, user)
@@ -475,15 +478,21 @@ EMAIL_PREFERENCES = (
 )
 
 
-def set_email_preferences(user: User, wanted: dict[str, bool]) -> None:
+def set_email_preferences(
+    user: User, wanted: dict[str, bool], *, expected_version: int | None = None
+) -> None:
+    check_version(user, expected_version)
     for name in EMAIL_PREFERENCES:
         if name in wanted:
             setattr(user, name, bool(wanted[name]))
     db.session.flush()
 
 
-def set_form_of_address(user: User, form_of_address: FormOfAddress) -> None:
+def set_form_of_address(
+    user: User, form_of_address: FormOfAddress, *, expected_version: int | None = None
+) -> None:
     """The person's own choice of how their roles are written."""
+    check_version(user, expected_version)
     user.form_of_address = form_of_address
     db.session.flush()
 

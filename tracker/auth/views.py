@@ -46,7 +46,9 @@ from tracker.extensions import db
 from tracker.web.forms import ConfirmForm, apply_domain_error
 from tracker.web.handlers import (
     INVALID,
+    conflict_of,
     current_path,
+    edit_status,
     form_status,
     safe_next_url,
     saved_before,
@@ -265,39 +267,48 @@ def unauthorized() -> Any:
 @login_required
 def notifications() -> Any:
     form = EmailPreferencesForm(obj=current_user)
+    conflict = None
     if form.validate_on_submit():
         with saving(form) as saved:
             services.set_email_preferences(
                 current_user,
                 {name: getattr(form, name).data for name in services.EMAIL_PREFERENCES},
+                expected_version=form.expected_version(),
             )
         if saved.ok:
             flash(_("Your e-mail choices are saved."), "success")
             return redirect(url_for("auth.notifications"))
+        conflict = conflict_of(saved, form, current_user)
     return render_template(
         "core/form_page.html",
         form=form,
         title=_("E-mails I receive"),
         intro=_("E-mails carry case numbers and links, never a patient's name."),
-    ), form_status(form)
+        conflict=conflict,
+    ), edit_status(form, conflict)
 
 
 @bp.route("/account/profile", methods=["GET", "POST"])
 @login_required
 def profile() -> Any:
     form = ProfileForm(obj=current_user)
+    conflict = None
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.set_form_of_address(current_user, form.form_of_address.data)
+            services.set_form_of_address(
+                current_user, form.form_of_address.data, expected_version=form.expected_version()
+            )
         if saved.ok:
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("auth.profile"))
+        conflict = conflict_of(saved, form, current_user)
     return render_template(
         "core/form_page.html",
         form=form,
         title=_("My profile"),
         intro=_("How the pages write about you."),
-    ), form_status(form)
+        conflict=conflict,
+    ), edit_status(form, conflict)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -519,6 +530,7 @@ def user_create() -> Any:
 def user_edit(user_id: int) -> Any:
     user = _get_user_or_404(user_id)
     form = UserEditForm(obj=user)
+    conflict = None
     if form.validate_on_submit():
         with saving(form) as saved:
             services.update_user(
@@ -529,11 +541,15 @@ def user_edit(user_id: int) -> Any:
                 roles=form.roles.data,
                 acting_user=current_user,
                 form_of_address=form.form_of_address.data,
+                expected_version=form.expected_version(),
             )
         if saved.ok:
             flash(_("Account of %(name)s saved.", name=user.full_name), "success")
             return redirect(url_for("auth.users"))
-    return render_template("auth/user_form.html", form=form, user=user), form_status(form)
+        conflict = conflict_of(saved, form, user)
+    return render_template(
+        "auth/user_form.html", form=form, user=user, conflict=conflict
+    ), edit_status(form, conflict)
 
 
 @bp.route("/admin/users/<int:user_id>/password", methods=["GET", "POST"])

@@ -14,7 +14,6 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -56,7 +55,14 @@ from tracker.cases.rules import (
 )
 from tracker.core.errors import DomainError
 from tracker.core.time import local_today
-from tracker.web.forms import EnumCheckboxField, EnumSelectField, Form, OnceForm, optional_int
+from tracker.web.forms import (
+    EnumCheckboxField,
+    EnumSelectField,
+    Form,
+    OnceForm,
+    VersionedForm,
+    optional_int,
+)
 
 L = FIELD_LABELS
 
@@ -169,11 +175,11 @@ CONSENT_LABELS = {
 }
 
 
-class PatientForm(PatientFields, ContactFields):
+class PatientForm(PatientFields, ContactFields, VersionedForm):
     """Correcting a patient's identity and how to reach them."""
 
 
-class ContactForm(ContactFields):
+class ContactForm(ContactFields, VersionedForm):
     """Updating how to reach a patient (the whole team may)."""
 
 
@@ -233,8 +239,8 @@ class ReferralCreateForm(PatientFields, ContactFields, ReferralFields, OnceForm)
     save_anyway = BooleanField(_l("Save anyway: this is a new referral"))
 
 
-class ReferralEditForm(ReferralFields):
-    version = HiddenField()
+class ReferralEditForm(ReferralFields, VersionedForm):
+    pass
 
 
 class WithdrawForm(Form):

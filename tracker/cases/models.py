@@ -23,6 +23,7 @@ from tracker.cases.rules import (
 from tracker.catalogue.models import Indication
 from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
+from tracker.core.locking import Versioned
 from tracker.core.time import local_today, utcnow
 from tracker.extensions import Model
 
@@ -53,7 +54,7 @@ with_labels(
 )
 
 
-class Patient(Audited, Model):
+class Patient(Audited, Versioned, Model):
     """A person with one or more pain cases over the years."""
 
     __audit_label__ = _l("Patient")
@@ -219,7 +220,7 @@ with_labels(
 )
 
 
-class Referral(Audited, Model):
+class Referral(Audited, Versioned, Model):
     """A pain case referred to the RCP: the referral data sheet and its status."""
 
     __audit_label__ = _l("Case")
@@ -240,9 +241,6 @@ class Referral(Audited, Model):
     case_number: Mapped[str] = mapped_column(String(20), unique=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     status: Mapped[CaseStatus] = mapped_column(default=CaseStatus.DRAFT)
-    #: Optimistic lock: each save checks nobody saved in between.
-    version: Mapped[int] = mapped_column()
-
     # Who and when
     #: The team member who refers the case (and presents it by default).
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -306,8 +304,6 @@ class Referral(Audited, Model):
     if TYPE_CHECKING:
         #: The retreatment verdict of a treated case (declared by ``CaseVerdict``).
         verdict: Mapped[CaseVerdict | None]
-
-    __mapper_args__ = {"version_id_col": version}
 
     def audit_case_id(self) -> int | None:
         return self.id

@@ -47,8 +47,9 @@ from tracker.cases.rules import (
     not_in_future_problem,
     status_after_edit,
 )
-from tracker.core.audit_trail import ChangeSince, changes_since
-from tracker.core.errors import ConflictError, DomainError, Forbidden
+from tracker.core import locking
+from tracker.core.audit_trail import changes_since
+from tracker.core.errors import DomainError, Forbidden
 from tracker.core.fields import assign, data_fields
 from tracker.core.i18n import day_text
 from tracker.core.time import local_today, utcnow
@@ -116,17 +117,13 @@ def check_not_just_referred(patient: Patient, *, confirmed: bool) -> None:
         raise RecentReferral(earlier)
 
 
-class EditConflict(ConflictError):
+class EditConflict(locking.EditConflict):
     """Someone saved the case after the editor opened it."""
 
-    def __init__(self, changes: list[ChangeSince]) -> None:
-        super().__init__(
-            _l(
-                "Someone else saved this case while you were editing it. Your changes are "
-                "not saved yet: check what they changed below, then save again."
-            )
-        )
-        self.changes = changes
+    default_message = _l(
+        "Someone else saved this case while you were editing it. Your changes are "
+        "not saved yet: check what they changed below, then save again."
+    )
 
 
 # --- patients ---------------------------------------------------------------
@@ -183,10 +180,20 @@ def patient_for_referral(identity: PatientIdentity, *, use_existing: bool = Fals
     return patient
 
 
-def update_patient(patient: Patient, identity: PatientIdentity, *, by: User) -> None:
-    """Correct a patient's identity (all their cases follow)."""
+def update_patient(
+    patient: Patient,
+    identity: PatientIdentity,
+    *,
+    by: User,
+    expected_version: int | None = None,
+) -> None:
+    """Correct a patient's identity (all their cases follow).
+
+    ``expected_version`` is the version of the record the editor started from
+    (see ``tracker.core.locking``)."""
     if not can_correct_identity(by, patient):
         raise Forbidden()
+    locking.check_version(patient, expected_version)
     identity = PatientIdentity(**{**identity.__dict__, "mrn": normalize_mrn(identity.mrn)})
     _check_identity(identity)
     other = find_patient(identity.mrn)
@@ -211,7 +218,12 @@ CONTACT_COLUMNS = tuple(name for name in data_fields(ContactFields) if name != C
 
 
 def update_contact(
-    patient: Patient, values: dict[str, Any], *, by: User, keep_recorded: bool = False
+    patient: Patient,
+    values: dict[str, Any],
+    *,
+    by: User,
+    keep_recorded: bool = False,
+    expected_version: int | None = None,
 ) -> None:
     """Record how to reach the patient for follow-up (every case of theirs shows it).
 
@@ -225,6 +237,7 @@ def update_contact(
     """
     if not can_edit_contact(by, patient):
         raise Forbidden()
+    locking.check_version(patient, expected_version)
     values = dict(values)
     consents = bool(values.pop(CONSENT_FIELD, False))
     for name in ("phone_1", "phone_2"):
@@ -400,8 +413,7 @@ def update_referral(
                 "and can no longer be changed. Present the case again for new facts."
             )
         )
-    if referral.version != expected_version:
-        raise EditConflict(changes_since("Referral", referral.id, expected_version))
+    locking.check_version(referral, expected_version, conflict=EditConflict)
     _check_details(details)
     assign(referral, details, ReferralFields)
     if referral.status is CaseStatus.SCHEDULED and not referral.is_complete:

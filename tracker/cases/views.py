@@ -57,7 +57,14 @@ from tracker.core.audit_trail import case_history_query, describe
 from tracker.core.once import AlreadySaved, remember
 from tracker.core.time import local_today
 from tracker.extensions import db
-from tracker.web.handlers import form_status, record_id, saved_before, saving
+from tracker.web.handlers import (
+    conflict_of,
+    edit_status,
+    form_status,
+    record_id,
+    saved_before,
+    saving,
+)
 from tracker.web.permissions import Role, require_role
 
 logger = logging.getLogger(__name__)
@@ -285,28 +292,24 @@ def edit(referral_id: int) -> Any:
     _fill_choices(form, referral)
     conflict = None
     if form.validate_on_submit():
-        # The version the editor started from, as the page sent it: a form that
-        # does not say is treated as made from no version at all (a conflict).
-        expected = record_id(request.form.get("version")) or 0
         with saving(form) as saved:
             services.update_referral(
-                referral, form.details(), expected_version=expected, by=current_user
+                referral,
+                form.details(),
+                expected_version=form.expected_version(),
+                by=current_user,
             )
         if saved.ok:
             _flash_status(referral)
             return redirect(url_for("cases.show", referral_id=referral.id))
-        if isinstance(saved.error, services.EditConflict):
-            conflict = saved.error
-            # The next save is made knowingly over the other person's changes.
-            referral = get_referral_or_404(referral_id, for_edit=True)
-            form.version.data = referral.version
+        conflict = conflict_of(saved, form, referral)
     return render_template(
         "cases/referral_form.html",
         form=form,
         referral=referral,
         conflict=conflict,
         show_existing_choice=False,
-    ), form_status(form)
+    ), edit_status(form, conflict)
 
 
 @bp.route("/cases/<int:referral_id>/withdraw", methods=["GET", "POST"])
@@ -333,9 +336,16 @@ def patient_edit(patient_id: int) -> Any:
     if not form.is_submitted():
         _show_contact(form, patient)
     back = record_id(request.args.get("case"))
+    conflict = None
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.update_patient(patient, _identity(form), by=current_user)
+            services.update_patient(
+                patient,
+                _identity(form),
+                by=current_user,
+                expected_version=form.expected_version(),
+            )
+            # Checked just above, in the same save.
             services.update_contact(patient, form.contact(), by=current_user)
         if saved.ok:
             flash(
@@ -343,9 +353,10 @@ def patient_edit(patient_id: int) -> Any:
                 "success",
             )
             return _back_to(back, patient)
+        conflict = conflict_of(saved, form, patient)
     return render_template(
-        "cases/patient_form.html", form=form, patient=patient, back=back
-    ), form_status(form)
+        "cases/patient_form.html", form=form, patient=patient, back=back, conflict=conflict
+    ), edit_status(form, conflict)
 
 
 @bp.route("/patients/<int:patient_id>/contact", methods=["GET", "POST"])
@@ -359,15 +370,22 @@ def patient_contact(patient_id: int) -> Any:
     if not form.is_submitted():
         _show_contact(form, patient)
     back = record_id(request.args.get("case"))
+    conflict = None
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.update_contact(patient, form.contact(), by=current_user)
+            services.update_contact(
+                patient,
+                form.contact(),
+                by=current_user,
+                expected_version=form.expected_version(),
+            )
         if saved.ok:
             flash(_("Contact details of %(name)s saved.", name=patient.display_name), "success")
             return _back_to(back, patient)
+        conflict = conflict_of(saved, form, patient)
     return render_template(
-        "cases/contact_form.html", form=form, patient=patient, back=back
-    ), form_status(form)
+        "cases/contact_form.html", form=form, patient=patient, back=back, conflict=conflict
+    ), edit_status(form, conflict)
 
 
 def _back_to(referral_id: int | None, patient: Patient) -> Any:

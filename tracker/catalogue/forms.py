@@ -22,7 +22,14 @@ from tracker.followups.rules import (
     parse_days,
     parse_windows,
 )
-from tracker.web.forms import EnumCheckboxField, EnumSelectField, Form, OnceForm, YesNoField
+from tracker.web.forms import (
+    EnumCheckboxField,
+    EnumSelectField,
+    Form,
+    OnceForm,
+    VersionedForm,
+    YesNoField,
+)
 
 #: The technique's follow-up and retreatment settings, as named on the model.
 TECHNIQUE_SETTINGS = (
@@ -182,6 +189,14 @@ class TechniqueForm(IndicationForm):
         values["default_anaesthetist_needed"] = self.default_anaesthetist_needed.data
         values["typical_prerequisites"] = list(self.typical_prerequisites.data or []) or None
         return values
+
+
+class IndicationEditForm(IndicationForm, VersionedForm):
+    """Renaming an indication (made from the version it shows)."""
+
+
+class TechniqueEditForm(TechniqueForm, VersionedForm):
+    """Changing a technique (made from the version it shows)."""
 
 
 class IndicationCreateForm(IndicationForm, OnceForm):

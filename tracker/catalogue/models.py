@@ -14,10 +14,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.i18n import Bilingual
+from tracker.core.locking import Versioned
 from tracker.extensions import Model
 
 
-class Indication(Audited, Bilingual, Model):
+class Indication(Audited, Versioned, Bilingual, Model):
     """Why a patient is referred (the clinical situation)."""
 
     __audit_label__ = _l("Indication")
@@ -77,7 +78,7 @@ with_labels(
 )
 
 
-class Technique(Audited, Bilingual, Model):
+class Technique(Audited, Versioned, Bilingual, Model):
     """An image-guided procedure the unit performs."""
 
     __audit_label__ = _l("Technique")

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 
 from tracker.catalogue.models import Indication, Technique
 from tracker.core.errors import DomainError
+from tracker.core.locking import check_version
 from tracker.extensions import db
 from tracker.followups.rules import (
     ScheduleError,
@@ -129,8 +130,19 @@ def add_entry(model: type[Entry], *, name_en: str, name_fr: str, **attributes: A
     return entry
 
 
-def update_entry(entry: Entry, *, name_en: str, name_fr: str, **attributes: Any) -> None:
-    """Rename (or re-describe) an entry; cases that use it follow the new name."""
+def update_entry(
+    entry: Entry,
+    *,
+    name_en: str,
+    name_fr: str,
+    expected_version: int | None = None,
+    **attributes: Any,
+) -> None:
+    """Rename (or re-describe) an entry; cases that use it follow the new name.
+
+    ``expected_version``: the version the editor started from (see
+    ``tracker.core.locking``)."""
+    check_version(entry, expected_version)
     name_en, name_fr = name_en.strip(), name_fr.strip()
     _check_names_free(type(entry), name_en, name_fr, entry)
     _check_settings(type(entry), attributes, entry)

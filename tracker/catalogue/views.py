@@ -13,14 +13,14 @@ from flask_login import current_user
 from tracker.catalogue import services
 from tracker.catalogue.forms import (
     IndicationCreateForm,
-    IndicationForm,
+    IndicationEditForm,
     TechniqueCreateForm,
-    TechniqueForm,
+    TechniqueEditForm,
 )
 from tracker.catalogue.models import Indication, Technique
 from tracker.core.once import AlreadySaved, remember
 from tracker.extensions import db
-from tracker.web.handlers import form_status, saved_before, saving
+from tracker.web.handlers import conflict_of, edit_status, form_status, saved_before, saving
 from tracker.web.permissions import Role, require_role
 
 bp = Blueprint("catalogue", __name__, url_prefix="/admin/catalogue")
@@ -39,10 +39,10 @@ class Kind:
 
 KINDS = {
     "indications": Kind(
-        Indication, IndicationForm, IndicationCreateForm, _l("Indications"), "indication"
+        Indication, IndicationEditForm, IndicationCreateForm, _l("Indications"), "indication"
     ),
     "techniques": Kind(
-        Technique, TechniqueForm, TechniqueCreateForm, _l("Techniques"), "technique"
+        Technique, TechniqueEditForm, TechniqueCreateForm, _l("Techniques"), "technique"
     ),
 }
 
@@ -108,20 +108,28 @@ def edit(kind: str, entry_id: int) -> Any:
     spec = _kind(kind)
     entry = _entry_or_404(spec, entry_id)
     form = spec.form(obj=entry)
+    conflict = None
     if form.validate_on_submit():
         with saving(form) as saved:
             services.update_entry(
                 entry,
                 name_en=form.name_en.data,
                 name_fr=form.name_fr.data,
+                expected_version=form.expected_version(),
                 **form.extra_values(),
             )
         if saved.ok:
             flash(_("“%(name)s” saved.", name=entry.name), "success")
             return redirect(url_for("catalogue.entries", kind=kind))
+        conflict = conflict_of(saved, form, entry)
     return render_template(
-        "catalogue/entry_form.html", form=form, kind=kind, spec=spec, entry=entry
-    ), form_status(form)
+        "catalogue/entry_form.html",
+        form=form,
+        kind=kind,
+        spec=spec,
+        entry=entry,
+        conflict=conflict,
+    ), edit_status(form, conflict)
 
 
 @bp.route("/<kind>/<int:entry_id>/retire", methods=["POST"])

@@ -275,7 +275,10 @@ def _remember_version(mapper: Mapper[Any], connection: Any, target: Audited) -> 
     # an editor see what others changed since the version they started from.
     key = _version_key(mapper)
     if key is not None:
-        inspect(target).info[_OLD_VERSION] = getattr(target, key)
+        # Moved on by the application (``tracker.core.locking``) or not yet.
+        history = attributes.get_history(target, key)
+        old = history.deleted[0] if history.deleted else getattr(target, key)
+        inspect(target).info[_OLD_VERSION] = old
 
 
 def _collect(action: AuditAction) -> Any:
@@ -286,7 +289,10 @@ def _collect(action: AuditAction) -> Any:
         key = _version_key(mapper)
         if action is AuditAction.UPDATE and key is not None:
             old = inspect(target).info.pop(_OLD_VERSION, None)
-            changes[key] = [old, getattr(target, key)]
+            if old == getattr(target, key):
+                changes.pop(key, None)  # an update that was not an edit
+            else:
+                changes[key] = [old, getattr(target, key)]
         session = object_session(target)
         if session is not None:
             session.info.setdefault(_PENDING, []).append(

@@ -329,7 +329,9 @@ def changes_since(
 
     ``related`` names one more row saved together with it (a decision's plan):
     its changes from the first save after ``version`` on are listed too.
+    Version 0 is a row that did not exist yet: its creation is listed.
     """
+    actions = [AuditAction.UPDATE] + ([AuditAction.INSERT] if version == 0 else [])
     saves = [
         entry
         for entry in db.session.scalars(
@@ -337,12 +339,15 @@ def changes_since(
             .where(
                 AuditEntry.entity_type == entity_type,
                 AuditEntry.entity_id == str(entity_id),
-                AuditEntry.action == AuditAction.UPDATE,
+                AuditEntry.action.in_(actions),
             )
             .order_by(AuditEntry.id)
         )
-        if (entry.changes.get("version") or [None])[0] is not None
-        and entry.changes["version"][0] >= version
+        if entry.action is AuditAction.INSERT
+        or (
+            (entry.changes.get("version") or [None])[0] is not None
+            and entry.changes["version"][0] >= version
+        )
     ]
     entries = list(saves)
     if saves and related is not None:
@@ -366,8 +371,11 @@ def changes_since(
     ]
 
 
-#: Bookkeeping columns an editor has no use for in a list of changes.
-HIDDEN_FROM_EDITORS = frozenset({"version", "id", "draft_saved_at", "draft_saved_by_id"})
+#: Bookkeeping columns an editor has no use for in a list of changes (a
+#: meeting's ``sequence`` numbers its revisions for calendars).
+HIDDEN_FROM_EDITORS = frozenset(
+    {"version", "id", "draft_saved_at", "draft_saved_by_id", "sequence"}
+)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,9 @@ from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.core.audit import Audited
+from tracker.core.audit_trail import changes_since
 from tracker.core.errors import DomainError
+from tracker.core.locking import EditConflict, Versioned
 from tracker.extensions import Model, db
 
 logger = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ class SettingSpec:
         return value if self.minimum <= value <= self.maximum else self.default
 
 
-class SiteSetting(Audited, Model):
+class SiteSetting(Audited, Versioned, Model):
     """A setting changed from its default."""
 
     __audit_label__ = _l("Site setting")
@@ -86,3 +88,41 @@ def set_setting(spec: SettingSpec, value: int | float) -> None:
         row.value = value
     db.session.flush()
     _stored()[key] = value
+
+
+def settings_version() -> str:
+    """The version of the settings as a whole, for the settings form: each
+    stored setting's key and version ("0" when none is stored yet)."""
+    rows = db.session.scalars(select(SiteSetting).order_by(SiteSetting.key))
+    return ",".join(f"{row.key}:{row.version}" for row in rows) or "0"
+
+
+def _read_settings_version(sent: str | None) -> dict[str, int] | None:
+    if sent == "0":
+        return {}
+    versions: dict[str, int] = {}
+    for part in (sent or "").split(","):
+        key, _, version = part.partition(":")
+        if not key or not version.isascii() or not version.isdigit() or len(version) > 10:
+            return None
+        versions[key] = int(version)
+    return versions
+
+
+def check_settings_version(sent: str | None) -> None:
+    """Refuse a save of the settings form made before someone else saved one
+    of the settings; a form that does not say which versions it was made from
+    is refused too (see ``tracker.core.locking``)."""
+    expected = _read_settings_version(sent)
+    rows = {row.key: row for row in db.session.scalars(select(SiteSetting))}
+    if expected is None:
+        raise EditConflict([])
+    stale = sorted(key for key, row in rows.items() if row.version != expected.get(key, 0))
+    if stale:
+        raise EditConflict(
+            [
+                change
+                for key in stale
+                for change in changes_since("SiteSetting", key, expected.get(key, 0))
+            ]
+        )

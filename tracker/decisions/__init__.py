@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from tracker.core import signals
 
@@ -44,6 +45,7 @@ def _labels(sender: Any) -> list[tuple[str, Any]]:
         LABELS,
         PROCEDURE_LABELS,
         AdverseEventForm,
+        AmendForm,
         DecisionForm,
         PlanForm,
         ProcedureForm,
@@ -58,6 +60,15 @@ def _labels(sender: Any) -> list[tuple[str, Any]]:
         ("Procedure", ProcedureForm),
         ("Procedure", PROCEDURE_LABELS),
         ("AdverseEvent", AdverseEventForm),
+        (
+            "DecisionAmendment",
+            {
+                "reason": AmendForm.amendment_reason.args[0],
+                "amended_at": _l("Amended on"),
+                "amended_by_id": _l("Amended by"),
+                "decision_id": _l("Decision"),
+            },
+        ),
     ]
 
 

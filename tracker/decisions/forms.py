@@ -37,6 +37,7 @@ from tracker.web.forms import (
     EnumSelectField,
     Form,
     OnceForm,
+    VersionedForm,
     YesNoField,
     optional_int,
 )
@@ -115,7 +116,7 @@ class AmendForm(DecisionFields, OnceForm):
     )
 
 
-class PlanForm(PlanFields):
+class PlanForm(PlanFields, VersionedForm):
     pass
 
 

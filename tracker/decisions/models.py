@@ -14,6 +14,7 @@ from tracker.cases.models import PainSide, Referral
 from tracker.catalogue.models import Technique
 from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
+from tracker.core.locking import Versioned
 from tracker.core.time import utcnow
 from tracker.extensions import Model, db
 from tracker.meetings.models import AgendaItem, Meeting
@@ -68,7 +69,7 @@ with_labels(
 )
 
 
-class Decision(Audited, Model):
+class Decision(Audited, Versioned, Model):
     """What the meeting decided for a case: the RCP decision sheet."""
 
     __audit_label__ = _l("Decision")
@@ -106,9 +107,6 @@ class Decision(Audited, Model):
     informed_on: Mapped[date | None]
     informed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     patient_answer: Mapped[PatientAnswer | None]
-    version: Mapped[int] = mapped_column()
-
-    __mapper_args__ = {"version_id_col": version}
 
     referral: Mapped[Referral] = relationship()
     meeting: Mapped[Meeting] = relationship()
@@ -127,8 +125,13 @@ class Decision(Audited, Model):
         return self.status is DecisionStatus.VALIDATED
 
 
-class DecisionAmendment(Model):
+class DecisionAmendment(Audited, Model):
     """A correction to a validated decision, with its reason and what it changed."""
+
+    __audit_label__ = _l("Decision amendment")
+    # What the amendment changed is recorded on the decision's own entry, in
+    # the same save: the amendment's entry says who corrected it and why.
+    __audit_exclude__ = frozenset({"changes"})
 
     __tablename__ = "decision_amendments"
 
@@ -142,6 +145,9 @@ class DecisionAmendment(Model):
 
     decision: Mapped[Decision] = relationship(back_populates="amendments")
     amended_by: Mapped[User | None] = relationship()
+
+    def audit_case_id(self) -> int | None:
+        return self.decision.referral_id if self.decision is not None else None
 
 
 class Guidance(LabelledEnum):
@@ -245,7 +251,7 @@ PREREQUISITES = (
 )
 
 
-class ProcedurePlan(Audited, Model):
+class ProcedurePlan(Audited, Versioned, Model):
     """How the proposed procedure will be done."""
 
     __audit_label__ = _l("Procedure plan")

@@ -13,9 +13,10 @@ from tracker.auth.models import User
 from tracker.cases import services as case_services
 from tracker.cases.rules import CaseStatus
 from tracker.catalogue.models import Technique
-from tracker.core.audit_trail import ChangeSince, changes_since
-from tracker.core.errors import ConflictError, DomainError, Forbidden
+from tracker.core.audit_trail import changes_since
+from tracker.core.errors import DomainError, Forbidden
 from tracker.core.fields import assign
+from tracker.core.locking import EditConflict, check_version
 from tracker.core.time import local_today, to_local, utcnow
 from tracker.decisions.forms import DecisionFields, PlanFields, ProcedureFields
 from tracker.decisions.models import (
@@ -96,17 +97,13 @@ def _apply_plan(decision: Decision, plan_values: dict[str, Any] | None) -> None:
     assign(plan, plan_values, PlanFields)
 
 
-class DraftConflict(ConflictError):
+class DraftConflict(EditConflict):
     """Someone saved the decision after this editor opened it."""
 
-    def __init__(self, changes: list[ChangeSince]) -> None:
-        super().__init__(
-            _l(
-                "Someone else saved this decision while you were typing. What you typed is "
-                "not saved yet: check what they changed below, then save again."
-            )
-        )
-        self.changes = changes
+    default_message = _l(
+        "Someone else saved this decision while you were typing. What you typed is "
+        "not saved yet: check what they changed below, then save again."
+    )
 
 
 def save_draft(
@@ -321,9 +318,16 @@ def record_patient_answer(
         case_services.change_status(referral, CaseStatus.CLOSED, by=by)
 
 
-def update_plan(plan: ProcedurePlan, values: dict[str, Any], *, by: User) -> None:
+def update_plan(
+    plan: ProcedurePlan,
+    values: dict[str, Any],
+    *,
+    by: User,
+    expected_version: int | None = None,
+) -> None:
     if not can_edit_plan(by, plan):
         raise Forbidden()
+    check_version(plan, expected_version)
     if plan.decision.referral.status is not CaseStatus.PLANNED:
         raise DomainError(_l("The plan can no longer change: the case is not waiting for it."))
     _check_active_technique(values.get("technique_id"), plan.technique_id)

@@ -76,7 +76,14 @@ from tracker.meetings import services as meeting_services
 from tracker.meetings.models import AgendaItem, ItemState, Meeting, MeetingStatus
 from tracker.meetings.permissions import can_validate_attendance, is_chair
 from tracker.web.forms import ConfirmForm
-from tracker.web.handlers import form_status, record_id, saved_before, saving
+from tracker.web.handlers import (
+    conflict_of,
+    edit_status,
+    form_status,
+    record_id,
+    saved_before,
+    saving,
+)
 from tracker.web.letterhead import letterhead
 from tracker.web.permissions import Role, require_role
 
@@ -444,20 +451,25 @@ def plan_edit(plan_id: int) -> Any:
         abort(403)
     if request.method == "GET":
         data = {name: getattr(plan, name) for name in data_fields(PlanFields)}
-        form = PlanForm(data=prefill_plan(data, plan.decision.referral, plan.technique))
+        data = prefill_plan(data, plan.decision.referral, plan.technique)
+        form = PlanForm(data={**data, "version": plan.version})
     else:
         form = PlanForm(obj=plan)
     _fill_techniques(form, plan.technique_id)
+    conflict = None
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.update_plan(plan, form.plan_values(), by=current_user)
+            services.update_plan(
+                plan, form.plan_values(), by=current_user, expected_version=form.expected_version()
+            )
         if saved.ok:
             flash(_("Plan saved."), "success")
             return redirect(url_for("cases.show", referral_id=plan.referral_id))
+        conflict = conflict_of(saved, form, plan)
     asides = asides_for(plan.decision.referral, _chosen_technique(form))
     return render_template(
-        "decisions/plan_form.html", form=form, plan=plan, asides=asides
-    ), form_status(form)
+        "decisions/plan_form.html", form=form, plan=plan, asides=asides, conflict=conflict
+    ), edit_status(form, conflict)
 
 
 @bp.route("/plans/<int:plan_id>/prerequisites/<name>", methods=["POST"])

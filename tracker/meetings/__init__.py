@@ -57,7 +57,18 @@ def _case_page(sender: Any) -> Any:
 def _labels(sender: Any) -> list[tuple[str, Any]]:
     from tracker.meetings.forms import MeetingForm, SeriesForm
 
-    return [("Meeting", MeetingForm), ("MeetingSeries", SeriesForm)]
+    return [
+        ("Meeting", MeetingForm),
+        ("MeetingSeries", SeriesForm),
+        (
+            "CalendarFeed",
+            {
+                "user_id": _l("Account"),
+                "token_hash": _l("Secret address"),
+                "created_at": _l("Created on"),
+            },
+        ),
+    ]
 
 
 signals.provide(signals.settings, f"{__name__}.settings", "ALL")

@@ -22,7 +22,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from tracker.core.specialties import Specialty
-from tracker.web.forms import EnumSelectField, Form, OnceForm, optional_int, web_link
+from tracker.web.forms import (
+    EnumSelectField,
+    Form,
+    OnceForm,
+    VersionedForm,
+    optional_int,
+    web_link,
+)
 
 
 class MeetingForm(Form):
@@ -80,6 +87,10 @@ INTERVALS = [
     SelectChoice("2", _l("Every other week")),
     SelectChoice("4", _l("Every four weeks")),
 ]
+
+
+class MeetingEditForm(MeetingForm, VersionedForm):
+    """Changing one meeting (made from the version it shows)."""
 
 
 class MeetingCreateForm(MeetingForm, OnceForm):

@@ -14,6 +14,7 @@ from tracker.auth.models import User
 from tracker.cases.models import Referral
 from tracker.core.audit import Audited
 from tracker.core.enums import LabelledEnum, with_labels
+from tracker.core.locking import Versioned
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
 from tracker.extensions import Model
@@ -65,7 +66,7 @@ def new_uid() -> str:
     return f"{uuid.uuid4().hex}@rcp-tracker"
 
 
-class Meeting(Audited, Model):
+class Meeting(Audited, Versioned, Model):
     """One RCP session."""
 
     __audit_label__ = _l("Meeting")
@@ -235,8 +236,13 @@ class Attendance(Audited, Model):
         return self.user_id is None
 
 
-class CalendarFeed(Model):
+class CalendarFeed(Audited, Model):
     """A user's secret calendar subscription address (only its hash is kept)."""
+
+    __audit_label__ = _l("Calendar subscription")
+    # Recorded as changed, never written out: a hash of a short secret is
+    # worth guessing against.
+    __audit_secret__ = frozenset({"token_hash"})
 
     __tablename__ = "calendar_feeds"
 

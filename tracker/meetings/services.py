@@ -22,6 +22,7 @@ from tracker.cases.models import Referral, name_key
 from tracker.cases.rules import CaseStatus
 from tracker.core import signals
 from tracker.core.errors import ConflictError, DomainError, Forbidden
+from tracker.core.locking import check_version
 from tracker.core.specialties import PHYSICIAN_SPECIALTIES, Specialty
 from tracker.core.time import site_timezone, utcnow
 from tracker.extensions import db
@@ -281,10 +282,20 @@ def _require_organiser(meeting: Meeting, by: User | None) -> None:
         raise Forbidden()
 
 
-def update_meeting(meeting: Meeting, details: MeetingDetails, *, by: User | None) -> None:
-    """Move or re-describe one meeting (calendar copies are replaced)."""
+def update_meeting(
+    meeting: Meeting,
+    details: MeetingDetails,
+    *,
+    by: User | None,
+    expected_version: int | None = None,
+) -> None:
+    """Move or re-describe one meeting (calendar copies are replaced).
+
+    ``expected_version``: the version the editor started from (see
+    ``tracker.core.locking``)."""
     _require_organiser(meeting, by)
     _require_open(meeting)
+    check_version(meeting, expected_version)
     # A meeting entered after the fact keeps the reason why.
     details = _check_details(
         details,

@@ -41,6 +41,7 @@ from tracker.meetings.forms import (
     AttendanceForm,
     GuestForm,
     MeetingCreateForm,
+    MeetingEditForm,
     MeetingForm,
     MoveItemForm,
     SeriesForm,
@@ -63,6 +64,8 @@ from tracker.meetings.rules import case_start_times
 from tracker.web.forms import INT_LIMIT, ConfirmForm
 from tracker.web.handlers import (
     INVALID,
+    conflict_of,
+    edit_status,
     form_status,
     record_id,
     safe_next_url,
@@ -342,22 +345,29 @@ def _meeting_page(meeting: Meeting, agenda_form: AgendaForm | None = None) -> st
 @require_role(*ORGANISERS)
 def edit(meeting_id: int) -> Any:
     meeting = organising(meeting_id)
-    form = MeetingForm(obj=meeting)
+    form = MeetingEditForm(obj=meeting)
     del form.series_id  # a meeting stays in its series
     _fill_people(form)
     if request.method == "GET":
         local = to_local(meeting.starts_at)
         form.day.data, form.starts.data = local.date(), local.time()
         form.ends.data = to_local(meeting.ends_at).time()
+    conflict = None
     if form.validate_on_submit():
         with saving(form) as saved:
-            services.update_meeting(meeting, _details(form), by=current_user)
+            services.update_meeting(
+                meeting,
+                _details(form),
+                by=current_user,
+                expected_version=form.expected_version(),
+            )
         if saved.ok:
             flash(_("Meeting saved; calendars will show the change."), "success")
             return _back(meeting)
-    return render_template("meetings/meeting_form.html", form=form, meeting=meeting), form_status(
-        form
-    )
+        conflict = conflict_of(saved, form, meeting)
+    return render_template(
+        "meetings/meeting_form.html", form=form, meeting=meeting, conflict=conflict
+    ), edit_status(form, conflict)
 
 
 @bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -228,6 +229,25 @@ class OnceForm(Form):
     A form sent without a key gets a fresh one and is simply saved."""
 
     once_key = HiddenField(default=new_key)
+
+
+class VersionedForm(Form):
+    """A form that edits a stored record (``tracker.core.locking.Versioned``):
+    it carries the version of the record it was made from, so that a save made
+    from an older one is refused with what changed in between."""
+
+    version = HiddenField()
+
+    def expected_version(self) -> int:
+        """The version the editor started from, as the page sent it. Read from
+        the request itself: a form made with ``obj=`` would otherwise take the
+        record's current version when the page leaves the field out. A form
+        that does not say is taken as made from no version at all (0): a
+        conflict."""
+        sent = request.form.get(self.version.name) if has_request_context() else None
+        if sent is None or not re.fullmatch(r"[0-9]{1,10}", sent):
+            return 0
+        return int(sent)
 
 
 class ConfirmForm(Form):

@@ -12,15 +12,20 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import IntegerConverter
 
 from tracker.core.errors import DomainError, Forbidden
+from tracker.core.locking import EditConflict, Versioned
 from tracker.core.once import AlreadySaved, FormSubmission, submission_for
 from tracker.extensions import db
-from tracker.web.forms import INT_LIMIT, apply_domain_error
+from tracker.web.forms import INT_LIMIT, VersionedForm, apply_domain_error
 
 #: Status of a page shown again because what was sent is invalid.
 INVALID = 422
+#: Status of a form shown again because it was made from an older version of
+#: the record than the one saved meanwhile (see ``tracker.core.locking``).
+CONFLICT = 409
 
 
 @dataclass
@@ -43,7 +48,13 @@ def saving(
     """
     outcome = Outcome()
     try:
-        yield outcome
+        try:
+            yield outcome
+            db.session.flush()
+        except StaleDataError:
+            # A row changed under a save that did not check its version first:
+            # refused like a stale form (what changed is not known here).
+            raise EditConflict([]) from None
     except DomainError as error:
         db.session.rollback()
         if isinstance(error, Forbidden):
@@ -57,6 +68,23 @@ def saving(
         return
     db.session.commit()
     outcome.ok = True
+
+
+def conflict_of(outcome: Outcome, form: VersionedForm, record: Any) -> EditConflict | None:
+    """The conflict a save ran into, if it did. The form moves on to the
+    record's current version, with everything the editor typed kept: saving
+    again is made knowingly over the changes the page lists."""
+    if not isinstance(outcome.error, EditConflict):
+        return None
+    if isinstance(record, Versioned):
+        # Rolled back, hence expired: read again as it is now.
+        form.version.data = record.version
+    return outcome.error
+
+
+def edit_status(form: FlaskForm, conflict: EditConflict | None) -> int:
+    """409 for an edit form refused because it was stale, else as ``form_status``."""
+    return CONFLICT if conflict is not None else form_status(form)
 
 
 def saved_before(form: FlaskForm) -> FormSubmission | None:
