@@ -1,5 +1,5 @@
-"""Background jobs that keep the site running: the outbox, the backups, and
-forgetting the used keys of forms saved once."""
+"""Background jobs that keep the site running: the outbox, the backups, the
+audit trail's checkpoints, and forgetting the used keys of forms saved once."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from tracker.core.checkpoints import write_checkpoint
 from tracker.core.db import refresh_statistics
 from tracker.core.mail import deliver_pending
 from tracker.core.once import KEEP_DAYS, forget_old_submissions
@@ -48,6 +49,14 @@ def backup(now: datetime) -> dict[str, int]:
     make_backup(Path(url.database), target)
     removed = prune_backups(folder, now, current_app.config["BACKUP_KEEP_DAYS"])
     return {"written": 1, "removed": removed, "bytes": target.stat().st_size}
+
+
+def audit_checkpoint(now: datetime) -> dict[str, int]:
+    """The head of the audit trail, appended to a file of the day in the backup
+    folder: outside the database, where truncating or rewriting the trail
+    cannot reach (see ``tracker.core.checkpoints``)."""
+    folder = Path(current_app.config["BACKUP_DIR"])
+    return write_checkpoint(db.session.connection(), folder, now)
 
 
 def make_backup(source: Path, target: Path) -> None:
@@ -93,6 +102,12 @@ JOBS = [
         backup,
         lambda zone: CronTrigger(hour=2, minute=15, timezone=zone),
         _l("Back up the SQLite database (PostgreSQL uses its own tools)"),
+    ),
+    JobSpec(
+        "audit_checkpoint",
+        audit_checkpoint,
+        lambda zone: CronTrigger(hour=2, minute=5, timezone=zone),
+        _l("Check the audit trail and write its newest entry to a file in the backup folder"),
     ),
     JobSpec(
         "form_keys",

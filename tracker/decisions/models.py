@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tracker.auth.models import User
 from tracker.cases.models import PainSide, Referral
 from tracker.catalogue.models import Technique
-from tracker.core.audit import Audited
+from tracker.core.audit import Anchored
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.time import utcnow
 from tracker.extensions import Model, db
@@ -68,7 +68,7 @@ with_labels(
 )
 
 
-class Decision(Audited, Model):
+class Decision(Anchored, Model):
     """What the meeting decided for a case: the RCP decision sheet."""
 
     __audit_label__ = _l("Decision")
@@ -245,10 +245,13 @@ PREREQUISITES = (
 )
 
 
-class ProcedurePlan(Audited, Model):
+class ProcedurePlan(Anchored, Model):
     """How the proposed procedure will be done."""
 
     __audit_label__ = _l("Procedure plan")
+    #: When the referrer was told the plan is pending: the messages' bookkeeping,
+    #: written by the reminder job in one statement outside the trail.
+    __audit_exclude__ = frozenset({"pending_told_at"})
 
     __tablename__ = "procedure_plans"
 
@@ -316,7 +319,7 @@ procedure_operators = Table(
 )
 
 
-class Procedure(Audited, Model):
+class Procedure(Anchored, Model):
     """A procedure performed."""
 
     __audit_label__ = _l("Procedure")
@@ -387,7 +390,7 @@ CIRSE_GRADES = {
 }
 
 
-class AdverseEvent(Audited, Model):
+class AdverseEvent(Anchored, Model):
     __audit_label__ = _l("Adverse event")
 
     __tablename__ = "adverse_events"

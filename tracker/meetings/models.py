@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import User
 from tracker.cases.models import Referral
-from tracker.core.audit import Audited
+from tracker.core.audit import Anchored, Audited
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.specialties import Specialty
 from tracker.core.time import utcnow
@@ -65,7 +65,7 @@ def new_uid() -> str:
     return f"{uuid.uuid4().hex}@rcp-tracker"
 
 
-class Meeting(Audited, Model):
+class Meeting(Anchored, Model):
     """One RCP session."""
 
     __audit_label__ = _l("Meeting")
