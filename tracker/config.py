@@ -38,6 +38,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     # production): without it, someone who can write to the database cannot
     # forge or re-chain entries undetected.
     "AUDIT_KEY": (None, str),
+    # E-mail each day's audit checkpoint to the active administrators too: a copy
+    # of the trail's head in their mailboxes, out of reach of the servers.
+    "AUDIT_CHECKPOINT_MAIL": (False, _as_bool),
     "TIMEZONE": ("Europe/Paris", str),
     "DEFAULT_LOCALE": ("en", str),
     "LOG_LEVEL": ("INFO", str),
@@ -184,6 +187,7 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
         "TRACKER_ENV": env,
         "SECRET_KEY": secret_key,
         "AUDIT_KEY": audit_key,
+        "AUDIT_CHECKPOINT_MAIL": settings["AUDIT_CHECKPOINT_MAIL"],
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "TIMEZONE": settings["TIMEZONE"],

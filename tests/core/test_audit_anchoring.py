@@ -246,6 +246,36 @@ def test_the_checkpoint_job_writes_into_the_backup_folder(app, tmp_path, clock):
     ]
 
 
+def test_the_checkpoint_is_mailed_to_the_administrators_when_the_site_asks(app, tmp_path, clock):
+    from tracker.admin.tasks import audit_checkpoint
+    from tracker.core.mail import OutboxMessage
+    from tracker.web.permissions import Role
+
+    admin = make_user(roles={Role.ADMIN}, locale="fr")
+    make_user(roles={Role.ADMIN}, is_active=False)
+    some_history()
+    saved = dict(app.config)
+    app.config.update(BACKUP_DIR=str(tmp_path), AUDIT_CHECKPOINT_MAIL=False)
+    try:
+        audit_checkpoint(clock())
+        assert not db.session.scalars(select(OutboxMessage)).all()
+        app.config["AUDIT_CHECKPOINT_MAIL"] = True
+        assert audit_checkpoint(clock())["mailed"] == 1
+        # Again with nothing new: the same checkpoint is not sent twice.
+        assert audit_checkpoint(clock())["mailed"] == 0
+    finally:
+        app.config.clear()
+        app.config.update(saved)
+    (message,) = db.session.scalars(select(OutboxMessage)).all()
+    assert message.recipient_id == admin.id
+    head = chain()
+    assert f"(entrée {head.head_id})" in message.subject
+    assert head.head in message.body
+    # The line to put back in a checkpoint folder, as the job wrote it.
+    line = next(line for line in message.body.splitlines() if line.startswith("{"))
+    assert json.loads(line)["mac"] == head.head
+
+
 def test_verify_with_an_empty_checkpoint_folder_fails(app, runner, tmp_path):
     some_history()
     result = runner.invoke(args=["audit", "verify", "--checkpoints", str(tmp_path)])
