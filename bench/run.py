@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("TRACKER_ENV", "production")
 os.environ.setdefault("TRACKER_SECRET_KEY", "benchmark-only-secret-key-" + "x" * 32)
+os.environ.setdefault("TRACKER_AUDIT_KEY", "benchmark-only-audit-key-" + "x" * 32)
 os.environ.setdefault("TRACKER_LOG_LEVEL", "WARNING")
 
 PASSWORD = "benchmark password 2026"  # noqa: S105 - synthetic accounts only

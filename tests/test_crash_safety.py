@@ -91,5 +91,5 @@ def test_a_writer_killed_mid_transaction_loses_only_that_transaction(tmp_path):
 
     engine = create_engine(url)
     with engine.connect() as check:
-        assert verify_chain(check).intact
+        assert verify_chain(check, app.config["AUDIT_KEY"].encode()).intact
     engine.dispose()

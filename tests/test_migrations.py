@@ -56,6 +56,8 @@ def test_referrers_already_told_are_read_from_the_outbox(scratch_database_url, i
         told, other_mail, untold = (make_referral() for _ in range(3))
         for referral in (told, other_mail, untold):
             db.session.add(CaseVerdict(referral_id=referral.id, kind=Kind.ELIGIBLE, reasons=[]))
+        # Read now: the older schema below has no columns for newer attributes.
+        told_id, other_id, untold_id = told.id, other_mail.id, untold.id
         db.session.commit()
         downgrade(revision="2f9c4e7a1b63")
         message = {
@@ -67,9 +69,9 @@ def test_referrers_already_told_are_read_from_the_outbox(scratch_database_url, i
         db.session.execute(
             insert(OutboxMessage.__table__),
             [
-                {**message, "dedup_key": f"eligible:{told.id}"},
-                {**message, "dedup_key": f"draft-reminder:{other_mail.id}:0"},
-                {**message, "dedup_key": f"eligible:{untold.id}0"},
+                {**message, "dedup_key": f"eligible:{told_id}"},
+                {**message, "dedup_key": f"draft-reminder:{other_id}:0"},
+                {**message, "dedup_key": f"eligible:{untold_id}0"},
             ],
         )
         db.session.commit()
@@ -77,7 +79,7 @@ def test_referrers_already_told_are_read_from_the_outbox(scratch_database_url, i
         kept = dict(
             db.session.execute(select(CaseVerdict.referral_id, CaseVerdict.referrer_told_at)).all()
         )
-        assert kept == {told.id: told_at, other_mail.id: None, untold.id: None}
+        assert kept == {told_id: told_at, other_id: None, untold_id: None}
         db.session.remove()
         db.engine.dispose()
 
@@ -103,7 +105,9 @@ def test_followups_planned_before_windows_get_them_and_an_owner(
         upgrade()
         procedure = make_procedure(distance_mm=None)
         assess(procedure, assessed_on=procedure.performed_on + timedelta(days=8), nrs_average=2)
-        assessments = db.session.execute(select(Assessment.__table__)).all()
+        # Recorded values; their seals go with a downgrade below the audit key.
+        recorded = [c for c in Assessment.__table__.columns if c.key != "audit_seal"]
+        assessments = db.session.execute(select(*recorded)).all()
         referral_id, referrer_id = procedure.referral_id, procedure.referral.referrer_id
         db.session.commit()
         downgrade(revision="2a072349d997")
@@ -122,6 +126,69 @@ def test_followups_planned_before_windows_get_them_and_an_owner(
         spans = {days: ((start - due).days, (end - due).days) for days, due, start, end, _ in rows}
         assert spans == {7: (-2, 4), 30: (-7, 14), 91: (-14, 30), 183: (-30, 30), 365: (-30, 60)}
         assert {row.responsible_id for row in rows} == {referrer_id}
-        assert db.session.execute(select(Assessment.__table__)).all() == assessments
+        assert db.session.execute(select(*recorded)).all() == assessments
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_entries_written_before_the_audit_key_are_sealed_by_the_upgrade(
+    scratch_database_url, instance_path
+):
+    """The upgrade that brings the audit key keeps the plain entries as they are
+    and appends one keyed entry after them: the trail verifies, and rewriting
+    it all as plain entries no longer would."""
+    from flask_migrate import upgrade
+    from sqlalchemy import column, insert, table
+
+    from tests.conftest import TEST_CONFIG
+    from tests.factories import make_user
+    from tracker import create_app
+    from tracker.core.audit import GENESIS_HASH, AuditAction, AuditEntry, entry_digest, verify_chain
+    from tracker.core.time import utcnow
+
+    scratch = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": scratch_database_url})
+    with scratch.app_context():
+        upgrade(revision="e7c2a9f4b813")
+        before_the_key = table(
+            "audit_entries",
+            *(
+                column(c.key, c.type)
+                for c in AuditEntry.__table__.columns
+                if c.key not in {"id", "key_id"}
+            ),
+        )
+        previous = GENESIS_HASH
+        for number in range(2):
+            content = {
+                "recorded_at": utcnow(),
+                "actor_id": None,
+                "actor_label": f"before the key {number}",
+                "action": AuditAction.UPDATE,
+                "entity_type": "User",
+                "entity_id": str(number),
+                "changes": {"full_name": ["A", "B"]},
+                "referral_id": None,
+                "patient_id": None,
+            }
+            digest = entry_digest(previous, content)
+            db.session.execute(
+                insert(before_the_key).values(
+                    **content,
+                    previous_hash=previous,
+                    entry_hash=digest,
+                )
+            )
+            previous = digest
+        db.session.commit()
+        upgrade()
+        report = verify_chain(db.session.connection())
+        assert report.intact, report.problem
+        assert (report.checked, report.unkeyed, report.keyed_since) == (3, 2, 3)
+        marker = db.session.get(AuditEntry, 3)
+        assert marker.entity_type == "AuditEntry"
+        assert marker.previous_hash == previous
+        make_user()
+        db.session.commit()
+        assert verify_chain(db.session.connection()).intact
         db.session.remove()
         db.engine.dispose()

@@ -195,21 +195,71 @@ def audit_group() -> None:
     """The audit trail."""
 
 
-@audit_group.command("verify")
-@with_appcontext
-def audit_verify() -> None:
-    """Check that no audit entry was altered, removed or inserted behind the
-    application's back (exit status 1 if one was)."""
-    from tracker.core.audit import verify_chain
+#: Rows edited behind the application's back listed by ``audit verify``; more are counted.
+ROW_PROBLEMS_SHOWN = 50
 
-    report = verify_chain(db.session.connection())
-    db.session.rollback()
-    if not report.intact:
-        raise click.ClickException(
-            f"audit trail broken at entry {report.broken_at}: {report.problem} "
-            f"({report.checked} entries before it verify)"
+
+@audit_group.command("verify")
+@click.option(
+    "--checkpoints",
+    "checkpoints",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of the audit checkpoints (the backup folder): check that the trail "
+    "still holds every entry they recorded, with the same MAC.",
+)
+@with_appcontext
+def audit_verify(checkpoints: Path | None) -> None:
+    """Check that no audit entry was altered, removed, forged or inserted behind
+    the application's back, and that every clinical row still has the values its
+    last audit entry recorded (exit status 1 if not)."""
+    from tracker.core.audit import verify_anchors, verify_chain
+    from tracker.core.checkpoints import verify_checkpoints
+
+    connection = db.session.connection()
+    problems: list[str] = []
+    chain = verify_chain(connection)
+    if chain.intact:
+        keyed = (
+            f"{chain.unkeyed} written before the audit key, keyed from entry {chain.keyed_since} on"
+            if chain.unkeyed
+            else "all keyed"
         )
-    click.echo(f"Audit trail intact: {report.checked} entries; last hash {report.head}")
+        click.echo(
+            f"Audit trail intact: {chain.checked} entries ({keyed}); "
+            f"last entry {chain.head_id}, MAC {chain.head}"
+        )
+    else:
+        problems.append(
+            f"audit trail broken at entry {chain.broken_at}: {chain.problem} "
+            f"({chain.checked} entries before it verify)"
+        )
+    rows = verify_anchors(connection, limit=ROW_PROBLEMS_SHOWN) if chain.intact else None
+    if rows is None:
+        problems.append("clinical rows not checked: the audit trail they are sealed by is broken")
+    elif rows.intact:
+        click.echo(
+            f"Clinical rows: {rows.checked} match the audit entry of their last change"
+            + (
+                f" ({rows.not_anchored} not yet anchored: unchanged since the audit key)"
+                if rows.not_anchored
+                else ""
+            )
+        )
+    else:
+        problems += [f"{p.entity_type} {p.entity_id}: {p.problem}" for p in rows.problems]
+        if rows.failed > len(rows.problems):
+            problems.append(f"... {rows.failed} clinical rows in all")
+    if checkpoints is not None:
+        found = verify_checkpoints(connection, checkpoints, chain.keyed_since)
+        problems += found.problems
+        if found.intact and found.newest is not None:
+            click.echo(
+                f"Checkpoints: {found.checked} in {checkpoints} match the trail; the newest, "
+                f"of {found.newest.written_at}, names entry {found.newest.entry_id}"
+            )
+    db.session.rollback()
+    if problems:
+        raise click.ClickException("\n".join(problems))
 
 
 def register_commands(app: Flask) -> None:

@@ -34,6 +34,13 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "ENV": ("development", str),
     "DATABASE_URL": (None, str),
     "SECRET_KEY": (None, str),
+    # Key of the audit trail's MACs, kept outside the database (required in
+    # production): without it, someone who can write to the database cannot
+    # forge or re-chain entries undetected.
+    "AUDIT_KEY": (None, str),
+    # E-mail each day's audit checkpoint to the active administrators too: a copy
+    # of the trail's head in their mailboxes, out of reach of the servers.
+    "AUDIT_CHECKPOINT_MAIL": (False, _as_bool),
     "TIMEZONE": ("Europe/Paris", str),
     "DEFAULT_LOCALE": ("en", str),
     "LOG_LEVEL": ("INFO", str),
@@ -113,6 +120,33 @@ def _development_secret_key(instance_path: Path) -> str:
     return key
 
 
+#: The audit key of a development checkout: public, so it protects nothing.
+DEVELOPMENT_AUDIT_KEY = "development-only-audit-key"
+TESTING_AUDIT_KEY = "testing-only-audit-key"
+
+
+def _audit_key(value: str | None, env: str) -> str:
+    if value:
+        if env == "production" and value in {DEVELOPMENT_AUDIT_KEY, TESTING_AUDIT_KEY}:
+            raise ConfigurationError(
+                "TRACKER_AUDIT_KEY is a development or testing key: production needs its own."
+            )
+        return value
+    if env == "testing":
+        return TESTING_AUDIT_KEY
+    if env == "production":
+        raise ConfigurationError(
+            "TRACKER_AUDIT_KEY is not set. In production the audit trail's key must be given "
+            "in the environment and kept outside the database and its backups (for example: "
+            "TRACKER_AUDIT_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))'))."
+        )
+    logger.warning(
+        "TRACKER_AUDIT_KEY is not set: the audit trail is keyed with a public development "
+        "key, which protects nothing. Set TRACKER_AUDIT_KEY outside development."
+    )
+    return DEVELOPMENT_AUDIT_KEY
+
+
 def build_config(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """The Flask configuration for this process."""
     settings = load_settings(environ)
@@ -137,6 +171,8 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
         else:
             secret_key = _development_secret_key(instance)
 
+    audit_key = _audit_key(settings["AUDIT_KEY"], env)
+
     if settings["MAIL_SECURITY"] not in {"none", "starttls", "ssl"}:
         raise ConfigurationError(
             f"{ENV_PREFIX}MAIL_SECURITY must be none, starttls or ssl, "
@@ -150,6 +186,8 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
     return {
         "TRACKER_ENV": env,
         "SECRET_KEY": secret_key,
+        "AUDIT_KEY": audit_key,
+        "AUDIT_CHECKPOINT_MAIL": settings["AUDIT_CHECKPOINT_MAIL"],
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "TIMEZONE": settings["TIMEZONE"],

@@ -59,6 +59,7 @@ class Server:
             **os.environ,
             "TRACKER_ENV": "production",
             "TRACKER_SECRET_KEY": "browser journeys",
+            "TRACKER_AUDIT_KEY": "browser journeys' audit key",
             "TRACKER_INSTANCE_PATH": str(folder),
             "TRACKER_DATABASE_URL": f"sqlite:///{folder / 'tracker.db'}",
             "TRACKER_BASE_URL": self.url,

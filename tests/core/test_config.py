@@ -7,7 +7,12 @@ import stat
 
 import pytest
 
-from tracker.config import ConfigurationError, build_config
+from tracker.config import (
+    DEVELOPMENT_AUDIT_KEY,
+    TESTING_AUDIT_KEY,
+    ConfigurationError,
+    build_config,
+)
 
 
 def test_defaults(tmp_path):
@@ -25,12 +30,14 @@ def test_environment_variables_override_the_defaults(tmp_path):
         {
             "TRACKER_ENV": "production",
             "TRACKER_SECRET_KEY": "from the environment",
+            "TRACKER_AUDIT_KEY": "audit key from the environment",
             "TRACKER_DATABASE_URL": "postgresql+psycopg://rcp@db/rcp",
             "TRACKER_TIMEZONE": "America/Montreal",
             "TRACKER_PASSWORD_MIN_LENGTH": "14",
         },
     )
     assert config["SECRET_KEY"] == "from the environment"
+    assert config["AUDIT_KEY"] == "audit key from the environment"
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://rcp@db/rcp"
     assert config["TIMEZONE"] == "America/Montreal"
     assert config["PASSWORD_MIN_LENGTH"] == 14
@@ -41,6 +48,25 @@ def test_production_without_a_secret_key_refuses_to_start(tmp_path):
     with pytest.raises(ConfigurationError, match="TRACKER_SECRET_KEY is not set"):
         build_config(str(tmp_path), {"TRACKER_ENV": "production"})
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_without_an_audit_key_refuses_to_start(tmp_path):
+    environ = {"TRACKER_ENV": "production", "TRACKER_SECRET_KEY": "x" * 64}
+    with pytest.raises(ConfigurationError, match="TRACKER_AUDIT_KEY is not set"):
+        build_config(str(tmp_path), environ)
+    # Nor with the public key of development or of the tests.
+    for public in (DEVELOPMENT_AUDIT_KEY, TESTING_AUDIT_KEY):
+        with pytest.raises(ConfigurationError, match="production needs its own"):
+            build_config(str(tmp_path), {**environ, "TRACKER_AUDIT_KEY": public})
+
+
+def test_development_has_a_public_audit_key_and_says_so(tmp_path, caplog):
+    config = build_config(str(tmp_path), {"TRACKER_ENV": "development"})
+    assert config["AUDIT_KEY"] == DEVELOPMENT_AUDIT_KEY
+    assert "TRACKER_AUDIT_KEY is not set" in caplog.text
+    assert build_config(str(tmp_path), {"TRACKER_ENV": "testing"})["AUDIT_KEY"] == (
+        TESTING_AUDIT_KEY
+    )
 
 
 def test_development_key_is_generated_once_and_kept_private(tmp_path):

@@ -74,6 +74,7 @@ def test_static_files_may_be_cached(client):
 def test_production_sends_hsts_and_secure_cookies(monkeypatch, tmp_path):
     monkeypatch.setenv("TRACKER_ENV", "production")
     monkeypatch.setenv("TRACKER_SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("TRACKER_AUDIT_KEY", "y" * 64)
     monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"]

@@ -88,6 +88,7 @@ def test_each_job_and_setting_is_declared_once(app):
     assert len(job_ids) == len(set(job_ids))
     assert len(setting_keys) == len(set(setting_keys))
     assert set(job_ids) == {
+        "audit_checkpoint",
         "sessions",
         "outbox",
         "followups",

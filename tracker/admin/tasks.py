@@ -1,5 +1,5 @@
-"""Background jobs that keep the site running: the outbox, the backups, and
-forgetting the used keys of forms saved once."""
+"""Background jobs that keep the site running: the outbox, the backups, the
+audit trail's checkpoints, and forgetting the used keys of forms saved once."""
 
 from __future__ import annotations
 
@@ -12,13 +12,18 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from tracker.auth.models import User, UserRole
+from tracker.auth.notify import notify
+from tracker.core.checkpoints import Checkpoint, latest_checkpoint, write_checkpoint
 from tracker.core.db import refresh_statistics
 from tracker.core.mail import deliver_pending
 from tracker.core.once import KEEP_DAYS, forget_old_submissions
 from tracker.core.scheduler import JobSpec
 from tracker.core.time import site_timezone
 from tracker.extensions import db
+from tracker.web.permissions import Role
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,39 @@ def backup(now: datetime) -> dict[str, int]:
     make_backup(Path(url.database), target)
     removed = prune_backups(folder, now, current_app.config["BACKUP_KEEP_DAYS"])
     return {"written": 1, "removed": removed, "bytes": target.stat().st_size}
+
+
+def audit_checkpoint(now: datetime) -> dict[str, int]:
+    """The head of the audit trail, appended to a file of the day in the backup
+    folder: outside the database, where truncating or rewriting the trail
+    cannot reach (see ``tracker.core.checkpoints``); and, if the site asks for
+    it (``TRACKER_AUDIT_CHECKPOINT_MAIL``), e-mailed to the administrators."""
+    folder = Path(current_app.config["BACKUP_DIR"])
+    counts = write_checkpoint(db.session.connection(), folder, now)
+    checkpoint = latest_checkpoint(folder)
+    if current_app.config.get("AUDIT_CHECKPOINT_MAIL") and "entry" in counts and checkpoint:
+        counts["mailed"] = mail_checkpoint(checkpoint)
+    return counts
+
+
+def mail_checkpoint(checkpoint: Checkpoint) -> int:
+    """The checkpoint to each active administrator, once."""
+    admins = db.session.scalars(
+        select(User)
+        .join(UserRole)
+        .where(UserRole.role == Role.ADMIN, User.is_active.is_(True))
+        .order_by(User.id)
+    ).all()
+    return sum(
+        notify(
+            admin,
+            f"audit-checkpoint:{checkpoint.entry_id}",
+            "audit_checkpoint",
+            _l("RCP Tracker: audit trail checkpoint (entry %(entry)d)", entry=checkpoint.entry_id),
+            checkpoint=checkpoint,
+        )
+        for admin in admins
+    )
 
 
 def make_backup(source: Path, target: Path) -> None:
@@ -93,6 +131,12 @@ JOBS = [
         backup,
         lambda zone: CronTrigger(hour=2, minute=15, timezone=zone),
         _l("Back up the SQLite database (PostgreSQL uses its own tools)"),
+    ),
+    JobSpec(
+        "audit_checkpoint",
+        audit_checkpoint,
+        lambda zone: CronTrigger(hour=2, minute=5, timezone=zone),
+        _l("Check the audit trail and write its newest entry to a file in the backup folder"),
     ),
     JobSpec(
         "form_keys",

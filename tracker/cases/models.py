@@ -21,7 +21,7 @@ from tracker.cases.rules import (
     safety_facts,
 )
 from tracker.catalogue.models import Indication
-from tracker.core.audit import Audited
+from tracker.core.audit import Anchored
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.locking import Versioned
 from tracker.core.time import local_today, utcnow
@@ -54,7 +54,7 @@ with_labels(
 )
 
 
-class Patient(Audited, Versioned, Model):
+class Patient(Anchored, Versioned, Model):
     """A person with one or more pain cases over the years."""
 
     __audit_label__ = _l("Patient")
@@ -220,7 +220,7 @@ with_labels(
 )
 
 
-class Referral(Audited, Versioned, Model):
+class Referral(Anchored, Versioned, Model):
     """A pain case referred to the RCP: the referral data sheet and its status."""
 
     __audit_label__ = _l("Case")

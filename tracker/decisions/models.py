@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tracker.auth.models import User
 from tracker.cases.models import PainSide, Referral
 from tracker.catalogue.models import Technique
-from tracker.core.audit import Audited
+from tracker.core.audit import Anchored, Audited
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.locking import Versioned
 from tracker.core.time import utcnow
@@ -69,7 +69,7 @@ with_labels(
 )
 
 
-class Decision(Audited, Versioned, Model):
+class Decision(Anchored, Versioned, Model):
     """What the meeting decided for a case: the RCP decision sheet."""
 
     __audit_label__ = _l("Decision")
@@ -251,10 +251,13 @@ PREREQUISITES = (
 )
 
 
-class ProcedurePlan(Audited, Versioned, Model):
+class ProcedurePlan(Anchored, Versioned, Model):
     """How the proposed procedure will be done."""
 
     __audit_label__ = _l("Procedure plan")
+    #: When the referrer was told the plan is pending: the messages' bookkeeping,
+    #: written by the reminder job in one statement outside the trail.
+    __audit_exclude__ = frozenset({"pending_told_at"})
 
     __tablename__ = "procedure_plans"
 
@@ -322,7 +325,7 @@ procedure_operators = Table(
 )
 
 
-class Procedure(Audited, Model):
+class Procedure(Anchored, Model):
     """A procedure performed."""
 
     __audit_label__ = _l("Procedure")
@@ -393,7 +396,7 @@ CIRSE_GRADES = {
 }
 
 
-class AdverseEvent(Audited, Model):
+class AdverseEvent(Anchored, Model):
     __audit_label__ = _l("Adverse event")
 
     __tablename__ = "adverse_events"

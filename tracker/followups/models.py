@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from tracker.auth.models import User
 from tracker.cases.models import Referral
-from tracker.core.audit import Audited
+from tracker.core.audit import Anchored
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.time import utcnow
 from tracker.decisions.models import Procedure
@@ -37,7 +37,7 @@ with_labels(
 )
 
 
-class FollowUp(Audited, Model):
+class FollowUp(Anchored, Model):
     """A follow-up planned after a procedure."""
 
     __audit_label__ = _l("Follow-up")
@@ -139,7 +139,7 @@ PGIC = {
 }
 
 
-class Assessment(Audited, Model):
+class Assessment(Anchored, Model):
     """Pain and its effects, measured at a follow-up (or unscheduled)."""
 
     __audit_label__ = _l("Assessment")

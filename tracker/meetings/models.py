@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.auth.models import User
 from tracker.cases.models import Referral
-from tracker.core.audit import Audited
+from tracker.core.audit import Anchored, Audited
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.locking import Versioned
 from tracker.core.specialties import Specialty
@@ -66,7 +66,7 @@ def new_uid() -> str:
     return f"{uuid.uuid4().hex}@rcp-tracker"
 
 
-class Meeting(Audited, Versioned, Model):
+class Meeting(Anchored, Versioned, Model):
     """One RCP session."""
 
     __audit_label__ = _l("Meeting")
