@@ -13,6 +13,7 @@ from wtforms.validators import InputRequired, NumberRange
 
 from tracker.core import signals
 from tracker.core.mail import OutboxMessage, retry
+from tracker.core.reads import shows_no_patient_data
 from tracker.core.scheduler import last_runs, next_run
 from tracker.core.settings import SettingSpec, set_setting
 from tracker.extensions import db
@@ -51,6 +52,7 @@ def _settings_form() -> Form:
 
 @bp.route("/admin/settings", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def settings() -> Any:
     form = _settings_form()
     if form.validate_on_submit():
@@ -73,6 +75,7 @@ def settings() -> Any:
 
 @bp.route("/admin/jobs")
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def jobs() -> str:
     runs = last_runs()
     page = db.paginate(

@@ -25,6 +25,7 @@ from tracker.auth.forms import (
 from tracker.auth.models import SessionEnd, User
 from tracker.core.errors import DomainError
 from tracker.core.once import AlreadySaved, remember
+from tracker.core.reads import shows_no_patient_data
 from tracker.core.time import utcnow
 from tracker.extensions import db
 from tracker.web.forms import ConfirmForm, apply_domain_error
@@ -49,6 +50,7 @@ def admin_panel(user: User) -> dict[str, Any]:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@shows_no_patient_data
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("pages.home"))
@@ -113,6 +115,7 @@ def unauthorized() -> Any:
 
 @bp.route("/account/notifications", methods=["GET", "POST"])
 @login_required
+@shows_no_patient_data
 def notifications() -> Any:
     form = EmailPreferencesForm(obj=current_user)
     if form.validate_on_submit():
@@ -134,6 +137,7 @@ def notifications() -> Any:
 
 @bp.route("/account/profile", methods=["GET", "POST"])
 @login_required
+@shows_no_patient_data
 def profile() -> Any:
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
@@ -152,6 +156,7 @@ def profile() -> Any:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@shows_no_patient_data
 def password() -> Any:
     form = PasswordChangeForm()
     if form.validate_on_submit():
@@ -177,6 +182,7 @@ def password() -> Any:
 
 @bp.route("/account/sessions")
 @login_required
+@shows_no_patient_data
 def sessions() -> str:
     listed = services.sessions_of(current_user)
     return render_template(
@@ -229,6 +235,7 @@ def _get_user_or_404(user_id: int) -> User:
 
 @bp.route("/admin/users")
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def users() -> str:
     page = db.paginate(
         select(User).options(selectinload(User.role_links)).order_by(User.full_name, User.id),
@@ -240,6 +247,7 @@ def users() -> str:
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def user_create() -> Any:
     form = UserCreateForm()
     if form.validate_on_submit():
@@ -265,6 +273,7 @@ def user_create() -> Any:
 
 @bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def user_edit(user_id: int) -> Any:
     user = _get_user_or_404(user_id)
     form = UserEditForm(obj=user)
@@ -287,6 +296,7 @@ def user_edit(user_id: int) -> Any:
 
 @bp.route("/admin/users/<int:user_id>/password", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def user_password(user_id: int) -> Any:
     user = _get_user_or_404(user_id)
     form = PasswordResetForm()
@@ -307,6 +317,7 @@ def user_password(user_id: int) -> Any:
 
 @bp.route("/admin/users/<int:user_id>/deactivate", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def user_deactivate(user_id: int) -> Any:
     """GET asks for confirmation; POST deactivates."""
     user = _get_user_or_404(user_id)

@@ -55,6 +55,7 @@ from tracker.catalogue.services import offered_entries
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.audit_trail import case_history_query, describe
 from tracker.core.once import AlreadySaved, remember
+from tracker.core.reads import shows_no_patient_data
 from tracker.core.time import local_today
 from tracker.extensions import db
 from tracker.web.handlers import form_status, record_id, saved_before, saving
@@ -172,6 +173,7 @@ def index() -> Any:
 
 @bp.route("/cases/new", methods=["GET", "POST"])
 @require_role(*TEAM)
+@shows_no_patient_data
 def create() -> Any:
     form = ReferralCreateForm()
     _fill_choices(form)

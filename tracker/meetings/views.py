@@ -32,6 +32,7 @@ from tracker.cases.models import Referral
 from tracker.cases.permissions import TEAM
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.once import AlreadySaved, remember
+from tracker.core.reads import shows_no_patient_data
 from tracker.core.time import local_today, to_local
 from tracker.extensions import db
 from tracker.meetings import queries, services
@@ -201,6 +202,7 @@ def _month_grid(first_day: date, meetings: list[Meeting]) -> list[list[tuple[dat
 
 @bp.route("/meetings")
 @require_role(*TEAM)
+@shows_no_patient_data
 def index() -> str:
     view = request.args.get("view", "upcoming")
     series = _series_filter()
@@ -227,6 +229,7 @@ def index() -> str:
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
 @require_role(*ORGANISERS)
+@shows_no_patient_data
 def create() -> Any:
     form = MeetingCreateForm()
     _fill_people(form)
@@ -255,6 +258,7 @@ def create() -> Any:
 
 @bp.route("/meetings/series/new", methods=["GET", "POST"])
 @require_role(*ORGANISERS)
+@shows_no_patient_data
 def create_series() -> Any:
     """A series is created in two steps: its dates are shown first (public
     holidays and clashes marked), then "Create" saves them."""
@@ -333,6 +337,7 @@ def _meeting_page(meeting: Meeting, agenda_form: AgendaForm | None = None) -> st
 
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
 @require_role(*ORGANISERS)
+@shows_no_patient_data
 def edit(meeting_id: int) -> Any:
     meeting = organising(meeting_id)
     form = MeetingForm(obj=meeting)
@@ -355,6 +360,7 @@ def edit(meeting_id: int) -> Any:
 
 @bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
 @require_role(*ORGANISERS)
+@shows_no_patient_data
 def cancel(meeting_id: int) -> Any:
     meeting = organising(meeting_id)
     form = ConfirmForm()
@@ -798,6 +804,7 @@ def meeting_ics(meeting_id: int) -> Response:
 
 @bp.route("/calendar/<token>.ics")
 @public
+@shows_no_patient_data
 def feed(token: str) -> Response:
     """A user's subscription: the secret token in the address is the credential."""
     user = services.feed_user(token)
@@ -808,6 +815,7 @@ def feed(token: str) -> Response:
 
 @bp.route("/account/calendar", methods=["GET", "POST"])
 @login_required
+@shows_no_patient_data
 def calendar_settings() -> Any:
     form = ConfirmForm()
     new_link = None
