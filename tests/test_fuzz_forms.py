@@ -47,6 +47,7 @@ NOT_CRAWLED = {
     "auth.login": "shown to anonymous visitors only: fuzzed on its own below",
     "auth.logout": "would end the crawler's login; takes no input",
     "followups.close": "offered only once no follow-up is planned",
+    "audit.mask": "offered only once identities are shown; takes no input",
     # The patient pages are opened from a message's link, never from a staff
     # page; their bad input is tested with them (tests/selfreport).
     "patient.landing": "the patient's page, opened from the link in a message",
