@@ -31,7 +31,7 @@ from tracker.core.time import local_today, to_local, utcnow
 from tracker.extensions import db
 from tracker.web.exports import csv_response
 from tracker.web.forms import EnumSelectField, Form, apply_domain_error, optional_int
-from tracker.web.handlers import INVALID, form_status
+from tracker.web.handlers import INVALID, form_status, paginate
 from tracker.web.permissions import Role, require_role
 
 logger = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def _page(unmask_form: UnmaskForm | None = None, status: int | None = None) -> A
     lines = []
     case_numbers: dict[int, str] = {}
     if valid:
-        page = db.paginate(audit_query(form.filters()), per_page=50, error_out=False)
+        page = paginate(audit_query(form.filters()), per_page=50)
         lines = describe(list(page.items), masked=unmasked is None)
         case_numbers = _case_numbers({e.referral_id for e in page.items if e.referral_id})
     _record_read(unmasked, form)

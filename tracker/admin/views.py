@@ -18,7 +18,7 @@ from tracker.core.scheduler import last_runs, next_run
 from tracker.core.settings import SettingSpec, set_setting
 from tracker.extensions import db
 from tracker.web.forms import ConfirmForm, Form
-from tracker.web.handlers import form_status, saving
+from tracker.web.handlers import form_status, paginate, saving
 from tracker.web.permissions import Role, require_role
 
 logger = logging.getLogger(__name__)
@@ -78,10 +78,9 @@ def settings() -> Any:
 @shows_no_patient_data
 def jobs() -> str:
     runs = last_runs()
-    page = db.paginate(
+    page = paginate(
         select(OutboxMessage).order_by(OutboxMessage.sent_at.is_not(None), OutboxMessage.id.desc()),
         per_page=50,
-        error_out=False,
     )
     return render_template(
         "admin/jobs.html",

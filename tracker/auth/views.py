@@ -33,6 +33,7 @@ from tracker.web.handlers import (
     INVALID,
     current_path,
     form_status,
+    paginate,
     safe_next_url,
     saved_before,
     saving,
@@ -237,10 +238,9 @@ def _get_user_or_404(user_id: int) -> User:
 @require_role(Role.ADMIN)
 @shows_no_patient_data
 def users() -> str:
-    page = db.paginate(
+    page = paginate(
         select(User).options(selectinload(User.role_links)).order_by(User.full_name, User.id),
         per_page=50,
-        error_out=False,
     )
     return render_template("auth/users.html", page=page)
 

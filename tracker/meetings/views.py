@@ -65,6 +65,7 @@ from tracker.web.forms import INT_LIMIT, ConfirmForm
 from tracker.web.handlers import (
     INVALID,
     form_status,
+    paginate,
     record_id,
     safe_next_url,
     saved_before,
@@ -223,7 +224,7 @@ def index() -> str:
             **filters,
         )
     query = queries.past_query(series) if view == "past" else queries.upcoming_query(series)
-    page = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(query, per_page=current_app.config["PER_PAGE"])
     return render_template("meetings/list.html", page=page, view=view, **filters)
 
 
