@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -131,6 +132,12 @@ class UnmaskForm(Form):
 UNMASKED_KEY = "audit_unmasked"
 
 
+def _viewer_url() -> str:
+    """The viewer with the filters the request came with."""
+    query = urlencode(list(request.args.items(multi=True)))
+    return url_for("audit.index") + (f"?{query}" if query else "")
+
+
 def _unmasked() -> services.Unmasked | None:
     return services.unmasked_for(session.get(UNMASKED_KEY), current_user.id, utcnow())
 
@@ -203,14 +210,7 @@ def unmask() -> Any:
         else:
             db.session.commit()
             session[UNMASKED_KEY] = granted.as_session()
-            flash(
-                _(
-                    "Identities are shown to you until %(time)s.",
-                    time=to_local(granted.until).strftime("%H:%M"),
-                ),
-                "warning",
-            )
-            return redirect(url_for("audit.index", **request.args))
+            return redirect(_viewer_url())
     return _page(form, status=form_status(form))
 
 
@@ -218,7 +218,7 @@ def unmask() -> Any:
 @require_role(Role.ADMIN)
 def mask() -> Any:
     session.pop(UNMASKED_KEY, None)
-    return redirect(url_for("audit.index", **request.args))
+    return redirect(_viewer_url())
 
 
 @bp.route("/admin/audit.csv")
@@ -228,7 +228,7 @@ def export() -> Any:
     if unmasked is None:
         # The file holds every value as stored, identities included.
         flash(_("State a reason to export the audit trail: the file names patients."), "warning")
-        return redirect(url_for("audit.index", **request.args))
+        return redirect(_viewer_url())
     form, valid = _filter_form(unmasked)
     if not valid:
         return _page()
