@@ -45,6 +45,7 @@ from tracker.meetings.forms import (
     MeetingForm,
     MoveItemForm,
     SeriesForm,
+    StartForm,
 )
 from tracker.meetings.models import (
     AgendaItem,
@@ -322,6 +323,8 @@ def _meeting_page(meeting: Meeting, agenda_form: AgendaForm | None = None) -> st
         "search": search,
         "guest_form": GuestForm(),
         "confirm": ConfirmForm(),
+        "start_form": StartForm(formdata=None),
+        "before_its_day": services.before_its_day(meeting),
     }
     if can_organise and meeting.is_open:
         context["candidates"] = queries.schedulable(search or None)
@@ -399,13 +402,20 @@ def _run(meeting_id: int, action: Any, message: Any, then: str | None = None) ->
 @bp.route("/meetings/<int:meeting_id>/start", methods=["POST"])
 @require_role(*TEAM)
 def start(meeting_id: int) -> Any:
-    return _run(
-        meeting_id,
-        lambda meeting: services.start_meeting(meeting, by=current_user),
-        lambda result: _("The meeting has started."),
-        # Started in the room: straight to the cases and their decisions.
-        then=url_for("decisions.meeting_mode", meeting_id=meeting_id),
-    )
+    meeting = get_meeting_or_404(meeting_id)
+    if not can_run_meeting(current_user, meeting):
+        abort(403)
+    form = StartForm()
+    if form.validate_on_submit():
+        with saving() as saved:
+            services.start_meeting(meeting, by=current_user, early_reason=form.early_reason.data)
+        if saved.ok:
+            flash(_("The meeting has started."), "success")
+            # Started in the room: straight to the cases and their decisions.
+            return redirect(url_for("decisions.meeting_mode", meeting_id=meeting_id))
+    for error in form.early_reason.errors:
+        flash(error, "danger")
+    return _back(meeting)
 
 
 def _where_they_went(moved: list[services.RollOver]) -> Markup:
