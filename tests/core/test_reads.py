@@ -146,3 +146,45 @@ def test_a_refused_or_redirected_page_records_no_read(app, auth):
     assert auth.client.get(f"/cases/{referral.id}").status_code == 403
     assert auth.client.get("/cases").status_code == 403
     assert reads_of("cases.index") == []
+
+
+def test_lists_are_found_by_each_patient_they_showed(app):
+    from tracker.core.audit import append_entries
+    from tracker.core.audit_trail import lists_patient
+
+    shown = {"a": [3, 11, 12], "b": [1, 2], "c": [21], "d": [111]}
+    append_entries(
+        [
+            {
+                "action": AuditAction.VIEW,
+                "entity_type": "Page",
+                "entity_id": name,
+                "changes": {"cases": patients, "page": name, "patients": patients},
+            }
+            for name, patients in shown.items()
+        ]
+    )
+
+    def found(patient_id: int) -> set[str]:
+        query = select(AuditEntry.entity_id).where(lists_patient(patient_id))
+        return set(db.session.scalars(query))
+
+    assert found(1) == {"b"}
+    assert found(11) == {"a"}
+    assert found(12) == {"a"}
+    assert found(2) == {"b"}
+    assert found(21) == {"c"}
+    assert found(111) == {"d"}
+    assert found(4) == set()
+
+
+def test_the_admin_finds_the_lists_that_showed_a_patient(app, auth):
+    referrals = [make_referral() for _ in range(3)]
+    auth.login_as(make_user(roles={Role.COORDINATOR}))
+    auth.client.get("/cases")
+    auth.logout()
+    auth.login_as(make_user(roles={Role.ADMIN}))
+    auth.client.post("/admin/audit/unmask", data={"reason": "Patient asked who read their file"})
+    page = auth.client.get("/admin/audit", query_string={"mrn": referrals[1].patient.mrn})
+    assert page.status_code == 200
+    assert "cases.index" in page.get_data(as_text=True)

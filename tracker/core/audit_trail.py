@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Select, Table, or_, select
+from sqlalchemy import ColumnElement, Date, Select, Table, Text, cast, func, or_, select
 from sqlalchemy import Enum as EnumType
 from wtforms.fields.core import UnboundField
 
@@ -432,6 +432,20 @@ def _start_of_local_day(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=site_timezone())
 
 
+def lists_patient(patient_id: int) -> ColumnElement[bool]:
+    """Access entries of pages that showed several patients, this one among them
+    (``tracker.core.reads`` lists them under "patients", the entry's last key)."""
+    stored = func.replace(cast(AuditEntry.changes, Text), " ", "")
+    marker = '"patients":['
+    number = str(int(patient_id))
+    return (AuditEntry.entity_type == "Page") & or_(
+        stored.like(f"%{marker}{number}]%"),
+        stored.like(f"%{marker}{number},%"),
+        stored.like(f"%{marker}%,{number}]%"),
+        stored.like(f"%{marker}%,{number},%"),
+    )
+
+
 def audit_query(filters: AuditFilters) -> Select[AuditEntry]:
     """Entries matching ``filters``, newest first."""
     query = select(AuditEntry)
@@ -439,7 +453,7 @@ def audit_query(filters: AuditFilters) -> Select[AuditEntry]:
         query = query.where(AuditEntry.actor_id == filters.actor_id)
     if filters.patient_id is not None:
         # Entries about a patient: their record, and anything about their cases.
-        scope = AuditEntry.patient_id == filters.patient_id
+        scope = or_(AuditEntry.patient_id == filters.patient_id, lists_patient(filters.patient_id))
         if filters.patient_cases is not None:
             scope = or_(scope, AuditEntry.referral_id.in_(filters.patient_cases))
         query = query.where(scope)
@@ -464,6 +478,8 @@ def case_history_query(referral_id: int, patient_id: int, *, changes: bool) -> S
         or_(
             AuditEntry.referral_id == referral_id,
             (AuditEntry.entity_type == "Patient") & (AuditEntry.patient_id == patient_id),
+            # Lists that showed the patient among others.
+            lists_patient(patient_id),
         )
     )
     wanted = [action for action in AuditAction if (action in CHANGE_ACTIONS) == changes]
