@@ -167,6 +167,10 @@ def radiologist(**overrides: Any) -> User:
     return make_user(roles={Role.RADIOLOGIST}, **overrides)
 
 
+#: Why a test meeting starts before its day.
+EARLY = "Started ahead of its day for the test"
+
+
 def running_meeting(
     cases: int = 1, *, chair: User | None = None, sign_attendance: bool = True, **overrides: Any
 ) -> Any:
@@ -185,7 +189,8 @@ def running_meeting(
     meeting_services.set_members_present(meeting, {user.id for user in present}, by=None)
     for _ in range(cases):
         meeting_services.add_to_agenda(meeting, make_referral(referrer_id=chair.id), by=None)
-    meeting_services.start_meeting(meeting, by=None)
+    # Meetings are made for next Tuesday: started today, so in advance.
+    meeting_services.start_meeting(meeting, by=None, early_reason=EARLY)
     if sign_attendance:
         meeting_services.validate_attendance(meeting, by=chair)
     db.session.commit()

@@ -51,6 +51,7 @@ NOT_CRAWLED = {
     "auth.second_factor_codes": "offered once a second factor is set up: fuzzed below",
     "auth.second_factor_off": "offered once a second factor is set up: fuzzed below",
     "followups.close": "offered only once no follow-up is planned",
+    "audit.mask": "offered only once identities are shown; takes no input",
     # The patient pages are opened from a message's link, never from a staff
     # page; their bad input is tested with them (tests/selfreport).
     "patient.landing": "the patient's page, opened from the link in a message",

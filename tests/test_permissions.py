@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import (
+    EARLY,
     all_done,
     assess,
     assessment_values,
@@ -198,7 +199,7 @@ def running_meeting(cast: Cast) -> Any:
     }
     meeting_services.set_members_present(meeting, present, by=None)
     meeting_services.add_to_agenda(meeting, owned_referral(cast), by=None)
-    meeting_services.start_meeting(meeting, by=None)
+    meeting_services.start_meeting(meeting, by=None, early_reason=EARLY)
     # The chair signs the sheet first: decisions are validated only then.
     meeting_services.validate_attendance(meeting, by=cast["chair"])
     db.session.commit()
@@ -339,7 +340,7 @@ def remove_guest(cast: Cast) -> Act:
 
 def start_meeting(cast: Cast) -> Act:
     meeting = chaired_meeting(cast)
-    return lambda by: meeting_services.start_meeting(meeting, by=by)
+    return lambda by: meeting_services.start_meeting(meeting, by=by, early_reason=EARLY)
 
 
 def hold_meeting(cast: Cast) -> Act:

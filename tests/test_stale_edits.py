@@ -129,6 +129,8 @@ NOT_EDITING = {
     "tracker.auth.forms.PasswordChangeForm": "checked by the current password",
     "tracker.auth.forms.PasswordResetForm": "sets a new password, shows none",
     "tracker.auth.forms.LoginCodeForm": "the second step of a login",
+    "tracker.admin.audit_views.UnmaskForm": "a reason to read identities: changes nothing",
+    "tracker.meetings.forms.StartForm": "a step of the meeting's status, refused once taken",
     "tracker.auth.forms.SecondFactorConfirmForm": "checked by a code from the new key",
     "tracker.auth.forms.SecondFactorCodeForm": "checked by a current code",
     "tracker.auth.forms.SecondFactorOffForm": "checked by the password and a code",

@@ -98,6 +98,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, patient_only: bool 
 def _patient_app(app: Flask) -> Flask:
     """Only the patient pages (and their stylesheets): no login, no staff page."""
     from tracker.core.afterwards import run_writes_after_response
+    from tracker.core.reads import record_reads
     from tracker.selfreport.patient import bp as patient_bp
     from tracker.selfreport.patient import patient_error, patient_headers
     from tracker.web.headers import add_security_headers
@@ -107,6 +108,7 @@ def _patient_app(app: Flask) -> Flask:
     app.register_blueprint(patient_bp)
     app.before_request(without_staff_login)
     app.after_request(run_writes_after_response)
+    app.after_request(record_reads)
     app.after_request(add_security_headers)
     # After the line above, so it runs before it: its headers are kept.
     app.after_request(patient_headers)
@@ -180,6 +182,7 @@ def _register_hooks(app: Flask) -> None:
     from tracker.core.afterwards import run_writes_after_response
     from tracker.core.i18n import day_text, typography
     from tracker.core.numbers import percent
+    from tracker.core.reads import record_reads
     from tracker.web import pages
     from tracker.web.handlers import current_path
     from tracker.web.headers import add_security_headers
@@ -188,6 +191,7 @@ def _register_hooks(app: Flask) -> None:
 
     app.before_request(enforce_access)
     app.after_request(run_writes_after_response)
+    app.after_request(record_reads)
     app.after_request(add_security_headers)
 
     app.register_error_handler(CSRFError, pages.handle_csrf_error)

@@ -283,3 +283,32 @@ def test_correcting_a_patient_identity(app):
             other, identity(mrn=patient.mrn), by=make_user(roles={Role.RADIOLOGIST})
         )
     assert refused.value.field == "mrn"
+
+
+# --- dates of a case are plausible ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("referral_on", date(1900, 1, 1), "before 2000"),
+        ("patient_agreed_on", date(1999, 12, 31), "before 2000"),
+        ("patient_agreed_on", date(2026, 11, 21), "in the future"),
+        ("patient_agreed_on", date(2004, 1, 1), "before the patient's birth date"),
+    ],
+)
+def test_the_service_refuses_an_implausible_date_of_a_case(app, field, value, message):
+    patient = make_patient(birth_on=date(2005, 5, 5))
+    with pytest.raises(DomainError) as refused:
+        make_referral(patient=patient, **{field: value})
+    assert refused.value.field == field
+    assert message in str(refused.value)
+    referral = make_referral(patient=patient)
+    with pytest.raises(DomainError) as refused:
+        services.update_referral(
+            referral,
+            {field: value},
+            expected_version=referral.version,
+            by=make_user(roles={Role.COORDINATOR}),
+        )
+    assert refused.value.field == field

@@ -156,6 +156,9 @@ def test_a_refused_referral_opens_on_a_summary_linking_to_each_field_in_error(
         ("dn4", "-1", "between 0 and 10"),
         ("referral_on", "2026-11-21", "in the future"),
         ("referral_on", "21/11/2026", "Not a valid date value"),
+        ("referral_on", "1900-01-01", "before 2000: check the year"),
+        ("patient_agreed_on", "1999-12-31", "before 2000: check the year"),
+        ("patient_agreed_on", "2026-11-21", "in the future"),
         ("pain_site", "x" * 201, "longer than 200 characters"),
         ("question", "x" * 4001, "longer than 4000 characters"),
         ("pain_side", "UPSIDE", "Not a valid choice"),
@@ -176,6 +179,16 @@ def test_bad_input_is_shown_on_its_field_keeps_the_rest_and_saves_nothing(
     assert "nothing has been saved" in text(page)
     assert referral_count() == 0
     assert db.session.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+def test_a_consent_before_the_patients_birth_is_refused_and_the_input_kept(client, radiologist):
+    data = form_data(radiologist, birth_on="2005-05-05", patient_agreed_on="2003-01-01")
+    response = client.post("/cases/new", data=data)
+    assert response.status_code == 422
+    page = soup(response)
+    assert "before the patient's birth date" in field_errors(page, "patient_agreed_on")
+    assert field_value(page, "patient_agreed_on") == "2003-01-01"
+    assert referral_count() == 0
 
 
 def test_a_known_hospital_number_with_another_name_is_refused_then_confirmed(client, radiologist):

@@ -52,6 +52,8 @@ EXPECTED: dict[str, Any] = {
     "auth.sessions_end_others": ANY,
     "audit.index": ADMIN,
     "audit.export": ADMIN,
+    "audit.unmask": ADMIN,
+    "audit.mask": ADMIN,
     "auth.users": ADMIN,
     "auth.user_create": ADMIN,
     "auth.user_edit": ADMIN,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
-from tests.factories import make_decision, make_patient, make_referral, make_user
+from tests.factories import PASSWORD, make_decision, make_patient, make_referral, make_user
 from tests.html import field_errors, soup, text
 from tracker.cases import services as case_services
 from tracker.core.audit import AuditAction, AuditEntry, acting_as
@@ -86,7 +87,17 @@ def test_the_case_history_shows_changes_in_words_and_who_opened_the_case(client,
     assert coordinator.email in text(openings.find("table"))
 
 
+REASON = "The patient asked who opened their file (letter of 20 Nov)."
+
+
+def state_reason(client, reason: str = REASON):
+    response = client.post("/admin/audit/unmask", data={"reason": reason})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
 def test_admins_filter_the_trail_by_patient_case_user_and_date(client, admin, clock):
+    state_reason(client)
     first = make_referral(patient=make_patient(mrn="PAT00001"))
     second = make_referral(patient=make_patient(mrn="PAT00002"))
     page = soup(client.get("/admin/audit", query_string={"mrn": "PAT00001"}))
@@ -109,6 +120,7 @@ def test_admins_filter_the_trail_by_patient_case_user_and_date(client, admin, cl
 
 
 def test_unknown_patient_or_case_is_a_clear_field_error(client, admin):
+    state_reason(client)
     response = client.get("/admin/audit", query_string={"mrn": "NOBODY01", "case_number": "X"})
     assert response.status_code == 422
     page = soup(response)
@@ -120,6 +132,7 @@ def test_the_export_neutralises_formulas_and_is_itself_recorded(client, admin):
     make_user(email="=1+2@hospital.test", full_name="-Formula")
     with acting_as("=HYPERLINK(evil)"):
         make_referral()
+    state_reason(client)
     response = client.get("/admin/audit.csv")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment;")
@@ -130,6 +143,77 @@ def test_the_export_neutralises_formulas_and_is_itself_recorded(client, admin):
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
     [export] = access_entries(AuditAction.EXPORT)
     assert export.actor_id == admin.id
+    assert export.changes["reason"] == REASON
+
+
+# --- break the glass: identities masked until the administrator says why ----------------
+
+
+def test_the_viewer_masks_identities_and_clinical_text_until_a_reason_is_given(
+    client, admin, clock
+):
+    patient = make_patient(mrn="PAT00077", first_name="Gisèle", birth_on=date(1958, 3, 9))
+    make_referral(patient=patient, pain_site="Left foot, third web space")
+    page = text(soup(client.get("/admin/audit")))
+    for secret in ("PAT00077", "Gisèle", "9 Mar 1958", "third web space"):
+        assert secret not in page
+    assert "•••" in page
+    # What names nobody still reads: the kind of record, choices from lists.
+    assert "Patient" in page
+    # The viewing itself is recorded, as masked.
+    [read] = [e for e in access_entries(AuditAction.VIEW) if e.entity_type == "AuditTrail"]
+    assert read.changes["masked"] is True
+    assert read.actor_id == admin.id
+
+    state_reason(client)
+    [grant] = [e for e in access_entries(AuditAction.VIEW) if e.entity_id == "identities"]
+    assert grant.changes["reason"] == REASON
+    assert grant.actor_id == admin.id
+    page = text(soup(client.get("/admin/audit")))
+    for secret in ("PAT00077", "Gisèle", "9 Mar 1958", "third web space"):
+        assert secret in page
+    assert REASON in page
+    reads = [e for e in access_entries(AuditAction.VIEW) if e.entity_id == "viewer"]
+    assert reads[-1].changes == {"masked": False, "reason": REASON}
+
+    # Hidden again on request...
+    assert client.post("/admin/audit/mask").status_code == 302
+    assert "PAT00077" not in text(soup(client.get("/admin/audit")))
+    # ...or fifteen minutes after the reason was given.
+    state_reason(client)
+    assert "PAT00077" in text(soup(client.get("/admin/audit")))
+    clock.advance(minutes=16)
+    assert "PAT00077" not in text(soup(client.get("/admin/audit")))
+
+
+def test_searching_by_hospital_number_or_exporting_needs_a_reason(client, admin):
+    make_referral(patient=make_patient(mrn="PAT00078"))
+    response = client.get("/admin/audit", query_string={"mrn": "PAT00078"})
+    assert response.status_code == 422
+    assert "State a reason above" in field_errors(soup(response), "mrn")
+    # Nothing was searched: no entry is listed.
+    assert soup(response).find("table") is None
+    response = client.get("/admin/audit.csv")
+    assert response.status_code == 302
+    assert access_entries(AuditAction.EXPORT) == []
+
+
+def test_a_reason_too_short_is_refused_and_opens_nothing(client, admin):
+    response = client.post("/admin/audit/unmask", data={"reason": "because"})
+    assert response.status_code == 422
+    assert "why you need" in field_errors(soup(response), "reason")
+    assert [e for e in access_entries(AuditAction.VIEW) if e.entity_id == "identities"] == []
+    assert client.get("/admin/audit.csv").status_code == 302
+
+
+def test_a_reason_opens_the_identities_to_that_administrator_alone(app, client, admin):
+    make_referral(patient=make_patient(mrn="PAT00079"))
+    state_reason(client)
+    other = app.test_client()
+    colleague = make_user(roles={Role.ADMIN})
+    other.post("/login", data={"email": colleague.email, "password": PASSWORD})
+    assert "PAT00079" not in other.get("/admin/audit").get_data(as_text=True)
+    assert "PAT00079" in client.get("/admin/audit").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

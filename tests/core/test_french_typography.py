@@ -132,7 +132,9 @@ SETTINGS_ABOVE_ONE = {
     "Use at least %(n)d characters.",
     "Only on a computer that is yours alone. The login still ends after %(hours)d hours, "
     "or sooner when unused.",
-    # A constant of the nightly upkeep (30 days).
+    # Constants: the nightly upkeep's 30 days, the audit viewer's 15 minutes.
+    "For example: the patient asked who opened their file. The reason is recorded; "
+    "identities stay shown to you for %(minutes)d minutes.",
     "Forget the one-time keys of forms saved more than %(n)d days ago",
 }
 

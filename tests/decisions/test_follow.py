@@ -37,6 +37,10 @@ def follow_views(referral_id: int, by: int) -> int:
     )
 
 
+def access_entries_of(user_id: int) -> int:
+    return len(db.session.scalars(select(AuditEntry).where(AuditEntry.actor_id == user_id)).all())
+
+
 def test_the_follow_page_shows_the_case_the_chair_opened(app, client, auth):
     meeting = running_meeting(3)
     first, second, third = meeting.agenda
@@ -80,8 +84,11 @@ def test_the_follow_page_shows_the_case_the_chair_opened(app, client, auth):
     assert third.referral.case_number in fragment.select_one("#follow-case-title").get_text()
     assert fragment.select_one("[data-current-item]")["data-current-item"] == str(third.id)
     assert follow_views(third.referral_id, follower.id) == 1
+    # Fetched again, the same case: nothing more is recorded, not even the agenda.
+    reads = access_entries_of(follower.id)
     client.get(f"{live}?seen={third.id}")
     assert follow_views(third.referral_id, follower.id) == 1
+    assert access_entries_of(follower.id) == reads
 
 
 def test_only_recorders_move_the_room_and_only_by_opening_a_case(app, client, auth):

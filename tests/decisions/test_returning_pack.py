@@ -144,7 +144,9 @@ def test_a_case_presented_again_opens_on_its_earlier_episode(client, auth):
     )
     # Shown, so recorded: the case and the earlier one it brought on screen.
     entry = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.action == AuditAction.VIEW).order_by(AuditEntry.id)
+        select(AuditEntry)
+        .where(AuditEntry.action == AuditAction.VIEW, AuditEntry.entity_type == "Referral")
+        .order_by(AuditEntry.id)
     ).all()[-1]
     assert (entry.entity_type, entry.referral_id) == ("Referral", item.referral_id)
     assert entry.changes == {"page": "meeting", "previous": old.case_number}

@@ -201,6 +201,18 @@ def test_prerequisites_are_ticked_with_their_date(app, decided):
         services.set_prerequisite(plan, "not_a_prerequisite", None, by=clinician)
 
 
+def test_a_consent_before_2000_or_before_the_patients_birth_is_refused(app, decided):
+    plan = decided().plan
+    clinician = make_user(roles={Role.CLINICIAN})
+    with pytest.raises(DomainError, match="before 2000"):
+        services.set_prerequisite(plan, "consent_on", date(1999, 6, 1), by=clinician)
+    plan.decision.referral.patient.birth_on = date(2010, 1, 1)
+    db.session.flush()
+    with pytest.raises(DomainError, match="before the patient's birth"):
+        services.set_prerequisite(plan, "consent_on", date(2005, 6, 1), by=clinician)
+    assert plan.consent_on is None
+
+
 def test_recording_the_procedure_treats_the_case_and_signals_it(app, decided):
     plan = decided().plan
     received = []

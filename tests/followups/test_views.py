@@ -301,7 +301,8 @@ def test_the_worklist_runs_the_same_queries_with_10_and_500_due_follow_ups(
             assert client.get("/followups?responsible_id=").status_code == 200
         counts.append(counter.count)
     assert counts[0] == counts[1]
-    assert counts[1] <= 12
+    # 12, and the record of the read: the chain's head, then one insert.
+    assert counts[1] <= 14
 
 
 def test_a_treated_case_page_runs_the_same_queries_with_1_and_20_assessments(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from tests.factories import make_meeting, make_referral, make_user, radiologist
+from tests.factories import EARLY, make_meeting, make_referral, make_user, radiologist
 from tracker.cases import services as case_services
 from tracker.cases.models import Referral
 from tracker.cases.rules import CaseStatus
@@ -208,7 +208,7 @@ def test_an_agenda_changed_since_the_form_was_made_is_not_overwritten(app):
 def test_cases_already_discussed_keep_their_place(app):
     meeting = make_meeting()
     a, b, c = (services.add_to_agenda(meeting, make_referral(), by=None) for _ in range(3))
-    services.start_meeting(meeting, by=None)
+    services.start_meeting(meeting, by=None, early_reason=EARLY)
     services.mark_discussed(b, by=None)
     save(meeting, (c, None, 10), (a, None, 10))
     db.session.flush()

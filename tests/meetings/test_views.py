@@ -614,7 +614,8 @@ def test_starting_the_meeting_opens_meeting_mode(client, coordinator):
     meeting = make_meeting()
     services.add_to_agenda(meeting, make_referral(), by=None)
     db.session.commit()
-    started = client.post(f"/meetings/{meeting.id}/start")
+    # Made for next Tuesday, so started ahead of its day, with the reason why.
+    started = client.post(f"/meetings/{meeting.id}/start", data={"early_reason": "Test"})
     # In the room, the next thing is the first case and its decision.
     assert started.headers["Location"] == f"/meetings/{meeting.id}/mode"
     db.session.expire_all()

@@ -348,7 +348,7 @@ def test_figures_are_kept_until_the_data_changes(client, auth, count_queries):
 
 
 def test_the_activity_counts_the_meetings_held_with_their_quorum(app):
-    from tests.factories import make_meeting, radiologist, running_meeting
+    from tests.factories import EARLY, make_meeting, radiologist, running_meeting
     from tracker.core.specialties import Specialty
     from tracker.meetings import services as meeting_services
     from tracker.outcomes.analysis import summarise_activity
@@ -359,7 +359,7 @@ def test_the_activity_counts_the_meetings_held_with_their_quorum(app):
     nurse, secretary = make_user(specialty=Specialty.NURSING), make_user(specialty=Specialty.OTHER)
     meeting_services.set_members_present(short, {radiologist().id, nurse.id, secretary.id}, by=None)
     meeting_services.add_guest(short, name="Dr Guest", specialty=Specialty.PAIN_MEDICINE, by=None)
-    meeting_services.start_meeting(short, by=None)
+    meeting_services.start_meeting(short, by=None, early_reason=EARLY)
     for meeting in (quorate, short):
         meeting_services.hold_meeting(meeting, by=None)
     db.session.commit()

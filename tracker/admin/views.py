@@ -14,6 +14,7 @@ from wtforms.validators import InputRequired, NumberRange
 from tracker.core import signals
 from tracker.core.locking import EditConflict
 from tracker.core.mail import OutboxMessage, retry
+from tracker.core.reads import shows_no_patient_data
 from tracker.core.scheduler import last_runs, next_run
 from tracker.core.settings import (
     SettingSpec,
@@ -23,7 +24,7 @@ from tracker.core.settings import (
 )
 from tracker.extensions import db
 from tracker.web.forms import ConfirmForm, Form, VersionedForm
-from tracker.web.handlers import edit_status, saving
+from tracker.web.handlers import edit_status, paginate, saving
 from tracker.web.permissions import Role, require_role
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def _settings_form() -> Form:
 
 @bp.route("/admin/settings", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def settings() -> Any:
     form = _settings_form()
     conflict = None
@@ -89,12 +91,12 @@ def settings() -> Any:
 
 @bp.route("/admin/jobs")
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def jobs() -> str:
     runs = last_runs()
-    page = db.paginate(
+    page = paginate(
         select(OutboxMessage).order_by(OutboxMessage.sent_at.is_not(None), OutboxMessage.id.desc()),
         per_page=50,
-        error_out=False,
     )
     return render_template(
         "admin/jobs.html",

@@ -41,6 +41,7 @@ from tracker.auth.models import SessionEnd, User
 from tracker.auth.settings import ADMIN_SECOND_FACTOR
 from tracker.core.errors import DomainError
 from tracker.core.once import AlreadySaved, remember
+from tracker.core.reads import shows_no_patient_data
 from tracker.core.time import utcnow
 from tracker.extensions import db
 from tracker.web.forms import ConfirmForm, apply_domain_error
@@ -50,6 +51,7 @@ from tracker.web.handlers import (
     current_path,
     edit_status,
     form_status,
+    paginate,
     safe_next_url,
     saved_before,
     saving,
@@ -85,6 +87,7 @@ def _device_cookie() -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@shows_no_patient_data
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("pages.home"))
@@ -137,6 +140,7 @@ def _pending_user() -> tuple[User | None, dict[str, Any]]:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @public
+@shows_no_patient_data
 def login_code() -> Any:
     """The second step of a login with a second factor."""
     if current_user.is_authenticated:
@@ -265,6 +269,7 @@ def unauthorized() -> Any:
 
 @bp.route("/account/notifications", methods=["GET", "POST"])
 @login_required
+@shows_no_patient_data
 def notifications() -> Any:
     form = EmailPreferencesForm(obj=current_user)
     conflict = None
@@ -290,6 +295,7 @@ def notifications() -> Any:
 
 @bp.route("/account/profile", methods=["GET", "POST"])
 @login_required
+@shows_no_patient_data
 def profile() -> Any:
     form = ProfileForm(obj=current_user)
     conflict = None
@@ -313,6 +319,7 @@ def profile() -> Any:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@shows_no_patient_data
 def password() -> Any:
     form = PasswordChangeForm()
     if form.validate_on_submit():
@@ -343,6 +350,7 @@ def password() -> Any:
 
 @bp.route("/account/second-factor")
 @login_required
+@shows_no_patient_data
 def second_factor_page() -> Any:
     return _second_factor_shown(200)
 
@@ -439,6 +447,7 @@ def second_factor_off() -> Any:
 
 @bp.route("/account/sessions")
 @login_required
+@shows_no_patient_data
 def sessions() -> str:
     listed = services.sessions_of(current_user)
     return render_template(
@@ -491,17 +500,18 @@ def _get_user_or_404(user_id: int) -> User:
 
 @bp.route("/admin/users")
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def users() -> str:
-    page = db.paginate(
+    page = paginate(
         select(User).options(selectinload(User.role_links)).order_by(User.full_name, User.id),
         per_page=50,
-        error_out=False,
     )
     return render_template("auth/users.html", page=page)
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def user_create() -> Any:
     form = UserCreateForm()
     if form.validate_on_submit():
@@ -527,6 +537,7 @@ def user_create() -> Any:
 
 @bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def user_edit(user_id: int) -> Any:
     user = _get_user_or_404(user_id)
     form = UserEditForm(obj=user)
@@ -554,6 +565,7 @@ def user_edit(user_id: int) -> Any:
 
 @bp.route("/admin/users/<int:user_id>/password", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def user_password(user_id: int) -> Any:
     user = _get_user_or_404(user_id)
     form = PasswordResetForm()
@@ -574,6 +586,7 @@ def user_password(user_id: int) -> Any:
 
 @bp.route("/admin/users/<int:user_id>/deactivate", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def user_deactivate(user_id: int) -> Any:
     """GET asks for confirmation; POST deactivates."""
     user = _get_user_or_404(user_id)

@@ -50,8 +50,8 @@ from tracker.cases.rules import (
     FIELD_LABELS,
     CaseStatus,
     birth_date_problem,
+    case_date_problem,
     mrn_problem,
-    not_in_future_problem,
 )
 from tracker.core.errors import DomainError
 from tracker.core.time import local_today
@@ -67,9 +67,11 @@ from tracker.web.forms import (
 L = FIELD_LABELS
 
 
-def not_in_future(form: Any, field: Any) -> None:
+def plausible_case_date(form: Any, field: Any) -> None:
+    """Not in the future, not before 2000 (before the patient's birth is the
+    service's check: it knows the patient)."""
     if field.data is not None:
-        problem = not_in_future_problem(field.data, local_today())
+        problem = case_date_problem(field.data, local_today())
         if problem:
             raise ValidationError(problem)
 
@@ -186,7 +188,7 @@ class ContactForm(ContactFields, VersionedForm):
 class ReferralFields(Form):
     referrer_id = SelectField(L["referrer_id"], coerce=optional_int, validate_choice=True)
     external_referrer = StringField(L["external_referrer"], validators=[Length(max=200)])
-    referral_on = DateField(L["referral_on"], validators=[Optional(), not_in_future])
+    referral_on = DateField(L["referral_on"], validators=[Optional(), plausible_case_date])
     urgency = EnumSelectField(L["urgency"], enum=Urgency, default=Urgency.ROUTINE)
 
     indication_id = SelectField(L["indication_id"], coerce=optional_int)
@@ -225,7 +227,7 @@ class ReferralFields(Form):
     question = TextAreaField(L["question"], validators=[Length(max=4000)], render_kw={"rows": 3})
     patient_agreed_on = DateField(
         L["patient_agreed_on"],
-        validators=[Optional(), not_in_future],
+        validators=[Optional(), plausible_case_date],
         description=_l("Recorded by the referring doctor; empty until the patient agrees."),
     )
 

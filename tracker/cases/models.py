@@ -24,6 +24,7 @@ from tracker.catalogue.models import Indication
 from tracker.core.audit import Anchored
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.locking import Versioned
+from tracker.core.reads import identifies_patients
 from tracker.core.time import local_today, utcnow
 from tracker.extensions import Model
 
@@ -384,3 +385,13 @@ class CaseNumberCounter(Model):
 
 def enum_names(values: Any) -> list[str]:
     return [value.name for value in values or []]
+
+
+# A patient's record and their referrals identify them: any page that loads one
+# records the read (see ``tracker.core.reads``).
+identifies_patients(Patient, patient_id=lambda patient: patient.id)
+identifies_patients(
+    Referral,
+    referral_id=lambda referral: referral.id,
+    patient_id=lambda referral: referral.patient_id,
+)

@@ -230,6 +230,24 @@ def not_in_future_problem(value: date, today: date) -> Any | None:
     return None
 
 
+#: The unit keeps no case from before this day: an earlier date is a typing error
+#: (a referral dated 1900 would be numbered RCP-1900-0001).
+EARLIEST_CASE_DAY = date(2000, 1, 1)
+
+
+def case_date_problem(value: date, today: date, birth_on: date | None = None) -> Any | None:
+    """Why a date of a case (referral, the patient's agreement) cannot be right:
+    in the future, before 2000, or before the patient was born."""
+    problem = not_in_future_problem(value, today)
+    if problem:
+        return problem
+    if value < EARLIEST_CASE_DAY:
+        return _l("This date is before %(year)d: check the year.", year=EARLIEST_CASE_DAY.year)
+    if birth_on is not None and value < birth_on:
+        return _l("This date is before the patient's birth date.")
+    return None
+
+
 def mrn_problem(mrn: str, pattern: str) -> Any | None:
     if not re.fullmatch(pattern, mrn):
         return _l(

@@ -42,9 +42,9 @@ from tracker.cases.rules import (
     RECENT_REFERRAL,
     CaseStatus,
     birth_date_problem,
+    case_date_problem,
     case_number,
     mrn_problem,
-    not_in_future_problem,
     status_after_edit,
 )
 from tracker.core import locking
@@ -311,13 +311,13 @@ def next_case_number(on: date) -> str:
     return case_number(on.year, number)
 
 
-def _check_details(details: dict[str, Any]) -> None:
+def _check_details(details: dict[str, Any], patient: Patient) -> None:
     """Rules that hold whatever form the details come from."""
     today = local_today()
     for name in ("referral_on", "patient_agreed_on"):
         value = details.get(name)
         if value is not None:
-            problem = not_in_future_problem(value, today)
+            problem = case_date_problem(value, today, patient.birth_on)
             if problem:
                 raise DomainError(problem, name)
     for name, maximum in SCORE_FIELDS.items():
@@ -380,7 +380,7 @@ def _settle_status(referral: Referral, by: User | None) -> None:
 
 def refer_case(patient: Patient, details: dict[str, Any], *, by: User) -> Referral:
     """Register a referral; it is "referred" at once if complete, else a draft."""
-    _check_details(details)
+    _check_details(details, patient)
     referral = Referral(
         patient=patient,
         case_number=next_case_number(details.get("referral_on") or local_today()),
@@ -414,7 +414,7 @@ def update_referral(
             )
         )
     locking.check_version(referral, expected_version, conflict=EditConflict)
-    _check_details(details)
+    _check_details(details, referral.patient)
     assign(referral, details, ReferralFields)
     if referral.status is CaseStatus.SCHEDULED and not referral.is_complete:
         raise DomainError(

@@ -55,12 +55,14 @@ from tracker.catalogue.services import offered_entries
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.audit_trail import case_history_query, describe
 from tracker.core.once import AlreadySaved, remember
+from tracker.core.reads import shows_no_patient_data
 from tracker.core.time import local_today
 from tracker.extensions import db
 from tracker.web.handlers import (
     conflict_of,
     edit_status,
     form_status,
+    paginate,
     record_id,
     saved_before,
     saving,
@@ -166,11 +168,8 @@ def index() -> Any:
             referred_to=form.referred_to.data,
             sort=form.sort.data or "newest",
         )
-    page = db.paginate(
-        case_list_query(filters),
-        per_page=current_app.config["PER_PAGE"],
-        error_out=False,
-        max_per_page=100,
+    page = paginate(
+        case_list_query(filters), per_page=current_app.config["PER_PAGE"], max_per_page=100
     )
     page.items = cases_by_id(page.items)
     args = {key: value for key, value in request.args.items() if key != "page" and value}
@@ -179,6 +178,7 @@ def index() -> Any:
 
 @bp.route("/cases/new", methods=["GET", "POST"])
 @require_role(*TEAM)
+@shows_no_patient_data
 def create() -> Any:
     form = ReferralCreateForm()
     _fill_choices(form)
@@ -270,10 +270,8 @@ def history(referral_id: int) -> str:
     referral = get_referral_or_404(referral_id)
     access = request.args.get("show") == "access"
     _record_view(referral, page="history")
-    page = db.paginate(
-        case_history_query(referral.id, referral.patient_id, changes=not access),
-        per_page=50,
-        error_out=False,
+    page = paginate(
+        case_history_query(referral.id, referral.patient_id, changes=not access), per_page=50
     )
     return render_template(
         "cases/history.html",

@@ -19,6 +19,7 @@ from tracker.catalogue.forms import (
 )
 from tracker.catalogue.models import Indication, Technique
 from tracker.core.once import AlreadySaved, remember
+from tracker.core.reads import shows_no_patient_data
 from tracker.extensions import db
 from tracker.web.handlers import conflict_of, edit_status, form_status, saved_before, saving
 from tracker.web.permissions import Role, require_role
@@ -59,12 +60,14 @@ def _entry_or_404(kind: Kind, entry_id: int) -> Any:
 
 @bp.route("/")
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def index() -> Any:
     return redirect(url_for("catalogue.entries", kind="indications"))
 
 
 @bp.route("/<kind>")
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def entries(kind: str) -> str:
     spec = _kind(kind)
     return render_template(
@@ -78,6 +81,7 @@ def entries(kind: str) -> str:
 
 @bp.route("/<kind>/new", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def create(kind: str) -> Any:
     spec = _kind(kind)
     form = spec.create_form()
@@ -104,6 +108,7 @@ def create(kind: str) -> Any:
 
 @bp.route("/<kind>/<int:entry_id>/edit", methods=["GET", "POST"])
 @require_role(Role.ADMIN)
+@shows_no_patient_data
 def edit(kind: str, entry_id: int) -> Any:
     spec = _kind(kind)
     entry = _entry_or_404(spec, entry_id)

@@ -3,8 +3,9 @@
 Models opt in by inheriting :class:`Audited`.  One session hook records every
 insert, update and delete of those models in the same transaction as the change
 itself, so a change can never be committed without its audit entry and services
-do not write audit code by hand.  Logins, downloads, exports and views of a
-case page are recorded with :func:`record_access`.
+do not write audit code by hand.  Logins, downloads and exports are recorded
+with :func:`record_access`; every read of identified patient data is recorded
+by ``tracker.core.reads``, which pages opt out of, not in.
 
 The trail is append-only (database triggers refuse updates and deletes) and
 each entry carries a MAC (HMAC-SHA256, keyed with ``TRACKER_AUDIT_KEY``, which
@@ -36,7 +37,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from flask import Response, current_app, g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
@@ -56,7 +57,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Mapper, Session, attributes, mapped_column, object_session
 
-from tracker.core.afterwards import write_after_response
 from tracker.core.db import SAFE_METHODS, take_writer_lock
 from tracker.core.enums import LabelledEnum, with_labels
 from tracker.core.time import utcnow
@@ -584,15 +584,19 @@ def record_access(
         "patient_id": patient_id,
         "changes": details or {},
     }
+    # The page's reads are recorded with this entry (see ``tracker.core.reads``).
+    from tracker.core import reads
+
     if has_request_context() and request.method in SAFE_METHODS and not at_once:
-
-        def write(response: Response) -> None:
-            if response.status_code < 400:
-                _append(db.session.connection(), [row])
-
-        write_after_response(write)
+        reads.defer_entry(row)
     else:
         _append(db.session.connection(), [row])
+        reads.note_covered(patient_id)
+
+
+def append_entries(rows: list[dict[str, Any]]) -> None:
+    """Access entries written together, in one statement (a page's reads)."""
+    _append(db.session.connection(), rows)
 
 
 @dataclass(frozen=True)

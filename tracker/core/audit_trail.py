@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Select, Table, or_, select
+from sqlalchemy import ColumnElement, Date, Select, Table, Text, cast, func, or_, select
 from sqlalchemy import Enum as EnumType
 from wtforms.fields.core import UnboundField
 
@@ -242,8 +242,9 @@ def _name_of(row: Any) -> str | None:
     return None
 
 
-def _names(entries: list[AuditEntry]) -> Names:
-    """Names of the rows the entries point at: one query per kind of row."""
+def _names(entries: list[AuditEntry], *, masked: bool = False) -> Names:
+    """Names of the rows the entries point at: one query per kind of row
+    (patients' rows not even read when ``masked``)."""
     wanted: dict[type[Any], set[int]] = {}
     for entry in entries:
         if not entry.is_change:
@@ -251,7 +252,7 @@ def _names(entries: list[AuditEntry]) -> Names:
         kinds = _column_kinds(entry.entity_type)
         for key, values in entry.changes.items():
             kind = kinds.get(key)
-            if isinstance(kind, Reference):
+            if isinstance(kind, Reference) and not (masked and _is_patient(kind)):
                 wanted.setdefault(kind.model, set()).update(v for v in values if isinstance(v, int))
     names: Names = {}
     for model, ids in wanted.items():
@@ -278,10 +279,50 @@ def _record(entry: AuditEntry, team: bool) -> str:
     return kind if team or not entry.entity_id else f"{kind} #{entry.entity_id}"
 
 
-def describe(entries: list[AuditEntry], *, team: bool = False) -> list[Line]:
+#: Shown in place of a value that may identify a patient or describe their care.
+MASKED = "•••"
+
+#: What access entries say that names nobody: the page, the format, ids.
+DETAILS_WITHOUT_IDENTITY = frozenset(
+    {"page", "format", "view", "session", "cases", "patients", "previous", "masked"}
+)
+
+
+def _is_patient(reference: Reference) -> bool:
+    return reference.model.__name__ == "Patient"
+
+
+def may_identify(kind: Any, key: str, value: Any) -> bool:
+    """A value an administrator sees only after stating a reason: free text
+    (names, hospital numbers, contact details, clinical notes) and birth dates.
+    Choices from a list, yes/no, numbers and other dates name nobody."""
+    if value is None or value == "" or value == SECRET_PLACEHOLDER:
+        return False
+    if isinstance(value, bool | int | float):
+        return False
+    if isinstance(value, list):
+        return any(may_identify(kind, key, item) for item in value)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return False
+    if isinstance(kind, Reference):
+        return _is_patient(kind)
+    if kind in ("date", "datetime"):
+        return "birth" in key
+    return True
+
+
+def _shown_value(kind: Any, key: str, value: Any, names: Names, masked: bool) -> str:
+    if masked and may_identify(kind, key, value):
+        return MASKED
+    return _show(kind, value, names)
+
+
+def describe(entries: list[AuditEntry], *, team: bool = False, masked: bool = False) -> list[Line]:
     """The entries in words; for the ``team`` (a case's history), without the
-    bookkeeping (ids, versions, links to rows without a name)."""
-    names = _names(entries)
+    bookkeeping (ids, versions, links to rows without a name); ``masked``
+    (the administrators' viewer until they state a reason), without what may
+    identify a patient."""
+    names = _names(entries, masked=masked)
     lines = []
     for entry in entries:
         if entry.is_change:
@@ -290,8 +331,8 @@ def describe(entries: list[AuditEntry], *, team: bool = False) -> list[Line]:
                 Change(
                     key,
                     field_label(entry.entity_type, key),
-                    _show(kinds.get(key), old, names),
-                    _show(kinds.get(key), new, names),
+                    _shown_value(kinds.get(key), key, old, names, masked),
+                    _shown_value(kinds.get(key), key, new, names, masked),
                 )
                 for key, (old, new) in sorted(entry.changes.items())
             ]
@@ -301,7 +342,10 @@ def describe(entries: list[AuditEntry], *, team: bool = False) -> list[Line]:
                 lines.append(Line(entry, changes, [], _record(entry, team)))
         else:
             details = [
-                f"{key}: {_show(None, value, names)}" for key, value in entry.changes.items()
+                f"{key}: {MASKED}"
+                if masked and key not in DETAILS_WITHOUT_IDENTITY
+                else f"{key}: {_show(None, value, names)}"
+                for key, value in entry.changes.items()
             ]
             lines.append(Line(entry, [], details, _record(entry, team)))
     return lines
@@ -396,6 +440,20 @@ def _start_of_local_day(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=site_timezone())
 
 
+def lists_patient(patient_id: int) -> ColumnElement[bool]:
+    """Access entries of pages that showed several patients, this one among them
+    (``tracker.core.reads`` lists them under "patients", the entry's last key)."""
+    stored = func.replace(cast(AuditEntry.changes, Text), " ", "")
+    marker = '"patients":['
+    number = str(int(patient_id))
+    return (AuditEntry.entity_type == "Page") & or_(
+        stored.like(f"%{marker}{number}]%"),
+        stored.like(f"%{marker}{number},%"),
+        stored.like(f"%{marker}%,{number}]%"),
+        stored.like(f"%{marker}%,{number},%"),
+    )
+
+
 def audit_query(filters: AuditFilters) -> Select[AuditEntry]:
     """Entries matching ``filters``, newest first."""
     query = select(AuditEntry)
@@ -403,7 +461,7 @@ def audit_query(filters: AuditFilters) -> Select[AuditEntry]:
         query = query.where(AuditEntry.actor_id == filters.actor_id)
     if filters.patient_id is not None:
         # Entries about a patient: their record, and anything about their cases.
-        scope = AuditEntry.patient_id == filters.patient_id
+        scope = or_(AuditEntry.patient_id == filters.patient_id, lists_patient(filters.patient_id))
         if filters.patient_cases is not None:
             scope = or_(scope, AuditEntry.referral_id.in_(filters.patient_cases))
         query = query.where(scope)
@@ -428,6 +486,8 @@ def case_history_query(referral_id: int, patient_id: int, *, changes: bool) -> S
         or_(
             AuditEntry.referral_id == referral_id,
             (AuditEntry.entity_type == "Patient") & (AuditEntry.patient_id == patient_id),
+            # Lists that showed the patient among others.
+            lists_patient(patient_id),
         )
     )
     wanted = [action for action in AuditAction if (action in CHANGE_ACTIONS) == changes]

@@ -11,7 +11,8 @@ from sqlalchemy import or_, select, update
 
 from tracker.auth.models import User
 from tracker.cases import services as case_services
-from tracker.cases.rules import CaseStatus
+from tracker.cases.models import Referral
+from tracker.cases.rules import CaseStatus, case_date_problem
 from tracker.catalogue.models import Technique
 from tracker.core.audit_trail import changes_since
 from tracker.core.errors import DomainError, Forbidden
@@ -344,8 +345,13 @@ def set_prerequisite(plan: ProcedurePlan, name: str, done_on: Any, *, by: User) 
         raise Forbidden()
     if name not in dict(PREREQUISITES):
         raise DomainError(_l("Unknown prerequisite."))
-    if done_on is not None and done_on > local_today():
-        raise DomainError(_l("This date is in the future."), name)
+    if done_on is not None:
+        # Consent and the other items are dates of the case: plausible ones.
+        referral = db.session.get(Referral, plan.referral_id)
+        birth_on = referral.patient.birth_on if referral is not None else None
+        problem = case_date_problem(done_on, local_today(), birth_on)
+        if problem:
+            raise DomainError(problem, name)
     setattr(plan, name, done_on)
     db.session.flush()
 

@@ -18,11 +18,13 @@ from tracker.cases.rules import CaseStatus
 from tracker.cases.sections import CaseAction, CaseFact
 from tracker.catalogue.models import Technique
 from tracker.catalogue.services import offered_entries
+from tracker.core import reads
 from tracker.core.afterwards import write_after_response
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.errors import DomainError, Forbidden
 from tracker.core.fields import data_fields
 from tracker.core.once import AlreadySaved, remember
+from tracker.core.reads import shows_no_patient_data
 from tracker.core.time import local_today, to_local, utcnow
 from tracker.decisions import queries, services
 from tracker.decisions.asides import asides_for
@@ -587,6 +589,7 @@ def procedure_new(plan_id: int) -> Any:
 
 @bp.route("/procedures/<int:procedure_id>/adverse-events", methods=["GET", "POST"])
 @require_role(*EVENT_REPORTERS)
+@shows_no_patient_data
 def adverse_event(procedure_id: int) -> Any:
     procedure = db.get_or_404(Procedure, procedure_id)
     if not can_add_adverse_event(current_user, procedure):
@@ -776,7 +779,11 @@ def _follow_context(meeting: Meeting) -> dict[str, Any]:
     current = next((item for item in agenda if item.id == meeting.current_item_id), None)
     if meeting.status is not MeetingStatus.IN_PROGRESS:
         current = None
-    if current is not None and record_id(request.args.get("seen")) != current.id:
+    if current is not None and record_id(request.args.get("seen")) == current.id:
+        # Fetched again every few seconds: what it shows was recorded when it
+        # first showed it.
+        reads.already_recorded()
+    elif current is not None:
         record_access(
             AuditAction.VIEW,
             "Referral",

@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from tracker.cases.forms import pain_duration_field
+from tracker.cases.forms import pain_duration_field, plausible_case_date
 from tracker.followups.models import PGIC, AnalgesicUse, AssessmentMode, SideEffect
 from tracker.web.forms import (
     EnumCheckboxField,
@@ -118,7 +118,7 @@ class PresentAgainForm(Form):
     )
     patient_agreed_on = DateField(
         _l("Date the patient agreed to the case being presented"),
-        validators=[Optional()],
+        validators=[Optional(), plausible_case_date],
         description=_l("Leave empty if the patient has not agreed yet: the case waits as a draft."),
     )
 

@@ -152,3 +152,13 @@ class AttendanceForm(Form):
 class GuestForm(OnceForm):
     guest_name = StringField(_l("Guest's name"), validators=[DataRequired(), Length(max=200)])
     specialty = EnumSelectField(_l("Specialty"), enum=Specialty)
+
+
+class StartForm(Form):
+    """Starting the meeting; before its day, with the reason why."""
+
+    early_reason = TextAreaField(
+        _l("Why does the meeting start before its day?"),
+        validators=[Optional(), Length(max=2000)],
+        render_kw={"rows": 2},
+    )

@@ -93,6 +93,8 @@ class Meeting(Anchored, Versioned, Model):
     notes: Mapped[str | None] = mapped_column(Text)
     #: Why the meeting was entered after it started (held on paper, system down...).
     retrospective_reason: Mapped[str | None] = mapped_column(Text)
+    #: Why the meeting was started before the day it is scheduled for.
+    early_start_reason: Mapped[str | None] = mapped_column(Text)
     #: Calendar identity: the UID never changes, SEQUENCE grows with each change
     #: so that calendar programs replace their copy.
     uid: Mapped[str] = mapped_column(String(80), unique=True, default=new_uid)

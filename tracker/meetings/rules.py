@@ -187,3 +187,9 @@ def case_start_times(starts_at: datetime, item_minutes: Iterable[int]) -> list[d
         times.append(moment)
         moment += timedelta(minutes=minutes)
     return times
+
+
+def starts_before_its_day(scheduled_on: date, today: date) -> bool:
+    """A meeting started (or closed) before the day it is scheduled for: a
+    mistake, unless someone says why (brought forward, entered in advance)."""
+    return today < scheduled_on

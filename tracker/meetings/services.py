@@ -22,9 +22,10 @@ from tracker.cases.models import Referral, name_key
 from tracker.cases.rules import CaseStatus
 from tracker.core import signals
 from tracker.core.errors import ConflictError, DomainError, Forbidden
+from tracker.core.i18n import day_text
 from tracker.core.locking import check_version
 from tracker.core.specialties import PHYSICIAN_SPECIALTIES, Specialty
-from tracker.core.time import site_timezone, utcnow
+from tracker.core.time import local_today, site_timezone, to_local, utcnow
 from tracker.extensions import db
 from tracker.meetings.models import (
     OPEN,
@@ -50,6 +51,7 @@ from tracker.meetings.rules import (
     public_holiday,
     quorum,
     series_starts,
+    starts_before_its_day,
 )
 from tracker.meetings.settings import CASE_MINUTES, QUORUM_MINIMUM
 from tracker.web.permissions import Role
@@ -665,10 +667,32 @@ def _require_runner(meeting: Meeting, by: User | None) -> None:
         raise Forbidden()
 
 
-def start_meeting(meeting: Meeting, *, by: User | None) -> None:
+class TooEarly(DomainError):
+    """The meeting's day has not come: it starts only with a reason."""
+
+
+def before_its_day(meeting: Meeting) -> bool:
+    """Today (at the site) comes before the day the meeting is scheduled for."""
+    return starts_before_its_day(to_local(meeting.starts_at).date(), local_today())
+
+
+def start_meeting(meeting: Meeting, *, by: User | None, early_reason: str | None = None) -> None:
+    """Start the meeting; before the day it is scheduled for, only with a reason
+    (kept on the meeting, so in the audit trail with who started it)."""
     _require_runner(meeting, by)
     if meeting.status is not MeetingStatus.PLANNED:
         raise DomainError(_l("Only a planned meeting can start."))
+    if before_its_day(meeting):
+        early_reason = " ".join((early_reason or "").split())
+        if not early_reason:
+            raise TooEarly(
+                _l(
+                    "This meeting is scheduled for %(date)s: say why it starts before its day.",
+                    date=day_text(to_local(meeting.starts_at).date(), "d MMM y"),
+                ),
+                "early_reason",
+            )
+        meeting.early_start_reason = early_reason[:2000]
     meeting.status = MeetingStatus.IN_PROGRESS
     db.session.flush()
 
@@ -680,6 +704,9 @@ def hold_meeting(meeting: Meeting, *, by: User | None) -> list[RollOver]:
     db.session.refresh(meeting)  # closed meanwhile by someone (or a scheduler) else?
     if meeting.status not in OPEN:
         raise DomainError(_l("This meeting is already closed."))
+    if meeting.status is MeetingStatus.PLANNED and before_its_day(meeting):
+        # Started early, with a reason, it may close; never straight from planned.
+        raise TooEarly(_l("This meeting's day has not come: it cannot be closed yet."))
     meeting.status = MeetingStatus.HELD
     meeting.current_item_id = None
     db.session.flush()

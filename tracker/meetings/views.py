@@ -32,6 +32,7 @@ from tracker.cases.models import Referral
 from tracker.cases.permissions import TEAM
 from tracker.core.audit import AuditAction, record_access
 from tracker.core.once import AlreadySaved, remember
+from tracker.core.reads import shows_no_patient_data
 from tracker.core.time import local_today, to_local
 from tracker.extensions import db
 from tracker.meetings import queries, services
@@ -45,6 +46,7 @@ from tracker.meetings.forms import (
     MeetingForm,
     MoveItemForm,
     SeriesForm,
+    StartForm,
 )
 from tracker.meetings.models import (
     AgendaItem,
@@ -67,6 +69,7 @@ from tracker.web.handlers import (
     conflict_of,
     edit_status,
     form_status,
+    paginate,
     record_id,
     safe_next_url,
     saved_before,
@@ -204,6 +207,7 @@ def _month_grid(first_day: date, meetings: list[Meeting]) -> list[list[tuple[dat
 
 @bp.route("/meetings")
 @require_role(*TEAM)
+@shows_no_patient_data
 def index() -> str:
     view = request.args.get("view", "upcoming")
     series = _series_filter()
@@ -224,12 +228,13 @@ def index() -> str:
             **filters,
         )
     query = queries.past_query(series) if view == "past" else queries.upcoming_query(series)
-    page = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = paginate(query, per_page=current_app.config["PER_PAGE"])
     return render_template("meetings/list.html", page=page, view=view, **filters)
 
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
 @require_role(*ORGANISERS)
+@shows_no_patient_data
 def create() -> Any:
     form = MeetingCreateForm()
     _fill_people(form)
@@ -258,6 +263,7 @@ def create() -> Any:
 
 @bp.route("/meetings/series/new", methods=["GET", "POST"])
 @require_role(*ORGANISERS)
+@shows_no_patient_data
 def create_series() -> Any:
     """A series is created in two steps: its dates are shown first (public
     holidays and clashes marked), then "Create" saves them."""
@@ -327,6 +333,8 @@ def _meeting_page(meeting: Meeting, agenda_form: AgendaForm | None = None) -> st
         "search": search,
         "guest_form": GuestForm(),
         "confirm": ConfirmForm(),
+        "start_form": StartForm(formdata=None),
+        "before_its_day": services.before_its_day(meeting),
     }
     if can_organise and meeting.is_open:
         context["candidates"] = queries.schedulable(search or None)
@@ -343,6 +351,7 @@ def _meeting_page(meeting: Meeting, agenda_form: AgendaForm | None = None) -> st
 
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
 @require_role(*ORGANISERS)
+@shows_no_patient_data
 def edit(meeting_id: int) -> Any:
     meeting = organising(meeting_id)
     form = MeetingEditForm(obj=meeting)
@@ -372,6 +381,7 @@ def edit(meeting_id: int) -> Any:
 
 @bp.route("/meetings/<int:meeting_id>/cancel", methods=["GET", "POST"])
 @require_role(*ORGANISERS)
+@shows_no_patient_data
 def cancel(meeting_id: int) -> Any:
     meeting = organising(meeting_id)
     form = ConfirmForm()
@@ -409,13 +419,20 @@ def _run(meeting_id: int, action: Any, message: Any, then: str | None = None) ->
 @bp.route("/meetings/<int:meeting_id>/start", methods=["POST"])
 @require_role(*TEAM)
 def start(meeting_id: int) -> Any:
-    return _run(
-        meeting_id,
-        lambda meeting: services.start_meeting(meeting, by=current_user),
-        lambda result: _("The meeting has started."),
-        # Started in the room: straight to the cases and their decisions.
-        then=url_for("decisions.meeting_mode", meeting_id=meeting_id),
-    )
+    meeting = get_meeting_or_404(meeting_id)
+    if not can_run_meeting(current_user, meeting):
+        abort(403)
+    form = StartForm()
+    if form.validate_on_submit():
+        with saving() as saved:
+            services.start_meeting(meeting, by=current_user, early_reason=form.early_reason.data)
+        if saved.ok:
+            flash(_("The meeting has started."), "success")
+            # Started in the room: straight to the cases and their decisions.
+            return redirect(url_for("decisions.meeting_mode", meeting_id=meeting_id))
+    for error in form.early_reason.errors:
+        flash(error, "danger")
+    return _back(meeting)
 
 
 def _where_they_went(moved: list[services.RollOver]) -> Markup:
@@ -816,6 +833,7 @@ def meeting_ics(meeting_id: int) -> Response:
 
 @bp.route("/calendar/<token>.ics")
 @public
+@shows_no_patient_data
 def feed(token: str) -> Response:
     """A user's subscription: the secret token in the address is the credential."""
     user = services.feed_user(token)
@@ -826,6 +844,7 @@ def feed(token: str) -> Response:
 
 @bp.route("/account/calendar", methods=["GET", "POST"])
 @login_required
+@shows_no_patient_data
 def calendar_settings() -> Any:
     form = ConfirmForm()
     new_link = None

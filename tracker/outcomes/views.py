@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from tracker.core.audit import AuditAction, latest_change, record_access
 from tracker.core.memo import KeptResults
+from tracker.core.reads import shows_no_patient_data
 from tracker.core.time import local_today
 from tracker.decisions.models import CIRSE_GRADES
 from tracker.decisions.rules import Implementation
@@ -139,6 +140,7 @@ def _by_position(outcomes: Any, catalogue: dict[int, Any]) -> list[tuple[Any, An
 
 @bp.route("/outcomes")
 @require_role(*TEAM)
+@shows_no_patient_data
 def index() -> Any:
     form, filters, valid = _filter_form()
     catalogue = queries.techniques()
@@ -169,6 +171,7 @@ def index() -> Any:
 
 @bp.route("/outcomes/exports")
 @require_role(*EXPORT_PSEUDONYMISED)
+@shows_no_patient_data
 def exports_page() -> Any:
     form, _filters, valid = _filter_form()
     return render_template(

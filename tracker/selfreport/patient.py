@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from tracker.core.audit import AuditAction, acting_as
 from tracker.core.errors import DomainError
+from tracker.core.reads import read_by_the_patient
 from tracker.core.time import utcnow
 from tracker.extensions import csrf, db
 from tracker.selfreport import services
@@ -124,6 +125,7 @@ def _questionnaire(form: QuestionnaireForm, token: str, status: int = 200) -> tu
 
 @bp.route("/<token>", methods=["GET", "POST"])
 @by_link
+@read_by_the_patient
 def landing(token: str) -> Any:
     invitation, refused = _guarded(token)
     if invitation is None:
@@ -154,6 +156,7 @@ def landing(token: str) -> Any:
 
 @bp.route("/<token>/answers", methods=["GET", "POST"])
 @by_link
+@read_by_the_patient
 def answers(token: str) -> Any:
     if request.method == "GET":
         # The thanks page's address, opened again later (a bookmark, a
@@ -203,6 +206,7 @@ def answers(token: str) -> Any:
 
 @bp.route("/<token>/stop", methods=["GET", "POST"])
 @by_link
+@read_by_the_patient
 def stop(token: str) -> Any:
     invitation, refused = _guarded(token)
     if invitation is None:

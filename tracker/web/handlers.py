@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, url_for
+from flask import abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
@@ -147,3 +147,29 @@ def record_id(value: str | None) -> int | None:
         return None
     number = int(value)
     return number if 0 < number <= INT_LIMIT else None
+
+
+#: The furthest page a list goes to: beyond, an offset would overflow the
+#: database's integers (a 500), and no list is that long.
+MAX_PAGE = 100_000
+
+
+def page_number() -> int:
+    """``?page=`` as a page number: anything that is not one (negative, huge,
+    not a number) is read as the nearest page that is."""
+    raw = request.args.get("page", "")
+    if not re.fullmatch(r"\+?[0-9]{1,12}", raw.strip()):
+        return MAX_PAGE if re.fullmatch(r"\+?[0-9]+", raw.strip()) else 1
+    return min(max(int(raw), 1), MAX_PAGE)
+
+
+def paginate(query: Any, *, per_page: int, max_per_page: int | None = None) -> Any:
+    """One page of ``query`` for a list page, the page number read from the
+    request and clamped (every paginated list goes through here)."""
+    return db.paginate(
+        query,
+        page=page_number(),
+        per_page=per_page,
+        max_per_page=max_per_page,
+        error_out=False,
+    )
