@@ -150,6 +150,7 @@ FEATURES = (
     "tracker.followups",
     "tracker.selfreport",
     "tracker.outcomes",
+    "tracker.fhir",
 )
 
 #: Infrastructure that keeps tables of its own.
