@@ -191,7 +191,9 @@ def metadata() -> Response:
             "description": "RCP Tracker: pain cases in interventional radiology (read-only)",
             "url": resources.fhir_base(),
         },
-        "fhirVersion": "4.3.0",
+        # What is served is R4: built with the R4B models, and checked against the
+        # R4 schema too (tests/fhir/test_schema.py), for the R4 systems of hospitals.
+        "fhirVersion": "4.0.1",
         "format": ["json"],
         "rest": [
             {
