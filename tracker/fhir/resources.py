@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from dateutil.relativedelta import relativedelta
 from fhir.resources.R4B import get_fhir_model_class
@@ -113,7 +113,7 @@ def _notes(*texts: str | None) -> list[dict[str, str]]:
 def validated(data: dict[str, Any]) -> Resource:
     """The resource as its R4B model reads it: a mistake here fails loudly."""
     model = get_fhir_model_class(data["resourceType"])
-    return model.model_validate(_pruned(data))
+    return cast(Resource, model.model_validate(_pruned(data)))
 
 
 def _pruned(value: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fhir.resources.R4B.resource import Resource
-from flask import Blueprint, Response, flash, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -51,9 +51,10 @@ def case_download(referral: Referral, context: dict[str, Any]) -> list[CaseActio
 @bp.route("/cases/<int:referral_id>/fhir.json")
 @require_role(*TEAM)
 def case_bundle(referral_id: int) -> Response:
-    [record] = queries.load_cases([referral_id]) or [None]
-    if record is None:
-        return Response(status=404)
+    records = queries.load_cases([referral_id])
+    if not records:
+        abort(404)
+    record = records[0]
     referral = record.referral
     document = resources.case_bundle(record, utcnow())
     record_access(
@@ -143,7 +144,9 @@ def _audit(
     client: ApiClient, resource_type: str, entity_id: str, found: Iterable[Resource]
 ) -> None:
     """Every answer is a read, recorded once per patient it shows."""
-    patient_ids = sorted({pid for resource in found if (pid := _patient_of(resource))})
+    patient_ids: list[int | None] = [
+        *sorted({pid for resource in found if (pid := _patient_of(resource))})
+    ]
     details = {"client": client.name, "client_id": client.id, "query": request.full_path[:300]}
     for patient_id in patient_ids or [None]:
         record_access(
@@ -461,8 +464,6 @@ def clients() -> Any:
 @bp.route("/admin/fhir-clients/<int:client_id>/revoke", methods=["POST"])
 @require_role(Role.ADMIN)
 def client_revoke(client_id: int) -> Any:
-    from flask import redirect
-
     client = db.get_or_404(ApiClient, client_id)
     form = ConfirmForm()
     if form.validate_on_submit():
