@@ -76,3 +76,32 @@ def test_the_api_answers_pass_the_r4_schema(app, client):
     for response in answers:
         found += problems(response.get_json())
     assert found == []
+
+
+def test_every_demo_case_exports_a_bundle_that_validates(app):
+    """The demonstration team's cases, whatever stage they reached: each one's
+    bundle passes the R4B models (on the way out) and the R4 schema, and reads back."""
+    from fhir.resources.R4B.bundle import Bundle
+    from sqlalchemy import select
+
+    from tracker.cases.models import Referral
+    from tracker.core.audit import acting_as
+    from tracker.demo.team import seed_demo
+    from tracker.extensions import db
+
+    with acting_as("demo"):
+        seed_demo("a long enough demo password")
+    ids = list(db.session.scalars(select(Referral.id).order_by(Referral.id)))
+    assert len(ids) >= 5
+    kinds = set()
+    for record in queries.load_cases(ids):
+        document = resources.as_json(resources.case_bundle(record, utcnow()))
+        assert resources.as_json(Bundle.model_validate(json.loads(json.dumps(document)))) == (
+            document
+        )
+        found = problems(document)
+        for entry in document["entry"]:
+            found += problems(entry["resource"])
+            kinds.add(entry["resource"]["resourceType"])
+        assert found == [], record.referral.case_number
+    assert {"Patient", "ServiceRequest", "CarePlan", "Procedure", "Observation"} <= kinds
