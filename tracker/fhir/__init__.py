@@ -28,10 +28,11 @@ def _menu(sender: Any) -> NavItem:
 @signals.case_sections.connect
 def _case_page(sender: Any) -> Any:
     from tracker.cases.sections import CaseSection
-    from tracker.fhir.views import case_download
+    from tracker.fhir.views import case_section
 
-    # Only a header action: the case's FHIR bundle, offered to the whole team.
-    return CaseSection(90, None, lambda referral: {}, case_download)
+    # Last on the page: the case's FHIR bundle, for the whole team. Not in the
+    # header, which says what comes next for the case (a download never does).
+    return CaseSection(90, "fhir/case_section.html", case_section)
 
 
 @signals.field_labels.connect

@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from tracker.cases.models import Referral
 from tracker.cases.permissions import TEAM
-from tracker.cases.sections import CaseAction
 from tracker.core.audit import AuditAction, record_access, set_request_actor
 from tracker.core.time import local_today, utcnow
 from tracker.decisions.models import AdverseEvent, Decision, Procedure
@@ -42,10 +41,9 @@ DEFAULT_COUNT, MAX_COUNT = 20, 100
 # --- the case page ------------------------------------------------------------------
 
 
-def case_download(referral: Referral, context: dict[str, Any]) -> list[CaseAction]:
-    """The case page's header offers the FHIR bundle (never as the next step)."""
-    url = url_for("fhir.case_bundle", referral_id=referral.id)
-    return [CaseAction(_("FHIR bundle (JSON)"), url, 900, is_next=False)]
+def case_section(referral: Referral) -> dict[str, Any]:
+    """The case page's block offering the FHIR bundle (no query)."""
+    return {"bundle_url": url_for("fhir.case_bundle", referral_id=referral.id)}
 
 
 @bp.route("/cases/<int:referral_id>/fhir.json")
