@@ -177,13 +177,13 @@ def test_the_condition_and_request_say_site_side_mechanism_onset_and_consent(app
     found = by_id(bundle_json(referral.id))
     condition = found[f"condition-{referral.id}"]
     assert condition["onsetDateTime"] == "2024-11"
-    assert condition["bodySite"] == [{"text": "Left foot, third web space, Left"}]
+    assert condition["bodySite"] == [{"text": "Left foot, third web space (side: Left)"}]
     assert {"text": "Mechanism: Neuropathic"} in condition["note"]
     request = found[f"referral-{referral.id}"]
     assert request["status"] == "active"
     notes = [note["text"] for note in request["note"]]
     assert "Cryoneurolysis of the neuroma?" in notes
-    assert any("2026-11-02" in note for note in notes)  # the patient's agreement
+    assert "The patient agreed on 2 November 2026 to the case being presented." in notes
     assert request["requester"]["display"] == referral.referrer.full_name
     assert "CarePlan" not in {r["resourceType"] for r in found.values()}
 

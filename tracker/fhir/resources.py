@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from tracker.cases.models import Patient, Referral, Sex
 from tracker.cases.rules import CaseStatus
 from tracker.catalogue.models import Indication, Technique
+from tracker.core.i18n import day_text
 from tracker.decisions.models import (
     CIRSE_GRADES,
     AdverseEvent,
@@ -234,7 +235,7 @@ def service_request_resource(record: CaseRecord) -> Resource:
     consent = (
         _(
             "The patient agreed on %(day)s to the case being presented.",
-            day=referral.patient_agreed_on.isoformat(),
+            day=day_text(referral.patient_agreed_on, "d MMMM y"),
         )
         if referral.patient_agreed_on
         else None
@@ -268,8 +269,11 @@ def service_request_resource(record: CaseRecord) -> Resource:
 
 def _site_text(site: str | None, side: Any) -> str | None:
     """Site and side in one text (no laterality code is known to the catalogue)."""
-    parts = [part for part in (site, side.label if side is not None else None) if part]
-    return ", ".join(parts) or None
+    if side is None:
+        return site or None
+    if not site:
+        return _("Side: %(side)s", side=side.label)
+    return _("%(site)s (side: %(side)s)", site=site, side=side.label)
 
 
 def _onset(referral: Referral) -> str | None:
@@ -533,7 +537,7 @@ def careplan_resource(record: CaseRecord, decision: Decision) -> Resource:
                     "status": ACTIVITY_STATUS[followed],
                     "statusReason": reason,
                     "doNotPerform": False,
-                    "scheduledString": plan.target_on.isoformat() if plan.target_on else None,
+                    "scheduledString": day_text(plan.target_on, "d MMMM y") or None,
                     "description": _site_text(plan.target, plan.side),
                 },
             }
@@ -557,7 +561,7 @@ def careplan_resource(record: CaseRecord, decision: Decision) -> Resource:
             "status": status,
             "intent": "plan",
             "title": _(
-                "RCP decision of %(day)s", day=decision.meeting.starts_at.date().isoformat()
+                "RCP decision of %(day)s", day=day_text(decision.meeting.starts_at, "d MMMM y")
             ),
             "description": outcome,
             "subject": _ref("Patient", patient_id(referral.patient)),
