@@ -207,6 +207,7 @@ def test_every_call_is_audited_as_a_read_naming_the_patients(app, client):
         (AuditAction.VIEW, "Observation", f"referral-{procedure.referral_id}-now", patient_id),
     ]
     assert {e.actor_label for e in entries} == {"FHIR API: Data warehouse"}
+    assert [e.referral_id for e in entries] == [None, procedure.referral_id]
     assert entries[0].changes["client_id"] == api_client.id
 
 
@@ -253,3 +254,26 @@ def test_admins_register_a_client_see_its_token_once_and_revoke_it(app, auth, cl
     assert stored.revoked_at is not None
     with app.test_request_context():
         assert url_for("fhir.clients") == "/admin/fhir-clients"
+
+
+def test_a_search_costs_the_same_queries_whatever_the_number_of_readings(
+    app, client, count_queries
+):
+    from datetime import date
+
+    from tests.factories import assess
+
+    procedure = treated_case()
+    _client, token = client_token("system/Observation.read")
+    url = f"/fhir/Observation?patient=patient-{procedure.referral.patient_id}&_count=100"
+
+    def cost() -> int:
+        db.session.expire_all()
+        with count_queries() as counter:
+            assert client.get(url, headers=bearer(token)).status_code == 200
+        return counter.count
+
+    before = cost()
+    for day in (3, 13, 23):
+        assess(procedure, assessed_on=date(2026, 9, day), nrs_now=2, nrs_average=3)
+    assert cost() == before <= 20

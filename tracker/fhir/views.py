@@ -139,7 +139,11 @@ def _api(view: Callable[..., Response]) -> Callable[..., Response]:
 
 
 def _audit(
-    client: ApiClient, resource_type: str, entity_id: str, found: Iterable[Resource]
+    client: ApiClient,
+    resource_type: str,
+    entity_id: str,
+    found: Iterable[Resource],
+    referral_id: int | None = None,
 ) -> None:
     """Every answer is a read, recorded once per patient it shows."""
     patient_ids: list[int | None] = [
@@ -148,7 +152,12 @@ def _audit(
     details = {"client": client.name, "client_id": client.id, "query": request.full_path[:300]}
     for patient_id in patient_ids or [None]:
         record_access(
-            AuditAction.VIEW, resource_type, entity_id, patient_id=patient_id, details=details
+            AuditAction.VIEW,
+            resource_type,
+            entity_id,
+            referral_id=referral_id,
+            patient_id=patient_id,
+            details=details,
         )
 
 
@@ -274,7 +283,8 @@ def read(resource_type: str, resource_id: str) -> Response:
     for record in records:
         for resource in resources.case_resources(record):
             if resource.get_resource_type() == resource_type and resource.id == resource_id:
-                _audit(client, resource_type, resource_id, [resource])
+                # A resource of one case: the case's history shows the read too.
+                _audit(client, resource_type, resource_id, [resource], record.referral.id)
                 return _fhir_response(resource)
     raise Refusal(404, "not-found", f"{resource_type}/{resource_id[:64]} is not known.")
 
