@@ -188,7 +188,7 @@ def test_the_capability_statement_is_open_and_valid(app, client):
     response = client.get("/fhir/metadata")
     assert response.status_code == 200
     statement = CapabilityStatement.model_validate(response.get_json())
-    assert {r.type for r in statement.rest[0].resource} == set(services.RESOURCE_TYPES)
+    assert {r.type for r in statement.rest[0].resource} == {*services.RESOURCE_TYPES, "Bundle"}
 
 
 def test_every_call_is_audited_as_a_read_naming_the_patients(app, client):
@@ -277,3 +277,25 @@ def test_a_search_costs_the_same_queries_whatever_the_number_of_readings(
     for day in (3, 13, 23):
         assess(procedure, assessed_on=date(2026, 9, day), nrs_now=2, nrs_average=3)
     assert cost() == before <= 20
+
+
+def test_a_whole_case_is_read_as_a_bundle_with_every_scope_only(app, client):
+    procedure = treated_case()
+    url = f"/fhir/Bundle/case-{procedure.referral_id}"
+    _reader, everything = client_token("system/*.read", name="Registry")
+    response = client.get(url, headers=bearer(everything))
+    assert response.status_code == 200
+    document = Bundle.model_validate(response.get_json())
+    assert document.type == "collection"
+    assert document.id == f"case-{procedure.referral_id}"
+    entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert (entry.entity_type, entry.referral_id, entry.patient_id) == (
+        "Bundle",
+        procedure.referral_id,
+        procedure.referral.patient_id,
+    )
+    _some, token = client_token(*services.SCOPES[:-2])  # all but AdverseEvent and *
+    error_of(client.get(url, headers=bearer(token)), 403)
+    error_of(client.get("/fhir/Bundle/case-999999", headers=bearer(everything)), 404)
+    error_of(client.get("/fhir/Bundle/everything", headers=bearer(everything)), 404)
+    error_of(client.get("/fhir/Bundle?patient=patient-1", headers=bearer(everything)), 404)

@@ -222,7 +222,8 @@ def metadata() -> Response:
                         + [{"name": "_count", "type": "number"}],
                     }
                     for kind in services.RESOURCE_TYPES
-                ],
+                ]
+                + [{"type": "Bundle", "interaction": [{"code": "read"}]}],
             }
         ],
     }
@@ -277,6 +278,8 @@ def _case_of(resource_type: str, resource_id: str) -> int | None:
 @_api
 def read(resource_type: str, resource_id: str) -> Response:
     client = _client()
+    if resource_type == "Bundle":
+        return _case_bundle(client, resource_id)
     _allowed(client, resource_type)
     referral_id = _case_of(resource_type, resource_id)
     records = queries.load_cases([referral_id]) if referral_id is not None else []
@@ -287,6 +290,24 @@ def read(resource_type: str, resource_id: str) -> Response:
                 _audit(client, resource_type, resource_id, [resource], record.referral.id)
                 return _fhir_response(resource)
     raise Refusal(404, "not-found", f"{resource_type}/{resource_id[:64]} is not known.")
+
+
+CASE_BUNDLE = re.compile(r"case-(\d{1,12})")
+
+
+def _case_bundle(client: ApiClient, resource_id: str) -> Response:
+    """A whole case, as the case page downloads it: for a client that may read
+    every type it holds."""
+    if not all(client.allows(kind) for kind in services.RESOURCE_TYPES):
+        raise Refusal(403, "forbidden", "A case's Bundle needs the scope system/*.read.")
+    match = CASE_BUNDLE.fullmatch(resource_id)
+    records = queries.load_cases([int(match.group(1))]) if match else []
+    if not records:
+        raise Refusal(404, "not-found", f"Bundle/{resource_id[:64]} is not known.")
+    record = records[0]
+    document = resources.case_bundle(record, utcnow())
+    _audit(client, "Bundle", resource_id, [document.entry[0].resource], record.referral.id)
+    return _fhir_response(document)
 
 
 #: The search parameters each type takes (besides _count and _offset).
@@ -307,6 +328,8 @@ PAGING = {"_count", "_offset"}
 @_api
 def search(resource_type: str) -> Response:
     client = _client()
+    if resource_type == "Bundle":
+        raise Refusal(404, "not-supported", "A case's Bundle is read by its id: Bundle/case-<n>.")
     _allowed(client, resource_type)
     args = request.args
     unknown = sorted(set(args) - SEARCH_PARAMETERS[resource_type] - PAGING)
