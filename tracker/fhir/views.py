@@ -306,7 +306,8 @@ def _case_bundle(client: ApiClient, resource_id: str) -> Response:
         raise Refusal(404, "not-found", f"Bundle/{resource_id[:64]} is not known.")
     record = records[0]
     document = resources.case_bundle(record, utcnow())
-    _audit(client, "Bundle", resource_id, [document.entry[0].resource], record.referral.id)
+    patient = resources.patient_resource(record.referral.patient)
+    _audit(client, "Bundle", resource_id, [patient], record.referral.id)
     return _fhir_response(document)
 
 
