@@ -98,6 +98,7 @@ def test_every_type_is_read_with_the_scope_that_names_it(app, client):
         ("Procedure", f"patient=Patient/patient-{patient_id}"),
         ("Condition", f"patient=Patient/patient-{patient_id}"),
         ("AdverseEvent", f"subject=Patient/patient-{patient_id}"),
+        ("DocumentReference", f"patient=Patient/patient-{patient_id}"),
         ("Patient", f"identifier={procedure.referral.patient.mrn}"),
     ):
         found = searchset(client.get(f"/fhir/{kind}?{search}", headers=bearer(token)))

@@ -64,6 +64,7 @@ def test_a_treated_case_bundle_validates_and_round_trips(app):
         "CarePlan",
         "Procedure",
         "AdverseEvent",
+        "DocumentReference",
     }
     ids = [entry["resource"]["id"] for entry in document["entry"]]
     assert len(ids) == len(set(ids))
@@ -241,3 +242,17 @@ def test_the_team_downloads_the_bundle_from_the_case_page_and_it_is_audited(app,
 def test_an_unknown_case_is_not_found(app, auth):
     auth.login_as(make_user(roles={Role.CLINICIAN}))
     assert auth.client.get("/cases/999999/fhir.json").status_code == 404
+
+
+def test_the_decision_sheet_is_referenced_by_the_address_of_its_pdf(app, auth):
+    procedure = treated_case()
+    decision_id = procedure.plan.decision_id
+    sheet = by_id(bundle_json(procedure.referral_id))[f"decision-sheet-{decision_id}"]
+    [content] = sheet["content"]
+    assert content["attachment"]["contentType"] == "application/pdf"
+    assert sheet["context"]["related"] == [{"reference": f"CarePlan/decision-{decision_id}"}]
+    path = content["attachment"]["url"].removeprefix(app.config["BASE_URL"])
+    auth.login_as(make_user(roles={Role.CLINICIAN}))
+    response = auth.client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"

@@ -57,7 +57,7 @@ def test_every_resource_of_a_treated_case_passes_the_r4_schema(app):
     for entry in document["entry"]:
         found += problems(entry["resource"])
     assert found == []
-    assert len(document["entry"]) == 19
+    assert len(document["entry"]) == 20
 
 
 def test_the_api_answers_pass_the_r4_schema(app, client):
@@ -104,4 +104,11 @@ def test_every_demo_case_exports_a_bundle_that_validates(app):
             found += problems(entry["resource"])
             kinds.add(entry["resource"]["resourceType"])
         assert found == [], record.referral.case_number
-    assert {"Patient", "ServiceRequest", "CarePlan", "Procedure", "Observation"} <= kinds
+    assert {
+        "Patient",
+        "ServiceRequest",
+        "CarePlan",
+        "Procedure",
+        "Observation",
+        "DocumentReference",
+    } <= kinds

@@ -579,6 +579,44 @@ def careplan_resource(record: CaseRecord, decision: Decision) -> Resource:
     )
 
 
+def sheet_id(decision: Decision) -> str:
+    return f"decision-sheet-{decision.id}"
+
+
+def sheet_reference(record: CaseRecord, decision: Decision) -> Resource:
+    """The validated decision sheet (fiche RCP), by the address of its PDF: the
+    team opens it there, with their login (no patient document leaves inline)."""
+    referral = record.referral
+    validated_at = decision.validated_at or decision.created_at
+    pdf = f"{current_app.config['BASE_URL']}/decisions/{decision.id}.pdf"
+    return validated(
+        {
+            "resourceType": "DocumentReference",
+            "id": sheet_id(decision),
+            "meta": _meta(record.changed, ("Decision", decision.id, validated_at)),
+            "status": "current",
+            "docStatus": "final",
+            "type": {"text": _("RCP decision sheet")},
+            "subject": _ref("Patient", patient_id(referral.patient)),
+            "date": _instant(validated_at),
+            "description": _(
+                "RCP decision of %(day)s", day=day_text(decision.meeting.starts_at, "d MMMM y")
+            ),
+            "content": [
+                {
+                    "attachment": {
+                        "contentType": "application/pdf",
+                        "url": pdf,
+                        "title": f"{referral.case_number}-{decision.id}.pdf",
+                        "creation": _instant(validated_at),
+                    }
+                }
+            ],
+            "context": {"related": [_ref("CarePlan", careplan_id(decision))]},
+        }
+    )
+
+
 def adverse_event_resource(record: CaseRecord, event: AdverseEvent) -> Resource:
     referral = record.referral
     return validated(
@@ -609,8 +647,9 @@ def case_resources(record: CaseRecord) -> Iterator[Resource]:
     yield condition_resource(record)
     yield from baseline_observations(record)
     for decision in record.decisions:
-        if decision.status in (DecisionStatus.DRAFT, DecisionStatus.VALIDATED):
-            yield careplan_resource(record, decision)
+        yield careplan_resource(record, decision)
+        if decision.status is DecisionStatus.VALIDATED:
+            yield sheet_reference(record, decision)
     for procedure in record.procedures:
         yield procedure_resource(record, procedure)
         for event in procedure.adverse_events:

@@ -28,6 +28,7 @@ RESOURCE_TYPES = (
     "Procedure",
     "CarePlan",
     "AdverseEvent",
+    "DocumentReference",
 )
 ALL_SCOPE = "system/*.read"
 SCOPES = (*(f"system/{kind}.read" for kind in RESOURCE_TYPES), ALL_SCOPE)

@@ -190,6 +190,7 @@ def metadata() -> Response:
         "Procedure": [("patient", "reference")],
         "CarePlan": [("patient", "reference")],
         "AdverseEvent": [("subject", "reference")],
+        "DocumentReference": [("patient", "reference")],
     }
     statement = {
         "resourceType": "CapabilityStatement",
@@ -241,6 +242,7 @@ ID_PATTERNS: dict[str, re.Pattern[str]] = {
     "Procedure": re.compile(r"procedure-(\d{1,12})"),
     "CarePlan": re.compile(r"decision-(\d{1,12})"),
     "AdverseEvent": re.compile(r"adverse-event-(\d{1,12})"),
+    "DocumentReference": re.compile(r"decision-sheet-(\d{1,12})"),
 }
 
 
@@ -263,6 +265,7 @@ def _case_of(resource_type: str, resource_id: str) -> int | None:
     column = {
         "Procedure": Procedure.referral_id,
         "CarePlan": Decision.referral_id,
+        "DocumentReference": Decision.referral_id,
     }.get(resource_type)
     if column is not None:
         return db.session.scalar(select(column).where(column.table.c.id == number))
@@ -320,6 +323,7 @@ SEARCH_PARAMETERS = {
     "Procedure": {"patient", "patient:identifier"},
     "CarePlan": {"patient", "patient:identifier"},
     "AdverseEvent": {"subject", "patient:identifier"},
+    "DocumentReference": {"patient", "patient:identifier"},
 }
 PAGING = {"_count", "_offset"}
 
