@@ -99,6 +99,7 @@ def test_every_type_is_read_with_the_scope_that_names_it(app, client):
         ("Condition", f"patient=Patient/patient-{patient_id}"),
         ("AdverseEvent", f"subject=Patient/patient-{patient_id}"),
         ("DocumentReference", f"patient=Patient/patient-{patient_id}"),
+        ("QuestionnaireResponse", f"patient=Patient/patient-{patient_id}"),
         ("Patient", f"identifier={procedure.referral.patient.mrn}"),
     ):
         found = searchset(client.get(f"/fhir/{kind}?{search}", headers=bearer(token)))
@@ -189,7 +190,11 @@ def test_the_capability_statement_is_open_and_valid(app, client):
     response = client.get("/fhir/metadata")
     assert response.status_code == 200
     statement = CapabilityStatement.model_validate(response.get_json())
-    assert {r.type for r in statement.rest[0].resource} == {*services.RESOURCE_TYPES, "Bundle"}
+    assert {r.type for r in statement.rest[0].resource} == {
+        *services.RESOURCE_TYPES,
+        "Bundle",
+        "Questionnaire",
+    }
 
 
 def test_every_call_is_audited_as_a_read_naming_the_patients(app, client):
@@ -295,7 +300,7 @@ def test_a_whole_case_is_read_as_a_bundle_with_every_scope_only(app, client):
         procedure.referral_id,
         procedure.referral.patient_id,
     )
-    _some, token = client_token(*services.SCOPES[:-2])  # all but AdverseEvent and *
+    _some, token = client_token(*services.SCOPES[:-2])  # all but the last type, and *
     error_of(client.get(url, headers=bearer(token)), 403)
     error_of(client.get("/fhir/Bundle/case-999999", headers=bearer(everything)), 404)
     error_of(client.get("/fhir/Bundle/everything", headers=bearer(everything)), 404)

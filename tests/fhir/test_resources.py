@@ -65,6 +65,7 @@ def test_a_treated_case_bundle_validates_and_round_trips(app):
         "Procedure",
         "AdverseEvent",
         "DocumentReference",
+        "QuestionnaireResponse",
     }
     ids = [entry["resource"]["id"] for entry in document["entry"]]
     assert len(ids) == len(set(ids))
@@ -256,3 +257,21 @@ def test_the_decision_sheet_is_referenced_by_the_address_of_its_pdf(app, auth):
     response = auth.client.get(path)
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
+
+
+def test_patient_answers_are_a_response_to_the_published_questionnaire(app, client):
+    procedure = treated_case()
+    found = by_id(bundle_json(procedure.referral_id))
+    [answers] = [r for r in found.values() if r["resourceType"] == "QuestionnaireResponse"]
+    questionnaire = client.get("/fhir/Questionnaire/pain-followup").get_json()  # no token
+    assert answers["questionnaire"] == questionnaire["url"]
+    assert answers["author"] == {"reference": f"Patient/patient-{procedure.referral.patient_id}"}
+    given = {item["linkId"]: item["answer"] for item in answers["item"]}
+    assert given["nrs_average"] == [{"valueInteger": 2}]
+    assert given["relief_pct"] == [{"valueInteger": 70}]
+    assert given["pain_is_back"] == [{"valueBoolean": False}]
+    asked = {item["linkId"]: item for item in questionnaire["item"]}
+    assert set(given) <= set(asked)
+    options = [option["valueString"] for option in asked["pgic"]["answerOption"]]
+    assert given["pgic"] == [{"valueString": "2 - Much improved"}]
+    assert given["pgic"][0]["valueString"] in options

@@ -57,7 +57,7 @@ def test_every_resource_of_a_treated_case_passes_the_r4_schema(app):
     for entry in document["entry"]:
         found += problems(entry["resource"])
     assert found == []
-    assert len(document["entry"]) == 20
+    assert len(document["entry"]) == 21
 
 
 def test_the_api_answers_pass_the_r4_schema(app, client):
@@ -65,6 +65,7 @@ def test_the_api_answers_pass_the_r4_schema(app, client):
     _client, token = client_token("system/*.read")
     answers = [
         client.get("/fhir/metadata"),
+        client.get("/fhir/Questionnaire/pain-followup"),
         client.get(
             f"/fhir/Observation?patient=patient-{procedure.referral.patient_id}&_count=3",
             headers=bearer(token),

@@ -579,6 +579,112 @@ def careplan_resource(record: CaseRecord, decision: Decision) -> Resource:
     )
 
 
+# --- the patient's questionnaire ----------------------------------------------------
+
+QUESTIONNAIRE_ID = "pain-followup"
+#: How each question of the patient's form is asked in FHIR.
+ITEM_TYPES = {
+    "IntegerField": "integer",
+    "RadioField": "choice",
+    "EnumRadioField": "choice",
+    "EnumCheckboxField": "choice",
+    "BooleanField": "boolean",
+    "TextAreaField": "text",
+}
+
+
+def questionnaire_url() -> str:
+    """The questionnaire's canonical URL, where the API serves it to anyone."""
+    return f"{fhir_base()}/Questionnaire/{QUESTIONNAIRE_ID}"
+
+
+def _patient_questions() -> list[Any]:
+    """The questions of the patient's own form (``tracker.selfreport``), in order:
+    the questionnaire is that form, never a second copy of it."""
+    from tracker.selfreport.forms import QuestionnaireForm
+
+    form = QuestionnaireForm(formdata=None)
+    return [field for field in form if field.type in ITEM_TYPES]
+
+
+def _options(field: Any) -> dict[Any, str]:
+    return {value: str(label) for value, label, *_rest in field.iter_choices()}
+
+
+def questionnaire_resource() -> Resource:
+    items = []
+    for field in _patient_questions():
+        item: dict[str, Any] = {
+            "linkId": field.name,
+            "text": str(field.label.text),
+            "type": ITEM_TYPES[field.type],
+            "required": field.name == "nrs_average",
+        }
+        if item["type"] == "choice":
+            item["answerOption"] = [{"valueString": text} for text in _options(field).values()]
+            item["repeats"] = field.type == "EnumCheckboxField"
+        items.append(item)
+    return validated(
+        {
+            "resourceType": "Questionnaire",
+            "id": QUESTIONNAIRE_ID,
+            "url": questionnaire_url(),
+            "name": "PainFollowUp",
+            "title": _("Pain follow-up questionnaire"),
+            "status": "active",
+            "subjectType": ["Patient"],
+            "item": items,
+        }
+    )
+
+
+def questionnaire_response(record: CaseRecord, assessment: Assessment) -> Resource:
+    """A patient's own answers (an assessment they reported online)."""
+    patient = _ref("Patient", patient_id(record.referral.patient))
+    answers = {
+        "nrs_now": assessment.nrs_now,
+        "nrs_average": assessment.nrs_average,
+        "nrs_worst": assessment.nrs_worst,
+        "relief_pct": assessment.relief_pct,
+        "pgic": assessment.pgic,
+        "side_effects": list(assessment.side_effects or []),
+        "analgesic_use": assessment.analgesic_use.name if assessment.analgesic_use else None,
+        "pain_is_back": assessment.pain_is_back,
+        "note": assessment.note,
+    }
+    items = []
+    for field in _patient_questions():
+        given = answers.get(field.name)
+        kind = ITEM_TYPES[field.type]
+        values = given if isinstance(given, list) else [given]
+        if kind == "choice":
+            options = _options(field)
+            answer = [{"valueString": options[value]} for value in values if value in options]
+        elif kind == "integer":
+            answer = [{"valueInteger": value} for value in values if value is not None]
+        elif kind == "boolean":
+            answer = [{"valueBoolean": bool(given)}]
+        else:
+            answer = [{"valueString": value} for value in values if value]
+        if answer:
+            items.append({"linkId": field.name, "text": str(field.label.text), "answer": answer})
+    return validated(
+        {
+            "resourceType": "QuestionnaireResponse",
+            "id": f"assessment-{assessment.id}-answers",
+            "meta": _meta(record.changed, ("Assessment", assessment.id, assessment.created_at)),
+            "questionnaire": questionnaire_url(),
+            "status": "completed",
+            "subject": patient,
+            "partOf": [_ref("Procedure", f"procedure-{assessment.procedure_id}")],
+            "authored": _instant(assessment.created_at),
+            "author": patient,
+            "source": patient,
+            "item": items,
+        }
+    )
+
+
 def sheet_id(decision: Decision) -> str:
     return f"decision-sheet-{decision.id}"
 
@@ -656,6 +762,8 @@ def case_resources(record: CaseRecord) -> Iterator[Resource]:
             yield adverse_event_resource(record, event)
     for assessment in record.assessments:
         yield from assessment_observations(record, assessment)
+        if assessment.mode is AssessmentMode.SELF_REPORTED:
+            yield questionnaire_response(record, assessment)
 
 
 @dataclass(frozen=True)

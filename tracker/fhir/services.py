@@ -29,6 +29,7 @@ RESOURCE_TYPES = (
     "CarePlan",
     "AdverseEvent",
     "DocumentReference",
+    "QuestionnaireResponse",
 )
 ALL_SCOPE = "system/*.read"
 SCOPES = (*(f"system/{kind}.read" for kind in RESOURCE_TYPES), ALL_SCOPE)

@@ -191,6 +191,7 @@ def metadata() -> Response:
         "CarePlan": [("patient", "reference")],
         "AdverseEvent": [("subject", "reference")],
         "DocumentReference": [("patient", "reference")],
+        "QuestionnaireResponse": [("patient", "reference")],
     }
     statement = {
         "resourceType": "CapabilityStatement",
@@ -224,7 +225,10 @@ def metadata() -> Response:
                     }
                     for kind in services.RESOURCE_TYPES
                 ]
-                + [{"type": "Bundle", "interaction": [{"code": "read"}]}],
+                + [
+                    {"type": "Bundle", "interaction": [{"code": "read"}]},
+                    {"type": "Questionnaire", "interaction": [{"code": "read"}]},
+                ],
             }
         ],
     }
@@ -243,6 +247,7 @@ ID_PATTERNS: dict[str, re.Pattern[str]] = {
     "CarePlan": re.compile(r"decision-(\d{1,12})"),
     "AdverseEvent": re.compile(r"adverse-event-(\d{1,12})"),
     "DocumentReference": re.compile(r"decision-sheet-(\d{1,12})"),
+    "QuestionnaireResponse": re.compile(r"assessment-(\d{1,12})-answers"),
 }
 
 
@@ -258,9 +263,9 @@ def _case_of(resource_type: str, resource_id: str) -> int | None:
         )
     if resource_type in ("ServiceRequest", "Condition"):
         return number
-    if resource_type == "Observation":
-        if match.group(1) == "referral":
-            return number
+    if resource_type == "Observation" and match.group(1) == "referral":
+        return number
+    if resource_type in ("Observation", "QuestionnaireResponse"):
         return db.session.scalar(select(Assessment.referral_id).where(Assessment.id == number))
     column = {
         "Procedure": Procedure.referral_id,
@@ -280,6 +285,9 @@ def _case_of(resource_type: str, resource_id: str) -> int | None:
 @by_link
 @_api
 def read(resource_type: str, resource_id: str) -> Response:
+    if (resource_type, resource_id) == ("Questionnaire", resources.QUESTIONNAIRE_ID):
+        # Its canonical URL: a form, with no patient in it, open to anyone.
+        return _fhir_response(resources.questionnaire_resource())
     client = _client()
     if resource_type == "Bundle":
         return _case_bundle(client, resource_id)
@@ -324,6 +332,7 @@ SEARCH_PARAMETERS = {
     "CarePlan": {"patient", "patient:identifier"},
     "AdverseEvent": {"subject", "patient:identifier"},
     "DocumentReference": {"patient", "patient:identifier"},
+    "QuestionnaireResponse": {"patient", "patient:identifier"},
 }
 PAGING = {"_count", "_offset"}
 
