@@ -641,7 +641,7 @@ def questionnaire_resource() -> Resource:
 def questionnaire_response(record: CaseRecord, assessment: Assessment) -> Resource:
     """A patient's own answers (an assessment they reported online)."""
     patient = _ref("Patient", patient_id(record.referral.patient))
-    answers = {
+    answers: dict[str, Any] = {
         "nrs_now": assessment.nrs_now,
         "nrs_average": assessment.nrs_average,
         "nrs_worst": assessment.nrs_worst,
@@ -657,6 +657,7 @@ def questionnaire_response(record: CaseRecord, assessment: Assessment) -> Resour
         given = answers.get(field.name)
         kind = ITEM_TYPES[field.type]
         values = given if isinstance(given, list) else [given]
+        answer: list[dict[str, Any]]
         if kind == "choice":
             options = _options(field)
             answer = [{"valueString": options[value]} for value in values if value in options]
