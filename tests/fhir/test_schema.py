@@ -57,7 +57,7 @@ def test_every_resource_of_a_treated_case_passes_the_r4_schema(app):
     for entry in document["entry"]:
         found += problems(entry["resource"])
     assert found == []
-    assert len(document["entry"]) == 21
+    assert len(document["entry"]) == 22
 
 
 def test_the_api_answers_pass_the_r4_schema(app, client):
@@ -111,5 +111,6 @@ def test_every_demo_case_exports_a_bundle_that_validates(app):
         "CarePlan",
         "Procedure",
         "Observation",
+        "Composition",
         "DocumentReference",
     } <= kinds

@@ -10,9 +10,10 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from tracker.cases.models import Patient, Referral
 from tracker.core.audit import CHANGE_ACTIONS, AuditEntry
-from tracker.decisions.models import Decision, Procedure, ProcedurePlan
+from tracker.decisions.models import Decision, DecisionAmendment, Procedure, ProcedurePlan
 from tracker.extensions import db
 from tracker.followups.models import Assessment
+from tracker.meetings.models import AgendaItem, Meeting
 
 
 @dataclass
@@ -45,7 +46,12 @@ def load_cases(referral_ids: list[int]) -> list[CaseRecord]:
         select(Decision)
         .where(Decision.referral_id.in_(records))
         .options(
-            selectinload(Decision.meeting),
+            # What the decision sheet shows (the Composition).
+            selectinload(Decision.meeting).selectinload(Meeting.chair),
+            selectinload(Decision.agenda_item).selectinload(AgendaItem.presenter),
+            selectinload(Decision.validated_by),
+            selectinload(Decision.informed_by),
+            selectinload(Decision.amendments).selectinload(DecisionAmendment.amended_by),
             selectinload(Decision.plan).selectinload(ProcedurePlan.technique),
             selectinload(Decision.plan).selectinload(ProcedurePlan.procedures),
         )

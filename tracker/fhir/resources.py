@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from html import escape
 from typing import Any, cast
 
 from dateutil.relativedelta import relativedelta
@@ -690,6 +691,72 @@ def sheet_id(decision: Decision) -> str:
     return f"decision-sheet-{decision.id}"
 
 
+def _narrative(section: Any) -> dict[str, str]:
+    """A section of the decision sheet as FHIR narrative (escaped XHTML)."""
+    lines = [
+        f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>"
+        for label, value in section.rows
+    ]
+    if section.table:
+        lines.append("<tr>" + "".join(f"<th>{escape(c)}</th>" for c in section.columns) + "</tr>")
+        lines += [
+            "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>"
+            for row in section.table
+        ]
+    table = "".join(lines)
+    return {
+        "status": "generated",
+        "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><table>{table}</table></div>',
+    }
+
+
+def sheet_composition(record: CaseRecord, decision: Decision) -> Resource:
+    """The validated decision sheet (fiche RCP) as a Composition: the sheet's own
+    sections, as the page and the PDF show them (``tracker.decisions.sheet``),
+    but for the patient's identity, which the Patient resource carries."""
+    from tracker.decisions.sheet import sheet_sections
+
+    referral = record.referral
+    validated_at = decision.validated_at or decision.created_at
+    procedures = [p for p in record.procedures if decision.plan and p.plan_id == decision.plan.id]
+    sections = [s for s in sheet_sections(decision, procedures) if s.key != "patient"]
+    validator = decision.validated_by.full_name if decision.validated_by else None
+    return validated(
+        {
+            "resourceType": "Composition",
+            "id": sheet_id(decision),
+            "meta": _meta(record.changed, ("Decision", decision.id, validated_at)),
+            "status": "amended" if decision.amendments else "final",
+            "type": {"text": _("RCP decision sheet")},
+            "subject": _ref("Patient", patient_id(referral.patient)),
+            "date": _instant(validated_at),
+            "author": [{"display": validator or _("RCP pain meeting")}],
+            "title": _(
+                "RCP decision of %(day)s", day=day_text(decision.meeting.starts_at, "d MMMM y")
+            ),
+            "attester": [
+                {
+                    "mode": "professional",
+                    "time": _instant(validated_at),
+                    "party": {"display": validator},
+                }
+            ]
+            if validator
+            else [],
+            "section": [
+                {
+                    "title": section.title,
+                    "text": _narrative(section),
+                    "entry": [_ref("CarePlan", careplan_id(decision))]
+                    if section.key == "decision"
+                    else [],
+                }
+                for section in sections
+            ],
+        }
+    )
+
+
 def sheet_reference(record: CaseRecord, decision: Decision) -> Resource:
     """The validated decision sheet (fiche RCP), by the address of its PDF: the
     team opens it there, with their login (no patient document leaves inline)."""
@@ -699,7 +766,7 @@ def sheet_reference(record: CaseRecord, decision: Decision) -> Resource:
     return validated(
         {
             "resourceType": "DocumentReference",
-            "id": sheet_id(decision),
+            "id": f"{sheet_id(decision)}-pdf",
             "meta": _meta(record.changed, ("Decision", decision.id, validated_at)),
             "status": "current",
             "docStatus": "final",
@@ -719,7 +786,12 @@ def sheet_reference(record: CaseRecord, decision: Decision) -> Resource:
                     }
                 }
             ],
-            "context": {"related": [_ref("CarePlan", careplan_id(decision))]},
+            "context": {
+                "related": [
+                    _ref("CarePlan", careplan_id(decision)),
+                    _ref("Composition", sheet_id(decision)),
+                ]
+            },
         }
     )
 
@@ -756,6 +828,7 @@ def case_resources(record: CaseRecord) -> Iterator[Resource]:
     for decision in record.decisions:
         yield careplan_resource(record, decision)
         if decision.status is DecisionStatus.VALIDATED:
+            yield sheet_composition(record, decision)
             yield sheet_reference(record, decision)
     for procedure in record.procedures:
         yield procedure_resource(record, procedure)

@@ -28,6 +28,7 @@ RESOURCE_TYPES = (
     "Procedure",
     "CarePlan",
     "AdverseEvent",
+    "Composition",
     "DocumentReference",
     "QuestionnaireResponse",
 )

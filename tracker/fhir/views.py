@@ -190,6 +190,7 @@ def metadata() -> Response:
         "Procedure": [("patient", "reference")],
         "CarePlan": [("patient", "reference")],
         "AdverseEvent": [("subject", "reference")],
+        "Composition": [("patient", "reference")],
         "DocumentReference": [("patient", "reference")],
         "QuestionnaireResponse": [("patient", "reference")],
     }
@@ -246,7 +247,8 @@ ID_PATTERNS: dict[str, re.Pattern[str]] = {
     "Procedure": re.compile(r"procedure-(\d{1,12})"),
     "CarePlan": re.compile(r"decision-(\d{1,12})"),
     "AdverseEvent": re.compile(r"adverse-event-(\d{1,12})"),
-    "DocumentReference": re.compile(r"decision-sheet-(\d{1,12})"),
+    "Composition": re.compile(r"decision-sheet-(\d{1,12})"),
+    "DocumentReference": re.compile(r"decision-sheet-(\d{1,12})-pdf"),
     "QuestionnaireResponse": re.compile(r"assessment-(\d{1,12})-answers"),
 }
 
@@ -270,6 +272,7 @@ def _case_of(resource_type: str, resource_id: str) -> int | None:
     column = {
         "Procedure": Procedure.referral_id,
         "CarePlan": Decision.referral_id,
+        "Composition": Decision.referral_id,
         "DocumentReference": Decision.referral_id,
     }.get(resource_type)
     if column is not None:
@@ -331,6 +334,7 @@ SEARCH_PARAMETERS = {
     "Procedure": {"patient", "patient:identifier"},
     "CarePlan": {"patient", "patient:identifier"},
     "AdverseEvent": {"subject", "patient:identifier"},
+    "Composition": {"patient", "patient:identifier"},
     "DocumentReference": {"patient", "patient:identifier"},
     "QuestionnaireResponse": {"patient", "patient:identifier"},
 }
