@@ -245,6 +245,7 @@ def test_admins_register_a_client_see_its_token_once_and_revoke_it(app, auth, cl
     [token] = [word for word in text.replace('"', " ").split() if word.startswith("rcpf_")]
     stored = db.session.scalar(select(ApiClient).where(ApiClient.name == "Dossier patient"))
     assert stored.token_hash == services.token_hash(token)
+    assert stored.works_through == local_today() + timedelta(days=90)
     assert token not in auth.client.get("/admin/fhir-clients").get_data(as_text=True)
     too_long = auth.client.post(
         "/admin/fhir-clients",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.core.audit import Audited
-from tracker.core.time import utcnow
+from tracker.core.time import to_local, utcnow
 from tracker.extensions import Model
 
 
@@ -34,6 +34,11 @@ class ApiClient(Audited, Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def works_through(self) -> date:
+        """The token's last day, in the site's time zone (it ends at that midnight)."""
+        return (to_local(self.expires_at) - timedelta(microseconds=1)).date()
 
     def is_usable(self, now: datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at
