@@ -179,9 +179,16 @@ def test_errors_are_operation_outcomes(app, client):
     error_of(client.get("/fhir/Observation/assessment-999999-now", headers=bearer(token)), 404)
     error_of(client.get("/fhir/Observation/nonsense", headers=bearer(token)), 404)
     error_of(client.get("/fhir/Patient/patient-999999", headers=bearer(token)), 404)
+    error_of(client.get("/fhir/Procedure/procedure-9999999999", headers=bearer(token)), 404)
+    error_of(client.get("/fhir/Bundle/case-99999999999999", headers=bearer(token)), 404)
+    huge = searchset(client.get("/fhir/CarePlan?patient=patient-9999999999", headers=bearer(token)))
+    assert huge["total"] == 0
     error_of(client.get("/fhir/Medication?patient=patient-1", headers=bearer(token)), 404)
     error_of(client.get("/fhir/Observation", headers=bearer(token)), 400)  # no patient
     error_of(client.get("/fhir/Observation?patient=1&_count=0", headers=bearer(token)), 400)
+    for hostile in ("²", "-1", "1e3", "99999999999999999999", "%00"):
+        url = f"/fhir/Observation?patient=patient-1&_offset={hostile}"
+        error_of(client.get(url, headers=bearer(token)), 400)
     error_of(client.get("/fhir/Observation?patient=Bob", headers=bearer(token)), 400)
     error_of(client.get("/fhir/Observation?patient=patient-1&name=x", headers=bearer(token)), 400)
     error_of(client.get("/fhir/Patient", headers=bearer(token)), 400)

@@ -27,7 +27,7 @@ from tracker.fhir.forms import ApiClientForm
 from tracker.fhir.models import ApiClient
 from tracker.followups.models import Assessment
 from tracker.web.forms import ConfirmForm
-from tracker.web.handlers import form_status, saving
+from tracker.web.handlers import form_status, record_id, saving
 from tracker.web.permissions import Role, by_link, require_role
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def _audit(
         )
 
 
-PATIENT_REF = re.compile(r"(?:Patient/)?patient-(\d{1,12})")
+PATIENT_REF = re.compile(r"(?:Patient/)?patient-([0-9]{1,10})")
 
 
 def _patient_of(resource: Resource) -> int | None:
@@ -171,7 +171,7 @@ def _patient_of(resource: Resource) -> int | None:
         subject = getattr(resource, "subject", None)
         reference = getattr(subject, "reference", None) or ""
     match = PATIENT_REF.fullmatch(reference)
-    return int(match.group(1)) if match else None
+    return record_id(match.group(1)) if match else None
 
 
 # --- the API: routes ----------------------------------------------------------------
@@ -238,18 +238,18 @@ def metadata() -> Response:
 
 #: The id of each resource type: the case it belongs to is found from it.
 ID_PATTERNS: dict[str, re.Pattern[str]] = {
-    "Patient": re.compile(r"patient-(\d{1,12})"),
-    "ServiceRequest": re.compile(r"referral-(\d{1,12})"),
-    "Condition": re.compile(r"condition-(\d{1,12})"),
+    "Patient": re.compile(r"patient-([0-9]{1,10})"),
+    "ServiceRequest": re.compile(r"referral-([0-9]{1,10})"),
+    "Condition": re.compile(r"condition-([0-9]{1,10})"),
     "Observation": re.compile(
-        r"(referral|assessment)-(\d{1,12})-(now|average|worst|dn4|pgic|relief)"
+        r"(referral|assessment)-([0-9]{1,10})-(now|average|worst|dn4|pgic|relief)"
     ),
-    "Procedure": re.compile(r"procedure-(\d{1,12})"),
-    "CarePlan": re.compile(r"decision-(\d{1,12})"),
-    "AdverseEvent": re.compile(r"adverse-event-(\d{1,12})"),
-    "Composition": re.compile(r"decision-sheet-(\d{1,12})"),
-    "DocumentReference": re.compile(r"decision-sheet-(\d{1,12})-pdf"),
-    "QuestionnaireResponse": re.compile(r"assessment-(\d{1,12})-answers"),
+    "Procedure": re.compile(r"procedure-([0-9]{1,10})"),
+    "CarePlan": re.compile(r"decision-([0-9]{1,10})"),
+    "AdverseEvent": re.compile(r"adverse-event-([0-9]{1,10})"),
+    "Composition": re.compile(r"decision-sheet-([0-9]{1,10})"),
+    "DocumentReference": re.compile(r"decision-sheet-([0-9]{1,10})-pdf"),
+    "QuestionnaireResponse": re.compile(r"assessment-([0-9]{1,10})-answers"),
 }
 
 
@@ -258,7 +258,9 @@ def _case_of(resource_type: str, resource_id: str) -> int | None:
     match = ID_PATTERNS[resource_type].fullmatch(resource_id)
     if match is None:
         return None
-    number = int(match.groups()[-1] if resource_type != "Observation" else match.group(2))
+    number = record_id(match.groups()[-1] if resource_type != "Observation" else match.group(2))
+    if number is None:
+        return None
     if resource_type == "Patient":
         return db.session.scalar(
             select(Referral.id).where(Referral.patient_id == number).order_by(Referral.id).limit(1)
@@ -306,7 +308,7 @@ def read(resource_type: str, resource_id: str) -> Response:
     raise Refusal(404, "not-found", f"{resource_type}/{resource_id[:64]} is not known.")
 
 
-CASE_BUNDLE = re.compile(r"case-(\d{1,12})")
+CASE_BUNDLE = re.compile(r"case-([0-9]{1,10})")
 
 
 def _case_bundle(client: ApiClient, resource_id: str) -> Response:
@@ -315,7 +317,8 @@ def _case_bundle(client: ApiClient, resource_id: str) -> Response:
     if not all(client.allows(kind) for kind in services.RESOURCE_TYPES):
         raise Refusal(403, "forbidden", "A case's Bundle needs the scope system/*.read.")
     match = CASE_BUNDLE.fullmatch(resource_id)
-    records = queries.load_cases([int(match.group(1))]) if match else []
+    number = record_id(match.group(1)) if match else None
+    records = queries.load_cases([number]) if number is not None else []
     if not records:
         raise Refusal(404, "not-found", f"Bundle/{resource_id[:64]} is not known.")
     record = records[0]
@@ -380,7 +383,7 @@ def search(resource_type: str) -> Response:
 def _number(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise Refusal(400, "invalid", f"{name} must be a whole number from {low} to {high}.")
     return int(raw)
 
@@ -427,7 +430,7 @@ def _of_patient(resource_type: str, args: Any) -> list[Resource]:
         match = PATIENT_REF.fullmatch(raw)
         if match is None:
             raise Refusal(400, "invalid", "patient must be Patient/patient-<number>.")
-        patient_id = int(match.group(1))
+        patient_id = record_id(match.group(1))
     if patient_id is None:
         return []
     keep = _filters(resource_type, args)
