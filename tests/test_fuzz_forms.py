@@ -213,6 +213,7 @@ def superuser(app, auth):
             f"/meetings/{unsigned.id}/mode",
             "/admin/users",
             "/admin/catalogue/techniques",
+            "/admin/fhir-clients",
             "/account/sessions",
             "/followups?responsible_id=",  # everyone's follow-ups, not only the superuser's
         ],

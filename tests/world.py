@@ -3,6 +3,7 @@ for tests that walk every route (access matrix, form fuzzing)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from tracker.core.specialties import Specialty
 from tracker.core.time import local_today, utcnow
 from tracker.decisions.models import PREREQUISITES
 from tracker.extensions import db
+from tracker.fhir import services as fhir_services
 from tracker.followups.models import FollowUp
 from tracker.followups.services import planned_for
 from tracker.meetings import services as meeting_services
@@ -54,6 +56,12 @@ def build_world(app: Any) -> dict[str, Any]:
         if f.window_start_on and f.window_start_on <= today <= f.window_end_on
     ]
     invitation = selfreport_services.invite(month6, utcnow())
+    api_client, _token = fhir_services.register_client(
+        name="Hospital record",
+        scopes=["system/Observation.read"],
+        expires_on=today + timedelta(days=30),
+        by=None,
+    )
     db.session.commit()
     return {
         "referral_id": procedure.referral_id,
@@ -73,4 +81,7 @@ def build_world(app: Any) -> dict[str, Any]:
         "name": PREREQUISITES[0][0],
         "token": token,
         "invitation_id": invitation.id,
+        "client_id": api_client.id,
+        "resource_type": "Observation",
+        "resource_id": f"referral-{procedure.referral_id}-now",
     }

@@ -152,6 +152,7 @@ FEATURES = (
     "tracker.followups",
     "tracker.selfreport",
     "tracker.outcomes",
+    "tracker.fhir",
 )
 
 #: Infrastructure that keeps tables of its own.

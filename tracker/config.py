@@ -85,6 +85,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "UNIT_NAME": (None, str),
     "UNIT_ADDRESS": (None, str),
     "LOGO_PATH": (None, str),
+    # The system URI of the hospital's patient identifiers in FHIR resources
+    # (Patient.identifier.system); empty: <BASE_URL>/fhir/sid/mrn.
+    "FHIR_IDENTIFIER_SYSTEM": (None, str),
 }
 
 LANGUAGES = {"en": "English", "fr": "Français"}
@@ -214,6 +217,7 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
         "UNIT_NAME": settings["UNIT_NAME"],
         "UNIT_ADDRESS": settings["UNIT_ADDRESS"],
         "LOGO_PATH": settings["LOGO_PATH"],
+        "FHIR_IDENTIFIER_SYSTEM": settings["FHIR_IDENTIFIER_SYSTEM"],
         "PATIENT_BASE_URL": (settings["PATIENT_BASE_URL"] or "").rstrip("/") or None,
         "PROXY_HOPS": settings["PROXY_HOPS"],
         "SMS_URL": settings["SMS_URL"],

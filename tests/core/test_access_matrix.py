@@ -36,6 +36,13 @@ EXPECTED: dict[str, Any] = {
     "patient.landing": BY_LINK,
     "patient.answers": BY_LINK,
     "patient.stop": BY_LINK,
+    # The FHIR API: no staff login is read; the bearer token of a client is the key.
+    "fhir.metadata": BY_LINK,
+    "fhir.read": BY_LINK,
+    "fhir.search": BY_LINK,
+    "fhir.clients": ADMIN,
+    "fhir.client_revoke": ADMIN,
+    "fhir.case_bundle": TEAM,
     "auth.logout": ANY,
     "pages.home": ANY,
     "auth.notifications": ANY,

@@ -6,9 +6,17 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectChoice, SelectMultipleField, StringField, widgets
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
-from tracker.catalogue.models import ActsOn, WearsOffBy
+from tracker.catalogue.models import SNOMED_CODE_LENGTH, ActsOn, WearsOffBy
+from tracker.catalogue.services import is_snomed_concept_id
 from tracker.decisions.models import PREREQUISITES, Anaesthesia, CareSetting, Guidance
 from tracker.followups.rules import (
     DEFAULT_SCHEDULE,
@@ -48,10 +56,25 @@ TECHNIQUE_SETTINGS = (
 class IndicationForm(Form):
     name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
     name_fr = StringField(_l("Name in French"), validators=[DataRequired(), Length(max=200)])
+    snomed_code = StringField(
+        _l("SNOMED CT code"),
+        validators=[Optional(), Length(max=SNOMED_CODE_LENGTH)],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        description=_l(
+            "The concept identifier, for the FHIR export. Leave empty when unsure: "
+            "the export then carries the name alone."
+        ),
+    )
+
+    def validate_snomed_code(self, field: Any) -> None:
+        if field.data and not is_snomed_concept_id(field.data):
+            raise ValidationError(
+                _l("This is not a SNOMED CT concept identifier (6 to 18 digits).")
+            )
 
     def extra_values(self) -> dict[str, Any]:
         """Values beyond the names, as the catalogue services take them."""
-        return {}
+        return {"snomed_code": self.snomed_code.data or None}
 
 
 class DaysField(StringField):
@@ -178,7 +201,8 @@ class TechniqueForm(IndicationForm):
         return valid
 
     def extra_values(self) -> dict[str, Any]:
-        values = {name: getattr(self, name).data for name in TECHNIQUE_SETTINGS}
+        values = super().extra_values()
+        values.update({name: getattr(self, name).data for name in TECHNIQUE_SETTINGS})
         values["followup_days"] = list(self.followup_days.data or [])
         values["followup_windows"] = self.windows
         # Stored as the members' names (empty: no default).

@@ -17,6 +17,9 @@ from tracker.core.i18n import Bilingual
 from tracker.core.locking import Versioned
 from tracker.extensions import Model
 
+#: SNOMED CT identifiers have 6 to 18 digits.
+SNOMED_CODE_LENGTH = 18
+
 
 class Indication(Audited, Versioned, Bilingual, Model):
     """Why a patient is referred (the clinical situation)."""
@@ -31,6 +34,9 @@ class Indication(Audited, Versioned, Bilingual, Model):
     #: Order in lists.
     position: Mapped[int] = mapped_column(default=0)
     is_retired: Mapped[bool] = mapped_column(default=False)
+    #: The SNOMED CT concept id of the indication, entered by an admin where it is
+    #: known; empty: exports carry the name alone, never a guessed code.
+    snomed_code: Mapped[str | None] = mapped_column(String(SNOMED_CODE_LENGTH))
 
 
 class ActsOn(LabelledEnum):
@@ -91,6 +97,8 @@ class Technique(Audited, Versioned, Bilingual, Model):
     is_retired: Mapped[bool] = mapped_column(default=False)
     acts_on: Mapped[ActsOn]
     wears_off_by: Mapped[WearsOffBy]
+    #: The SNOMED CT procedure concept id, where known (as for indications).
+    snomed_code: Mapped[str | None] = mapped_column(String(SNOMED_CODE_LENGTH))
 
     # Follow-up and retreatment settings of this technique (see
     # ``tracker.followups.rules``): conventions with published defaults.

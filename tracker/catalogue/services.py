@@ -100,6 +100,25 @@ def _check_settings(model: type[Entry], attributes: dict[str, Any], entry: Any =
         raise DomainError(error.message, error.field) from None
 
 
+def is_snomed_concept_id(text: str) -> bool:
+    """Shaped like a SNOMED CT concept identifier: 6 to 18 digits, no leading
+    zero, a concept's partition ("00", or "10" with a namespace) before the check
+    digit. Catches typing slips (a LOINC code, a label), not unknown concepts."""
+    return bool(re.fullmatch(r"[1-9][0-9]{5,17}", text)) and text[-3:-1] in ("00", "10")
+
+
+def _clean_snomed_code(attributes: dict[str, Any]) -> None:
+    if "snomed_code" not in attributes:
+        return
+    code = (attributes["snomed_code"] or "").strip() or None
+    if code is not None and not is_snomed_concept_id(code):
+        raise DomainError(
+            _l("This is not a SNOMED CT concept identifier (6 to 18 digits)."),
+            "snomed_code",
+        )
+    attributes["snomed_code"] = code
+
+
 def _free_code(model: type[Entry], name_en: str) -> str:
     base = slug(name_en, 34)
     taken = set(
@@ -117,6 +136,7 @@ def add_entry(model: type[Entry], *, name_en: str, name_fr: str, **attributes: A
     name_en, name_fr = name_en.strip(), name_fr.strip()
     _check_names_free(model, name_en, name_fr)
     _check_settings(model, attributes)
+    _clean_snomed_code(attributes)
     last = db.session.scalar(select(func.max(model.position))) or 0
     entry = model(
         code=_free_code(model, name_en),
@@ -146,6 +166,7 @@ def update_entry(
     name_en, name_fr = name_en.strip(), name_fr.strip()
     _check_names_free(type(entry), name_en, name_fr, entry)
     _check_settings(type(entry), attributes, entry)
+    _clean_snomed_code(attributes)
     entry.name_en = name_en
     entry.name_fr = name_fr
     for key, value in attributes.items():
