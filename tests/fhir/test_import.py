@@ -26,7 +26,7 @@ from tracker.fhir.resources import identifier_system
 from tracker.web.permissions import Role
 
 SITE = "urn:oid:1.2.250.1.999.1.1"
-OTHER = "urn:oid:1.2.250.1.213.1.4.8"  # a national number, not the hospital's
+OTHER = "urn:oid:1.2.250.1.213.1.4.8"  # another hospital's numbers
 
 
 @pytest.fixture
@@ -47,7 +47,8 @@ def patient_resource(**overrides: Any) -> dict[str, Any]:
         "resourceType": "Patient",
         "id": "p1",
         "identifier": [
-            {"system": OTHER, "value": "2580275123456"},
+            # Another hospital's number, of type MR too, listed first.
+            {"type": {"coding": [{"code": "MR"}]}, "system": OTHER, "value": "2580275123456"},
             {
                 "use": "usual",
                 "type": {
@@ -177,7 +178,10 @@ def test_saving_the_prefilled_form_makes_the_same_patient_as_typing(client, radi
 
 def test_the_hospital_number_falls_back_to_the_mr_identifier_then_is_asked(client, radiologist):
     record = patient_resource()
-    record["identifier"][1]["system"] = "urn:oid:1.2.3"  # not the configured system
+    record["identifier"] = [
+        {"system": OTHER, "value": "2580275123456"},  # no type: not taken
+        {"type": {"coding": [{"code": "MR"}]}, "system": "urn:oid:1.2.3", "value": "80012345"},
+    ]
     assert field_value(soup(import_record(client, record)), "mrn") == "80012345"
 
     record["identifier"] = [{"system": OTHER, "value": "2580275123456"}]

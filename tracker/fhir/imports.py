@@ -459,7 +459,7 @@ def _medications(prefill: Prefill, statements: list[Any]) -> None:
             _("antiplatelet or anticoagulant treatment"),
         )
     if details:
-        prefill.fill("anticoagulation_details", "; ".join(details)[:500], _("its details"))
+        prefill.fill("anticoagulation_details", "; ".join(details)[:500], _("the drugs and doses"))
 
 
 def _allergies(prefill: Prefill, allergies: list[Any]) -> None:
