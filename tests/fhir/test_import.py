@@ -525,3 +525,44 @@ def test_fetching_without_a_server_is_refused_in_words(client, radiologist):
     assert "No hospital FHIR server is configured" in text(
         soup(response).find(id="error-summary-title").parent
     )
+
+
+def test_an_import_uses_the_same_number_of_queries_for_1_and_20_conditions(
+    client, radiologist, count_queries
+):
+    indication = first_indication()
+    indication.snomed_code = "230572002"
+    db.session.commit()
+
+    def condition(number: int) -> dict[str, Any]:
+        return {
+            "resourceType": "Condition",
+            "subject": {"reference": "Patient/p1"},
+            "code": {
+                "coding": [{"system": "http://snomed.info/sct", "code": str(230572002 + number)}],
+                "text": f"Condition {number}",
+            },
+        }
+
+    def queries(count: int) -> int:
+        record = bundle(patient_resource(), *(condition(n) for n in range(count)))
+        with count_queries() as counter:
+            response = import_record(client, record)
+        assert response.status_code == 200
+        return counter.count
+
+    assert queries(1) == queries(20)
+
+
+def test_a_second_condition_of_an_indication_is_said_not_used(client, radiologist):
+    indication = first_indication()
+    indication.snomed_code = "230572002"
+    db.session.commit()
+    coded = {
+        "resourceType": "Condition",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "230572002"}]},
+    }
+    page = soup(import_record(client, bundle(patient_resource(), coded, coded)))
+    assert field_value(page, "indication_id") == str(indication.id)
+    assert "already taken from another one" in text(page.find(id="record-not-imported"))

@@ -372,29 +372,37 @@ def _status(concept: Any) -> set[str]:
     return _codes(concept) if concept is not None else set()
 
 
+def _snomed(concept: Any) -> list[str]:
+    codings = concept.coding if concept is not None else None
+    return [c.code for c in codings or [] if c.system == SNOMED and c.code]
+
+
 def _conditions(prefill: Prefill, conditions: list[Any]) -> None:
     """A condition whose SNOMED CT code is an indication's (as an admin entered
-    it in the catalogue) gives the indication, and its body site the pain site."""
-    for condition in conditions:
-        if _status(condition.verificationStatus) & REFUTED:
-            continue
-        codes = {
-            c.code
-            for c in (condition.code.coding if condition.code else []) or []
-            if c.system == SNOMED
-        }
-        entry = None
-        if codes:
-            entry = db.session.scalar(
-                select(Indication)
-                .where(Indication.snomed_code.in_(sorted(codes)), Indication.is_retired.is_(False))
-                .order_by(Indication.id)
-                .limit(1)
-            )
+    it in the catalogue) gives the indication, and its body site the pain site.
+    One query whatever the number of conditions."""
+    current = [c for c in conditions if not _status(c.verificationStatus) & REFUTED]
+    codes = sorted({code for condition in current for code in _snomed(condition.code)})
+    entries: dict[str, Indication] = {}
+    if codes:
+        for entry in db.session.scalars(
+            select(Indication)
+            .where(Indication.snomed_code.in_(codes), Indication.is_retired.is_(False))
+            .order_by(Indication.id.desc())
+        ):
+            entries[entry.snomed_code or ""] = entry  # the oldest entry of a code wins
+    for condition in current:
         text = _text(condition.code) or _("a condition without a name")
-        if entry is None or "indication_id" in prefill.values:
+        entry = next((entries[c] for c in _snomed(condition.code) if c in entries), None)
+        if entry is None:
             prefill.skip(
                 _("Condition “%(text)s”: no indication of the catalogue has its code.")
+                % {"text": text}
+            )
+            continue
+        if "indication_id" in prefill.values:
+            prefill.skip(
+                _("Condition “%(text)s”: the indication is already taken from another one.")
                 % {"text": text}
             )
             continue
