@@ -385,12 +385,12 @@ def _conditions(prefill: Prefill, conditions: list[Any]) -> None:
     codes = sorted({code for condition in current for code in _snomed(condition.code)})
     entries: dict[str, Indication] = {}
     if codes:
-        for entry in db.session.scalars(
+        for found in db.session.scalars(
             select(Indication)
             .where(Indication.snomed_code.in_(codes), Indication.is_retired.is_(False))
             .order_by(Indication.id.desc())
         ):
-            entries[entry.snomed_code or ""] = entry  # the oldest entry of a code wins
+            entries[found.snomed_code or ""] = found  # the oldest entry of a code wins
     for condition in current:
         text = _text(condition.code) or _("a condition without a name")
         entry = next((entries[c] for c in _snomed(condition.code) if c in entries), None)
