@@ -88,6 +88,10 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     # The system URI of the hospital's patient identifiers in FHIR resources
     # (Patient.identifier.system); empty: <BASE_URL>/fhir/sid/mrn.
     "FHIR_IDENTIFIER_SYSTEM": (None, str),
+    # The hospital's FHIR server, searched by hospital number to start a referral
+    # from the record (GET <url>/Patient?identifier=...); empty: no search.
+    "FHIR_SOURCE_URL": (None, str),
+    "FHIR_SOURCE_TIMEOUT": (10, int),
 }
 
 LANGUAGES = {"en": "English", "fr": "Français"}
@@ -218,6 +222,8 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
         "UNIT_ADDRESS": settings["UNIT_ADDRESS"],
         "LOGO_PATH": settings["LOGO_PATH"],
         "FHIR_IDENTIFIER_SYSTEM": settings["FHIR_IDENTIFIER_SYSTEM"],
+        "FHIR_SOURCE_URL": (settings["FHIR_SOURCE_URL"] or "").rstrip("/") or None,
+        "FHIR_SOURCE_TIMEOUT": settings["FHIR_SOURCE_TIMEOUT"],
         "PATIENT_BASE_URL": (settings["PATIENT_BASE_URL"] or "").rstrip("/") or None,
         "PROXY_HOPS": settings["PROXY_HOPS"],
         "SMS_URL": settings["SMS_URL"],

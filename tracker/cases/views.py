@@ -182,6 +182,11 @@ def index() -> Any:
 def create() -> Any:
     form = ReferralCreateForm()
     _fill_choices(form)
+    from tracker.fhir.forms import RecordImportForm
+
+    record = RecordImportForm(prefix="record")
+    if request.method == "POST" and request.form.get("record-action") in ("paste", "fetch"):
+        return _import_record(form, record, request.form["record-action"])
     if request.method == "GET":
         form.referral_on.data = local_today()
         if current_user.has_role(Role.RADIOLOGIST, Role.CLINICIAN):
@@ -209,13 +214,63 @@ def create() -> Any:
             show_existing_choice = True
         if isinstance(saved.error, services.RecentReferral):
             show_save_anyway = True
-    return render_template(
-        "cases/referral_form.html",
-        form=form,
-        referral=None,
+    return _referral_form(
+        form,
+        record,
         show_existing_choice=show_existing_choice,
         show_save_anyway=show_save_anyway,
     ), form_status(form)
+
+
+def _referral_form(form: ReferralCreateForm, record: Any, **context: Any) -> str:
+    from tracker.fhir.imports import source_configured
+
+    return render_template(
+        "cases/referral_form.html",
+        form=form,
+        record=record,
+        fetch_offered=source_configured(),
+        referral=None,
+        **context,
+    )
+
+
+def _import_record(form: ReferralCreateForm, record: Any, action: str) -> Any:
+    """The referral form prefilled from the hospital record (pasted, uploaded or
+    fetched): shown again, nothing saved until the user saves it."""
+    from tracker.fhir import imports
+
+    prefill = None
+    if record.validate():
+        upload = record.upload.data
+        try:
+            if action == "fetch":
+                if not imports.source_configured():
+                    raise imports.SourceProblem(_("No hospital FHIR server is configured."))
+                if not record.number.data:
+                    raise imports.SourceProblem(_("Type the hospital number to look up."), "number")
+                prefill = imports.fetch_patient(record.number.data.strip())
+                source = "server"
+            elif upload and getattr(upload, "filename", None):
+                prefill = imports.read_record(upload.stream.read(imports.MAX_RECORD_BYTES + 1))
+                source = "file"
+            elif record.text.data and record.text.data.strip():
+                prefill = imports.read_record(record.text.data)
+                source = "pasted"
+            else:
+                raise imports.RecordProblem(_("Paste the record or choose its file."))
+        except imports.SourceProblem as problem:
+            record.number.errors = [*record.number.errors, problem.message]
+        except imports.RecordProblem as problem:
+            target = record.upload if action == "paste" and upload else record.text
+            target.errors = [*target.errors, problem.message]
+    if prefill is None:
+        return _referral_form(form, record, import_failed=True), 422
+    imports.prefill_form(form, prefill)
+    imports.record_import(prefill, source)
+    db.session.commit()
+    record.text.data = ""  # imported: not sent again with the referral
+    return _referral_form(form, record, prefill=prefill)
 
 
 def _record_view(referral: Referral, **details: str) -> None:
