@@ -29,6 +29,11 @@ def test_the_history_of_a_treated_case_reads_in_french(client, auth):
     kinds = {cell.get_text(strip=True) for cell in table.select("td[data-label='Élément']")}
     assert {"Dossier", "Décision", "Suivi", "Évaluation"} <= kinds
     assert "Élément" in [th.get_text(strip=True) for th in table.select("th")]
+    # French typography: a non-breaking space before each label's colon.
+    # (In the page's HTML: the words above are stripped of their edge spaces.)
+    html = str(table)
+    assert "Sexe</span>\u00a0:" in html
+    assert not re.search(r"</span> ?:", html), "a colon without its non-breaking space"
 
 
 def test_the_administrators_keep_the_ids(client, auth):
@@ -110,4 +115,5 @@ def test_the_demo_cases_histories_read_in_french(app, client, auth):
         found += [name for name in enums if re.search(rf"\b{name}\b", words)]
         found += [label for label in english if re.search(rf"\b{re.escape(label)}\b", words)]
         found += re.findall(r"#\d+|[{}\[\]]|\b\d{4}-\d{2}-\d{2}\b", words)
+        found += re.findall(r"\bsystem\b|scheduler:|cli:|\(root\)|invitation \d", words)
         assert found == [], (referral_id, found)

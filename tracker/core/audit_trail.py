@@ -196,6 +196,24 @@ class Line:
     details: list[str]
     #: The record, in words ("Follow-up"; with its id for the administrators).
     record: str = ""
+    #: Who, in words: a person's name, or what the product did by itself.
+    actor: str = ""
+
+
+def actor_words(label: str) -> str:
+    """Who made an entry, for the team: people by name (as recorded); the
+    product's own work (``system``, ``scheduler:<job>``, ``cli:<command>``) and
+    the patient's answers through their link in words, in the reader's language.
+    The administrators' viewer and CSV keep the label as recorded."""
+    if label == "system":
+        return _("RCP Tracker")
+    if label.startswith("scheduler:"):
+        return _("RCP Tracker (scheduled task)")
+    if label.startswith("cli:"):
+        return _("RCP Tracker (command line)")
+    if label.startswith("patient"):
+        return _("The patient (online questionnaire)")
+    return label
 
 
 Names = dict[tuple[type, int], str]
@@ -317,6 +335,11 @@ def _shown_value(kind: Any, key: str, value: Any, names: Names, masked: bool) ->
     return _show(kind, value, names)
 
 
+def _actor(entry: AuditEntry, team: bool) -> str:
+    label = entry.actor_label or ""
+    return actor_words(label) if team else label
+
+
 def describe(entries: list[AuditEntry], *, team: bool = False, masked: bool = False) -> list[Line]:
     """The entries in words; for the ``team`` (a case's history), without the
     bookkeeping (ids, versions, links to rows without a name); ``masked``
@@ -339,7 +362,7 @@ def describe(entries: list[AuditEntry], *, team: bool = False, masked: bool = Fa
             if team:
                 changes = [change for change in changes if _for_the_team(change, kinds)]
             if changes or not team:
-                lines.append(Line(entry, changes, [], _record(entry, team)))
+                lines.append(Line(entry, changes, [], _record(entry, team), _actor(entry, team)))
         else:
             details = [
                 f"{key}: {MASKED}"
@@ -347,7 +370,7 @@ def describe(entries: list[AuditEntry], *, team: bool = False, masked: bool = Fa
                 else f"{key}: {_show(None, value, names)}"
                 for key, value in entry.changes.items()
             ]
-            lines.append(Line(entry, [], details, _record(entry, team)))
+            lines.append(Line(entry, [], details, _record(entry, team), _actor(entry, team)))
     return lines
 
 
