@@ -194,6 +194,10 @@ def superuser(app, auth):
     unsigned = running_meeting(1, chair=user, sign_attendance=False, capacity=3)
     make_meeting(starts_at=None)  # another open meeting to move cases to
     waiting = make_referral()  # a case waiting for a meeting
+    # A directory group mapped, so that its removal is offered.
+    auth_services.map_directory_group(
+        "CN=RCP-Test,DC=chu,DC=fr", role=Role.CLINICIAN, specialty=None
+    )
     catalogue_services.retire_entry(db.session.scalars(select(Technique)).first())
     auth.login_as(user)
     with app.test_request_context():
@@ -214,6 +218,7 @@ def superuser(app, auth):
             "/admin/users",
             "/admin/catalogue/techniques",
             "/admin/fhir-clients",
+            "/admin/directory-groups",
             "/account/sessions",
             "/followups?responsible_id=",  # everyone's follow-ups, not only the superuser's
         ],
