@@ -191,7 +191,7 @@ access to * by users read by * none
                         "userAccountControl": control,
                     },
                 )
-            for group, members in GROUP_MEMBERS.items():
+            for group in GROUP_MEMBERS:
                 conn.add(
                     group_dn(group),
                     ["groupOfNames"],
