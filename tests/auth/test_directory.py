@@ -276,3 +276,29 @@ def test_the_nightly_job_deactivates_people_the_directory_no_longer_lists(
 
 def test_without_a_directory_the_job_does_nothing(app, clock):
     assert tasks.directory_accounts(clock()) == {"checked": 0, "deactivated": 0}
+
+
+def test_guessing_a_directory_password_is_throttled_like_a_local_one(
+    client, auth, use_directory, groups
+):
+    for _ in range(6):
+        assert auth.login("cmartin", "a wrong guess").status_code == 422
+    # Now even the right password waits, without the directory being asked.
+    response = auth.login("cmartin", CLAIRE)
+    assert response.status_code == 422
+    assert _failures()[-1]["reason"] == "throttled (account)"
+    assert _user("cmartin@chu-test.fr") is None
+
+
+def test_a_directory_account_with_a_second_factor_still_needs_its_code(
+    client, auth, use_directory, groups
+):
+    assert auth.login("cmartin", CLAIRE).status_code == 302
+    auth.logout()
+    user = _user("cmartin@chu-test.fr")
+    user.totp_secret = "JBSWY3DPEHPK3PXP"
+    user.totp_confirmed_at = user.created_at
+    db.session.commit()
+    response = auth.login("cmartin", CLAIRE)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login/code"

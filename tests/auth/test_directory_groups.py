@@ -119,3 +119,48 @@ def test_roles_come_from_mapped_groups_only(app):
         Specialty.INTERVENTIONAL_RADIOLOGY,
     )
     assert services.roles_from_groups([]) == (set(), None)
+
+
+def test_the_directory_settings_come_from_the_environment(tmp_path):
+    from tracker.auth.directory import LdapSettings
+    from tracker.config import build_config
+
+    config = build_config(
+        str(tmp_path),
+        {
+            "TRACKER_ENV": "testing",
+            "TRACKER_LDAP_URL": "ldaps://ad.chu.example",
+            "TRACKER_LDAP_START_TLS": "no",
+            "TRACKER_LDAP_GROUP_ATTRIBUTE": "memberOf",
+            "TRACKER_LOCAL_LOGIN_ONLY": " Admin@CHU.example, ,secours@chu.example",
+        },
+    )
+    settings = LdapSettings.from_config(config)
+    assert settings is not None
+    assert (settings.url, settings.start_tls, settings.group_attribute) == (
+        "ldaps://ad.chu.example",
+        False,
+        "memberOf",
+    )
+    assert settings.user_filter == "(|(uid={login})(mail={login}))"
+    assert config["LOCAL_LOGIN_ONLY"] == ["admin@chu.example", "secours@chu.example"]
+    assert LdapSettings.from_config(build_config(str(tmp_path), {"TRACKER_ENV": "testing"})) is None
+
+
+def test_the_user_list_and_edit_page_say_which_accounts_are_from_the_directory(client, auth):
+    from tracker.auth.models import AuthSource
+
+    auth.login_as(make_user(roles={Role.ADMIN}, full_name="Local Admin"))
+    person = make_user(
+        full_name="Paul Durand",
+        auth_source=AuthSource.DIRECTORY,
+        directory_dn="uid=pdurand,ou=people,dc=chu,dc=fr",
+    )
+    db.session.commit()
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "Hospital directory" in page
+    assert "Local account" in page
+    # No password to set for a directory account.
+    assert f"/admin/users/{person.id}/password" not in page
+    edit = client.get(f"/admin/users/{person.id}/edit").get_data(as_text=True)
+    assert "uid=pdurand,ou=people,dc=chu,dc=fr" in edit
