@@ -55,6 +55,15 @@ def membership(slapd_server) -> Iterator[object]:
             conn.modify(slapd.group_dn(group), {"member": [(ldap3.MODIFY_REPLACE, members)]})
 
 
+def _directory_account(login: str, mailbox: str | None = None) -> User:
+    """An account made from the directory earlier (the person's entry may be gone)."""
+    return make_user(
+        email=f"{mailbox or login}@chu-test.fr",
+        auth_source=AuthSource.DIRECTORY,
+        directory_dn=slapd.person_dn(login),
+    )
+
+
 def _user(email: str) -> User | None:
     db.session.expire_all()
     return db.session.scalar(select(User).where(User.email == email))
@@ -164,11 +173,7 @@ def test_in_no_mapped_group_the_person_cannot_log_in(
 def test_a_person_disabled_in_the_directory_is_refused_and_deactivated(
     client, auth, use_directory, groups, slapd_server
 ):
-    user = make_user(
-        email="ldisabled@chu-test.fr",
-        auth_source=AuthSource.DIRECTORY,
-        directory_dn=slapd.person_dn("ldisabled"),
-    )
+    user = _directory_account("ldisabled")
     session = services.open_session(user, user_agent="test", ip_address=None)
     db.session.commit()
     response = auth.login("ldisabled", "Parti-2026!")
@@ -240,21 +245,9 @@ def test_directory_accounts_have_no_password_to_change_here(client, auth, use_di
 def test_the_nightly_job_deactivates_people_the_directory_no_longer_lists(
     app, use_directory, groups, slapd_server, clock
 ):
-    kept = make_user(
-        email="cmartin@chu-test.fr",
-        auth_source=AuthSource.DIRECTORY,
-        directory_dn=slapd.person_dn("cmartin"),
-    )
-    gone = make_user(
-        email="left@chu-test.fr",
-        auth_source=AuthSource.DIRECTORY,
-        directory_dn=slapd.person_dn("left-last-year"),
-    )
-    disabled = make_user(
-        email="ldisabled@chu-test.fr",
-        auth_source=AuthSource.DIRECTORY,
-        directory_dn=slapd.person_dn("ldisabled"),
-    )
+    kept = _directory_account("cmartin")
+    gone = _directory_account("left-last-year", "left")
+    disabled = _directory_account("ldisabled")
     local = make_user(email="local@chu-test.fr")
     db.session.commit()
     assert tasks.directory_accounts(clock()) == {"checked": 3, "deactivated": 2}
