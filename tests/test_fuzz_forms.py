@@ -194,10 +194,6 @@ def superuser(app, auth):
     unsigned = running_meeting(1, chair=user, sign_attendance=False, capacity=3)
     make_meeting(starts_at=None)  # another open meeting to move cases to
     waiting = make_referral()  # a case waiting for a meeting
-    # A directory group mapped, so that its removal is offered.
-    auth_services.map_directory_group(
-        "CN=RCP-Test,DC=chu,DC=fr", role=Role.CLINICIAN, specialty=None
-    )
     catalogue_services.retire_entry(db.session.scalars(select(Technique)).first())
     auth.login_as(user)
     with app.test_request_context():
