@@ -283,8 +283,9 @@ def authenticate(
     directory = get_directory()
     if directory is not None and (user is None or user.is_directory_account):
         user = _authenticate_in_directory(directory, email, password, ip_address, device, now)
-        throttle.forget_own_failures(email, ip_address, device)
         if not user.has_second_factor:
+            # Under the name typed (a user name) and the account's e-mail.
+            throttle.forget_own_failures(email, ip_address, device)
             throttle.forget_own_failures(user.email, ip_address, device)
         return user
     failure = None
