@@ -295,3 +295,17 @@ def test_a_directory_account_with_a_second_factor_still_needs_its_code(
     response = auth.login("cmartin", CLAIRE)
     assert response.status_code == 302
     assert response.headers["Location"] == "/login/code"
+
+
+def test_turning_off_the_second_factor_asks_the_directory_for_the_password(
+    client, auth, use_directory, groups
+):
+    assert auth.login("cmartin", CLAIRE).status_code == 302
+    user = _user("cmartin@chu-test.fr")
+    with pytest.raises(services.DomainError):
+        services.check_current_password(user, "not-her-password")
+    services.check_current_password(user, CLAIRE)
+    # The page to change one's password says where to change it instead.
+    page = client.get("/account/password").get_data(as_text=True)
+    assert "hospital account" in page
+    assert 'name="current_password"' not in page

@@ -194,15 +194,30 @@ def check_current_password(
     guessing it at the login page: a wrong one is a failed login, kept even
     though the change is refused, so the caller commits after a refusal.
     """
-    _refuse_directory_password(user, field)
     now = utcnow()
     device = throttle.device_key_for(device_cookie, user.id, now)
     wait = throttle.wait_before_attempt(user.email, ip_address, device, now)
     if wait is not None:
         raise DomainError(wait.message(now), field)
-    if not verify_password(user.password_hash, password):
+    if not _password_is_right(user, password, field):
         throttle.count_failure(user.email, ip_address, device, now)
         raise DomainError(_l("This is not your current password."), field)
+
+
+def _password_is_right(user: User, password: str, field: str) -> bool:
+    """The account's own password: the directory checks a directory account's."""
+    if not user.is_directory_account:
+        return verify_password(user.password_hash, password)
+    directory = get_directory()
+    if directory is None or not user.directory_dn:
+        return False
+    try:
+        return directory.check_password(
+            DirectoryEntry(dn=user.directory_dn, email=user.email, full_name=user.full_name),
+            password,
+        )
+    except DirectoryUnavailable:
+        raise DomainError(DIRECTORY_DOWN, field) from None
 
 
 def change_own_password(user: User, new: str) -> None:
