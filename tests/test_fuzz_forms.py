@@ -214,6 +214,7 @@ def superuser(app, auth):
             "/admin/users",
             "/admin/catalogue/techniques",
             "/admin/fhir-clients",
+            "/admin/directory-groups",
             "/account/sessions",
             "/followups?responsible_id=",  # everyone's follow-ups, not only the superuser's
         ],

@@ -27,6 +27,7 @@ from tracker.followups.models import FollowUp
 from tracker.followups.services import planned_for
 from tracker.meetings import services as meeting_services
 from tracker.selfreport import services as selfreport_services
+from tracker.web.permissions import Role
 
 
 def build_world(app: Any) -> dict[str, Any]:
@@ -62,6 +63,9 @@ def build_world(app: Any) -> dict[str, Any]:
         expires_on=today + timedelta(days=30),
         by=None,
     )
+    group = auth_services.map_directory_group(
+        "CN=RCP-Radiologues,DC=chu,DC=fr", role=Role.RADIOLOGIST, specialty=None
+    )
     db.session.commit()
     return {
         "referral_id": procedure.referral_id,
@@ -82,6 +86,7 @@ def build_world(app: Any) -> dict[str, Any]:
         "token": token,
         "invitation_id": invitation.id,
         "client_id": api_client.id,
+        "group_id": group.id,
         "resource_type": "Observation",
         "resource_id": f"referral-{procedure.referral_id}-now",
     }

@@ -92,6 +92,32 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     # from the record (GET <url>/Patient?identifier=...); empty: no search.
     "FHIR_SOURCE_URL": (None, str),
     "FHIR_SOURCE_TIMEOUT": (10, int),
+    # The hospital directory (LDAP or Active Directory) for logins; no URL: local
+    # accounts only.  ldap://host (with LDAP_START_TLS) or ldaps://host; the
+    # search account (bind DN and password) finds the person under LDAP_USER_BASE
+    # with LDAP_USER_FILTER, where {login} is what they typed (escaped).
+    "LDAP_URL": (None, str),
+    "LDAP_START_TLS": (False, _as_bool),
+    "LDAP_CA_FILE": (None, str),
+    "LDAP_BIND_DN": (None, str),
+    "LDAP_BIND_PASSWORD": (None, str),
+    "LDAP_USER_BASE": (None, str),
+    "LDAP_USER_FILTER": ("(|(uid={login})(mail={login}))", str),
+    "LDAP_EMAIL_ATTRIBUTE": ("mail", str),
+    "LDAP_NAME_ATTRIBUTE": ("cn", str),
+    # userAccountControl (Active Directory: bit 2 means disabled) or an attribute
+    # whose value TRUE/yes/disabled means so; empty: none.
+    "LDAP_DISABLED_ATTRIBUTE": (None, str),
+    # Groups: the person's memberOf attribute (LDAP_GROUP_ATTRIBUTE=memberOf), or
+    # a search under LDAP_GROUP_BASE of the groups whose member is the person.
+    "LDAP_GROUP_BASE": (None, str),
+    "LDAP_GROUP_ATTRIBUTE": (None, str),
+    "LDAP_GROUP_MEMBER_ATTRIBUTE": ("member", str),
+    "LDAP_TIMEOUT": (5, int),
+    # With a directory: the e-mails of the local accounts (break-glass
+    # administrators) that may still log in with a local password, comma-separated;
+    # empty: every local account may.
+    "LOCAL_LOGIN_ONLY": (None, str),
 }
 
 LANGUAGES = {"en": "English", "fr": "Français"}
@@ -245,4 +271,12 @@ def build_config(instance_path: str, environ: dict[str, str] | None = None) -> d
         # the session instead of expiring after one hour.
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        **{name: settings[name] for name in SETTINGS if name.startswith("LDAP_")},
+        "LOCAL_LOGIN_ONLY": sorted(
+            {
+                e.strip().lower()
+                for e in (settings["LOCAL_LOGIN_ONLY"] or "").split(",")
+                if e.strip()
+            }
+        ),
     }

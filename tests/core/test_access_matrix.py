@@ -67,6 +67,8 @@ EXPECTED: dict[str, Any] = {
     "auth.user_password": ADMIN,
     "auth.user_deactivate": ADMIN,
     "auth.user_reactivate": ADMIN,
+    "auth.directory_groups": ADMIN,
+    "auth.directory_group_delete": ADMIN,
     "catalogue.index": ADMIN,
     "catalogue.entries": ADMIN,
     "catalogue.create": ADMIN,

@@ -101,6 +101,7 @@ def test_each_job_and_setting_is_declared_once(app):
         "form_keys",
         "invitations",
         "evidence",
+        "directory_accounts",
     }
 
 

@@ -29,6 +29,7 @@ def _wire(app: Flask) -> None:
 def _menu(sender: Any) -> list[NavItem]:
     return [
         NavItem("auth.users", _l("Users"), 900, ADMIN),
+        NavItem("auth.directory_groups", _l("Directory groups"), 901, ADMIN),
         NavItem("auth.profile", _l("My profile"), 790, ACCOUNT),
         NavItem("auth.notifications", _l("My e-mails"), 800, ACCOUNT),
         NavItem("auth.password", _l("Change my password"), 820, ACCOUNT),

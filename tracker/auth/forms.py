@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from tracker.auth.directory import directory_configured
 from tracker.auth.settings import SESSION_MAX_HOURS
 from tracker.core.address import FormOfAddress
 from tracker.core.specialties import Specialty
@@ -26,7 +27,8 @@ from tracker.web.permissions import Role
 
 
 class LoginForm(Form):
-    email = EmailField(
+    #: An e-mail, or with a hospital directory the hospital user name too.
+    email = StringField(
         _l("E-mail"),
         validators=[DataRequired(), Length(max=254)],
         render_kw={"autocomplete": "username", "autofocus": True},
@@ -40,6 +42,11 @@ class LoginForm(Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if directory_configured():
+            self.email.label.text = _("Hospital user name or e-mail")
+            self.email.description = _(
+                "The user name and password you use on the hospital's computers."
+            )
         self.remember.description = _(
             "Only on a computer that is yours alone. The login still ends after "
             "%(hours)d hours, or sooner when unused.",
@@ -195,3 +202,15 @@ class SecondFactorOffForm(Form):
         render_kw={"autocomplete": "current-password"},
     )
     code = _code_field(_l("Code from the app or a recovery code"))
+
+
+class DirectoryGroupForm(Form):
+    """A directory group and what its members receive."""
+
+    group_dn = StringField(
+        _l("Group (distinguished name)"),
+        validators=[DataRequired(), Length(max=500)],
+        description=_l("For example CN=RCP-Radiologues,OU=Groupes,DC=chu,DC=fr"),
+    )
+    role = EnumSelectField(_l("Role"), enum=Role, blank=True)
+    specialty = EnumSelectField(_l("Specialty"), enum=Specialty, blank=True)

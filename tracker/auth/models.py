@@ -21,6 +21,22 @@ from tracker.extensions import Model
 from tracker.web.permissions import Role
 
 
+class AuthSource(LabelledEnum):
+    """Where an account's password is checked."""
+
+    LOCAL = "local"
+    DIRECTORY = "directory"
+
+
+with_labels(
+    AuthSource,
+    {AuthSource.LOCAL: _l("Local account"), AuthSource.DIRECTORY: _l("Hospital directory")},
+)
+
+#: The password hash of a directory account: no password verifies against it.
+NO_LOCAL_PASSWORD = "!directory"  # noqa: S105 - a marker, not a secret
+
+
 class User(Audited, Versioned, UserMixin, Model):
     """A member of the team with an account."""
 
@@ -63,6 +79,11 @@ class User(Audited, Versioned, UserMixin, Model):
     totp_confirmed_at: Mapped[datetime | None]
     #: The 30-second step of the last code accepted: a code is good once.
     totp_last_step: Mapped[int | None]
+    #: Local accounts have their own password; directory accounts log in with
+    #: the hospital's, checked by the directory, and take roles from its groups.
+    auth_source: Mapped[AuthSource] = mapped_column(default=AuthSource.LOCAL)
+    #: The person's distinguished name in the directory (directory accounts).
+    directory_dn: Mapped[str | None] = mapped_column(String(500), unique=True)
 
     role_links: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -86,6 +107,10 @@ class User(Audited, Versioned, UserMixin, Model):
 
     def has_role(self, *roles: Role) -> bool:
         return bool(self.roles & set(roles))
+
+    @property
+    def is_directory_account(self) -> bool:
+        return self.auth_source is AuthSource.DIRECTORY
 
     @property
     def has_second_factor(self) -> bool:
@@ -247,3 +272,18 @@ class RecoveryCode(Model):
     code_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     used_at: Mapped[datetime | None]
+
+
+class DirectoryGroup(Audited, Model):
+    """A directory group mapped by an administrator to a role and/or a
+    specialty: its members receive them at each login."""
+
+    __audit_label__ = _l("Directory group")
+
+    __tablename__ = "directory_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Distinguished name, normalised (``tracker.auth.directory.normalize_dn``).
+    group_dn: Mapped[str] = mapped_column(String(500), unique=True)
+    role: Mapped[Role | None]
+    specialty: Mapped[Specialty | None]

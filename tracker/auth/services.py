@@ -12,13 +12,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
 from tracker.auth import second_factor, throttle
+from tracker.auth.directory import (
+    Directory,
+    DirectoryEntry,
+    DirectoryUnavailable,
+    get_directory,
+    normalize_dn,
+)
 from tracker.auth.models import (
+    NO_LOCAL_PASSWORD,
+    AuthSource,
+    DirectoryGroup,
     SessionEnd,
     User,
     UserRole,
@@ -148,9 +158,21 @@ def update_user(
     db.session.flush()
 
 
+def _refuse_directory_password(user: User, field: str = "password") -> None:
+    if user.is_directory_account:
+        raise DomainError(
+            _l(
+                "This account logs in with the hospital directory: its password is "
+                "changed there, not in RCP Tracker."
+            ),
+            field,
+        )
+
+
 def set_password(user: User, password: str) -> None:
     """A new password; every open session of the account ends, and the waits
     after failed logins with its e-mail are lifted."""
+    _refuse_directory_password(user)
     _check_password(password, user.email)
     user.password_hash = hash_password(password)
     end_all_sessions(user, SessionEnd.PASSWORD)
@@ -177,9 +199,25 @@ def check_current_password(
     wait = throttle.wait_before_attempt(user.email, ip_address, device, now)
     if wait is not None:
         raise DomainError(wait.message(now), field)
-    if not verify_password(user.password_hash, password):
+    if not _password_is_right(user, password, field):
         throttle.count_failure(user.email, ip_address, device, now)
         raise DomainError(_l("This is not your current password."), field)
+
+
+def _password_is_right(user: User, password: str, field: str) -> bool:
+    """The account's own password: the directory checks a directory account's."""
+    if not user.is_directory_account:
+        return verify_password(user.password_hash, password)
+    directory = get_directory()
+    if directory is None or not user.directory_dn:
+        return False
+    try:
+        return directory.check_password(
+            DirectoryEntry(dn=user.directory_dn, email=user.email, full_name=user.full_name),
+            password,
+        )
+    except DirectoryUnavailable:
+        raise DomainError(DIRECTORY_DOWN, field) from None
 
 
 def change_own_password(user: User, new: str) -> None:
@@ -237,6 +275,12 @@ def authenticate(
 ) -> User:
     """The active account with these credentials, or ``LoginRefused``.
 
+    ``email`` is what the person typed: an e-mail, or with a hospital
+    directory their hospital user name.  A local account checks its own
+    password; any other name is looked up in the directory
+    (``tracker.auth.directory``), which checks the password and gives the
+    roles.  A directory account never falls back to a local password.
+
     The person gets no hint of why a login failed: unknown e-mail, wrong
     password and deactivated account look the same from outside, and so does
     a wait after too many failures (the audit trail says which).  While an
@@ -251,14 +295,28 @@ def authenticate(
     wait = throttle.wait_before_attempt(email, ip_address, device, now)
     if wait is not None:
         raise _refuse(email, f"throttled ({wait.scope})", user, wait.message(now))
+    directory = get_directory()
+    if directory is not None and (user is None or user.is_directory_account):
+        user = _authenticate_in_directory(directory, email, password, ip_address, device, now)
+        if not user.has_second_factor:
+            # Under the name typed (a user name) and the account's e-mail.
+            throttle.forget_own_failures(email, ip_address, device)
+            throttle.forget_own_failures(user.email, ip_address, device)
+        return user
     failure = None
     if user is None:
         burn_verification_time(password)
         failure = "unknown"
+    elif user.is_directory_account:
+        # The directory is not configured any more: its accounts cannot log in.
+        burn_verification_time(password)
+        failure = "directory account, no directory"
     elif not verify_password(user.password_hash, password):
         failure = "password"
     elif not user.is_active:
         failure = "inactive"
+    elif directory is not None and not local_login_allowed(user):
+        failure = "local login not allowed"
     if failure is not None or user is None:
         throttle.count_failure(email, ip_address, device, now)
         raise _refuse(
@@ -273,6 +331,151 @@ def authenticate(
     if not user.has_second_factor:
         throttle.forget_own_failures(user.email, ip_address, device)
     return user
+
+
+def local_login_allowed(user: User) -> bool:
+    """With a directory, a site may keep local passwords for named accounts
+    only (``TRACKER_LOCAL_LOGIN_ONLY``, break-glass administrators)."""
+    allowed = current_app.config.get("LOCAL_LOGIN_ONLY") or []
+    return not allowed or user.email in allowed
+
+
+DIRECTORY_DOWN = _l(
+    "The hospital directory does not answer: try again in a few minutes or call the IT help desk."
+)
+WRONG_LOGIN = _l("Wrong user name or password, or the account is inactive.")
+NO_GROUP = _l(
+    "Your hospital account is in none of the groups that give access to RCP Tracker: "
+    "ask the RCP coordinator or the IT help desk."
+)
+
+
+def _authenticate_in_directory(
+    directory: Directory,
+    login: str,
+    password: str,
+    ip_address: str | None,
+    device: str | None,
+    now: datetime,
+) -> User:
+    """Check the login against the directory, create or bring the account up
+    to date from it (name, e-mail, roles and specialty from the groups)."""
+
+    def fail(reason: str, user: User | None, message: object = WRONG_LOGIN) -> LoginRefused:
+        throttle.count_failure(login, ip_address, device, now)
+        return _refuse(login, reason, user, message)
+
+    try:
+        entry = directory.find(login)
+        if entry is None:
+            burn_verification_time(password)
+            raise fail("unknown", find_user_by_email(login))
+        user = _directory_user(entry)
+        if not directory.check_password(entry, password):
+            raise fail("password", user)
+    except DirectoryUnavailable:
+        # Not the person's slip: not counted, and never a local password instead.
+        raise _refuse(login, "directory unavailable", None, DIRECTORY_DOWN) from None
+    if entry.disabled:
+        if user is not None and user.is_active:
+            user.is_active = False
+            end_all_sessions(user, SessionEnd.DEACTIVATED)
+            db.session.flush()
+            logger.info("Deactivated user %s: disabled in the directory", user.id)
+        raise fail("disabled in the directory", user)
+    if user is not None and not user.is_directory_account:
+        # A local account already has this e-mail: linking it is an
+        # administrator's decision, not something a login does.
+        raise fail("e-mail of a local account", user)
+    if user is not None and not user.is_active:
+        raise fail("inactive", user)
+    roles, specialty = roles_from_groups(entry.groups)
+    if user is not None:
+        user.set_roles(roles)
+    if not roles:
+        db.session.flush()
+        raise fail("no mapped group", user, NO_GROUP)
+    email = entry.email or ""
+    if not email or _email_taken(email, user):
+        raise fail("no e-mail, or e-mail of another account", user)
+    if user is None:
+        user = User(
+            email=email,
+            full_name=entry.full_name or email,
+            specialty=specialty or Specialty.OTHER,
+            password_hash=NO_LOCAL_PASSWORD,
+            auth_source=AuthSource.DIRECTORY,
+            directory_dn=entry.dn,
+        )
+        user.set_roles(roles)
+        db.session.add(user)
+        logger.info("Created directory user %s", email)
+    else:
+        user.email = email
+        user.directory_dn = entry.dn
+        if entry.full_name:
+            user.full_name = entry.full_name
+        if specialty is not None:
+            user.specialty = specialty
+    db.session.flush()
+    return user
+
+
+def _email_taken(email: str, user: User | None) -> bool:
+    query = select(User.id).where(User.email == email)
+    if user is not None:
+        query = query.where(User.id != user.id)
+    return db.session.scalar(query) is not None
+
+
+def _directory_user(entry: DirectoryEntry) -> User | None:
+    """The account of a directory entry: by its DN, else by its e-mail."""
+    user = db.session.scalar(select(User).where(User.directory_dn == entry.dn))
+    if user is None and entry.email:
+        user = find_user_by_email(entry.email)
+    return user
+
+
+def roles_from_groups(groups: Iterable[str]) -> tuple[set[Role], Specialty | None]:
+    """The roles the mapped groups among ``groups`` give, and the specialty of
+    the first of them (by DN) that gives one."""
+    wanted = {normalize_dn(group) for group in groups}
+    if not wanted:
+        return set(), None
+    mapped = db.session.scalars(
+        select(DirectoryGroup)
+        .where(DirectoryGroup.group_dn.in_(wanted))
+        .order_by(DirectoryGroup.group_dn)
+    ).all()
+    roles = {group.role for group in mapped if group.role is not None}
+    specialties = [group.specialty for group in mapped if group.specialty is not None]
+    return roles, specialties[0] if specialties else None
+
+
+def deactivate_unlisted_directory_accounts(directory: Directory, now: datetime) -> dict[str, int]:
+    """The nightly check: active directory accounts that the directory no
+    longer lists, or lists as disabled, are deactivated (audited); running it
+    twice changes nothing more.  A directory that does not answer changes nothing."""
+    users = db.session.scalars(
+        select(User)
+        .where(User.auth_source == AuthSource.DIRECTORY, User.is_active.is_(True))
+        .order_by(User.id)
+    ).all()
+    deactivated = 0
+    try:
+        for user in users:
+            entry = directory.lookup(user.directory_dn) if user.directory_dn else None
+            if entry is None or entry.disabled:
+                user.is_active = False
+                end_all_sessions(user, SessionEnd.DEACTIVATED)
+                deactivated += 1
+                logger.info("Deactivated user %s: no longer in the directory", user.id)
+    except DirectoryUnavailable:
+        logger.warning("The directory does not answer: no account checked tonight")
+        db.session.flush()
+        return {"checked": 0, "deactivated": deactivated, "unavailable": 1}
+    db.session.flush()
+    return {"checked": len(users), "deactivated": deactivated}
 
 
 def verify_second_factor(
@@ -503,3 +706,42 @@ def list_users() -> list[User]:
             select(User).options(selectinload(User.role_links)).order_by(User.full_name)
         )
     )
+
+
+def list_directory_groups() -> list[DirectoryGroup]:
+    return list(db.session.scalars(select(DirectoryGroup).order_by(DirectoryGroup.group_dn)))
+
+
+def map_directory_group(
+    group_dn: str, *, role: Role | None, specialty: Specialty | None
+) -> DirectoryGroup:
+    """Members of the group receive ``role`` and/or ``specialty`` from their
+    next login (a group already mapped is changed)."""
+    dn = normalize_dn(group_dn.strip())
+    parts = dn.split(",")
+    if not dn or any(not part.partition("=")[2] or "=" not in part for part in parts):
+        raise DomainError(
+            _l(
+                "Write the group's distinguished name, for example CN=RCP-Radiologues,DC=chu,DC=fr."
+            ),
+            "group_dn",
+        )
+    if role is None and specialty is None:
+        raise DomainError(_l("Choose a role, a specialty, or both."), "role")
+    group = db.session.scalar(select(DirectoryGroup).where(DirectoryGroup.group_dn == dn))
+    if group is None:
+        group = DirectoryGroup(group_dn=dn)
+        db.session.add(group)
+    group.role = role
+    group.specialty = specialty
+    db.session.flush()
+    return group
+
+
+def unmap_directory_group(group_id: int) -> None:
+    """Members of the group lose what it gave at their next login."""
+    group = db.session.get(DirectoryGroup, group_id)
+    if group is None:
+        raise DomainError(_l("This group is not mapped."))
+    db.session.delete(group)
+    db.session.flush()

@@ -9,6 +9,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask_babel import lazy_gettext as _l
 
 from tracker.auth import services as auth_services
+from tracker.auth.directory import get_directory
 from tracker.core.scheduler import JobSpec
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,14 @@ def sessions(now: datetime) -> dict[str, int]:
     }
 
 
+def directory_accounts(now: datetime) -> dict[str, int]:
+    """Deactivate the directory accounts the hospital directory no longer lists."""
+    directory = get_directory()
+    if directory is None:
+        return {"checked": 0, "deactivated": 0}
+    return auth_services.deactivate_unlisted_directory_accounts(directory, now)
+
+
 #: The jobs of this feature, run by the scheduler process.
 JOBS = [
     JobSpec(
@@ -28,5 +37,11 @@ JOBS = [
         sessions,
         lambda zone: CronTrigger(hour=3, minute=30, timezone=zone),
         _l("Close login sessions that ran out and forget old failed logins"),
+    ),
+    JobSpec(
+        "directory_accounts",
+        directory_accounts,
+        lambda zone: CronTrigger(hour=3, minute=40, timezone=zone),
+        _l("Deactivate the accounts that the hospital directory no longer lists"),
     ),
 ]

@@ -24,7 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tracker.auth import second_factor, services, throttle
+from tracker.auth.directory import directory_configured
 from tracker.auth.forms import (
+    DirectoryGroupForm,
     EmailPreferencesForm,
     LoginCodeForm,
     LoginForm,
@@ -103,7 +105,9 @@ def login() -> Any:
         except services.LoginRefused as refused:
             db.session.commit()  # the failure counts, and is audited
             form.password.errors.append(str(refused.message))
-            return render_template("auth/login.html", form=form), INVALID
+            return render_template(
+                "auth/login.html", form=form, directory_login=directory_configured()
+            ), INVALID
         # A fresh session cookie at login: an identifier planted before login
         # (session fixation) is never promoted to a logged-in session.
         next_url = safe_next_url(request.args.get("next"))
@@ -118,7 +122,9 @@ def login() -> Any:
             }
             return redirect(url_for("auth.login_code"))
         return _complete_login(user, remember=form.remember.data, next_url=next_url)
-    return render_template("auth/login.html", form=form), form_status(form)
+    return render_template(
+        "auth/login.html", form=form, directory_login=directory_configured()
+    ), form_status(form)
 
 
 def _pending_user() -> tuple[User | None, dict[str, Any]]:
@@ -610,3 +616,43 @@ def user_reactivate(user_id: int) -> Any:
         if saved.ok:
             flash(_("%(name)s can log in again.", name=user.full_name), "success")
     return redirect(url_for("auth.users"))
+
+
+@bp.route("/admin/directory-groups", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+@shows_no_patient_data
+def directory_groups() -> Any:
+    """Which directory groups give which roles and specialties."""
+    form = DirectoryGroupForm()
+    if form.validate_on_submit():
+        with saving(form) as saved:
+            services.map_directory_group(
+                form.group_dn.data, role=form.role.data, specialty=form.specialty.data
+            )
+        if saved.ok:
+            flash(_("The group is mapped: its members receive it at their next login."), "success")
+            return redirect(url_for("auth.directory_groups"))
+    return render_template(
+        "auth/directory_groups.html",
+        form=form,
+        groups=services.list_directory_groups(),
+        delete_form=ConfirmForm(),
+        directory_login=directory_configured(),
+    ), form_status(form)
+
+
+@bp.route("/admin/directory-groups/<int:group_id>/delete", methods=["POST"])
+@require_role(Role.ADMIN)
+def directory_group_delete(group_id: int) -> Any:
+    if ConfirmForm().validate_on_submit():
+        with saving() as saved:
+            services.unmap_directory_group(group_id)
+        if saved.ok:
+            flash(
+                _(
+                    "The group is no longer mapped: its members lose what it gave "
+                    "at their next login."
+                ),
+                "success",
+            )
+    return redirect(url_for("auth.directory_groups"))
