@@ -129,6 +129,7 @@ NOT_EDITING = {
     "tracker.auth.forms.PasswordChangeForm": "checked by the current password",
     "tracker.auth.forms.PasswordResetForm": "sets a new password, shows none",
     "tracker.auth.forms.LoginCodeForm": "the second step of a login",
+    "tracker.fhir.forms.RecordImportForm": "prefills the referral form: saves nothing",
     "tracker.auth.forms.DirectoryGroupForm": "maps a group to what is sent, whatever it was",
     "tracker.admin.audit_views.UnmaskForm": "a reason to read identities: changes nothing",
     "tracker.meetings.forms.StartForm": "a step of the meeting's status, refused once taken",

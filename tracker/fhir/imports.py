@@ -24,6 +24,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -207,8 +208,12 @@ def prefill_from(resources: Iterable[Any]) -> Prefill:
     by_type.pop("OperationOutcome", None)  # a server's remarks on its search
     for resource_type, items in sorted(by_type.items()):
         prefill.skip(
-            _("%(count)s %(type)s resource(s): not used by the referral.")
-            % {"count": len(items), "type": resource_type}
+            ngettext(
+                "%(num)d %(type)s resource: not used by the referral.",
+                "%(num)d %(type)s resources: not used by the referral.",
+                len(items),
+                type=resource_type,
+            )
         )
     return prefill
 
