@@ -375,3 +375,29 @@ def test_a_declared_field_without_a_column_is_refused():
 
     with pytest.raises(UnknownField, match="not a column of Assessment"):
         assign(Assessment(), {"not_a_column": 7}, WithExtra)
+
+
+def test_a_repeated_select_writes_what_wtforms_writes(app):
+    """The agenda's presenter select reuses the options it wrote: the same HTML as
+    WTForms' own select, whichever option is chosen, with labels to escape."""
+    from flask_babel import lazy_gettext
+    from wtforms import Form, SelectChoice, SelectField
+
+    from tracker.web.forms import RepeatedSelect
+
+    choices = [
+        SelectChoice("", lazy_gettext("to be decided")),
+        SelectChoice("1", "Dr <Martin> & Co"),
+        SelectChoice("2", "Dr O'Neil"),
+        SelectChoice("3", "Dr \u00c9lo\u00efse", render_kw={"disabled": True}),
+    ]
+
+    class Line(Form):
+        plain = SelectField(choices=choices)
+        repeated = SelectField(choices=choices, widget=RepeatedSelect())
+
+    with app.test_request_context():
+        for chosen in ("", "1", "2", "3", "9"):
+            for _ in range(2):  # written, then reused
+                line = Line(data={"plain": chosen, "repeated": chosen})
+                assert line.repeated().replace("repeated", "plain") == line.plain()

@@ -177,11 +177,11 @@ def load_features() -> None:
 
 
 def _register_hooks(app: Flask) -> None:
-    from flask_babel import format_date, format_datetime, get_locale
+    from flask_babel import format_date, get_locale
 
     from tracker.core.address import agreed, label_for
     from tracker.core.afterwards import run_writes_after_response
-    from tracker.core.i18n import day_text, typography
+    from tracker.core.i18n import clock_time, day_text, typography
     from tracker.core.numbers import percent
     from tracker.core.reads import record_reads
     from tracker.web import pages
@@ -205,7 +205,7 @@ def _register_hooks(app: Flask) -> None:
     # Day before month in both languages, and a 24-hour clock: never 11/12 ambiguity.
     app.add_template_filter(lambda value: day_text(value, "d MMM y"), "date")
     app.add_template_filter(lambda value: day_text(value, "d MMM y, HH:mm"), "datetime")
-    app.add_template_filter(lambda value: format_datetime(value, "HH:mm"), "time")
+    app.add_template_filter(clock_time, "time")
     app.add_template_filter(lambda value: format_date(value, "LLLL y"), "format_month")
     app.add_template_filter(lambda value: format_date(value, "EEE"), "weekday")
     # {{ count|percent(of=total) }}: every percentage, rounded half up from the exact share.

@@ -184,3 +184,25 @@ def test_a_search_with_control_characters_finds_what_the_text_says(client, auth)
     response = client.get(f"/meetings/{meeting.id}", query_string={"q": "\x00dupont\x1b"})
     assert response.status_code == 200
     assert "DUPONT" in response.get_data(as_text=True)
+
+
+def test_a_common_name_shows_the_first_200_and_asks_to_refine(client, coordinator, count_queries):
+    """A search is capped before counting: past 200 matches the page says so
+    instead of counting them all, in the same queries as for a few."""
+    make_many(10)
+    few = queries_for(client, count_queries, "/cases?q=dupont")
+    assert "10 cases" in text(soup(client.get("/cases?q=dupont")))
+    make_many(240)
+    many = queries_for(client, count_queries, "/cases?q=dupont")
+    assert many == few
+    first = client.get("/cases?q=dupont")
+    assert "More than 200 cases match this search: refine it to see the others." in text(
+        soup(first)
+    )
+    assert "250 cases" not in text(soup(first))
+    assert len(case_numbers(first)) == 25
+    # Eight pages of the first 200, newest first; none after them.
+    assert len(case_numbers(client.get("/cases?q=dupont&page=8"))) == 25
+    assert case_numbers(client.get("/cases?q=dupont&page=9")) == []
+    # Without a search the list counts every case.
+    assert "250 cases" in text(soup(client.get("/cases")))

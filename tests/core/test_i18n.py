@@ -122,3 +122,28 @@ def test_french_writes_the_first_of_a_month_as_an_ordinal(app):
             assert day_text(moment, "d MMM y, HH:mm") == "1er déc. 2026, 00:30"
         with force_locale("en"):
             assert day_text(date(2026, 12, 1), "d MMM y") == "1 Dec 2026"
+
+
+def test_the_time_filter_writes_what_babel_writes_in_both_languages(app):
+    """Agendas write a time for every line through a shortcut: the same text as
+    Babel's "HH:mm" at the site, either side of a change of clocks, naive (UTC)
+    or aware, in English and French."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from flask_babel import force_locale, format_datetime
+
+    from tracker.core.i18n import clock_time
+
+    moments = [
+        datetime(2026, 3, 29, 0, 30, tzinfo=UTC),  # an hour before clocks go forward
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 0, 59, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
+        datetime(2026, 11, 24, 16, 5),  # noqa: DTZ001 - naive: UTC
+        datetime(2026, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5))),
+    ]
+    with app.test_request_context():
+        for language in ("en", "fr"):
+            with force_locale(language):
+                for moment in moments:
+                    assert clock_time(moment) == format_datetime(moment, "HH:mm"), moment

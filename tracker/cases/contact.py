@@ -10,6 +10,7 @@ another country is written with its country code ("+44 20 7946 0958"). What
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date
@@ -113,10 +114,12 @@ def _parsed(e164: str) -> PhoneNumber | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def phone_display(e164: str | None) -> str:
     """A stored number as people read it: the national form for a French number
     ("06 12 34 56 78"), the international form otherwise ("+44 20 7946 0958").
-    Empty for no number; anything unreadable is shown as stored."""
+    Empty for no number; anything unreadable is shown as stored. Kept for the
+    numbers seen (a worklist shows one or two a row; parsing is the cost)."""
     if not e164:
         return ""
     number = _parsed(e164)

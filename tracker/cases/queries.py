@@ -20,6 +20,10 @@ from tracker.cases.rules import CaseStatus
 from tracker.core.memo import once_per_request
 from tracker.extensions import db
 
+#: A search lists its first matches only, in the list's order, and says when
+#: there are more rather than counting them all.
+SEARCH_CAP = 200
+
 CASE_NUMBER = re.compile(r"^RCP-\d{4}(-\d*)?$", re.IGNORECASE)
 
 

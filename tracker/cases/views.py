@@ -35,6 +35,7 @@ from tracker.cases.permissions import (
     can_edit_referral,
 )
 from tracker.cases.queries import (
+    SEARCH_CAP,
     CaseFilters,
     case_list_query,
     cases_by_id,
@@ -168,8 +169,12 @@ def index() -> Any:
             referred_to=form.referred_to.data,
             sort=form.sort.data or "newest",
         )
+    # A search (a common name matches thousands) pages its first matches only.
     page = paginate(
-        case_list_query(filters), per_page=current_app.config["PER_PAGE"], max_per_page=100
+        case_list_query(filters),
+        per_page=current_app.config["PER_PAGE"],
+        max_per_page=100,
+        cap=SEARCH_CAP if filters.q else None,
     )
     page.items = cases_by_id(page.items)
     args = {key: value for key, value in request.args.items() if key != "page" and value}

@@ -29,6 +29,15 @@ def day_text(value: date | datetime | None, pattern: str) -> str:
     return first_of_month(format_date(value, pattern), value.day)
 
 
+def clock_time(value: datetime) -> str:
+    """A moment's time of day at the site, on a 24-hour clock ("17:05"): what
+    Babel's "HH:mm" writes in both languages (two ASCII digits each), without
+    its pattern machinery, as agendas write one for every line."""
+    if isinstance(value, datetime):
+        return to_user_timezone(value).strftime("%H:%M")
+    return format_datetime(value, "HH:mm")
+
+
 def lazy_day(value: date) -> LazyString:
     """A day inside a sentence that is written out later, in the reader's
     language ("24 nov. 2026", never "2026-11-24"): for messages built where

@@ -18,6 +18,7 @@ import logging
 import secrets
 import smtplib
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -76,30 +77,66 @@ class OutboxMessage(Model):
         return self.sent_at is None and self.attempts >= MAX_ATTEMPTS
 
 
+#: Messages per INSERT: eight values each, well under SQLite's bound on parameters.
+INSERT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One message to write: see ``queue_mails``."""
+
+    key: str
+    to: Recipient
+    subject: str
+    body: str
+
+
 def queue_mail(*, key: str, to: Recipient, subject: str, body: str) -> bool:
     """Write a message to the outbox unless one with ``key`` exists already.
 
     Returns True when this call created it. Part of the caller's transaction.
     """
+    return queue_mails([Mail(key, to, subject, body)]) == 1
+
+
+def queue_mails(mails: Iterable[Mail]) -> int:
+    """``queue_mail`` for many messages, in one statement per ``INSERT_BATCH``
+    whatever their number (a job that writes to every clinician runs the same
+    queries for one or a hundred). Returns how many this call created; a key
+    given twice is written once."""
+    now = utcnow()
+    rows: dict[str, dict[str, Any]] = {}
+    for mail in mails:
+        key = mail.key[:200]
+        rows.setdefault(
+            key,
+            {
+                "dedup_key": key,
+                "recipient_id": mail.to.id,
+                "recipient_email": mail.to.email,
+                "subject": mail.subject[:300],
+                "body": mail.body,
+                "created_at": now,
+                "next_attempt_at": now,
+                "attempts": 0,
+            },
+        )
+    if not rows:
+        return 0
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(OutboxMessage)
-        .values(
-            dedup_key=key[:200],
-            recipient_id=to.id,
-            recipient_email=to.email,
-            subject=subject[:300],
-            body=body,
-            created_at=utcnow(),
-            next_attempt_at=utcnow(),
-            attempts=0,
+    values = list(rows.values())
+    created = 0
+    for start in range(0, len(values), INSERT_BATCH):
+        statement = (
+            insert(OutboxMessage)
+            .values(values[start : start + INSERT_BATCH])
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(OutboxMessage.id)
         )
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(OutboxMessage.id)
-    )
-    # A row comes back only when this call inserted it.
-    return db.session.execute(statement).scalar() is not None
+        # Rows come back only for the messages this call inserted.
+        created += len(db.session.execute(statement).all())
+    return created
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.models import User
-from tracker.auth.notify import notify
+from tracker.auth.notify import Notice, notify, notify_all
 from tracker.auth.rules import MailKind, may_email, may_email_sql
 from tracker.core.scheduler import JobSpec
 from tracker.core.time import to_local
@@ -80,10 +80,8 @@ def followup_digest(now: datetime) -> dict[str, int]:
             continue
         by_person[person.id].append(followup)
         people[person.id] = person
-    queued = 0
-    for person_id, due in by_person.items():
-        overdue = sum(1 for followup in due if followup.due_on < today)
-        queued += notify(
+    queued = notify_all(
+        Notice(
             people[person_id],
             f"followup-digest:{person_id}:{today.isoformat()}",
             "followup_digest",
@@ -92,11 +90,15 @@ def followup_digest(now: datetime) -> dict[str, int]:
                 "RCP Tracker: %(num)d follow-ups to do",
                 len(due),
             ),
-            followups=due,
-            overdue=overdue,
-            today=today,
-            worklist=external_url("followups.worklist", responsible_id=person_id),
+            {
+                "followups": due,
+                "overdue": sum(1 for followup in due if followup.due_on < today),
+                "today": today,
+                "worklist": external_url("followups.worklist", responsible_id=person_id),
+            },
         )
+        for person_id, due in by_person.items()
+    )
     return {
         "due": sum(len(v) for v in by_person.values()),
         "clinicians": len(by_person),

@@ -26,6 +26,7 @@ from tracker.web.forms import (
     EnumSelectField,
     Form,
     OnceForm,
+    RepeatedSelect,
     VersionedForm,
     optional_int,
     web_link,
@@ -123,7 +124,7 @@ class AgendaLineForm(Form):
     item_id = HiddenField()
     #: Where the line stands among the cases to discuss (moved by drag and drop).
     position = HiddenField()
-    presenter_id = SelectField(_l("Presenter"), coerce=optional_int)
+    presenter_id = SelectField(_l("Presenter"), coerce=optional_int, widget=RepeatedSelect())
     minutes = IntegerField(_l("Minutes"), validators=[InputRequired(), NumberRange(min=1, max=240)])
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.models import User
-from tracker.auth.notify import notify
+from tracker.auth.notify import Notice, notify_all
 from tracker.auth.rules import MailKind, may_email_sql
 from tracker.core.errors import DomainError
 from tracker.core.scheduler import JobSpec
@@ -68,7 +68,9 @@ def _remind(now: datetime) -> int:
             joinedload(Meeting.coordinator),
         )
     ).unique()
-    queued = 0
+    # Whom to remind for each meeting, then every account in one query and
+    # every message in one statement: the same queries for one meeting or ten.
+    audiences: list[tuple[Meeting, list[AgendaItem], dict[int, set[str]]]] = []
     for meeting in coming:
         pending = [item for item in meeting.items if item.state is ItemState.PENDING]
         people: dict[int, set[str]] = defaultdict(set)
@@ -80,24 +82,36 @@ def _remind(now: datetime) -> int:
         for user_id in (meeting.chair_id, meeting.coordinator_id):
             if user_id:
                 people.setdefault(user_id, set())
-        users = db.session.scalars(
-            select(User).where(
-                User.id.in_(list(people)), may_email_sql(User, MailKind.MEETING_REMINDERS)
+        audiences.append((meeting, pending, people))
+    wanted = {user_id for _, _, people in audiences for user_id in people}
+    users = (
+        {
+            user.id: user
+            for user in db.session.scalars(
+                select(User)
+                .where(User.id.in_(wanted), may_email_sql(User, MailKind.MEETING_REMINDERS))
+                .order_by(User.id)
             )
-        ).all()
-        stamp = to_local(meeting.starts_at).strftime("%Y%m%d%H%M")
-        for user in users:
-            queued += notify(
-                user,
-                f"meeting-reminder:{meeting.id}:{user.id}:{stamp}",
-                "meeting_reminder",
-                _l("RCP Tracker: coming meeting"),
-                meeting=meeting,
-                cases=[item.referral.case_number for item in pending],
-                presenting=sorted(people[user.id]),
-                link=external_url("meetings.show", meeting_id=meeting.id),
-            )
-    return queued
+        }
+        if wanted
+        else {}
+    )
+    return notify_all(
+        Notice(
+            user,
+            f"meeting-reminder:{meeting.id}:{user.id}:{to_local(meeting.starts_at):%Y%m%d%H%M}",
+            "meeting_reminder",
+            _l("RCP Tracker: coming meeting"),
+            {
+                "meeting": meeting,
+                "cases": [item.referral.case_number for item in pending],
+                "presenting": sorted(people[user.id]),
+                "link": external_url("meetings.show", meeting_id=meeting.id),
+            },
+        )
+        for meeting, pending, people in audiences
+        for user in (users[user_id] for user_id in sorted(people) if user_id in users)
+    )
 
 
 #: The jobs of this feature, run by the scheduler process.

@@ -595,9 +595,10 @@ def _agenda_lines(
         lines.append(AgendaLine(item, number, meeting.starts_at, minutes, presenter_id, line))
     starts = case_start_times(meeting.starts_at, (line.minutes for line in lines))
     recorded = bool(meeting.attendance)
+    ends_at = meeting.ends_at
     for line, starts_at in zip(lines, starts, strict=True):
         line.starts_at = starts_at
-        line.runs_over = starts_at + timedelta(minutes=line.minutes) > meeting.ends_at
+        line.runs_over = starts_at + timedelta(minutes=line.minutes) > ends_at
         line.presenter_absent = (
             recorded and line.presenter_id is not None and line.presenter_id not in present_ids
         )

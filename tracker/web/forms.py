@@ -109,6 +109,39 @@ def email_address(form: Any, field: Field) -> None:
         raise ValidationError(_l("Enter an e-mail address such as name@hospital.org."))
 
 
+#: Options already written by ``RepeatedSelect``; emptied past this many.
+_OPTIONS_KEPT = 4096
+_options: dict[tuple[Any, ...], Any] = {}
+
+
+class RepeatedSelect(widgets.Select):
+    """A select drawn on every line of a long form (an agenda's presenter for
+    each of its cases): each option is written as WTForms writes it, once, and
+    reused; the HTML is the same."""
+
+    @classmethod
+    def _dispatch_render_option(cls) -> Callable[[Any], Any]:
+        return cls._option
+
+    @classmethod
+    def _option(cls, choice: Any) -> Any:
+        if choice.render_kw:
+            return cls.render_option(choice)
+        label = choice.label
+        # Escaping depends on the label's type (a lazy string writes itself as is).
+        key = (type(choice.value), choice.value, type(label), str(label), bool(choice.selected))
+        try:
+            return _options[key]
+        except KeyError:
+            pass
+        except TypeError:  # a value that cannot be a key
+            return cls.render_option(choice)
+        if len(_options) >= _OPTIONS_KEPT:
+            _options.clear()
+        written = _options[key] = cls.render_option(choice)
+        return written
+
+
 def enum_choices(enum_cls: type[LabelledEnum]) -> list[SelectChoice]:
     """Options by member name; forms are built per request, so labels are translated."""
     return [SelectChoice(member.name, member.label) for member in enum_cls]

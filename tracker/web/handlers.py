@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import IntegerConverter
@@ -163,9 +164,39 @@ def page_number() -> int:
     return min(max(int(raw), 1), MAX_PAGE)
 
 
-def paginate(query: Any, *, per_page: int, max_per_page: int | None = None) -> Any:
+class CappedPagination(Pagination):
+    """The first ``cap`` rows of a query, in pages: one query of at most
+    ``cap + 1`` rows, in the query's order, and no count of every match
+    (``capped`` says there were more)."""
+
+    capped = False
+
+    def _query_items(self) -> list[Any]:
+        cap = self._query_args["cap"]
+        rows = list(db.session.execute(self._query_args["select"].limit(cap + 1)).scalars())
+        self.capped = len(rows) > cap
+        self._kept = rows[:cap]
+        return self._kept[self._query_offset : self._query_offset + self.per_page]
+
+    def _query_count(self) -> int:
+        return len(self._kept)
+
+
+def paginate(
+    query: Any, *, per_page: int, max_per_page: int | None = None, cap: int | None = None
+) -> Any:
     """One page of ``query`` for a list page, the page number read from the
-    request and clamped (every paginated list goes through here)."""
+    request and clamped (every paginated list goes through here). With
+    ``cap``, only the first ``cap`` rows are paged (see ``CappedPagination``)."""
+    if cap is not None:
+        return CappedPagination(
+            page=page_number(),
+            per_page=per_page,
+            max_per_page=max_per_page,
+            error_out=False,
+            select=query,
+            cap=cap,
+        )
     return db.paginate(
         query,
         page=page_number(),
