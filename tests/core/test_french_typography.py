@@ -132,7 +132,9 @@ SETTINGS_ABOVE_ONE = {
     "Use at least %(n)d characters.",
     "Only on a computer that is yours alone. The login still ends after %(hours)d hours, "
     "or sooner when unused.",
-    # Constants: the nightly upkeep's 30 days, the audit viewer's 15 minutes.
+    # Constants: the nightly upkeep's 30 days, the audit viewer's 15 minutes, the
+    # search's cap of 200 results.
+    "More than %(num)d cases match this search: refine it to see the others.",
     "For example: the patient asked who opened their file. The reason is recorded; "
     "identities stay shown to you for %(minutes)d minutes.",
     "Forget the one-time keys of forms saved more than %(n)d days ago",
