@@ -158,7 +158,9 @@ def save_draft(
     return decision
 
 
-def _participants(decision: Decision) -> list[dict[str, Any]]:
+def participants_now(decision: Decision) -> list[dict[str, Any]]:
+    """Who takes part in the decision as the attendance stands (frozen on the
+    decision when it is validated)."""
     rows = decision.meeting.attendance
     return [
         {
@@ -205,7 +207,7 @@ def validate(decision: Decision, *, by: User, expected_version: int | None = Non
     decision.status = DecisionStatus.VALIDATED
     decision.validated_at = utcnow()
     decision.validated_by_id = by.id
-    decision.participants = _participants(decision)
+    decision.participants = participants_now(decision)
     decision.quorum_met = quorum.is_met
     if decision.outcome is not Outcome.PROCEDURE_PROPOSED and decision.plan is not None:
         db.session.delete(decision.plan)

@@ -27,6 +27,7 @@ from tracker.core.specialties import Specialty
 from tracker.core.time import local_today
 from tracker.decisions.forms import LABELS
 from tracker.decisions.models import CIRSE_GRADES, Decision, Procedure
+from tracker.decisions.services import participants_now
 from tracker.web.letterhead import Letterhead, letterhead
 from tracker.web.permissions import Role
 
@@ -109,17 +110,7 @@ def _people(decision: Decision) -> list[dict[str, Any]]:
     """Who took part: frozen at validation; the attendance as it stands before."""
     if decision.is_validated:
         return decision.participants
-    return [
-        {
-            "user_id": row.user_id,
-            "name": row.name,
-            "specialty": row.specialty.name,
-            "roles": sorted(role.name for role in row.user.roles) if row.user else [],
-            "form_of_address": row.user.form_of_address.name if row.user else None,
-            "guest": row.is_guest,
-        }
-        for row in sorted(decision.meeting.attendance, key=lambda row: (row.is_guest, row.name))
-    ]
+    return participants_now(decision)
 
 
 def sheet_sections(decision: Decision, procedures: list[Procedure] | None = None) -> list[Section]:
